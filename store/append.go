@@ -1,0 +1,427 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// AppendOptions are the metadata of an appended message.
+type AppendOptions struct {
+	Flags []string
+	// InternalDate is the date the message arrived; now when zero.
+	InternalDate time.Time
+}
+
+// AppendResult tells where an appended message went.
+type AppendResult struct {
+	ID          int64
+	UID         uint32
+	UIDValidity uint32
+	ModSeq      uint64
+	Size        int64
+	// Err is set by AppendMany for an item that could not be stored.
+	Err error
+}
+
+// AppendItem is one message of AppendMany.
+type AppendItem struct {
+	Open         func() (io.ReadCloser, error)
+	Flags        []string
+	InternalDate time.Time
+}
+
+// prepared is a message written to tmp/ and parsed, not yet acknowledged.
+type prepared struct {
+	key      string
+	tmp      string
+	flags    []string
+	idate    time.Time
+	parsed   *ParsedMessage
+	size     int64
+	err      error
+	finalRel string // "cur/<key>:2,<flags>"
+}
+
+// Append stores one message read from r in mailbox and returns its UID.
+// It returns only after the message file is fsynced and renamed into
+// cur/, the directory fsynced and the index row committed.
+func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts AppendOptions) (AppendResult, error) {
+	flags, err := CanonicalFlags(opts.Flags)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("append to %q: %w", mailbox, err)
+	}
+	if s.closed.Load() {
+		return AppendResult{}, ErrClosed
+	}
+	// Writing the file needs no lock; only the rename and commit do.
+	_, dir, cname, err := s.mailboxDirOf(ctx, mailbox)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("append: %w", err)
+	}
+	p := s.prepare(dir, r, flags, opts.InternalDate)
+	if p.err != nil {
+		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, p.err)
+	}
+	res, err := s.commitPrepared(ctx, cname, []*prepared{p})
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, err)
+	}
+	return res[0], nil
+}
+
+// AppendMany stores many messages in one mailbox, batching fsyncs and the
+// index transaction. Files are written and parsed in parallel. An item that
+// cannot be read gets its own Err; the others are stored. Nothing is
+// returned before every stored message is durable.
+func (s *Store) AppendMany(ctx context.Context, mailbox string, items []AppendItem) ([]AppendResult, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	_, dir, cname, err := s.mailboxDirOf(ctx, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("append: %w", err)
+	}
+	preps := make([]*prepared, len(items))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	workers := min(runtime.GOMAXPROCS(0)*2, len(items))
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				preps[i] = s.prepareItem(dir, items[i])
+			}
+		}()
+	}
+	for i := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var ok []*prepared
+	for i, p := range preps {
+		if p == nil {
+			preps[i] = &prepared{err: ctx.Err()}
+			continue
+		}
+		if p.err == nil {
+			ok = append(ok, p)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		removeTmp(ok)
+		return nil, fmt.Errorf("append to %q: %w", cname, err)
+	}
+	res, err := s.commitPrepared(ctx, cname, ok)
+	if err != nil {
+		return nil, fmt.Errorf("append to %q: %w", cname, err)
+	}
+	out := make([]AppendResult, len(items))
+	j := 0
+	for i, p := range preps {
+		if p.err != nil {
+			out[i] = AppendResult{Err: p.err}
+			continue
+		}
+		out[i] = res[j]
+		j++
+	}
+	return out, nil
+}
+
+func (s *Store) prepareItem(dir string, it AppendItem) *prepared {
+	flags, err := CanonicalFlags(it.Flags)
+	if err != nil {
+		return &prepared{err: err}
+	}
+	rc, err := it.Open()
+	if err != nil {
+		return &prepared{err: err}
+	}
+	defer rc.Close()
+	return s.prepare(dir, rc, flags, it.InternalDate)
+}
+
+// prepare writes r into the mailbox's tmp/ directory, fsyncs it, and
+// parses it on the way.
+func (s *Store) prepare(dir string, r io.Reader, flags []string, idate time.Time) *prepared {
+	if idate.IsZero() {
+		idate = time.Now()
+	}
+	p := &prepared{key: s.uniqueName(), flags: flags, idate: idate}
+	p.tmp = s.mailPath(dir, "tmp", p.key)
+	f, err := os.OpenFile(p.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	cw := &countWriter{w: bw}
+	tee := io.TeeReader(r, cw)
+	pr := safeParse(tee)
+	p.parsed = pr.ParsedMessage
+	p.err = pr.readErr
+	if _, err := io.Copy(io.Discard, tee); err != nil && p.err == nil {
+		p.err = err
+	}
+	if err := bw.Flush(); err != nil && p.err == nil {
+		p.err = err
+	}
+	if p.err == nil && !s.opts.NoSync {
+		if err := f.Sync(); err != nil {
+			p.err = fmt.Errorf("fsync: %w", err)
+		}
+	}
+	if err := f.Close(); err != nil && p.err == nil {
+		p.err = err
+	}
+	p.size = cw.n
+	if p.err != nil {
+		os.Remove(p.tmp)
+		p.err = fmt.Errorf("write message: %w", p.err)
+	}
+	return p
+}
+
+type parseResult struct {
+	*ParsedMessage
+	readErr error
+}
+
+// safeParse runs ParseMessage and turns a parser panic into a problem, so
+// a bug in MIME handling can never lose a message.
+func safeParse(r io.Reader) (res parseResult) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = parseResult{ParsedMessage: &ParsedMessage{Problems: []string{fmt.Sprintf("parser failure: %v", v)}}}
+		}
+	}()
+	pm, err := ParseMessage(r)
+	if pm == nil {
+		pm = &ParsedMessage{}
+	}
+	return parseResult{ParsedMessage: pm, readErr: err}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func removeTmp(ps []*prepared) {
+	for _, p := range ps {
+		os.Remove(p.tmp)
+	}
+}
+
+// commitPrepared renames prepared files into cur/, fsyncs the directory and
+// commits their index rows in one transaction.
+func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepared) ([]AppendResult, error) {
+	if err := s.lockWrite(); err != nil {
+		removeTmp(ps)
+		return nil, err
+	}
+	defer s.wmu.Unlock()
+	// Look the mailbox up again under the lock: it may have been renamed
+	// or deleted meanwhile.
+	mbID, dir, _, err := s.mailboxDirOf(ctx, mailbox)
+	if err != nil {
+		removeTmp(ps)
+		return nil, err
+	}
+	var renamed []string
+	undo := func() {
+		for _, f := range renamed {
+			os.Remove(f)
+		}
+		removeTmp(ps)
+	}
+	for _, p := range ps {
+		p.finalRel = "cur/" + p.key + ":2," + MaildirFlags(p.flags)
+		src := p.tmp
+		if filepath.Dir(src) != s.mailPath(dir, "tmp") {
+			// The mailbox was renamed while the file was written.
+			src = s.mailPath(dir, "tmp", p.key)
+		}
+		dst := s.mailPath(dir, p.finalRel)
+		if err := os.Rename(src, dst); err != nil {
+			undo()
+			return nil, fmt.Errorf("rename into cur: %w", err)
+		}
+		renamed = append(renamed, dst)
+	}
+	if err := s.fsyncDir(s.mailPath(dir, "cur")); err != nil {
+		undo()
+		return nil, err
+	}
+	var uv uint32
+	res := make([]AppendResult, len(ps))
+	var changes []Change
+	err = s.withTx(ctx, func(tx *sql.Tx) error {
+		var uidnext uint32
+		if err := tx.QueryRowContext(ctx, "SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ?", mbID).Scan(&uv, &uidnext); err != nil {
+			return err
+		}
+		var unread int
+		modseq := s.nextModSeq()
+		for i, p := range ps {
+			uid := uidnext
+			uidnext++
+			id, err := insertMessage(ctx, tx, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed)
+			if err != nil {
+				return err
+			}
+			if bitsOf(p.flags).seen == 0 {
+				unread++
+			}
+			res[i] = AppendResult{ID: id, UID: uid, ModSeq: modseq, Size: p.size}
+			changes = append(changes, Change{Kind: ChangeMessageAdded, MailboxID: mbID, Mailbox: mailbox, ID: id, UID: uid, ModSeq: modseq, Flags: p.flags})
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, total = total + ?, unread = unread + ? WHERE id = ?",
+			uidnext, modseq, len(ps), unread, mbID); err != nil {
+			return err
+		}
+		return s.ensureDirty(ctx, tx, mbID)
+	})
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	for i := range res {
+		res[i].UIDValidity = uv
+	}
+	s.feed.publish(changes)
+	return res, nil
+}
+
+// insertMessage writes the index row, the full-text row and the thread of
+// one message.
+func insertMessage(ctx context.Context, tx *sql.Tx, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage) (int64, error) {
+	env := pm.Envelope
+	date := env.Date
+	if date.IsZero() {
+		date = idate
+	}
+	b := bitsOf(flags)
+	inReplyTo := ""
+	if len(env.InReplyTo) > 0 {
+		inReplyTo = env.InReplyTo[0]
+	}
+	threadID, err := assignThread(ctx, tx, env, date.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("thread: %w", err)
+	}
+	hasAtt := 0
+	if pm.HasAttachment {
+		hasAtt = 1
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, answered, flagged, deleted, draft,
+		internal_date, size, file, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, thread_id, has_attachment, preview)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		mbID, uid, modseq, joinFlags(flags), b.seen, b.answered, b.flagged, b.deleted, b.draft,
+		idate.Unix(), size, file, date.Unix(), addrJSON(env.From), addrJSON(env.To), addrJSON(env.Cc),
+		cleanText(env.Subject), env.MessageID, inReplyTo, strings.Join(env.References, " "), threadID, hasAtt, cleanText(pm.Preview))
+	if err != nil {
+		return 0, fmt.Errorf("insert message: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	return id, insertText(ctx, tx, id, pm)
+}
+
+// insertText adds a message's full-text row.
+func insertText(ctx context.Context, tx *sql.Tx, id int64, pm *ParsedMessage) error {
+	env := pm.Envelope
+	if _, err := tx.ExecContext(ctx, "INSERT INTO fts(rowid, from_addr, to_addr, cc_addr, subject, body) VALUES(?, ?, ?, ?, ?, ?)",
+		id, addrText(env.From), addrText(env.To), addrText(env.Cc), cleanText(env.Subject), cleanText(pm.BodyText)); err != nil {
+		return fmt.Errorf("index text: %w", err)
+	}
+	return nil
+}
+
+// parseFile parses a stored message file; problems never fail it.
+func parseFile(path string) *ParsedMessage {
+	f, err := os.Open(path)
+	if err != nil {
+		return &ParsedMessage{Problems: []string{err.Error()}}
+	}
+	defer f.Close()
+	return safeParse(bufio.NewReaderSize(f, 64<<10)).ParsedMessage
+}
+
+func addrJSON(list []Address) string {
+	if len(list) == 0 {
+		return "[]"
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return "[]"
+	}
+	return string(b)
+}
+
+func parseAddrJSON(s string) []Address {
+	if s == "" || s == "[]" {
+		return nil
+	}
+	var list []Address
+	if err := json.Unmarshal([]byte(s), &list); err != nil {
+		return nil
+	}
+	return list
+}
+
+// addrText is the full-text form of addresses: names and addresses.
+func addrText(list []Address) string {
+	var b strings.Builder
+	for _, a := range list {
+		b.WriteString(a.Name)
+		b.WriteByte(' ')
+		b.WriteString(a.Addr)
+		b.WriteByte(' ')
+	}
+	return cleanText(b.String())
+}
+
+// cleanText drops NUL bytes and invalid UTF-8, which SQLite text must not
+// carry.
+func cleanText(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// uniqueName returns a Maildir unique name (time.MusecPpid_Qseq.host).
+func (s *Store) uniqueName() string {
+	now := time.Now()
+	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.keySeq.Add(1), s.host)
+}
+
+// maildirSafe escapes "/" and ":" in the host part of unique names.
+func maildirSafe(host string) string {
+	host = strings.ReplaceAll(host, "/", `\057`)
+	return strings.ReplaceAll(host, ":", `\072`)
+}

@@ -1,0 +1,41 @@
+// Package store is letterbox's mail store: the one storage engine used by the
+// client as its local cache and by the server as its mailboxes.
+//
+// On disk a store is a directory:
+//
+//	ROOT/
+//	  index.db, index.db-wal   SQLite (WAL) index: mailboxes, messages, FTS5
+//	  mail/
+//	    INBOX/{tmp,new,cur}/   one Maildir per mailbox, readable by notmuch,
+//	    Sent/{tmp,new,cur}/    mutt and mbsync; hierarchy "a/b" is stored as
+//	    a.b/{tmp,new,cur}/     the flat directory "a.b" (see mailboxDir)
+//
+// The message file is the truth for the body; the index is the truth for
+// UIDs, MODSEQs and flags (the standard flags are mirrored in the Maildir
+// ":2," file name suffix so other Maildir readers see them).
+//
+// Invariants:
+//   - A message is acknowledged (Append returns) only after its file was
+//     fsynced in tmp/, renamed into cur/, the directory fsynced, and its index
+//     row committed. Bulk appends batch the fsyncs and the transaction but
+//     return nothing before all of them are durable.
+//   - Every write transaction stats the Maildir directories it touched and
+//     records their mtimes; Open rescans only directories whose mtime differs
+//     from the recorded one, so reconciling costs what changed, not the size
+//     of the store. Orphan files are indexed, rows without files are dropped
+//     and reported.
+//   - Changes are published to subscribers after commit, through a buffered(1)
+//     notification channel per subscriber; a slow subscriber never blocks a
+//     writer.
+//   - MIME parsing never fails an append: a message that cannot be parsed is
+//     stored whole and indexed with whatever could be read.
+//
+// All SQL of the project lives in this package and sticks to portable SQL
+// where it can (FTS5 is the exception), so the index could move to another
+// database behind the same API.
+//
+// Package store imports no other letterbox package. The MIME parser, the
+// query language and the Maildir/mbox readers are written here because no
+// maintained library does them over streams with the limits we need;
+// decoding itself is go-message's and HTML-to-text is inbucket/html2text.
+package store

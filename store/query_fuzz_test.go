@@ -1,0 +1,120 @@
+package store
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseQuery checks that parsing never panics, that the canonical form
+// of a query parses to the same query, and that every query compiles to SQL
+// (and full-text queries to an FTS5 expression) that SQLite accepts.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{
+		`from:ann subject:"q3 report" has:attachment after:2026-01-01 is:unread words`,
+		`report`,
+		`rep*`,
+		`"two words"*`,
+		`from:ann@example.com`,
+		`to:bob cc:carl body:invoice`,
+		`subject:"q3 report" OR subject:q4`,
+		`is:unread OR is:flagged`,
+		`-is:read -has:attachment`,
+		`NOT from:bob is:read`,
+		`(report OR invoice) has:attachment`,
+		`holiday -(photos OR invoice)`,
+		`a AND b OR c AND d`,
+		`in:inbox -in:"Old mail" in:Archive/2025`,
+		`larger:10k smaller:2M larger:1G smaller:500`,
+		`on:2026-01-01 before:2026-02-01 after:2025-12-31`,
+		`café Größe e-mail`,
+		`"say \"hi\"" a\b`,
+		`"OR" "AND" "NOT" or and not`,
+		`10:30 "http://example.com"`,
+		`foo(bar) ((a)) ()`,
+		`form:ann`,
+		`is:foo has:pdf`,
+		`after:2026-02-30 larger:10x`,
+		`a OR`,
+		`"unclosed`,
+		`--a NOT NOT b`,
+		`"@@" -"@@" *`,
+		"a\tb\nc\x00",
+		`a (b OR -(c (d OR -(e f))))`,
+		`from:a* (to:b OR subject:"c d"* -body:e)`,
+	} {
+		f.Add(s)
+	}
+	db := queryTestDB(f, f.TempDir())
+	// One message, so that conditions are evaluated.
+	for _, stmt := range []string{
+		`INSERT INTO mailboxes (id, name, dir, uidvalidity) VALUES (1, 'INBOX', 'INBOX', 1)`,
+		`INSERT INTO messages (id, mailbox_id, uid, modseq, internal_date, date, size, file) VALUES (1, 1, 1, 1, 0, 0, 0, '')`,
+		`INSERT INTO fts (rowid, from_addr, subject, body) VALUES (1, 'ann ann@example.com', 'q3 report', 'a b c d e')`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			f.Fatal(err)
+		}
+	}
+	loc := time.FixedZone("UTC-5", -5*3600)
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := ParseQuery(s)
+		if err != nil {
+			var qe *QueryError
+			if !errors.As(err, &qe) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("ParseQuery(%q): error %v is not a *QueryError wrapping ErrInvalid", s, err)
+			}
+			if qe.Pos < 0 || qe.Pos > len(s) {
+				t.Fatalf("ParseQuery(%q): error position %d out of range", s, qe.Pos)
+			}
+			_ = qe.Caret()
+			return
+		}
+		canon := q.String()
+		q2, err := ParseQuery(canon)
+		if err != nil {
+			t.Fatalf("ParseQuery(%q) gives %q, which does not parse: %v", s, canon, err)
+		}
+		if again := q2.String(); again != canon {
+			t.Fatalf("ParseQuery(%q) gives %q, which gives %q", s, canon, again)
+		}
+		where, args, err := q.where(loc)
+		if err != nil {
+			t.Fatalf("where(%q): %v", s, err)
+		}
+		rows, err := db.Query("SELECT m.id FROM messages m WHERE "+where+" ORDER BY m.date DESC, m.id DESC LIMIT ? OFFSET ?", append(args, 10, 0)...)
+		if err != nil {
+			t.Fatalf("query %q: SQL %s %v: %v", s, where, args, err)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatalf("query %q: SQL %s %v: %v", s, where, args, err)
+		}
+		// Check every FTS5 expression on its own: SQLite may skip a
+		// subquery it does not need.
+		var exprs []string
+		if e, ok := q.FullTextOnly(); ok {
+			exprs = append(exprs, e)
+		}
+		for i, n := 0, 0; i < len(where); i++ {
+			if where[i] == '?' {
+				if strings.HasSuffix(where[:i], "MATCH ") {
+					exprs = append(exprs, args[n].(string))
+				}
+				n++
+			}
+		}
+		for _, e := range exprs {
+			rows, err := db.Query(`SELECT rowid FROM fts WHERE fts MATCH ?`, e)
+			if err == nil {
+				for rows.Next() {
+				}
+				err = rows.Err()
+				rows.Close()
+			}
+			if err != nil {
+				t.Fatalf("query %q: MATCH %s: %v", s, e, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,453 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Report tells what reconciling files and index found (and fixed).
+type Report struct {
+	Mailboxes int `json:"mailboxes"`
+	Messages  int `json:"messages"`
+	// Rescanned lists mailboxes whose directories were read.
+	Rescanned []string `json:"rescanned,omitempty"`
+	// Indexed lists files that had no index row ("INBOX/cur/name").
+	Indexed []string `json:"indexed,omitempty"`
+	// Dropped lists index rows whose file was missing ("INBOX uid 7").
+	Dropped []string `json:"dropped,omitempty"`
+	// Problems lists other inconsistencies (counters, full-text rows).
+	Problems []string `json:"problems,omitempty"`
+	// Repaired says the findings were fixed, not only reported.
+	Repaired bool `json:"repaired"`
+}
+
+// Clean reports whether nothing was out of step.
+func (r *Report) Clean() bool {
+	return len(r.Indexed) == 0 && len(r.Dropped) == 0 && len(r.Problems) == 0
+}
+
+type mailboxRow struct {
+	id       int64
+	name     string
+	dir      string
+	curMtime int64
+	newMtime int64
+}
+
+func (s *Store) mailboxRows(ctx context.Context) ([]mailboxRow, error) {
+	rows, err := s.wdb.QueryContext(ctx, "SELECT id, name, dir, cur_mtime, new_mtime FROM mailboxes ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []mailboxRow
+	for rows.Next() {
+		var m mailboxRow
+		if err := rows.Scan(&m.id, &m.name, &m.dir, &m.curMtime, &m.newMtime); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func dirMtime(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return fi.ModTime().UnixNano()
+}
+
+// reconcileOnOpen finds Maildirs without a mailbox row, makes sure INBOX
+// exists, cleans tmp/, and rescans the mailboxes that were written to
+// before a crash or changed by another program.
+func (s *Store) reconcileOnOpen(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	rep := &s.report
+	if err := s.adoptDirs(ctx, rep); err != nil {
+		return err
+	}
+	mbs, err := s.mailboxRows(ctx)
+	if err != nil {
+		return err
+	}
+	for _, mb := range mbs {
+		cur, nw := dirMtime(s.mailPath(mb.dir, "cur")), dirMtime(s.mailPath(mb.dir, "new"))
+		if cur == -1 {
+			if err := s.makeMaildir(mb.dir); err != nil {
+				return err
+			}
+		}
+		cleanTmp(s.mailPath(mb.dir, "tmp"))
+		if mb.curMtime != 0 && cur == mb.curMtime && nw == mb.newMtime {
+			continue
+		}
+		rep.Rescanned = append(rep.Rescanned, mb.name)
+		if err := s.rescan(ctx, mb, true, rep); err != nil {
+			return fmt.Errorf("rescan %s: %w", mb.name, err)
+		}
+		if err := s.recordMtimes(ctx, mb); err != nil {
+			return err
+		}
+	}
+	rep.Mailboxes = len(mbs)
+	rep.Repaired = true
+	return nil
+}
+
+// adoptDirs creates mailbox rows for Maildirs under ROOT/mail that have
+// none (a crash during rename, or a Maildir copied in), and INBOX.
+func (s *Store) adoptDirs(ctx context.Context, rep *Report) error {
+	entries, err := os.ReadDir(filepath.Join(s.root, "mail"))
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	mbs, err := s.mailboxRows(ctx)
+	if err != nil {
+		return err
+	}
+	for _, mb := range mbs {
+		known[mb.dir] = true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || known[name] {
+			continue
+		}
+		if strings.HasPrefix(name, ".deleted-") {
+			os.RemoveAll(filepath.Join(s.root, "mail", name))
+			continue
+		}
+		mbName, ok := mailboxNameFromDir(name)
+		if !ok || mailboxDir(mbName) != name {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("directory mail/%s is not a mailbox name; left alone", name))
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(s.root, "mail", name, "cur")); err != nil {
+			continue
+		}
+		if _, err := s.createMailboxLocked(ctx, mbName, ""); err != nil && !errors.Is(err, ErrExists) {
+			return err
+		}
+	}
+	if !known[mailboxDir(Inbox)] {
+		if _, err := s.createMailboxLocked(ctx, Inbox, ""); err != nil && !errors.Is(err, ErrExists) {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanTmp removes files left in tmp/: they were never acknowledged.
+// Only one process opens a store at a time (see lock.go).
+func cleanTmp(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+func (s *Store) recordMtimes(ctx context.Context, mb mailboxRow) error {
+	cur, nw := dirMtime(s.mailPath(mb.dir, "cur")), dirMtime(s.mailPath(mb.dir, "new"))
+	_, err := s.wdb.ExecContext(ctx, "UPDATE mailboxes SET cur_mtime = ?, new_mtime = ? WHERE id = ?", cur, nw, mb.id)
+	if err == nil {
+		delete(s.dirty, mb.id)
+	}
+	return err
+}
+
+// recordCleanState records the directory mtimes of every mailbox written
+// to since open; the caller holds wmu.
+func (s *Store) recordCleanState(ctx context.Context) error {
+	mbs, err := s.mailboxRows(ctx)
+	if err != nil {
+		return err
+	}
+	for _, mb := range mbs {
+		if mb.curMtime != 0 && !s.dirty[mb.id] {
+			continue
+		}
+		if err := s.recordMtimes(ctx, mb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maildirKey is the unique part of a Maildir file name, before ":".
+func maildirKey(name string) string {
+	name = filepath.Base(name)
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// rescan compares a mailbox's files with its rows. With fix, rows without
+// files are dropped, files without rows are indexed (new/ files are moved
+// to cur/ first), and renamed files are followed; otherwise the findings
+// are only reported. The caller holds wmu.
+func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report) error {
+	files := map[string]string{} // key -> "cur/name" or "new/name"
+	for _, sub := range []string{"new", "cur"} {
+		entries, err := os.ReadDir(s.mailPath(mb.dir, sub))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			files[maildirKey(e.Name())] = sub + "/" + e.Name()
+		}
+	}
+	type row struct {
+		id    int64
+		uid   uint32
+		file  string
+		flags string
+	}
+	var rows []row
+	q, err := s.wdb.QueryContext(ctx, "SELECT id, uid, file, flags FROM messages WHERE mailbox_id = ?", mb.id)
+	if err != nil {
+		return err
+	}
+	for q.Next() {
+		var r row
+		if err := q.Scan(&r.id, &r.uid, &r.file, &r.flags); err != nil {
+			q.Close()
+			return err
+		}
+		rows = append(rows, r)
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return err
+	}
+	var dropped []row
+	type follow struct {
+		r    row
+		file string
+	}
+	var follows []follow
+	for _, r := range rows {
+		key := maildirKey(r.file)
+		f, ok := files[key]
+		delete(files, key)
+		switch {
+		case !ok:
+			dropped = append(dropped, r)
+		case f != r.file:
+			follows = append(follows, follow{r, f})
+		}
+	}
+	var orphans []string
+	for _, f := range files {
+		orphans = append(orphans, f)
+	}
+	sort.Strings(orphans)
+	rep.Messages += len(rows) - len(dropped) + len(orphans)
+	for _, r := range dropped {
+		rep.Dropped = append(rep.Dropped, fmt.Sprintf("%s uid %d (%s)", mb.name, r.uid, r.file))
+	}
+	for _, f := range orphans {
+		rep.Indexed = append(rep.Indexed, mb.name+"/"+f)
+	}
+	if !fix || len(dropped)+len(follows)+len(orphans) == 0 {
+		return nil
+	}
+	// Orphans: move new/ files to cur/, then parse them outside the
+	// transaction.
+	var preps []*prepared
+	for _, f := range orphans {
+		rel := f
+		flags := FlagsFromMaildir(maildirInfo(f))
+		if strings.HasPrefix(f, "new/") {
+			rel = "cur/" + maildirKey(f) + ":2," + MaildirFlags(flags)
+			if err := os.Rename(s.mailPath(mb.dir, f), s.mailPath(mb.dir, rel)); err != nil {
+				return err
+			}
+		}
+		path := s.mailPath(mb.dir, rel)
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		cf, _ := CanonicalFlags(flags)
+		preps = append(preps, &prepared{finalRel: rel, flags: cf, idate: fi.ModTime(), size: fi.Size(), parsed: parseFile(path)})
+	}
+	if err := s.fsyncDir(s.mailPath(mb.dir, "cur")); err != nil {
+		return err
+	}
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		modseq := s.nextModSeq()
+		for _, r := range dropped {
+			if err := deleteRow(ctx, tx, r.id, mb.id, r.uid, modseq); err != nil {
+				return err
+			}
+		}
+		for _, f := range follows {
+			flags, _ := CanonicalFlags(mergeMaildirFlags(splitFlags(f.r.flags), maildirInfo(f.file)))
+			b := bitsOf(flags)
+			if _, err := tx.ExecContext(ctx, "UPDATE messages SET file = ?, flags = ?, seen = ?, answered = ?, flagged = ?, deleted = ?, draft = ?, modseq = ? WHERE id = ?",
+				f.file, joinFlags(flags), b.seen, b.answered, b.flagged, b.deleted, b.draft, modseq, f.r.id); err != nil {
+				return err
+			}
+		}
+		var uidnext uint32
+		if err := tx.QueryRowContext(ctx, "SELECT uidnext FROM mailboxes WHERE id = ?", mb.id).Scan(&uidnext); err != nil {
+			return err
+		}
+		for _, p := range preps {
+			if _, err := insertMessage(ctx, tx, mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed); err != nil {
+				return err
+			}
+			uidnext++
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?", uidnext, modseq, mb.id); err != nil {
+			return err
+		}
+		return fixCounters(ctx, tx, mb.id)
+	})
+}
+
+// maildirInfo returns the flag letters after ":2," of a file name.
+func maildirInfo(name string) string {
+	if i := strings.Index(name, ":2,"); i >= 0 {
+		return name[i+3:]
+	}
+	return ""
+}
+
+// mergeMaildirFlags keeps keywords from the index and takes the system
+// flags that Maildir letters can express from the file name.
+func mergeMaildirFlags(indexFlags []string, info string) []string {
+	out := FlagsFromMaildir(info)
+	for _, f := range indexFlags {
+		if !strings.HasPrefix(f, `\`) && MaildirFlags([]string{f}) == "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func fixCounters(ctx context.Context, tx *sql.Tx, mbID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE mailboxes SET
+		total = (SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1),
+		unread = (SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND seen = 0),
+		uidnext = MAX(uidnext, (SELECT COALESCE(MAX(uid), 0) + 1 FROM messages WHERE mailbox_id = ?1))
+		WHERE id = ?1`, mbID)
+	return err
+}
+
+// Check compares every mailbox's files with the index, the counters with
+// the rows, and the full-text index with the messages. With repair, what
+// it finds is fixed: orphan files indexed, rows without files dropped,
+// counters recomputed, missing full-text rows rebuilt.
+func (s *Store) Check(ctx context.Context, repair bool) (*Report, error) {
+	if err := s.lockWrite(); err != nil {
+		return nil, err
+	}
+	defer s.wmu.Unlock()
+	rep := &Report{Repaired: repair}
+	mbs, err := s.mailboxRows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	rep.Mailboxes = len(mbs)
+	for _, mb := range mbs {
+		if err := s.rescan(ctx, mb, repair, rep); err != nil {
+			return nil, fmt.Errorf("check %s: %w", mb.name, err)
+		}
+		var total, unread, uidnext, realTotal, realUnread, maxUID int64
+		err := s.wdb.QueryRowContext(ctx, `SELECT total, unread, uidnext,
+			(SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1),
+			(SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND seen = 0),
+			(SELECT COALESCE(MAX(uid), 0) FROM messages WHERE mailbox_id = ?1)
+			FROM mailboxes WHERE id = ?1`, mb.id).Scan(&total, &unread, &uidnext, &realTotal, &realUnread, &maxUID)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", mb.name, err)
+		}
+		if total != realTotal || unread != realUnread || uidnext <= maxUID {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: counters total=%d unread=%d uidnext=%d, rows say %d, %d, >%d", mb.name, total, unread, uidnext, realTotal, realUnread, maxUID))
+			if repair {
+				if err := s.withTx(ctx, func(tx *sql.Tx) error { return fixCounters(ctx, tx, mb.id) }); err != nil {
+					return nil, fmt.Errorf("check %s: %w", mb.name, err)
+				}
+			}
+		}
+		if repair {
+			if err := s.recordMtimes(ctx, mb); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := s.checkText(ctx, repair, rep); err != nil {
+		return nil, fmt.Errorf("check full-text index: %w", err)
+	}
+	return rep, nil
+}
+
+// checkText finds messages without a full-text row and full-text rows
+// without a message.
+func (s *Store) checkText(ctx context.Context, repair bool, rep *Report) error {
+	rows, err := s.wdb.QueryContext(ctx, `SELECT m.id, mb.dir, m.file FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id
+		WHERE m.id NOT IN (SELECT rowid FROM fts)`)
+	if err != nil {
+		return err
+	}
+	type missing struct {
+		id   int64
+		path string
+	}
+	var list []missing
+	for rows.Next() {
+		var m missing
+		var dir, file string
+		if err := rows.Scan(&m.id, &dir, &file); err != nil {
+			rows.Close()
+			return err
+		}
+		m.path = s.mailPath(dir, file)
+		list = append(list, m)
+	}
+	rows.Close()
+	var stale int
+	if err := s.wdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM fts WHERE rowid NOT IN (SELECT id FROM messages)").Scan(&stale); err != nil {
+		return err
+	}
+	for _, m := range list {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("message %d has no full-text row", m.id))
+	}
+	if stale > 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d full-text rows without a message", stale))
+	}
+	if !repair || (len(list) == 0 && stale == 0) {
+		return nil
+	}
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM fts WHERE rowid NOT IN (SELECT id FROM messages)"); err != nil {
+			return err
+		}
+		for _, m := range list {
+			if err := insertText(ctx, tx, m.id, parseFile(m.path)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

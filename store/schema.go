@@ -1,0 +1,93 @@
+package store
+
+// schemaVersion is stored in PRAGMA user_version.
+const schemaVersion = 1
+
+// schema creates the index. Addresses are stored as JSON arrays of
+// {"name","addr"} objects; flags as a space-separated, sorted list with
+// the system flags also mirrored in boolean columns for fast queries.
+// Dates are Unix seconds.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mailboxes (
+	id            INTEGER PRIMARY KEY,
+	name          TEXT NOT NULL UNIQUE,
+	dir           TEXT NOT NULL UNIQUE,
+	special_use   TEXT NOT NULL DEFAULT '',
+	uidvalidity   INTEGER NOT NULL,
+	uidnext       INTEGER NOT NULL DEFAULT 1,
+	highestmodseq INTEGER NOT NULL DEFAULT 0,
+	subscribed    INTEGER NOT NULL DEFAULT 1,
+	total         INTEGER NOT NULL DEFAULT 0,
+	unread        INTEGER NOT NULL DEFAULT 0,
+	cur_mtime     INTEGER NOT NULL DEFAULT 0,
+	new_mtime     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS messages (
+	id             INTEGER PRIMARY KEY,
+	mailbox_id     INTEGER NOT NULL REFERENCES mailboxes(id),
+	uid            INTEGER NOT NULL,
+	modseq         INTEGER NOT NULL,
+	flags          TEXT NOT NULL DEFAULT '',
+	seen           INTEGER NOT NULL DEFAULT 0,
+	answered       INTEGER NOT NULL DEFAULT 0,
+	flagged        INTEGER NOT NULL DEFAULT 0,
+	deleted        INTEGER NOT NULL DEFAULT 0,
+	draft          INTEGER NOT NULL DEFAULT 0,
+	internal_date  INTEGER NOT NULL,
+	size           INTEGER NOT NULL,
+	file           TEXT NOT NULL,
+	date           INTEGER NOT NULL,
+	from_addr      TEXT NOT NULL DEFAULT '[]',
+	to_addr        TEXT NOT NULL DEFAULT '[]',
+	cc_addr        TEXT NOT NULL DEFAULT '[]',
+	subject        TEXT NOT NULL DEFAULT '',
+	message_id     TEXT NOT NULL DEFAULT '',
+	in_reply_to    TEXT NOT NULL DEFAULT '',
+	refs           TEXT NOT NULL DEFAULT '',
+	thread_id      INTEGER NOT NULL DEFAULT 0,
+	has_attachment INTEGER NOT NULL DEFAULT 0,
+	preview        TEXT NOT NULL DEFAULT '',
+	UNIQUE (mailbox_id, uid)
+);
+CREATE INDEX IF NOT EXISTS messages_by_date   ON messages (mailbox_id, date DESC, id DESC);
+CREATE INDEX IF NOT EXISTS messages_by_modseq ON messages (mailbox_id, modseq);
+CREATE INDEX IF NOT EXISTS messages_by_msgid  ON messages (message_id);
+CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (thread_id, date);
+CREATE INDEX IF NOT EXISTS messages_by_file   ON messages (mailbox_id, file);
+
+-- threads: one row per conversation; last_date orders threads.
+CREATE TABLE IF NOT EXISTS threads (
+	id        INTEGER PRIMARY KEY,
+	subject   TEXT NOT NULL DEFAULT '',
+	last_date INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS threads_by_subject ON threads (subject, last_date);
+-- thread_refs maps every Message-ID seen (own or referenced) to its thread,
+-- so a reply that arrives before its parent still joins the thread.
+CREATE TABLE IF NOT EXISTS thread_refs (
+	message_id TEXT PRIMARY KEY,
+	thread_id  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS thread_refs_by_thread ON thread_refs (thread_id);
+
+-- expunged remembers removed UIDs so ChangesSince can report them
+-- (QRESYNC VANISHED, sync). Pruned per mailbox beyond a window.
+CREATE TABLE IF NOT EXISTS expunged (
+	mailbox_id INTEGER NOT NULL,
+	uid        INTEGER NOT NULL,
+	modseq     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS expunged_by_modseq ON expunged (mailbox_id, modseq);
+
+-- fts is contentless: rowid = messages.id. Columns are addressed by the
+-- query language (from:, to:, cc:, subject:, body:).
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (
+	from_addr, to_addr, cc_addr, subject, body,
+	content = '', contentless_delete = 1,
+	tokenize = 'unicode61 remove_diacritics 2'
+);
+`

@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // the SQLite driver, pure Go
+)
+
+// Options tune a store. The zero value is what production uses.
+type Options struct {
+	// NoSync skips fsync of files and directories and relaxes SQLite's
+	// synchronous mode. Only for throwaway stores (benchmark fixtures); a
+	// store opened with NoSync does not keep the durability promise.
+	NoSync bool
+	// Location is the time zone of dates in queries (before:, on:);
+	// time.Local when nil.
+	Location *time.Location
+	// Readers is the number of read connections; 4 when zero.
+	Readers int
+}
+
+// Store is an open mail store. Its methods are safe for concurrent use.
+// Writes are serialised by one writer; reads run in parallel.
+type Store struct {
+	root string
+	opts Options
+
+	wdb *sql.DB // the one writer connection
+	rdb *sql.DB // read-only connections
+
+	// wmu serialises write operations: their file moves and their
+	// transaction form one unit.
+	wmu    sync.Mutex
+	modseq uint64         // last MODSEQ handed out; guarded by wmu
+	dirty  map[int64]bool // mailboxes marked dirty since open; guarded by wmu
+	keySeq atomic.Uint64  // Maildir unique name counter
+	host   string         // host part of Maildir unique names
+	feed   feed           // change subscribers
+	report Report         // what Open reconciled
+	closed atomic.Bool
+	lock   *os.File // ROOT/lock, held while open
+}
+
+// Open opens the store at root, creating it if needed, and reconciles the
+// Maildir directories that changed since the store was last closed cleanly.
+// What was reconciled is available from OpenReport.
+func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
+	s := &Store{root: root, dirty: map[int64]bool{}}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Location == nil {
+		s.opts.Location = time.Local
+	}
+	if s.opts.Readers <= 0 {
+		s.opts.Readers = 4
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	s.host = maildirSafe(host)
+	if err := os.MkdirAll(filepath.Join(root, "mail"), 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", root, err)
+	}
+	if s.lock, err = lockRoot(root); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.openDB(ctx); err != nil {
+		s.lock.Close()
+		return nil, fmt.Errorf("open store %s: %w", root, err)
+	}
+	if err := s.reconcileOnOpen(ctx); err != nil {
+		s.closeDB()
+		s.lock.Close()
+		return nil, fmt.Errorf("open store %s: reconcile: %w", root, err)
+	}
+	return s, nil
+}
+
+func (s *Store) openDB(ctx context.Context) error {
+	path := filepath.Join(s.root, "index.db")
+	syncMode := "FULL"
+	if s.opts.NoSync {
+		syncMode = "OFF"
+	}
+	dsn := func(extra ...string) string {
+		v := url.Values{}
+		v.Add("_pragma", "busy_timeout(10000)")
+		v.Add("_pragma", "journal_mode(WAL)")
+		v.Add("_pragma", "synchronous("+syncMode+")")
+		v.Add("_pragma", "foreign_keys(OFF)")
+		v.Add("_pragma", "cache_size(-8000)")
+		for _, e := range extra {
+			v.Add("_pragma", e)
+		}
+		return "file:" + path + "?" + v.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("temp_store(MEMORY)"))
+	if err != nil {
+		return err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s.wdb = w
+	var version int
+	if err := w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		w.Close()
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > schemaVersion {
+		w.Close()
+		return fmt.Errorf("index schema %d is newer than this letterbox (%d)", version, schemaVersion)
+	}
+	if version < schemaVersion {
+		if _, err := w.ExecContext(ctx, schema); err != nil {
+			w.Close()
+			return fmt.Errorf("create schema: %w", err)
+		}
+		if _, err := w.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+			w.Close()
+			return fmt.Errorf("set schema version: %w", err)
+		}
+	}
+	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	if err != nil {
+		w.Close()
+		return err
+	}
+	n := s.opts.Readers
+	if n > runtime.GOMAXPROCS(0)*2 {
+		n = runtime.GOMAXPROCS(0) * 2
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.rdb = r
+	var ms sql.NullInt64
+	if err := w.QueryRowContext(ctx, "SELECT MAX(highestmodseq) FROM mailboxes").Scan(&ms); err != nil {
+		s.closeDB()
+		return fmt.Errorf("read modseq: %w", err)
+	}
+	var metaSeq sql.NullInt64
+	_ = w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='modseq'").Scan(&metaSeq)
+	s.modseq = uint64(max(ms.Int64, metaSeq.Int64))
+	return nil
+}
+
+func (s *Store) closeDB() {
+	if s.rdb != nil {
+		s.rdb.Close()
+	}
+	if s.wdb != nil {
+		s.wdb.Close()
+	}
+}
+
+// Root returns the store's directory.
+func (s *Store) Root() string { return s.root }
+
+// OpenReport tells what Open reconciled between files and index.
+func (s *Store) OpenReport() Report { return s.report }
+
+// Close records the state of the Maildir directories, so the next Open
+// need not rescan them, and closes the index. Subscriptions are closed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var errs []error
+	if err := s.recordCleanState(context.Background()); err != nil {
+		errs = append(errs, err)
+	}
+	s.feed.closeAll()
+	if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.rdb.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.wdb.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	s.lock.Close()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store %s: %w", s.root, err)
+	}
+	return nil
+}
+
+// lockWrite takes the writer lock, failing if the store is closed.
+func (s *Store) lockWrite() error {
+	s.wmu.Lock()
+	if s.closed.Load() {
+		s.wmu.Unlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// nextModSeq hands out the next MODSEQ; the caller holds wmu and must
+// store it in a transaction (mailbox highestmodseq) before releasing wmu.
+func (s *Store) nextModSeq() uint64 {
+	s.modseq++
+	return s.modseq
+}
+
+// fsyncDir makes a directory's entries (renames, links, unlinks) durable.
+func (s *Store) fsyncDir(dir string) error {
+	if s.opts.NoSync {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// withTx runs fn in a write transaction on the writer connection.
+func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('modseq', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", fmt.Sprint(s.modseq)); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("save modseq: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
