@@ -207,3 +207,12 @@ func isUnknownFlag(fs *flag.FlagSet, arg string) bool {
 }
 
 func joinArgs(args []string) string { return strings.Join(args, " ") }
+
+// noArgs rejects positional arguments for commands that take none, so a
+// mistyped flag is an error rather than silently ignored.
+func noArgs(name string, pos []string) error {
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q (see --help)", name, pos[0])}
+	}
+	return nil
+}

@@ -156,7 +156,9 @@ func storeLs(ctx context.Context, e *env, args []string) error {
 	thread := fs.Bool("thread", false, "order by thread")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	mailboxes := fs.Bool("mailboxes", false, "list the mailboxes instead")
-	if _, err := parseFlags(fs, args); err != nil {
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if err := noArgs(fs.Name(), pos); err != nil {
 		return err
 	}
 	s, err := openStore(ctx, dir)
@@ -316,7 +318,9 @@ func storeCheck(ctx context.Context, e *env, args []string) error {
 	dir := storeFlag(e, fs)
 	repair := fs.Bool("repair", false, "fix what is found")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if err := noArgs(fs.Name(), pos); err != nil {
 		return err
 	}
 	s, err := openStore(ctx, dir)

@@ -122,7 +122,9 @@ func storeDemo(ctx context.Context, e *env, args []string) error {
 	storeDir := fs.String("store", "", "store `DIR` to fill (default: a temporary directory, removed afterwards)")
 	count := fs.Int("count", 2000, "messages to generate")
 	seed := fs.Int64("seed", 1, "generator seed")
-	if _, err := parseFlags(fs, args); err != nil {
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if err := noArgs(fs.Name(), pos); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "letterbox-demo-")

@@ -190,6 +190,9 @@ func (s *Store) prepare(dir string, r io.Reader, flags []string, idate time.Time
 		p.err = err
 	}
 	p.size = cw.n
+	if p.err == nil && p.size == 0 {
+		p.err = ErrEmptyMessage
+	}
 	if p.err != nil {
 		os.Remove(p.tmp)
 		p.err = fmt.Errorf("write message: %w", p.err)

@@ -252,8 +252,9 @@ func (w *mimeWalker) entity(r io.Reader, path []int, alts []mimeAltPos, parent s
 // done is false when the entity is to be read as a leaf instead.
 func (w *mimeWalker) multipart(p *mimePart, br *bufio.Reader, alts []mimeAltPos) (stop, done bool) {
 	if len(p.path) >= MaxNesting {
-		w.pr.add("%smultipart nested deeper than %d levels; its parts are not read", p.where, MaxNesting)
-		return false, true
+		w.pr.add("%smultipart nested deeper than %d levels; read as text", p.where, MaxNesting)
+		p.mediaType = mimeDefaultType
+		return false, false
 	}
 	boundary := p.params["boundary"]
 	if boundary == "" {
@@ -263,6 +264,17 @@ func (w *mimeWalker) multipart(p *mimePart, br *bufio.Reader, alts []mimeAltPos)
 			return false, false
 		}
 		w.pr.add("%s%s without boundary; guessed %q", p.where, p.mediaType, mimeShort(boundary))
+	} else if head, _ := br.Peek(mimeBufSize); len(head) < mimeBufSize && !bytes.Contains(head, []byte("--"+boundary)) {
+		// The whole body is in view and the boundary is not in it: a
+		// mislabelled boundary, or not multipart at all.
+		if guess := mimeGuessBoundary(br); guess != "" {
+			w.pr.add("%s%s boundary %q not found; guessed %q", p.where, p.mediaType, mimeShort(boundary), mimeShort(guess))
+			boundary = guess
+		} else {
+			w.pr.add("%s%s boundary %q not found; read as text", p.where, p.mediaType, mimeShort(boundary))
+			p.mediaType = mimeDefaultType
+			return false, false
+		}
 	}
 	mr := &mimeMultipartReader{br: br, dash: []byte("--" + boundary), lineStart: true}
 	n := 0

@@ -34,6 +34,9 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrInvalid means an argument (name, flag, query) was malformed.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrEmptyMessage means a message of zero bytes was offered; it is
+	// not stored (IMAP servers refuse it the same way).
+	ErrEmptyMessage = errors.New("empty message")
 	// ErrClosed means the store was closed.
 	ErrClosed = errors.New("store closed")
 )
