@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/letterbox-mail/letterbox/store"
 )
@@ -133,18 +135,29 @@ func printMessages(w io.Writer, msgs []store.Message, asJSON bool) error {
 			}
 		}
 		indent := strings.Repeat("  ", min(m.Depth, 8))
-		fmt.Fprintf(w, "%7d %s %s %-22s %s%s\n", m.ID, m.Date.Local().Format("2006-01-02 15:04"), mark, clip(from, 22), indent, clip(m.Subject, 70))
+		fmt.Fprintf(w, "%7d %s %s %s %s%s\n", m.ID, m.Date.Local().Format("2006-01-02 15:04"), mark, pad(clip(from, 22), 22), indent, clip(m.Subject, 70))
 	}
 	return nil
 }
 
-// clip shortens s to n runes, ending in "…" when cut.
+// clip shortens s to n terminal cells (wide CJK runes take two), ending
+// in "…" when cut. Control characters are shown as spaces.
 func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if runewidth.StringWidth(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	return runewidth.Truncate(s, n, "…")
+}
+
+// pad fills s with spaces to n terminal cells.
+func pad(s string, n int) string {
+	return runewidth.FillRight(s, n)
 }
 
 func storeLs(ctx context.Context, e *env, args []string) error {

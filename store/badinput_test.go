@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -233,5 +234,40 @@ func TestAppendDiskFull(t *testing.T) {
 	}
 	if rep.Messages != len(stored)-3+1 {
 		t.Errorf("%d messages after reopen, want %d", rep.Messages, len(stored)-2)
+	}
+}
+
+// Open removes our own leftovers from tmp/ but leaves a file another
+// program may be delivering right now, unless it is older than 36 hours.
+func TestOpenCleansTmp(t *testing.T) {
+	s, root := openTest(t)
+	ctx := context.Background()
+	tmp := filepath.Join(root, "mail", "INBOX", "tmp")
+	own := s.uniqueName()
+	files := map[string]time.Time{
+		own:                          time.Now(),
+		"1700000000.M1P2.otherhost":  time.Now(),
+		"1700000000.M1P3.otherhost":  time.Now().Add(-37 * time.Hour),
+		"1700000000.M1P4Q5.lookalik": time.Now(),
+	}
+	for name, mt := range files {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, []byte("Subject: x\r\n\r\nx"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mt, mt)
+	}
+	s.Close()
+	s, err := Open(ctx, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := map[string]bool{own: false, "1700000000.M1P2.otherhost": true, "1700000000.M1P3.otherhost": false, "1700000000.M1P4Q5.lookalik": true}
+	for name, kept := range want {
+		_, err := os.Stat(filepath.Join(tmp, name))
+		if (err == nil) != kept {
+			t.Errorf("%s: kept=%v, want %v", name, err == nil, kept)
+		}
 	}
 }

@@ -19,16 +19,19 @@
 //     fsynced in tmp/, renamed into cur/, the directory fsynced, and its index
 //     row committed. Bulk appends batch the fsyncs and the transaction but
 //     return nothing before all of them are durable.
-//   - Every write transaction stats the Maildir directories it touched and
-//     records their mtimes; Open rescans only directories whose mtime differs
-//     from the recorded one, so reconciling costs what changed, not the size
-//     of the store. Orphan files are indexed, rows without files are dropped
-//     and reported.
+//   - Every write transaction marks the mailboxes it touched dirty; Close
+//     records each Maildir directory's mtime and clears the marks. Open
+//     rescans only mailboxes that are dirty (the process died since their
+//     last write) or whose directory mtime differs from the recorded one
+//     (another program changed them), so reconciling costs what changed, not
+//     the size of the store. Orphan files are indexed, rows without files
+//     are dropped and reported.
 //   - Changes are published to subscribers after commit, through a buffered(1)
 //     notification channel per subscriber; a slow subscriber never blocks a
 //     writer.
 //   - MIME parsing never fails an append: a message that cannot be parsed is
-//     stored whole and indexed with whatever could be read.
+//     stored whole and indexed with whatever could be read. Only an empty
+//     message (ErrEmptyMessage) or a failing source or disk is refused.
 //
 // All SQL of the project lives in this package and sticks to portable SQL
 // where it can (FTS5 is the exception), so the index could move to another

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Report tells what reconciling files and index found (and fixed).
@@ -86,7 +87,7 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 				return err
 			}
 		}
-		cleanTmp(s.mailPath(mb.dir, "tmp"))
+		s.cleanTmp(s.mailPath(mb.dir, "tmp"), time.Now())
 		if mb.curMtime != 0 && cur == mb.curMtime && nw == mb.newMtime {
 			continue
 		}
@@ -147,18 +148,59 @@ func (s *Store) adoptDirs(ctx context.Context, rep *Report) error {
 	return nil
 }
 
-// cleanTmp removes files left in tmp/: they were never acknowledged.
-// Only one process opens a store at a time (see lock.go).
-func cleanTmp(dir string) {
+// cleanTmp removes files left in tmp/: they were never acknowledged. Our
+// own (named by uniqueName on this host) are leftovers of a writer that
+// died, since Open holds the store's lock; another program's are removed
+// only after 36 hours, as the Maildir convention says, since it may be
+// delivering into the directory right now.
+func (s *Store) cleanTmp(dir string, now time.Time) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if e.Type().IsRegular() {
-			os.Remove(filepath.Join(dir, e.Name()))
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if !s.ownName(e.Name()) {
+			fi, err := e.Info()
+			if err != nil || now.Sub(fi.ModTime()) < 36*time.Hour {
+				continue
+			}
+		}
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+}
+
+// ownName reports whether a Maildir file name has uniqueName's form
+// ("SECS.MUSECPpidQseq.HOST") with this host.
+func (s *Store) ownName(name string) bool {
+	rest, ok := strings.CutSuffix(name, "."+s.host)
+	if !ok {
+		return false
+	}
+	secs, rest, ok := strings.Cut(rest, ".M")
+	if !ok || !allDigits(secs) {
+		return false
+	}
+	usec, rest, ok := strings.Cut(rest, "P")
+	if !ok || !allDigits(usec) {
+		return false
+	}
+	pid, seq, ok := strings.Cut(rest, "Q")
+	return ok && allDigits(pid) && allDigits(seq)
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
 		}
 	}
+	return true
 }
 
 func (s *Store) recordMtimes(ctx context.Context, mb mailboxRow) error {

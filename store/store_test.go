@@ -253,7 +253,10 @@ func TestReconcile(t *testing.T) {
 	os.Remove(filepath.Join(dir, m.File))
 	inbox := filepath.Join(dir, "mail", "INBOX")
 	os.WriteFile(filepath.Join(inbox, "new", "123.ext.host"), []byte(coreMsg("c@x", "delivered", "from outside")), 0o600)
+	os.WriteFile(filepath.Join(inbox, "tmp", s.uniqueName()), []byte("partial"), 0o600)
 	os.WriteFile(filepath.Join(inbox, "tmp", "half"), []byte("partial"), 0o600)
+	old := time.Now().Add(-40 * time.Hour)
+	os.Chtimes(filepath.Join(inbox, "tmp", "half"), old, old)
 	s, err = Open(ctx, dir, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -123,5 +123,6 @@ func (s *Store) Thread(ctx context.Context, threadID int64) ([]Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("thread %d: %w", threadID, err)
 	}
+	threadDepths(msgs)
 	return msgs, nil
 }
