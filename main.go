@@ -50,6 +50,7 @@ func (u usageError) Error() string { return u.msg }
 
 func commands() []command {
 	return []command{
+		{"serve", "run the mail server (SMTP, IMAP, POP3); user, queue and dkim administration", runServe},
 		{"store", "work with a mail store: import, ls, search, show, check, export, demo", runStore},
 		{"version", "print the version", func(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stdout, "letterbox", version)

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the daemon's configuration: a TOML file (docs/server.toml is
+// the annotated example), then flags on top.
+type Config struct {
+	// Hostname is the server's name in greetings, Received fields and
+	// bounces.
+	Hostname string `toml:"hostname"`
+	// Domains are the local mail domains; the first is the default for
+	// logins without a domain.
+	Domains []string `toml:"domains"`
+	// Data is the data directory (users, stores, queue, TLS in dev mode).
+	Data string `toml:"data"`
+	// Dev is development mode: loopback listeners on high ports, a
+	// self-signed certificate, demo users, plain-text logins on loopback.
+	Dev bool `toml:"dev"`
+
+	Listen Listen `toml:"listen"`
+	TLS    struct {
+		Cert string `toml:"cert"`
+		Key  string `toml:"key"`
+	} `toml:"tls"`
+	Limits Limits `toml:"limits"`
+	Queue  struct {
+		// RetryWindow is how long undeliverable mail is retried
+		// ("120h").
+		RetryWindow duration `toml:"retry_window"`
+	} `toml:"queue"`
+	DKIM struct {
+		// Domain and Selector name the key; KeyFile is its PEM file
+		// (see `letterbox serve dkim keygen`).
+		Domain   string `toml:"domain"`
+		Selector string `toml:"selector"`
+		KeyFile  string `toml:"key_file"`
+	} `toml:"dkim"`
+}
+
+// Listen holds the listener addresses; an empty one is disabled.
+type Listen struct {
+	SMTP       string `toml:"smtp"`
+	Submission string `toml:"submission"`
+	SMTPS      string `toml:"smtps"`
+	IMAP       string `toml:"imap"`
+	IMAPS      string `toml:"imaps"`
+	POP3       string `toml:"pop3"`
+	POP3S      string `toml:"pop3s"`
+}
+
+// Limits are the abuse and resource limits.
+type Limits struct {
+	MaxMessageBytes    int64 `toml:"max_message_bytes"`
+	MaxRecipients      int   `toml:"max_recipients"`
+	MaxConnsPerIP      int   `toml:"max_conns_per_ip"`
+	MessagesPerHour    int   `toml:"messages_per_hour"`
+	MaxAuthFailures    int   `toml:"max_auth_failures"`
+	RejectBareLF       bool  `toml:"reject_bare_lf"`
+	IMAPAppendLimit    int64 `toml:"imap_append_limit"`
+	POP3IdleTimeoutSec int   `toml:"pop3_idle_timeout_seconds"`
+}
+
+type duration struct{ time.Duration }
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	d.Duration = v
+	return err
+}
+
+// ProductionListen are the standard ports on all addresses.
+var ProductionListen = Listen{SMTP: ":25", Submission: ":587", SMTPS: ":465", IMAP: ":143", IMAPS: ":993", POP3: ":110", POP3S: ":995"}
+
+// DevListen are the development ports, loopback only.
+var DevListen = Listen{SMTP: "127.0.0.1:2525", Submission: "127.0.0.1:2587", SMTPS: "127.0.0.1:2465",
+	IMAP: "127.0.0.1:2143", IMAPS: "127.0.0.1:2993", POP3: "127.0.0.1:2110", POP3S: "127.0.0.1:2995"}
+
+// LoadConfig reads a TOML file; unknown keys are an error, so a typo does
+// not silently leave a default in place.
+func LoadConfig(path string) (*Config, error) {
+	var c Config
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+	}
+	return &c, nil
+}
+
+// Finish fills defaults (dev or production) and checks the result.
+func (c *Config) Finish() error {
+	def := ProductionListen
+	if c.Dev {
+		def = DevListen
+		if len(c.Domains) == 0 {
+			c.Domains = []string{"example.test"}
+		}
+		if c.Hostname == "" {
+			c.Hostname = "mail.example.test"
+		}
+	}
+	fill := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		} else if *v == "-" || *v == "off" {
+			*v = ""
+		}
+	}
+	fill(&c.Listen.SMTP, def.SMTP)
+	fill(&c.Listen.Submission, def.Submission)
+	fill(&c.Listen.SMTPS, def.SMTPS)
+	fill(&c.Listen.IMAP, def.IMAP)
+	fill(&c.Listen.IMAPS, def.IMAPS)
+	fill(&c.Listen.POP3, def.POP3)
+	fill(&c.Listen.POP3S, def.POP3S)
+	if c.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("config: hostname: %w", err)
+		}
+		c.Hostname = h
+	}
+	if len(c.Domains) == 0 {
+		return fmt.Errorf("config: no domains (set domains = [\"example.org\"])")
+	}
+	for i, d := range c.Domains {
+		c.Domains[i] = strings.ToLower(strings.TrimSuffix(d, "."))
+	}
+	if c.Data == "" {
+		return fmt.Errorf("config: no data directory (--data or data = \"...\")")
+	}
+	abs, err := filepath.Abs(c.Data)
+	if err != nil {
+		return err
+	}
+	c.Data = abs
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		return fmt.Errorf("config: tls cert and key go together")
+	}
+	if c.TLS.Cert == "" && !c.Dev {
+		return fmt.Errorf("config: a TLS certificate is required outside --dev (tls.cert, tls.key or --tls-cert/--tls-key)")
+	}
+	return nil
+}

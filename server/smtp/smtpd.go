@@ -1,0 +1,195 @@
+// Package smtpd is the server's SMTP front end, on go-smtp: the MX
+// listener (port 25: mail for local users only, no authentication, never a
+// relay) and the submission listeners (587 with STARTTLS, 465 with
+// implicit TLS: authentication required, the envelope sender must belong
+// to the user, any recipient).
+//
+// It checks the envelope and enforces the limits (message size, recipients,
+// connections per IP, messages per user per hour, bare CR/LF); what happens
+// to an accepted message is the Deliverer's business: it must make the
+// message durable for every recipient, or for none, before Data returns.
+//
+// It must not import the other protocol packages; it declares the small
+// interfaces it needs (Backend, Deliverer) so tests can hand it fakes.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Backend is what smtpd needs to know about users and domains.
+type Backend interface {
+	// Authenticate checks a login and returns the canonical address.
+	Authenticate(ctx context.Context, username, password string, remote net.Addr) (string, error)
+	// IsLocalDomain reports whether mail for the domain is delivered here.
+	IsLocalDomain(domain string) bool
+	// UserExists reports whether the address is a local user.
+	UserExists(addr string) bool
+}
+
+// Envelope is an accepted message's envelope and trace data.
+type Envelope struct {
+	// From is the reverse path ("" for a bounce).
+	From string
+	// To are the recipients, in the order given, without duplicates.
+	To []string
+	// User is the authenticated user ("" on the MX listener).
+	User string
+	// Helo is the name the client introduced itself with.
+	Helo string
+	// Remote is the client's address.
+	Remote net.Addr
+	// TLS reports whether the session was encrypted.
+	TLS bool
+	// ID identifies the session in logs and in the Received field.
+	ID string
+}
+
+// Deliverer takes accepted messages.
+type Deliverer interface {
+	// Deliver makes body durable for every recipient of env, or for none,
+	// and returns only then. A returned *smtp.SMTPError is passed to the
+	// client as is; any other error is reported as a temporary failure.
+	Deliver(ctx context.Context, env Envelope, body io.Reader) error
+}
+
+// Mode selects what a listener is for.
+type Mode int
+
+const (
+	// ModeMX accepts mail for local users from anyone, without AUTH.
+	ModeMX Mode = iota
+	// ModeSubmission requires AUTH (after TLS, unless AllowInsecureAuth).
+	ModeSubmission
+)
+
+// Options configure a Server. Zero values pick the defaults shown.
+type Options struct {
+	Mode Mode
+	// Hostname is announced in the greeting and in Received fields.
+	Hostname string
+	// TLSConfig enables STARTTLS (and is what an implicit-TLS listener
+	// should be wrapped with).
+	TLSConfig *tls.Config
+	// AllowInsecureAuth allows AUTH without TLS (dev mode on loopback).
+	AllowInsecureAuth bool
+	// MaxMessageBytes is advertised with SIZE; 25 MiB.
+	MaxMessageBytes int64
+	// MaxRecipients per message; 100.
+	MaxRecipients int
+	// MaxConnsPerIP concurrent connections from one IP; 20.
+	MaxConnsPerIP int
+	// MaxMessagesPerHour a submission user may send; 500.
+	MaxMessagesPerHour int
+	// RejectBareLF refuses messages with a CR or LF outside CRLF instead
+	// of normalising them (SMTP smuggling defence either way).
+	RejectBareLF bool
+	// ReadTimeout and WriteTimeout per command; 5 and 1 minutes.
+	ReadTimeout, WriteTimeout time.Duration
+	Logger                    *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 25 << 20
+	}
+	if o.MaxRecipients <= 0 {
+		o.MaxRecipients = 100
+	}
+	if o.MaxConnsPerIP <= 0 {
+		o.MaxConnsPerIP = 20
+	}
+	if o.MaxMessagesPerHour <= 0 {
+		o.MaxMessagesPerHour = 500
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 5 * time.Minute
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server is one SMTP service (one Mode). It may serve several listeners,
+// e.g. 587 plain and 465 wrapped in TLS.
+type Server struct {
+	be   Backend
+	dl   Deliverer
+	opts Options
+	log  *slog.Logger
+	srv  *smtp.Server
+	rate *rateLimiter
+
+	ids   atomic.Uint64
+	mu    sync.Mutex
+	perIP map[string]int
+}
+
+// New returns a Server; call Serve with each listener.
+func New(be Backend, dl Deliverer, opts Options) *Server {
+	opts.defaults()
+	s := &Server{be: be, dl: dl, opts: opts, log: opts.Logger, perIP: map[string]int{},
+		rate: newRateLimiter(opts.MaxMessagesPerHour, time.Hour)}
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Domain = opts.Hostname
+	srv.TLSConfig = opts.TLSConfig
+	srv.AllowInsecureAuth = opts.AllowInsecureAuth
+	srv.MaxMessageBytes = opts.MaxMessageBytes
+	srv.MaxRecipients = opts.MaxRecipients
+	srv.ReadTimeout = opts.ReadTimeout
+	srv.WriteTimeout = opts.WriteTimeout
+	srv.ErrorLog = slogPrinter{opts.Logger}
+	s.srv = srv
+	return s
+}
+
+// Serve accepts connections on l until Close or Shutdown. For implicit
+// TLS (port 465) pass tls.NewListener(l, opts.TLSConfig).
+func (s *Server) Serve(l net.Listener) error {
+	err := s.srv.Serve(&limitListener{Listener: l, s: s})
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and waits for sessions to end or ctx to expire.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...any) {
+	p.l.Warn("smtp", "detail", sprintf(format, v...))
+}
+func (p slogPrinter) Println(v ...any) { p.l.Warn("smtp", "detail", sprint(v...)) }
