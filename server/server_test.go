@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/letterbox-mail/letterbox/internal/testpeer"
+	"github.com/letterbox-mail/letterbox/store"
 )
 
 // testServer starts a dev-mode server for domain with every listener on
@@ -355,5 +356,81 @@ func TestSwaks(t *testing.T) {
 	got := inbox(t, s, "bob@a.test")
 	if len(got) != 3 {
 		t.Fatalf("bob has %d messages, want 3", len(got))
+	}
+}
+
+func TestExampleConfig(t *testing.T) {
+	c, err := LoadConfig(filepath.Join("..", "docs", "server.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen.Submission != ":587" || c.Limits.MaxRecipients != 100 || c.Queue.RetryWindow.Duration != 120*time.Hour {
+		t.Errorf("example config read as %+v", c)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("hostname = \"x\"\nlisten_smtp = \":25\"\n"), 0o600)
+	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "listen_smtp") {
+		t.Errorf("unknown key: %v", err)
+	}
+	prod := &Config{Domains: []string{"example.org"}, Data: t.TempDir()}
+	if err := prod.Finish(); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("production without a certificate: %v", err)
+	}
+}
+
+// TestShutdown: a session in the middle of a transaction finishes and its
+// message is kept; new connections are refused.
+func TestShutdown(t *testing.T) {
+	s := testServer(t, "a.test", []string{"bob@a.test"}, nil)
+	addr := s.Addr("smtp").String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := make([]byte, 4096)
+	say := func(line, want string) {
+		t.Helper()
+		if line != "" {
+			fmt.Fprintf(c, "%s\r\n", line)
+		}
+		n, err := c.Read(r)
+		if err != nil || !strings.HasPrefix(string(r[:n]), want) {
+			t.Fatalf("%q: got %q, %v; want %s", line, r[:n], err, want)
+		}
+	}
+	say("", "220")
+	say("HELO client.test", "250")
+	say("MAIL FROM:<x@elsewhere.test>", "250")
+	say("RCPT TO:<bob@a.test>", "250")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- s.Shutdown(ctx)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if c2, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c2.SetDeadline(time.Now().Add(time.Second))
+		if n, _ := c2.Read(r); n > 0 && strings.HasPrefix(string(r[:n]), "220") {
+			t.Error("a new connection was greeted during shutdown")
+		}
+		c2.Close()
+	}
+	say("DATA", "354")
+	say("Subject: in flight\r\n\r\nkept\r\n.", "250")
+	say("QUIT", "221")
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	// The store was closed by Shutdown; open it again to look.
+	st, err := store.Open(context.Background(), s.Backend.StoreDir("bob@a.test"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if mb, _ := st.Mailbox(context.Background(), "INBOX"); mb.Total != 1 {
+		t.Fatalf("INBOX has %d messages after shutdown, want 1", mb.Total)
 	}
 }
