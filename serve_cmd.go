@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	certFile := fs.String("tls-cert", "", "TLS certificate `FILE` (PEM chain)")
 	keyFile := fs.String("tls-key", "", "TLS key `FILE` (PEM)")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` until shutdown (performance work)")
 	addr := map[string]*string{}
 	for _, n := range []string{"smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s"} {
 		addr[n] = fs.String(n+"-addr", "\x00", "listen `ADDR` for "+n+" (empty disables it)")
@@ -88,6 +90,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if err := cfg.Finish(); err != nil {
 		return usageError{err.Error()}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
 	if *logJSON {

@@ -72,7 +72,7 @@ func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts Ap
 	if p.err != nil {
 		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, p.err)
 	}
-	res, err := s.commitPrepared(ctx, cname, []*prepared{p})
+	res, err := s.groupCommit(ctx, cname, []*prepared{p})
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, err)
 	}

@@ -41,6 +41,7 @@ type Store struct {
 	// wmu serialises write operations: their file moves and their
 	// transaction form one unit.
 	wmu    sync.Mutex
+	gc     groupCommitter // batches concurrent Appends
 	modseq uint64         // last MODSEQ handed out; guarded by wmu
 	dirty  map[int64]bool // mailboxes marked dirty since open; guarded by wmu
 	keySeq atomic.Uint64  // Maildir unique name counter

@@ -24,6 +24,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := hostOf(c.RemoteAddr())
+		if !l.s.opts.LimitLoopback {
+			if a := net.ParseIP(ip); a != nil && a.IsLoopback() {
+				return c, nil
+			}
+		}
 		l.s.mu.Lock()
 		n := l.s.perIP[ip]
 		if n >= l.s.opts.MaxConnsPerIP {

@@ -87,8 +87,11 @@ type Options struct {
 	MaxMessageBytes int64
 	// MaxRecipients per message; 100.
 	MaxRecipients int
-	// MaxConnsPerIP concurrent connections from one IP; 20.
+	// MaxConnsPerIP concurrent connections from one IP; 20. Loopback
+	// clients are exempt (like Postfix's anvil exempts $mynetworks)
+	// unless LimitLoopback is set.
 	MaxConnsPerIP int
+	LimitLoopback bool
 	// MaxMessagesPerHour a submission user may send; 500.
 	MaxMessagesPerHour int
 	// RejectBareLF refuses messages with a CR or LF outside CRLF instead

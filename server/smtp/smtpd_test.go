@@ -256,7 +256,7 @@ func TestRejectBareLF(t *testing.T) {
 }
 
 func TestConnsPerIP(t *testing.T) {
-	_, dial := start(t, Options{Mode: ModeMX, MaxConnsPerIP: 2})
+	_, dial := start(t, Options{Mode: ModeMX, MaxConnsPerIP: 2, LimitLoopback: true})
 	a, b := dial(), dial()
 	_ = a
 	_ = b

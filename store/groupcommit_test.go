@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestConcurrentAppendGroupCommit(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	if _, err := s.CreateMailbox(ctx, "Other", ""); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	uids := make([]uint32, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			box := "INBOX"
+			if i%5 == 0 {
+				box = "Other"
+			}
+			res, err := s.Append(ctx, box, strings.NewReader(coreMsg(fmt.Sprintf("c%d@x", i), fmt.Sprintf("concurrent %d", i), "body")), AppendOptions{})
+			uids[i], errs[i] = res.UID, err
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("append %d: %v", i, errs[i])
+		}
+		box := "INBOX"
+		if i%5 == 0 {
+			box = "Other"
+		}
+		key := fmt.Sprintf("%s/%d", box, uids[i])
+		if seen[key] || uids[i] == 0 {
+			t.Fatalf("UID %s handed out twice or zero", key)
+		}
+		seen[key] = true
+		m, err := s.GetByUID(ctx, box, uids[i])
+		if err != nil || m.Subject != fmt.Sprintf("concurrent %d", i) {
+			t.Fatalf("message %d: %v %v", i, m, err)
+		}
+	}
+	if rep, err := s.Check(ctx, false); err != nil || !rep.Clean() || rep.Messages != n {
+		t.Fatalf("check: %v %+v", err, rep)
+	}
+}
