@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/letterbox-mail/letterbox/server/backend"
@@ -47,6 +48,7 @@ type Server struct {
 	QueueBackoff func(n int) time.Duration
 	QueuePoll    time.Duration
 
+	closing   atomic.Bool
 	mu        sync.Mutex
 	addrs     map[string]net.Addr
 	services  []service
@@ -172,7 +174,7 @@ func (s *Server) listen(name, addr string, implicitTLS bool, svc service) error 
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := svc.Serve(l); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := svc.Serve(l); err != nil && !errors.Is(err, net.ErrClosed) && !s.closing.Load() {
 			s.log.Error("serve", "listener", name, "err", err)
 		}
 	}()
@@ -185,7 +187,9 @@ func (s *Server) listen(name, addr string, implicitTLS bool, svc service) error 
 // closes the stores. Nothing acknowledged is lost: every reply was sent
 // after its data was durable.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
 	var errs []error
+	var emu sync.Mutex
 	var wg sync.WaitGroup
 	for _, svc := range s.services {
 		wg.Add(1)
@@ -194,7 +198,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if err := svc.Shutdown(ctx); err != nil {
 				svc.Close()
 				if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+					emu.Lock()
 					errs = append(errs, err)
+					emu.Unlock()
 				}
 			}
 		}(svc)
@@ -205,6 +211,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close stops everything at once.
 func (s *Server) Close() error {
+	s.closing.Store(true)
 	for _, svc := range s.services {
 		svc.Close()
 	}

@@ -434,3 +434,54 @@ func TestShutdown(t *testing.T) {
 		t.Fatalf("INBOX has %d messages after shutdown, want 1", mb.Total)
 	}
 }
+
+// TestSubmitReadBack: submit over 587 (STARTTLS + AUTH) with python's
+// smtplib, then read the message back with python's poplib over POP3S
+// and imaplib over IMAPS: both copies are byte-for-byte the stored one,
+// and the stored one is the submitted message under our trace fields.
+func TestSubmitReadBack(t *testing.T) {
+	testpeer.Require(t, "python3", "python3")
+	s := testServer(t, "a.test", []string{"alice@a.test", "bob@a.test"}, nil)
+	body := "From: Alice <alice@a.test>\r\nTo: bob@a.test\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nMessage-ID: <rb1@a.test>\r\n\r\n.leading dot\r\nline two\r\n\r\n"
+	if err := smtpSubmit(s.Addr("submission").String(), "alice@a.test", "alice-pw", "alice@a.test", []string{"bob@a.test"}, body); err != nil {
+		t.Fatal(err)
+	}
+	stored := inbox(t, s, "bob@a.test")
+	if len(stored) != 1 || !strings.HasSuffix(stored[0], body) || !strings.HasPrefix(stored[0], "Return-Path: <alice@a.test>\r\nReceived: ") {
+		t.Fatalf("stored = %q", stored)
+	}
+	dir := t.TempDir()
+	py := `
+import poplib, imaplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1]); ctx.check_hostname = False
+p = poplib.POP3_SSL("127.0.0.1", int(sys.argv[2]), context=ctx)
+p.user("bob@a.test"); p.pass_("bob-pw")
+resp, lines, octets = p.retr(1)
+open(sys.argv[4] + "/pop3.eml", "wb").write(b"\r\n".join(lines) + b"\r\n")
+p.quit()
+if sys.argv[3] != "-":
+    m = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[3]), ssl_context=ctx)
+    m.login("bob@a.test", "bob-pw")
+    m.select("INBOX")
+    typ, data = m.fetch("1", "(BODY.PEEK[])")
+    open(sys.argv[4] + "/imap.eml", "wb").write(data[0][1])
+    m.logout()
+`
+	imapPort := "-"
+	if a := s.Addr("imaps"); a != nil {
+		imapPort = port(a)
+	}
+	out, err := exec.Command("python3", "-c", py, s.CertFile, port(s.Addr("pop3s")), imapPort, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	for _, f := range []string{"pop3.eml", "imap.eml"} {
+		if f == "imap.eml" && imapPort == "-" {
+			continue
+		}
+		got, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || string(got) != stored[0] {
+			t.Errorf("%s differs from the stored message:\n%q\n%q", f, got, stored[0])
+		}
+	}
+}

@@ -1,0 +1,232 @@
+package pop3d
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/letterbox-mail/letterbox/server/backend"
+)
+
+// authAllowed reports whether credentials may be sent now: over TLS, or
+// anywhere with AllowInsecureAuth.
+func (ss *session) authAllowed() bool { return ss.tls || ss.srv.opts.AllowInsecureAuth }
+
+const insecureAuthText = "[AUTH] Plaintext authentication disallowed on non-secure (TLS) connections"
+
+// cmdCapa lists the capabilities (RFC 2449 section 5) that apply in the
+// current state and on this connection.
+func (ss *session) cmdCapa() {
+	ss.ok("Capability list follows")
+	for _, c := range []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"} {
+		ss.line(c)
+	}
+	if ss.state == stateAuthorization {
+		if ss.authAllowed() {
+			ss.line("USER")
+			ss.line("SASL PLAIN")
+		}
+		if ss.srv.opts.TLSConfig != nil && !ss.tls {
+			ss.line("STLS")
+		}
+	}
+	ss.line("IMPLEMENTATION letterbox")
+	ss.end()
+}
+
+// cmdStls starts TLS (RFC 2595 section 4). Input the client pipelined
+// behind STLS is dropped, so that nothing sent in clear text is taken as
+// coming over TLS.
+func (ss *session) cmdStls() bool {
+	cfg := ss.srv.opts.TLSConfig
+	switch {
+	case ss.tls:
+		ss.badCommand("Already using TLS")
+		return false
+	case cfg == nil:
+		ss.badCommand("STLS not available")
+		return false
+	}
+	if n := ss.br.Buffered(); n > 0 {
+		ss.log.Warn("pop3 dropping input pipelined after STLS", "octets", n)
+		ss.br.Discard(n)
+	}
+	ss.ok("Begin TLS negotiation now")
+	if err := ss.bw.Flush(); err != nil {
+		return true
+	}
+	ss.mu.Lock()
+	raw := ss.conn
+	ss.mu.Unlock()
+	tc := tls.Server(raw, cfg)
+	tc.SetDeadline(time.Now().Add(ss.srv.opts.IdleTimeout))
+	if err := tc.HandshakeContext(ss.ctx); err != nil {
+		ss.log.Info("pop3 STLS handshake failed", "err", err)
+		return true
+	}
+	tc.SetDeadline(time.Time{})
+	ss.mu.Lock()
+	ss.conn = tc
+	ss.mu.Unlock()
+	ss.br.Reset(tc)
+	ss.bw.Reset(deadlineWriter{tc, ss.srv.opts.IdleTimeout})
+	ss.tls = true
+	ss.pendingUser = ""
+	st := tc.ConnectionState()
+	ss.log.Debug("pop3 STLS", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
+	return false
+}
+
+// cmdUser takes the name for PASS (RFC 1939 section 7). It says +OK for
+// any name, so names cannot be probed.
+func (ss *session) cmdUser(arg string) {
+	if !ss.authAllowed() {
+		ss.fail(insecureAuthText)
+		return
+	}
+	name := strings.TrimSpace(arg)
+	if name == "" {
+		ss.badCommand("Syntax: USER name")
+		return
+	}
+	ss.pendingUser = name
+	ss.ok("Send PASS")
+}
+
+// cmdPass logs in with the name from USER (RFC 1939 section 7). The whole
+// argument is the password, spaces included.
+func (ss *session) cmdPass(arg string) bool {
+	if !ss.authAllowed() {
+		ss.fail(insecureAuthText)
+		return false
+	}
+	if ss.pendingUser == "" {
+		ss.badCommand("Send USER first")
+		return false
+	}
+	name := ss.pendingUser
+	ss.pendingUser = ""
+	return ss.login(name, arg)
+}
+
+// cmdAuth is AUTH (RFC 5034 section 4) with the PLAIN mechanism (RFC
+// 4616), with an initial response or in the continuation form. Without an
+// argument it lists the mechanisms, as RFC 1734 servers did.
+func (ss *session) cmdAuth(arg string) bool {
+	if arg == "" {
+		ss.ok("Methods supported")
+		if ss.authAllowed() {
+			ss.line("PLAIN")
+		}
+		ss.end()
+		return false
+	}
+	mech, resp, hasIR := strings.Cut(arg, " ")
+	if !strings.EqualFold(mech, "PLAIN") {
+		ss.fail("Unsupported authentication mechanism")
+		return false
+	}
+	if !ss.authAllowed() {
+		ss.fail(insecureAuthText)
+		return false
+	}
+	if !hasIR {
+		// The empty server challenge: "+" and a space (section 4).
+		ss.bw.WriteString("+ \r\n")
+		if err := ss.bw.Flush(); err != nil {
+			return true
+		}
+		ss.mu.Lock()
+		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.opts.IdleTimeout))
+		ss.mu.Unlock()
+		line, err := readLine(ss.br, ss.srv.opts.MaxLineLength)
+		if err != nil {
+			ss.readFailed(err)
+			return true
+		}
+		resp = string(line)
+		if resp == "*" {
+			ss.fail("Authentication cancelled")
+			return false
+		}
+	}
+	var raw []byte
+	if resp != "=" { // "=" is an empty initial response
+		var err error
+		if raw, err = base64.StdEncoding.DecodeString(resp); err != nil {
+			ss.authFailures++
+			ss.fail("Invalid base64 data")
+			return ss.authFailures >= maxAuthFailures
+		}
+	}
+	authz, authc, pass, ok := parsePlain(raw)
+	if !ok {
+		ss.authFailures++
+		ss.fail("[AUTH] Malformed PLAIN response")
+		return ss.authFailures >= maxAuthFailures
+	}
+	if authz != "" && !strings.EqualFold(authz, authc) {
+		// Acting for another user is not supported; still count it.
+		ss.authFailures++
+		ss.fail("[AUTH] Authorization identity not allowed")
+		return ss.authFailures >= maxAuthFailures
+	}
+	return ss.login(authc, pass)
+}
+
+// parsePlain splits a PLAIN message: authzid NUL authcid NUL passwd (RFC
+// 4616 section 2).
+func parsePlain(b []byte) (authz, authc, pass string, ok bool) {
+	parts := bytes.Split(b, []byte{0})
+	if len(parts) != 3 || len(parts[1]) == 0 {
+		return "", "", "", false
+	}
+	return string(parts[0]), string(parts[1]), string(parts[2]), true
+}
+
+// login checks credentials, takes the mailbox lock and the maildrop
+// snapshot, and enters the TRANSACTION state. It reports whether the
+// session must end (too many failures).
+func (ss *session) login(name, password string) bool {
+	addr, err := ss.srv.be.Authenticate(ss.ctx, name, password, ss.remote)
+	if err != nil {
+		ss.authFailures++
+		switch {
+		case errors.Is(err, backend.ErrThrottled):
+			ss.log.Warn("pop3 login throttled", "login", sanitize(name))
+			ss.fail("[SYS/TEMP] Too many failed logins; try again later")
+		case errors.Is(err, backend.ErrAuthFailed), errors.Is(err, backend.ErrNoUser):
+			ss.log.Info("pop3 login failed", "login", sanitize(name))
+			ss.fail("[AUTH] Authentication failed")
+		default:
+			ss.log.Error("pop3 login error", "login", sanitize(name), "err", err)
+			ss.fail("[SYS/TEMP] Temporary authentication failure")
+		}
+		if ss.authFailures >= maxAuthFailures {
+			ss.log.Info("pop3 closing after failed logins", "failures", ss.authFailures)
+			return true
+		}
+		return false
+	}
+	// RFC 2449 section 8.1.1: the credentials were good, the maildrop is
+	// busy.
+	if !ss.srv.lockMailbox(addr, ss) {
+		ss.log.Info("pop3 mailbox in use", "user", addr)
+		ss.fail("[IN-USE] Mailbox is locked by another POP3 session")
+		return false
+	}
+	drop, err := openMaildrop(ss.ctx, ss.srv.be, ss.srv.sizes, addr)
+	if err != nil {
+		ss.srv.unlockMailbox(addr, ss)
+		ss.internal("open maildrop", err)
+		return false
+	}
+	ss.user, ss.drop, ss.state = addr, drop, stateTransaction
+	ss.log = ss.log.With("user", addr)
+	ss.log.Info("pop3 login", "messages", len(drop.msgs), "tls", ss.tls)
+	ss.ok("Logged in, %d messages", len(drop.msgs))
+	return false
+}
