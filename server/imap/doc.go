@@ -1,0 +1,34 @@
+// Package imapd is letterbox's IMAP server: IMAP4rev1 (RFC 3501) and
+// IMAP4rev2 (RFC 9051) over the mail store, built on go-imap v2's
+// imapserver, which owns the wire protocol (parsing, literals, response
+// encoding, STARTTLS, state checks). This package owns the session
+// semantics: logins through the Backend, mailboxes, sequence numbers,
+// FETCH, STORE, SEARCH, COPY/MOVE, APPEND and the live updates of IDLE.
+//
+// Extensions: IDLE (RFC 2177), UIDPLUS (RFC 4315), MOVE (RFC 6851),
+// SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154), LITERAL+ (RFC 7888),
+// APPENDLIMIT (RFC 7889), NAMESPACE (RFC 2342), UNSELECT, ENABLE,
+// ESEARCH and SEARCHRES (part of IMAP4rev2), STATUS=SIZE (RFC 8438).
+//
+// Live updates. Every logged-in user has one userState shared by that
+// user's sessions: one subscription to the store's change feed and, per
+// selected mailbox, one mailboxState holding the server's view of the
+// mailbox (its UIDs in order) and an imapserver.MailboxTracker. Each
+// committed change of the store (from this server, POP3, SMTP delivery or
+// the command line) is applied exactly once to that view, by whoever
+// drains the feed first: the user's dispatcher goroutine, or a session
+// polling before it answers a command. The tracker turns the change into
+// EXISTS, EXPUNGE and FETCH FLAGS responses with each session's own
+// sequence numbers. A session's own flag changes are drained while it still
+// holds the user's write lock, so they are queued for the other sessions
+// only, and answered to the client by the command itself.
+//
+// Transport: Serve takes a net.Listener. For IMAPS (port 993, RFC 8314)
+// the caller wraps the listener with tls.NewListener; on port 143 the
+// server offers STARTTLS when Options.TLSConfig is set and refuses LOGIN
+// (LOGINDISABLED) before TLS unless Options.InsecureAuth is set, which is
+// for development and loopback only.
+//
+// Package imapd imports store; it must not import other server packages
+// (it declares the Backend interface it needs) nor ui/ or sync/.
+package imapd

@@ -1,0 +1,268 @@
+package imapd
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/letterbox-mail/letterbox/store"
+)
+
+// Fetch implements FETCH and UID FETCH (RFC 9051 sections 6.4.5, 6.4.9).
+// Metadata comes from the index; envelope, body structure and sections
+// are read from the message file, and BODY[] is streamed from it as is.
+// Fetching a non-PEEK section sets \Seen (unless the mailbox is read-only)
+// and returns the new FLAGS with the message.
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) (err error) {
+	defer s.done("FETCH", time.Now(), &err)
+	name, err := s.mailbox()
+	if err != nil {
+		return err
+	}
+	refs := s.sel.resolve(numSet)
+	if len(refs) == 0 {
+		return nil
+	}
+	ctx := s.ctx()
+	msgs, err := s.st.Fetch(ctx, name, uidsOf(refs))
+	if err != nil {
+		return storeError("fetch "+name, err)
+	}
+	byUID := make(map[uint32]*store.Message, len(msgs))
+	for i := range msgs {
+		byUID[msgs[i].UID] = &msgs[i]
+	}
+	seenSet := map[uint32]bool{}
+	if marksSeen(options) && !s.sel.readOnly {
+		var unseen []uint32
+		for _, m := range msgs {
+			if !m.HasFlag(store.FlagSeen) {
+				unseen = append(unseen, m.UID)
+			}
+		}
+		if len(unseen) > 0 {
+			updates, err := s.setFlags(name, unseen, store.FlagsAdd, []string{store.FlagSeen})
+			if err != nil {
+				return err
+			}
+			for _, u := range updates {
+				if m := byUID[u.UID]; m != nil {
+					m.Flags = u.Flags
+					seenSet[u.UID] = true
+				}
+			}
+			// The files were renamed with their new flags.
+			if len(updates) > 0 {
+				fresh, err := s.st.Fetch(ctx, name, unseen)
+				if err != nil {
+					return storeError("fetch "+name, err)
+				}
+				for _, m := range fresh {
+					if old := byUID[m.UID]; old != nil {
+						*old = m
+					}
+				}
+			}
+		}
+	}
+	for _, ref := range refs {
+		m := byUID[ref.uid]
+		if m == nil {
+			continue // expunged meanwhile; its EXPUNGE is on the way
+		}
+		if err := s.fetchOne(w, ref, m, options, seenSet[ref.uid]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// marksSeen reports whether options fetch a section without PEEK.
+func marksSeen(options *imap.FetchOptions) bool {
+	for _, bs := range options.BodySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	for _, bs := range options.BinarySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	return false
+}
+
+// needsFile reports whether options need the message file.
+func needsFile(options *imap.FetchOptions) bool {
+	return options.Envelope || options.BodyStructure != nil || len(options.BodySection) > 0 ||
+		len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
+}
+
+// fetchOne writes the FETCH response of one message. The file is opened
+// before the response starts, so a message expunged meanwhile is left out
+// rather than half written.
+func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Message, options *imap.FetchOptions, flagsChanged bool) error {
+	var f *os.File
+	if needsFile(options) {
+		var err error
+		f, err = s.openMessage(m)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("fetch %s/%d: %w", m.Mailbox, m.UID, err)
+		}
+		defer f.Close()
+	}
+	rw := w.CreateMessage(ref.seq)
+	rw.WriteUID(imap.UID(m.UID))
+	if options.Flags || flagsChanged {
+		rw.WriteFlags(imapFlags(m.Flags))
+	}
+	if options.InternalDate {
+		rw.WriteInternalDate(m.InternalDate)
+	}
+	if options.RFC822Size {
+		rw.WriteRFC822Size(m.Size)
+	}
+	if options.Envelope {
+		env, err := readEnvelope(f)
+		if err != nil {
+			rw.Close()
+			return fmt.Errorf("fetch %s/%d envelope: %w", m.Mailbox, m.UID, err)
+		}
+		rw.WriteEnvelope(env)
+	}
+	if options.BodyStructure != nil {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			rw.Close()
+			return err
+		}
+		rw.WriteBodyStructure(imapserver.ExtractBodyStructure(bufio.NewReader(f)))
+	}
+	for _, bs := range options.BodySection {
+		if err := writeBodySection(rw, f, bs); err != nil {
+			rw.Close()
+			return fmt.Errorf("fetch %s/%d: %w", m.Mailbox, m.UID, err)
+		}
+	}
+	for _, bs := range options.BinarySection {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			rw.Close()
+			return err
+		}
+		data := imapserver.ExtractBinarySection(bufio.NewReader(f), bs)
+		if err := writeBytes(rw.WriteBinarySection(bs, int64(len(data))), data); err != nil {
+			rw.Close()
+			return err
+		}
+	}
+	for _, bss := range options.BinarySectionSize {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			rw.Close()
+			return err
+		}
+		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bufio.NewReader(f), bss))
+	}
+	return rw.Close()
+}
+
+// openMessage opens a message's file. The file name carries the flags
+// (Maildir), so a flag change renames it: on a miss the name is looked up
+// again. store.ErrNotFound means the message was expunged.
+func (s *session) openMessage(m *store.Message) (*os.File, error) {
+	for try := 0; ; try++ {
+		f, err := os.Open(filepath.Join(s.st.Root(), m.File))
+		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 3 {
+			return f, err
+		}
+		fresh, gerr := s.st.Get(s.ctx(), m.ID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if fresh.MailboxID != m.MailboxID {
+			return nil, store.ErrNotFound // moved away
+		}
+		m.File = fresh.File
+	}
+}
+
+func readEnvelope(f *os.File) (*imap.Envelope, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(f))
+	if err != nil {
+		// A message without a parsable header still has an envelope.
+		return &imap.Envelope{}, nil
+	}
+	return imapserver.ExtractEnvelope(h), nil
+}
+
+// writeBodySection writes BODY[section]<partial>. The whole message is
+// streamed from the file; other sections are cut out by imapserver.
+func writeBodySection(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.FetchItemBodySection) error {
+	if bs.Specifier == imap.PartSpecifierNone && len(bs.Part) == 0 {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		off, n := int64(0), fi.Size()
+		if bs.Partial != nil {
+			off = min(bs.Partial.Offset, n)
+			n = min(bs.Partial.Size, n-off)
+		}
+		wc := rw.WriteBodySection(bs, n)
+		_, err = io.Copy(wc, io.NewSectionReader(f, off, n))
+		if cerr := wc.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	data := imapserver.ExtractBodySection(bufio.NewReader(f), bs)
+	return writeBytes(rw.WriteBodySection(bs, int64(len(data))), data)
+}
+
+func writeBytes(wc io.WriteCloser, data []byte) error {
+	_, err := wc.Write(data)
+	if cerr := wc.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// imapFlags converts store flags to IMAP flags.
+func imapFlags(flags []string) []imap.Flag {
+	out := make([]imap.Flag, len(flags))
+	for i, f := range flags {
+		out[i] = imap.Flag(f)
+	}
+	return out
+}
+
+// storeFlags converts IMAP flags to store flags, dropping \Recent, which
+// clients may not set (RFC 9051 section 2.3.2).
+func storeFlags(flags []imap.Flag) []string {
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if strings.EqualFold(string(f), `\Recent`) {
+			continue
+		}
+		out = append(out, string(f))
+	}
+	return out
+}
+
+func imapUID(uid uint32) imap.UID { return imap.UID(uid) }
