@@ -122,7 +122,7 @@ func run(imapAddr, smtpAddr, user, pass string, nSess, nSub int, dur time.Durati
 	var sent, failed atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
-	body := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 200) // ~9 KB
+	body := strings.Repeat("The quick brown fox jumps over the lazy dog, and back again.\r\n", 150) // ~9 KB
 	t0 := time.Now()
 	for s := range nSub {
 		wg.Add(1)
@@ -131,7 +131,7 @@ func run(imapAddr, smtpAddr, user, pass string, nSess, nSub int, dur time.Durati
 			for n := 0; ctx.Err() == nil; n++ {
 				msg := fmt.Sprintf("From: load%d@load.test\r\nTo: %s\r\nSubject: load %d/%d\r\nMessage-ID: <load-%d-%d@load.test>\r\n\r\n%s\r\n",
 					s, user, s, n, s, n, body)
-				if err := smtp.SendMail(smtpAddr, nil, fmt.Sprintf("load%d@load.test", s), []string{user}, strings.NewReader(msg)); err != nil {
+				if err := send(smtpAddr, fmt.Sprintf("load%d@load.test", s), user, msg); err != nil {
 					failed.Add(1)
 					fmt.Fprintln(os.Stderr, "submit:", err)
 					continue
@@ -200,6 +200,23 @@ func run(imapAddr, smtpAddr, user, pass string, nSess, nSub int, dur time.Durati
 		return fmt.Errorf("FAILED")
 	}
 	return nil
+}
+
+// send delivers one message over plain SMTP (the MX port), the way
+// another mail server would.
+func send(addr, from, to, msg string) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Hello("load.test"); err != nil {
+		return err
+	}
+	if err := c.SendMail(from, []string{to}, strings.NewReader(msg)); err != nil {
+		return err
+	}
+	return c.Quit()
 }
 
 func rss(pid int) string {
