@@ -287,10 +287,11 @@ func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepar
 		}
 		var unread int
 		modseq := s.nextModSeq()
+		ctx2tx := cachedTx{tx, &s.stmts}
 		for i, p := range ps {
 			uid := uidnext
 			uidnext++
-			id, err := insertMessage(ctx, tx, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed)
+			id, err := insertMessage(ctx, ctx2tx, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed)
 			if err != nil {
 				return err
 			}
@@ -319,7 +320,7 @@ func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepar
 
 // insertMessage writes the index row, the full-text row and the thread of
 // one message.
-func insertMessage(ctx context.Context, tx *sql.Tx, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage) (int64, error) {
+func insertMessage(ctx context.Context, tx sqlTx, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage) (int64, error) {
 	env := pm.Envelope
 	date := env.Date
 	if date.IsZero() {
@@ -338,9 +339,7 @@ func insertMessage(ctx context.Context, tx *sql.Tx, mbID int64, uid uint32, mods
 	if pm.HasAttachment {
 		hasAtt = 1
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, answered, flagged, deleted, draft,
-		internal_date, size, file, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, thread_id, has_attachment, preview)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := tx.ExecContext(ctx, qInsertMessage,
 		mbID, uid, modseq, joinFlags(flags), b.seen, b.answered, b.flagged, b.deleted, b.draft,
 		idate.Unix(), size, file, date.Unix(), addrJSON(env.From), addrJSON(env.To), addrJSON(env.Cc),
 		cleanText(env.Subject), env.MessageID, inReplyTo, strings.Join(env.References, " "), threadID, hasAtt, cleanText(pm.Preview))
@@ -355,9 +354,9 @@ func insertMessage(ctx context.Context, tx *sql.Tx, mbID int64, uid uint32, mods
 }
 
 // insertText adds a message's full-text row.
-func insertText(ctx context.Context, tx *sql.Tx, id int64, pm *ParsedMessage) error {
+func insertText(ctx context.Context, tx sqlTx, id int64, pm *ParsedMessage) error {
 	env := pm.Envelope
-	if _, err := tx.ExecContext(ctx, "INSERT INTO fts(rowid, from_addr, to_addr, cc_addr, subject, body) VALUES(?, ?, ?, ?, ?, ?)",
+	if _, err := tx.ExecContext(ctx, qInsertText,
 		id, addrText(env.From), addrText(env.To), addrText(env.Cc), cleanText(env.Subject), cleanText(pm.BodyText)); err != nil {
 		return fmt.Errorf("index text: %w", err)
 	}

@@ -31,7 +31,22 @@ type ListOptions struct {
 	Offset  int
 	// Limit is the page size; 50 when zero.
 	Limit int
+	// After continues a date-sorted listing after this message (the last
+	// row of the previous page): keyset paging, as fast at the end of a
+	// 100,000-message mailbox as at its start, where Offset has to walk
+	// every skipped row. Zero ID means from the top. Offset still applies.
+	After MessageKey
 }
+
+// MessageKey is a message's position in the date order.
+type MessageKey struct {
+	Date time.Time
+	ID   int64
+}
+
+// Key returns the message's position in the date order, for
+// ListOptions.After.
+func (m Message) Key() MessageKey { return MessageKey{Date: m.Date, ID: m.ID} }
 
 const messageCols = `m.id, m.mailbox_id, mb.name, mb.dir, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.file, m.date,
 	m.from_addr, m.to_addr, m.cc_addr, m.subject, m.message_id, m.in_reply_to, m.refs, m.thread_id, m.has_attachment, m.preview`
@@ -97,8 +112,14 @@ func (s *Store) List(ctx context.Context, opts ListOptions) ([]Message, error) {
 			ORDER BY t.last_date DESC, m.thread_id DESC, m.date, m.id LIMIT ? OFFSET ?`, mb.ID, limit, offset)
 		threadDepths(msgs)
 	default:
-		msgs, err = s.queryMessages(ctx, `WHERE m.id IN (SELECT id FROM messages INDEXED BY messages_by_date WHERE mailbox_id = ?1
-			ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3) ORDER BY m.date DESC, m.id DESC`, mb.ID, limit, offset)
+		after := ""
+		args := []any{mb.ID, limit, offset}
+		if opts.After.ID != 0 {
+			after = " AND (date, id) < (?4, ?5)"
+			args = append(args, opts.After.Date.Unix(), opts.After.ID)
+		}
+		msgs, err = s.queryMessages(ctx, `WHERE m.id IN (SELECT id FROM messages INDEXED BY messages_by_date WHERE mailbox_id = ?1`+after+`
+			ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3) ORDER BY m.date DESC, m.id DESC`, args...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list %q: %w", mb.Name, err)

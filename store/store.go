@@ -42,6 +42,7 @@ type Store struct {
 	// transaction form one unit.
 	wmu    sync.Mutex
 	gc     groupCommitter // batches concurrent Appends
+	stmts  stmtCache      // prepared statements of the writer connection
 	modseq uint64         // last MODSEQ handed out; guarded by wmu
 	dirty  map[int64]bool // mailboxes marked dirty since open; guarded by wmu
 	keySeq atomic.Uint64  // Maildir unique name counter
@@ -154,6 +155,10 @@ func (s *Store) openDB(ctx context.Context) error {
 	var metaSeq sql.NullInt64
 	_ = w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='modseq'").Scan(&metaSeq)
 	s.modseq = uint64(max(ms.Int64, metaSeq.Int64))
+	if err := s.stmts.prepare(ctx, w); err != nil {
+		s.closeDB()
+		return err
+	}
 	return nil
 }
 
@@ -161,6 +166,7 @@ func (s *Store) closeDB() {
 	if s.rdb != nil {
 		s.rdb.Close()
 	}
+	s.stmts.close()
 	if s.wdb != nil {
 		s.wdb.Close()
 	}

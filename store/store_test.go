@@ -281,3 +281,38 @@ func TestReconcile(t *testing.T) {
 		t.Fatal("second open of a locked store succeeded")
 	}
 }
+
+func TestListKeyset(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for i := range 23 {
+		// Several messages share a date, so the id breaks ties.
+		raw := fmt.Sprintf("Date: Mon, 2 Jan 2006 15:%02d:00 +0000\r\nSubject: k%d\r\nMessage-ID: <k%d@x>\r\n\r\nx\r\n", i/3, i, i)
+		mustAppend(t, s, "INBOX", raw)
+	}
+	all, err := s.List(ctx, ListOptions{Mailbox: "INBOX", Limit: 100})
+	if err != nil || len(all) != 23 {
+		t.Fatalf("list all: %d, %v", len(all), err)
+	}
+	var paged []Message
+	var after MessageKey
+	for {
+		page, err := s.List(ctx, ListOptions{Mailbox: "INBOX", Limit: 5, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		after = page[len(page)-1].Key()
+	}
+	if len(paged) != len(all) {
+		t.Fatalf("keyset paging gave %d rows, want %d", len(paged), len(all))
+	}
+	for i := range all {
+		if paged[i].ID != all[i].ID {
+			t.Fatalf("row %d: keyset %d, offset %d", i, paged[i].ID, all[i].ID)
+		}
+	}
+}

@@ -16,13 +16,13 @@ const subjectWindow = 60 * 24 * 3600
 // message joins; failing that, for a reply without references, by its
 // normalised subject among recent threads. Every id is recorded so a parent
 // that arrives after its reply joins the same thread.
-func assignThread(ctx context.Context, tx *sql.Tx, env Envelope, date int64) (int64, error) {
+func assignThread(ctx context.Context, tx sqlTx, env Envelope, date int64) (int64, error) {
 	ids := threadIDs(env)
 	found := map[int64]bool{}
 	var threadID int64
 	for _, mid := range ids {
 		var t int64
-		err := tx.QueryRowContext(ctx, "SELECT thread_id FROM thread_refs WHERE message_id = ?", mid).Scan(&t)
+		err := tx.QueryRowContext(ctx, qThreadOfRef, mid).Scan(&t)
 		if err == sql.ErrNoRows {
 			continue
 		}
@@ -36,21 +36,21 @@ func assignThread(ctx context.Context, tx *sql.Tx, env Envelope, date int64) (in
 	}
 	subj := NormalizeSubject(env.Subject)
 	if threadID == 0 && subj != "" && isReplySubject(env.Subject, subj) {
-		err := tx.QueryRowContext(ctx, "SELECT id FROM threads WHERE subject = ? AND last_date BETWEEN ? AND ? ORDER BY last_date DESC LIMIT 1",
+		err := tx.QueryRowContext(ctx, qThreadBySubject,
 			subj, date-subjectWindow, date+subjectWindow).Scan(&threadID)
 		if err != nil && err != sql.ErrNoRows {
 			return 0, err
 		}
 	}
 	if threadID == 0 {
-		res, err := tx.ExecContext(ctx, "INSERT INTO threads(subject, last_date) VALUES(?, ?)", subj, date)
+		res, err := tx.ExecContext(ctx, qInsertThread, subj, date)
 		if err != nil {
 			return 0, err
 		}
 		if threadID, err = res.LastInsertId(); err != nil {
 			return 0, err
 		}
-	} else if _, err := tx.ExecContext(ctx, "UPDATE threads SET last_date = MAX(last_date, ?) WHERE id = ?", date, threadID); err != nil {
+	} else if _, err := tx.ExecContext(ctx, qTouchThread, date, threadID); err != nil {
 		return 0, err
 	}
 	for other := range found {
@@ -62,14 +62,14 @@ func assignThread(ctx context.Context, tx *sql.Tx, env Envelope, date int64) (in
 		}
 	}
 	for _, mid := range ids {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO thread_refs(message_id, thread_id) VALUES(?, ?) ON CONFLICT(message_id) DO UPDATE SET thread_id = excluded.thread_id", mid, threadID); err != nil {
+		if _, err := tx.ExecContext(ctx, qUpsertThreadRef, mid, threadID); err != nil {
 			return 0, err
 		}
 	}
 	return threadID, nil
 }
 
-func mergeThread(ctx context.Context, tx *sql.Tx, from, into int64) error {
+func mergeThread(ctx context.Context, tx sqlTx, from, into int64) error {
 	for _, q := range []string{
 		"UPDATE messages SET thread_id = ?2 WHERE thread_id = ?1",
 		"UPDATE thread_refs SET thread_id = ?2 WHERE thread_id = ?1",
