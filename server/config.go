@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,18 @@ type Limits struct {
 	POP3IdleTimeoutSec int   `toml:"pop3_idle_timeout_seconds"`
 }
 
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 type duration struct{ time.Duration }
 
 func (d *duration) UnmarshalText(b []byte) error {
@@ -123,6 +136,14 @@ func (c *Config) Finish() error {
 	fill(&c.Listen.IMAPS, def.IMAPS)
 	fill(&c.Listen.POP3, def.POP3)
 	fill(&c.Listen.POP3S, def.POP3S)
+	if c.Dev {
+		// Dev mode allows plain-text logins; keep it off the network.
+		for _, a := range []string{c.Listen.SMTP, c.Listen.Submission, c.Listen.SMTPS, c.Listen.IMAP, c.Listen.IMAPS, c.Listen.POP3, c.Listen.POP3S} {
+			if a != "" && !isLoopback(a) {
+				return fmt.Errorf("config: dev mode listens on loopback only, not %q", a)
+			}
+		}
+	}
 	if c.Hostname == "" {
 		h, err := os.Hostname()
 		if err != nil {

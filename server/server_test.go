@@ -372,6 +372,10 @@ func TestExampleConfig(t *testing.T) {
 	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "listen_smtp") {
 		t.Errorf("unknown key: %v", err)
 	}
+	dev := &Config{Dev: true, Data: t.TempDir(), Listen: Listen{IMAP: "0.0.0.0:143"}}
+	if err := dev.Finish(); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("dev mode on a public address: %v", err)
+	}
 	prod := &Config{Domains: []string{"example.org"}, Data: t.TempDir()}
 	if err := prod.Finish(); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("production without a certificate: %v", err)
