@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
+
 	"github.com/letterbox-mail/letterbox/internal/testpeer"
 	"github.com/letterbox-mail/letterbox/store"
 )
@@ -487,5 +489,40 @@ if sys.argv[3] != "-":
 		if err != nil || string(got) != stored[0] {
 			t.Errorf("%s differs from the stored message:\n%q\n%q", f, got, stored[0])
 		}
+	}
+}
+
+// TestDKIM: mail leaving through the queue is signed with the configured
+// key, and the signature verifies against the DNS record keygen printed.
+func TestDKIM(t *testing.T) {
+	b := testServer(t, "b.test", []string{"bob@b.test"}, nil)
+	keyFile := filepath.Join(t.TempDir(), "a.test.pem")
+	record, err := DKIMKeygen(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mapResolver{
+		mx:    map[string][]*net.MX{"b.test": {{Host: "mx.b.test.", Pref: 10}}},
+		hosts: map[string][]string{"mx.b.test": {"127.0.0.1"}},
+	}
+	a := testServer(t, "a.test", []string{"alice@a.test"}, func(s *Server) {
+		s.Resolver, s.RemotePort = res, port(b.Addr("smtp"))
+		s.QueuePoll = 50 * time.Millisecond
+		s.cfg.DKIM.Domain, s.cfg.DKIM.Selector, s.cfg.DKIM.KeyFile = "a.test", "sel", keyFile
+	})
+	body := "From: alice@a.test\r\nTo: bob@b.test\r\nSubject: signed\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <dkim1@a.test>\r\n\r\nsigned body\r\n"
+	if err := smtpSubmit(a.Addr("submission").String(), "alice@a.test", "alice-pw", "alice@a.test", []string{"bob@b.test"}, body); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "delivery to b.test", 10*time.Second, func() bool { return len(inbox(t, b, "bob@b.test")) == 1 })
+	got := inbox(t, b, "bob@b.test")[0]
+	vs, err := dkim.VerifyWithOptions(strings.NewReader(got), &dkim.VerifyOptions{LookupTXT: func(name string) ([]string, error) {
+		if name != "sel._domainkey.a.test" {
+			return nil, fmt.Errorf("unexpected lookup %s", name)
+		}
+		return []string{record}, nil
+	}})
+	if err != nil || len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != "a.test" {
+		t.Fatalf("DKIM verification: %v %+v\n%s", err, vs, got)
 	}
 }
