@@ -234,12 +234,22 @@ func mimeWindows1252(raw []byte) string {
 // valid UTF-8, LF line endings, no NUL or other control characters except
 // tab and newline (an ESC in a message must not reach the terminal).
 func mimeSanitize(s string) string {
-	clean := true
+	// Fast paths for plain ASCII text, with or without CRLF line ends.
+	clean, crlf := true, false
 	for i := 0; i < len(s) && clean; i++ {
 		c := s[i]
-		clean = c >= 0x20 && c < 0x7f || c == '\n' || c == '\t'
+		switch {
+		case c >= 0x20 && c < 0x7f || c == '\n' || c == '\t':
+		case c == '\r' && i+1 < len(s) && s[i+1] == '\n':
+			crlf = true
+		default:
+			clean = false
+		}
 	}
 	if clean {
+		if crlf {
+			return strings.ReplaceAll(s, "\r\n", "\n")
+		}
 		return s
 	}
 	var b strings.Builder

@@ -463,3 +463,21 @@ func TestMimeQuotedPrintable(t *testing.T) {
 		}
 	}
 }
+
+func TestMimeSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":           "plain",
+		"a\r\nb\r\n":      "a\nb\n",
+		"a\rb":            "a\nb",
+		"a\r\r\nb":        "a\n\nb",
+		"tab\tok\n":       "tab\tok\n",
+		"bell\x07gone":    "bellgone",
+		"caf\xc3\xa9\r\n": "café\n",
+		"bad\xffbyte":     "bad\uFFFDbyte",
+		"\r":              "\n",
+	} {
+		if got := mimeSanitize(in); got != want {
+			t.Errorf("mimeSanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -44,7 +44,7 @@ type session struct {
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	id := fmt.Sprintf("%x%04x", time.Now().Unix(), s.ids.Add(1)&0xffff)
-	s.log.Info("smtp connect", "id", id, "remote", c.Conn().RemoteAddr().String())
+	s.log.Debug("smtp connect", "id", id, "remote", c.Conn().RemoteAddr().String())
 	return &session{s: s, c: c, id: id}, nil
 }
 
@@ -169,7 +169,7 @@ func (ss *session) Data(r io.Reader) error {
 		if ss.user != "" {
 			ss.s.rate.add(ss.user, 1, time.Now())
 		}
-		ss.s.log.Info("smtp accepted", "id", ss.id, "user", ss.user, "from", env.From, "rcpts", len(env.To), "took", time.Since(start))
+		ss.s.log.Info("smtp accepted", "id", ss.id, "remote", hostOf(env.Remote), "user", ss.user, "from", env.From, "rcpts", len(env.To), "took", time.Since(start))
 		return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + ss.id}
 	case errors.Is(err, smtp.ErrTooLongLine):
 		ss.s.log.Info("smtp refused", "id", ss.id, "user", ss.user, "reason", "line too long")
@@ -186,6 +186,6 @@ func (ss *session) Data(r io.Reader) error {
 func (ss *session) Reset() { ss.from, ss.fromOK, ss.to = "", false, nil }
 
 func (ss *session) Logout() error {
-	ss.s.log.Info("smtp disconnect", "id", ss.id, "user", ss.user)
+	ss.s.log.Debug("smtp disconnect", "id", ss.id, "user", ss.user)
 	return nil
 }
