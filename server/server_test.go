@@ -526,3 +526,31 @@ func TestDKIM(t *testing.T) {
 		t.Fatalf("DKIM verification: %v %+v\n%s", err, vs, got)
 	}
 }
+
+// TestQueueExpiry: mail that cannot be delivered within the retry window
+// comes back to the sender as a delay-expired DSN and leaves the queue.
+func TestQueueExpiry(t *testing.T) {
+	down := newSwitchProxy(t, "127.0.0.1:1")
+	down.set(false)
+	res := mapResolver{
+		mx:    map[string][]*net.MX{"gone.test": {{Host: "mx.gone.test.", Pref: 10}}},
+		hosts: map[string][]string{"mx.gone.test": {"127.0.0.1"}},
+	}
+	a := testServer(t, "a.test", []string{"alice@a.test"}, func(s *Server) {
+		s.Resolver, s.RemotePort = res, port(down.l.Addr())
+		s.QueuePoll = 50 * time.Millisecond
+		s.cfg.Queue.RetryWindow.Duration = time.Millisecond
+	})
+	if err := smtpSubmit(a.Addr("submission").String(), "alice@a.test", "alice-pw", "alice@a.test", []string{"carol@gone.test"},
+		"Subject: into the void\r\n\r\nhello?\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the expiry bounce", 10*time.Second, func() bool { return len(inbox(t, a, "alice@a.test")) == 1 })
+	bounce := inbox(t, a, "alice@a.test")[0]
+	for _, want := range []string{"Final-Recipient: rfc822; carol@gone.test", "Status: 4.4.7", "gave up after", "Subject: into the void"} {
+		if !strings.Contains(bounce, want) {
+			t.Errorf("bounce lacks %q:\n%s", want, bounce)
+		}
+	}
+	waitFor(t, "queue to empty", 5*time.Second, func() bool { items, _ := a.Queue.List(); return len(items) == 0 })
+}
