@@ -134,7 +134,7 @@ func (b *Backend) LoginName(username string) string {
 // address. Failures are counted per IP; past the limit every attempt from
 // that IP fails with ErrThrottled, before the password is even looked at.
 func (b *Backend) Authenticate(ctx context.Context, username, password string, remote net.Addr) (string, error) {
-	ip := hostOf(remote)
+	ip := HostOf(remote)
 	if b.throttled(ip) {
 		b.log.Warn("auth throttled", "remote", ip, "user", username)
 		return "", ErrThrottled
@@ -150,7 +150,8 @@ func (b *Backend) Authenticate(ctx context.Context, username, password string, r
 	return user, nil
 }
 
-func hostOf(a net.Addr) string {
+// HostOf returns the IP (or host) part of a network address.
+func HostOf(a net.Addr) string {
 	if a == nil {
 		return ""
 	}

@@ -1,6 +1,8 @@
 package smtpd
 
 import (
+	"github.com/letterbox-mail/letterbox/server/backend"
+
 	"fmt"
 	"net"
 	"sync"
@@ -23,7 +25,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := hostOf(c.RemoteAddr())
+		ip := backend.HostOf(c.RemoteAddr())
 		if !l.s.opts.LimitLoopback {
 			if a := net.ParseIP(ip); a != nil && a.IsLoopback() {
 				return c, nil
@@ -63,17 +65,6 @@ func (c *countedConn) Close() error {
 		c.s.mu.Unlock()
 	})
 	return c.Conn.Close()
-}
-
-func hostOf(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	h, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return h
 }
 
 // rateLimiter counts events per key in a sliding window.

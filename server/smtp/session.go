@@ -169,7 +169,7 @@ func (ss *session) Data(r io.Reader) error {
 		if ss.user != "" {
 			ss.s.rate.add(ss.user, 1, time.Now())
 		}
-		ss.s.log.Info("smtp accepted", "id", ss.id, "remote", hostOf(env.Remote), "user", ss.user, "from", env.From, "rcpts", len(env.To), "took", time.Since(start))
+		ss.s.log.Info("smtp accepted", "id", ss.id, "remote", backend.HostOf(env.Remote), "user", ss.user, "from", env.From, "rcpts", len(env.To), "took", time.Since(start))
 		return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + ss.id}
 	case errors.Is(err, smtp.ErrTooLongLine):
 		ss.s.log.Info("smtp refused", "id", ss.id, "user", ss.user, "reason", "line too long")

@@ -180,31 +180,16 @@ func (db *DB) writeLocked() error {
 
 // Add creates a user. The password must not be empty.
 func (db *DB) Add(addr, password string) error {
-	a, err := Canonical(addr)
-	if err != nil {
-		return err
-	}
-	if password == "" {
-		return fmt.Errorf("%w: empty password", ErrInvalid)
-	}
-	h, err := Hash(password)
-	if err != nil {
-		return err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if err := db.reloadLocked(); err != nil {
-		return err
-	}
-	if _, ok := db.users[a]; ok {
-		return fmt.Errorf("users: add %s: %w", a, ErrExists)
-	}
-	db.users[a] = h
-	return db.writeLocked()
+	return db.put("add", addr, password, false)
 }
 
 // SetPassword replaces a user's password.
 func (db *DB) SetPassword(addr, password string) error {
+	return db.put("passwd", addr, password, true)
+}
+
+// put stores a new hash for addr, which must exist (replace) or not.
+func (db *DB) put(op, addr, password string, replace bool) error {
 	a, err := Canonical(addr)
 	if err != nil {
 		return err
@@ -221,8 +206,12 @@ func (db *DB) SetPassword(addr, password string) error {
 	if err := db.reloadLocked(); err != nil {
 		return err
 	}
-	if _, ok := db.users[a]; !ok {
-		return fmt.Errorf("users: passwd %s: %w", a, ErrNotFound)
+	_, exists := db.users[a]
+	switch {
+	case replace && !exists:
+		return fmt.Errorf("users: %s %s: %w", op, a, ErrNotFound)
+	case !replace && exists:
+		return fmt.Errorf("users: %s %s: %w", op, a, ErrExists)
 	}
 	db.users[a] = h
 	return db.writeLocked()
