@@ -1,12 +1,12 @@
 package smtpd
 
 import (
-	"github.com/letterbox-mail/letterbox/server/backend"
-
 	"fmt"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/server/backend"
 )
 
 func sprintf(format string, v ...any) string { return fmt.Sprintf(format, v...) }
