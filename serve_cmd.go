@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -143,6 +144,16 @@ func serverData(e *env) (string, error) {
 	return filepath.Join(d, "server"), nil
 }
 
+// adminArgs parses an administration subcommand's flags and returns its
+// positional arguments and the server's data directory.
+func adminArgs(e *env, fs *flag.FlagSet, args []string) (pos []string, dir string, err error) {
+	if pos, err = parseFlags(fs, args); err != nil {
+		return nil, "", err
+	}
+	dir, err = serverData(e)
+	return pos, dir, err
+}
+
 func readPassword(e *env, fromStdin bool, prompt string) (string, error) {
 	if !fromStdin {
 		if f, ok := e.stdin.(*os.File); !ok || !isTerminal(f) {
@@ -173,11 +184,7 @@ func serveUser(ctx context.Context, e *env, args []string) error {
 	sub := args[0]
 	fs := e.newFlagSet("serve user "+sub, "serve user add|passwd|del|list [--data DIR] [--password-stdin] [ADDRESS]")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	pos, err := parseFlags(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	dir, err := serverData(e)
+	pos, dir, err := adminArgs(e, fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -245,11 +252,7 @@ func serveQueue(ctx context.Context, e *env, args []string) error {
 	sub := args[0]
 	fs := e.newFlagSet("serve queue "+sub, "serve queue list|retry|drop [--data DIR] [--all] [ID...]")
 	all := fs.Bool("all", false, "every queued message (retry, drop)")
-	pos, err := parseFlags(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	dir, err := serverData(e)
+	pos, dir, err := adminArgs(e, fs, args[1:])
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,19 @@
-// Package server is the companion daemon behind "letterbox serve": SMTP
-// (MX inbound, authenticated submission and an outbound queue), IMAP and
-// POP3 over the same store the client uses, plus its users.
+// Package server is the companion daemon behind "letterbox serve": it
+// reads the configuration, opens the listeners and wires the protocol
+// servers to the shared pieces. On disk, under the data directory:
 //
-// It may import store only; nothing imports server.
+//	DATA/passwd               users and argon2id hashes (server/users)
+//	DATA/mail/<address>/      one store per user (store)
+//	DATA/queue/               the outbound queue (server/queue)
+//	DATA/tls/cert.pem,key.pem the self-signed certificate of --dev
+//	DATA/dkim/                keys from `letterbox serve dkim keygen`
 //
-// Status: not yet written (see the issue tracker); this file reserves the
-// package and its boundary.
+// The parts, each its own package: server/backend (users, stores, login
+// throttling), server/smtp (MX and submission), server/delivery (local
+// delivery, all recipients or none, and hand-off to the queue),
+// server/queue (durable outbound queue, MX lookup, retries, DSNs),
+// server/imap, server/pop3, server/tlsutil.
+//
+// It imports store and its own subpackages (and store/mailgen for the
+// sample mail of --dev); nothing but main imports server.
 package server

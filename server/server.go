@@ -99,7 +99,9 @@ func (s *Server) Addr(name string) net.Addr {
 // the background. If one listener cannot be opened, none is kept.
 func (s *Server) Start(ctx context.Context) (err error) {
 	cfg := s.cfg
-	dl := delivery.New(s.Backend, nil, cfg.Hostname, s.log)
+	// The queue bounces into local INBOXes through the deliverer, and the
+	// deliverer queues remote mail: dl is set once the queue exists.
+	var dl *delivery.Deliverer
 	qopts := queue.Options{Hostname: cfg.Hostname, RetryWindow: cfg.Queue.RetryWindow.Duration, Logger: s.log,
 		Resolver: s.Resolver, Port: s.RemotePort, Backoff: s.QueueBackoff, PollInterval: s.QueuePoll,
 		IsLocal: func(addr string) bool { return s.Backend.UserExists(addr) },

@@ -9,8 +9,9 @@
 // to an accepted message is the Deliverer's business: it must make the
 // message durable for every recipient, or for none, before Data returns.
 //
-// It must not import the other protocol packages; it declares the small
-// interfaces it needs (Backend, Deliverer) so tests can hand it fakes.
+// It must not import the other protocol packages. It declares the small
+// interfaces it needs (Backend, Deliverer) so tests can hand it fakes, and
+// takes only error values and HostOf from server/backend.
 package smtpd
 
 import (
