@@ -20,6 +20,9 @@ type AppendOptions struct {
 	Flags []string
 	// InternalDate is the date the message arrived; now when zero.
 	InternalDate time.Time
+	// Remote ties the message to its copy on a remote server, in the
+	// same transaction as the message row (see syncstate.go).
+	Remote Remote
 }
 
 // AppendResult tells where an appended message went.
@@ -38,6 +41,8 @@ type AppendItem struct {
 	Open         func() (io.ReadCloser, error)
 	Flags        []string
 	InternalDate time.Time
+	// Remote is as in AppendOptions.
+	Remote Remote
 }
 
 // prepared is a message written to tmp/ and parsed, not yet acknowledged.
@@ -50,6 +55,7 @@ type prepared struct {
 	size     int64
 	err      error
 	finalRel string // "cur/<key>:2,<flags>"
+	remote   Remote
 }
 
 // Append stores one message read from r in mailbox and returns its UID.
@@ -69,6 +75,7 @@ func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts Ap
 		return AppendResult{}, fmt.Errorf("append: %w", err)
 	}
 	p := s.prepare(dir, r, flags, opts.InternalDate)
+	p.remote = opts.Remote
 	if p.err != nil {
 		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, p.err)
 	}
@@ -153,7 +160,9 @@ func (s *Store) prepareItem(dir string, it AppendItem) *prepared {
 		return &prepared{err: err}
 	}
 	defer rc.Close()
-	return s.prepare(dir, rc, flags, it.InternalDate)
+	p := s.prepare(dir, rc, flags, it.InternalDate)
+	p.remote = it.Remote
+	return p
 }
 
 // prepare writes r into the mailbox's tmp/ directory, fsyncs it, and
@@ -293,6 +302,9 @@ func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepar
 			uidnext++
 			id, err := insertMessage(ctx, ctx2tx, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed)
 			if err != nil {
+				return err
+			}
+			if err := insertRemote(ctx, tx, id, mbID, p.remote); err != nil {
 				return err
 			}
 			if bitsOf(p.flags).seen == 0 {

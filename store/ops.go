@@ -402,7 +402,7 @@ func (s *Store) remove(ctx context.Context, mailbox string, uids []uint32, extra
 // deleteRow removes one message row, its text, and remembers the UID as
 // expunged.
 func deleteRow(ctx context.Context, tx *sql.Tx, id, mbID int64, uid uint32, modseq uint64) error {
-	for _, q := range []string{"DELETE FROM fts WHERE rowid = ?", "DELETE FROM messages WHERE id = ?"} {
+	for _, q := range []string{"DELETE FROM fts WHERE rowid = ?", "DELETE FROM messages WHERE id = ?", "DELETE FROM remote_uids WHERE message_id = ?"} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
 		}

@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -85,6 +85,32 @@ CREATE INDEX IF NOT EXISTS expunged_by_modseq ON expunged (mailbox_id, modseq);
 
 -- fts is contentless: rowid = messages.id. Columns are addressed by the
 -- query language (from:, to:, cc:, subject:, body:).
+-- Version 2: the client's sync state (see syncstate.go).
+CREATE TABLE IF NOT EXISTS remote_uids (
+	message_id INTEGER PRIMARY KEY,
+	mailbox_id INTEGER NOT NULL,
+	remote_uid INTEGER NOT NULL,
+	partial    INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (mailbox_id, remote_uid)
+);
+CREATE TABLE IF NOT EXISTS remote_ids (
+	key        TEXT PRIMARY KEY,
+	message_id INTEGER NOT NULL DEFAULT 0,
+	created    INTEGER NOT NULL,
+	server_gone INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sync_state (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+	id         INTEGER PRIMARY KEY,
+	op         TEXT NOT NULL,
+	payload    TEXT NOT NULL,
+	created    INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT ''
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (
 	from_addr, to_addr, cc_addr, subject, body,
 	content = '', contentless_delete = 1,

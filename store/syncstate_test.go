@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRemoteUIDs(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	if _, err := s.CreateMailbox(ctx, "Archive", ""); err != nil {
+		t.Fatal(err)
+	}
+	head := "From: a@x.test\r\nSubject: partial\r\nMessage-ID: <p@x>\r\n\r\n"
+	res, err := s.Append(ctx, Inbox, strings.NewReader(head), AppendOptions{Remote: Remote{UID: 42, Partial: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := mustAppend(t, s, Inbox, coreMsg("<l@x>", "local only", "body"))
+
+	refs, err := s.RemoteIndex(ctx, Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 2 || refs[0].RemoteUID != 42 || !refs[0].Partial || refs[1].RemoteUID != 0 {
+		t.Fatalf("index = %+v", refs)
+	}
+
+	full := head[:len(head)-2] + "Content-Type: text/plain\r\n\r\nthe whole zebra body\r\n"
+	if err := s.ReplaceBody(ctx, Inbox, res.UID, strings.NewReader(full)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Count(ctx, "zebra"); err != nil || n != 1 {
+		t.Fatalf("count zebra = %d, %v", n, err)
+	}
+	m, err := s.GetByUID(ctx, Inbox, res.UID)
+	if err != nil || m.Size != int64(len(full)) {
+		t.Fatalf("after replace: %+v %v", m, err)
+	}
+
+	// A local move leaves the remote UID visible as Elsewhere until the
+	// replay tells the new UID.
+	pairs, _, err := s.Move(ctx, Inbox, []uint32{res.UID}, "Archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, _ = s.RemoteIndex(ctx, Inbox)
+	if len(refs) != 2 || !refs[1].Elsewhere || refs[1].RemoteUID != 42 {
+		t.Fatalf("after move: %+v", refs)
+	}
+	if err := s.SetRemoteUIDs(ctx, "Archive", []RemotePair{{UID: pairs[0].Dst, RemoteUID: 7}}); err != nil {
+		t.Fatal(err)
+	}
+	refs, _ = s.RemoteIndex(ctx, Inbox)
+	if len(refs) != 1 || refs[0].UID != local.UID {
+		t.Fatalf("inbox after replay: %+v", refs)
+	}
+	refs, _ = s.RemoteIndex(ctx, "Archive")
+	if len(refs) != 1 || refs[0].RemoteUID != 7 || refs[0].Partial {
+		t.Fatalf("archive after replay: %+v", refs)
+	}
+	if err := s.ResetRemote(ctx, "Archive"); err != nil {
+		t.Fatal(err)
+	}
+	if refs, _ = s.RemoteIndex(ctx, "Archive"); refs[0].RemoteUID != 0 {
+		t.Fatalf("after reset: %+v", refs)
+	}
+}
+
+func TestRemoteIDsOutliveMessages(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	res, err := s.Append(ctx, Inbox, strings.NewReader(coreMsg("<a@x>", "pop", "x")), AppendOptions{Remote: Remote{ID: "uidl-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RememberRemoteIDs(ctx, []string{"uidl-0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Remove(ctx, Inbox, []uint32{res.UID}); err != nil {
+		t.Fatal(err)
+	}
+	has, err := s.HasRemoteIDs(ctx, []string{"uidl-0", "uidl-1", "uidl-2"})
+	if err != nil || !has["uidl-0"] || !has["uidl-1"] || has["uidl-2"] {
+		t.Fatalf("has = %v, %v", has, err)
+	}
+	if err := s.MarkRemoteIDsGone(ctx, []string{"uidl-1"}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.RemoteIDs(ctx)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("ids = %+v, %v", ids, err)
+	}
+	for _, r := range ids {
+		if r.Present || (r.Key == "uidl-1") != r.ServerGone {
+			t.Errorf("%+v", r)
+		}
+	}
+}
+
+func TestSyncStateAndJournal(t *testing.T) {
+	ctx := context.Background()
+	s, root := openTest(t)
+	if err := s.SetSyncState(ctx, map[string]string{"imap/INBOX/uidvalidity": "7", "x": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSyncState(ctx, map[string]string{"x": ""}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.JournalAdd(ctx, "flags", []byte(`{"uid":1}`))
+	b, _ := s.JournalAdd(ctx, "move", []byte(`{"uid":2}`))
+	if err := s.JournalFailed(ctx, b, "server said no"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.JournalDone(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err := Open(ctx, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SyncState(ctx, "imap/INBOX/uidvalidity"); v != "7" {
+		t.Errorf("state = %q", v)
+	}
+	if v, _ := s.SyncState(ctx, "x"); v != "" {
+		t.Errorf("deleted state = %q", v)
+	}
+	j, err := s.Journal(ctx)
+	if err != nil || len(j) != 1 || j[0].Op != "move" || j[0].Attempts != 1 || j[0].LastError != "server said no" || string(j[0].Payload) != `{"uid":2}` {
+		t.Fatalf("journal = %+v, %v", j, err)
+	}
+}
