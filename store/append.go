@@ -249,22 +249,37 @@ func removeTmp(ps []*prepared) {
 // commitPrepared renames prepared files into cur/, fsyncs the directory and
 // commits their index rows in one transaction.
 func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepared) ([]AppendResult, error) {
-	if err := s.lockWrite(); err != nil {
-		removeTmp(ps)
+	mbID, err := s.placeFiles(ctx, mailbox, ps)
+	if err != nil {
 		return nil, err
 	}
-	defer s.wmu.Unlock()
-	// Look the mailbox up again under the lock: it may have been renamed
-	// or deleted meanwhile.
-	mbID, dir, _, err := s.mailboxDirOf(ctx, mailbox)
+	return s.indexPlaced(ctx, mailbox, mbID, ps)
+}
+
+// placeFiles is the first stage of a commit: it renames the prepared files
+// into cur/ and fsyncs the directory. It holds fmu, not wmu, so the
+// group committer can place the next batch while the previous one's
+// transaction commits. Placed files are registered so that a concurrent
+// Check does not take them for orphans before indexPlaced runs.
+func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) (int64, error) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.closed.Load() {
+		removeTmp(ps)
+		return 0, ErrClosed
+	}
+	// Look the mailbox up under fmu: a rename or delete of it holds fmu
+	// too. The reader pool is used because the writer connection may be
+	// busy with the previous batch's transaction.
+	mbID, dir, _, err := s.mailboxDirRead(ctx, mailbox)
 	if err != nil {
 		removeTmp(ps)
-		return nil, err
+		return 0, err
 	}
-	var renamed []string
+	var renamed []*prepared
 	undo := func() {
-		for _, f := range renamed {
-			os.Remove(f)
+		for _, p := range renamed {
+			os.Remove(s.mailPath(dir, p.finalRel))
 		}
 		removeTmp(ps)
 	}
@@ -275,21 +290,72 @@ func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepar
 			// The mailbox was renamed while the file was written.
 			src = s.mailPath(dir, "tmp", p.key)
 		}
-		dst := s.mailPath(dir, p.finalRel)
-		if err := os.Rename(src, dst); err != nil {
+		if err := os.Rename(src, s.mailPath(dir, p.finalRel)); err != nil {
 			undo()
-			return nil, fmt.Errorf("rename into cur: %w", err)
+			return 0, fmt.Errorf("rename into cur: %w", err)
 		}
-		renamed = append(renamed, dst)
+		renamed = append(renamed, p)
 	}
 	if err := s.fsyncDir(s.mailPath(dir, "cur")); err != nil {
 		undo()
+		return 0, err
+	}
+	s.placingMu.Lock()
+	for _, p := range ps {
+		s.placing[p.key] = true
+	}
+	s.placingMu.Unlock()
+	return mbID, nil
+}
+
+// unplace forgets placed files once their rows are committed.
+func (s *Store) unplace(ps []*prepared) {
+	s.placingMu.Lock()
+	for _, p := range ps {
+		delete(s.placing, p.key)
+	}
+	s.placingMu.Unlock()
+}
+
+// unplaceFailed removes placed files whose rows could not be committed:
+// their messages were not acknowledged. The caller may hold wmu (the lock
+// order is wmu before fmu).
+func (s *Store) unplaceFailed(ps []*prepared, mbID int64) {
+	s.fmu.Lock()
+	var dir string
+	if err := s.rdb.QueryRow("SELECT dir FROM mailboxes WHERE id = ?", mbID).Scan(&dir); err == nil {
+		for _, p := range ps {
+			os.Remove(s.mailPath(dir, p.finalRel))
+		}
+	}
+	s.fmu.Unlock()
+	s.unplace(ps)
+}
+
+// isPlacing reports whether a Maildir key is placed but not yet indexed.
+func (s *Store) isPlacing(key string) bool {
+	s.placingMu.Lock()
+	defer s.placingMu.Unlock()
+	return s.placing[key]
+}
+
+// indexPlaced is the second stage of a commit: the index rows of placed
+// files, in one transaction under wmu.
+func (s *Store) indexPlaced(ctx context.Context, mailbox string, mbID int64, ps []*prepared) ([]AppendResult, error) {
+	if err := s.lockWrite(); err != nil {
+		s.unplaceFailed(ps, mbID)
 		return nil, err
 	}
+	defer s.wmu.Unlock()
+	return s.indexPlacedLocked(ctx, mailbox, mbID, ps)
+}
+
+// indexPlacedLocked is indexPlaced with wmu held by the caller.
+func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int64, ps []*prepared) ([]AppendResult, error) {
 	var uv uint32
 	res := make([]AppendResult, len(ps))
 	var changes []Change
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		var uidnext uint32
 		if err := tx.QueryRowContext(ctx, "SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ?", mbID).Scan(&uv, &uidnext); err != nil {
 			return err
@@ -320,9 +386,10 @@ func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepar
 		return s.ensureDirty(ctx, tx, mbID)
 	})
 	if err != nil {
-		undo()
+		s.unplaceFailed(ps, mbID)
 		return nil, err
 	}
+	s.unplace(ps)
 	for i := range res {
 		res[i].UIDValidity = uv
 	}

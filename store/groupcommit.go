@@ -8,21 +8,27 @@ import (
 // Group commit: concurrent Appends (an SMTP server delivering for many
 // sessions at once) share one rename pass, one directory fsync and one
 // transaction instead of paying for each. Every caller still returns only
-// after its own message is durable; a caller either commits the whole
-// pending batch as leader or waits for the leader that took its message.
+// after its own message is durable.
+//
+// A commit has two stages: placing the files (renames into cur/ and the
+// directory fsync, under fmu) and indexing them (the transaction, under
+// wmu). The leader of a batch takes every pending append, places them,
+// and hands leadership to the next batch before indexing, so batch N+1's
+// files are placed while batch N's transaction commits.
 
 type commitWaiter struct {
 	mailbox string
 	ps      []*prepared
 	res     []AppendResult
 	err     error
+	taken   bool // a leader took it; guarded by groupCommitter.mu
 	done    chan struct{}
 }
 
 type groupCommitter struct {
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards pending and taken
 	pending []*commitWaiter
-	leader  sync.Mutex // held by the goroutine committing a batch
+	leader  sync.Mutex // held by the goroutine placing a batch
 }
 
 // groupCommit commits ps to mailbox together with whatever other appends
@@ -35,35 +41,62 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 	g.mu.Unlock()
 
 	g.leader.Lock()
-	select {
-	case <-w.done: // an earlier leader committed it
-		g.leader.Unlock()
-		return w.res, w.err
-	default:
-	}
 	g.mu.Lock()
+	if w.taken { // an earlier leader took it
+		g.mu.Unlock()
+		g.leader.Unlock()
+		<-w.done
+		return w.res, w.err
+	}
 	batch := g.pending
 	g.pending = nil
+	for _, x := range batch {
+		x.taken = true
+	}
 	g.mu.Unlock()
 	// The batch outlives this caller's context: others wait on it.
 	bctx := context.WithoutCancel(ctx)
-	var order []string
-	byBox := map[string][]*commitWaiter{}
-	for _, x := range batch {
-		if _, ok := byBox[x.mailbox]; !ok {
-			order = append(order, x.mailbox)
-		}
-		byBox[x.mailbox] = append(byBox[x.mailbox], x)
+	type group struct {
+		mailbox string
+		ws      []*commitWaiter
+		ps      []*prepared
+		mbID    int64
+		err     error
 	}
-	for _, mb := range order {
-		ws := byBox[mb]
-		var all []*prepared
-		for _, x := range ws {
-			all = append(all, x.ps...)
+	var groups []*group
+	byBox := map[string]*group{}
+	for _, x := range batch {
+		gr := byBox[x.mailbox]
+		if gr == nil {
+			gr = &group{mailbox: x.mailbox}
+			byBox[x.mailbox] = gr
+			groups = append(groups, gr)
 		}
-		res, err := s.commitPrepared(bctx, mb, all)
+		gr.ws = append(gr.ws, x)
+		gr.ps = append(gr.ps, x.ps...)
+	}
+	for _, gr := range groups {
+		gr.mbID, gr.err = s.placeFiles(bctx, gr.mailbox, gr.ps)
+	}
+	// Take the writer before handing leadership on: the next leader
+	// places its batch while this transaction commits, and appends that
+	// arrive meanwhile gather into the batch after it.
+	lockErr := s.lockWrite()
+	g.leader.Unlock()
+	if lockErr == nil {
+		defer s.wmu.Unlock()
+	}
+	for _, gr := range groups {
+		var res []AppendResult
+		err := gr.err
+		if err == nil && lockErr != nil {
+			err = lockErr
+			s.unplaceFailed(gr.ps, gr.mbID)
+		} else if err == nil {
+			res, err = s.indexPlacedLocked(bctx, gr.mailbox, gr.mbID, gr.ps)
+		}
 		i := 0
-		for _, x := range ws {
+		for _, x := range gr.ws {
 			if err != nil {
 				x.err = err
 			} else {
@@ -73,7 +106,6 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 			close(x.done)
 		}
 	}
-	g.leader.Unlock()
 	<-w.done
 	return w.res, w.err
 }

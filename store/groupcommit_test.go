@@ -54,3 +54,62 @@ func TestConcurrentAppendGroupCommit(t *testing.T) {
 		t.Fatalf("check: %v %+v", err, rep)
 	}
 }
+
+// TestCheckDuringAppends runs repairing checks while appends are between
+// their two commit stages: a placed but not yet indexed file must not be
+// indexed twice, and every append must land exactly once.
+func TestCheckDuringAppends(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	const n = 300
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	checkErr := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				checkErr <- nil
+				return
+			default:
+			}
+			rep, err := s.Check(ctx, true)
+			if err != nil {
+				checkErr <- err
+				return
+			}
+			if len(rep.Indexed) > 0 {
+				checkErr <- fmt.Errorf("check indexed files of appends in flight: %v", rep.Indexed)
+				return
+			}
+		}
+	}()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Append(ctx, Inbox, strings.NewReader(coreMsg(fmt.Sprintf("k%d@x", i), "check race", "body")), AppendOptions{}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-checkErr; err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.Mailbox(ctx, Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mb.Total != n {
+		t.Fatalf("INBOX has %d messages, want %d", mb.Total, n)
+	}
+	rep, err := s.Check(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Clean() {
+		t.Fatalf("check after appends: %+v", rep)
+	}
+}

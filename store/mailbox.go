@@ -167,6 +167,25 @@ func (s *Store) mailboxDirOf(ctx context.Context, name string) (int64, string, s
 	return id, dir, cname, nil
 }
 
+// mailboxDirRead is mailboxDirOf on the reader pool, for callers that
+// must not wait for the writer connection.
+func (s *Store) mailboxDirRead(ctx context.Context, name string) (int64, string, string, error) {
+	cname, err := CanonicalName(name)
+	if err != nil {
+		return 0, "", "", err
+	}
+	var id int64
+	var dir string
+	err = s.rdb.QueryRowContext(ctx, "SELECT id, dir FROM mailboxes WHERE name = ?", cname).Scan(&id, &dir)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", "", fmt.Errorf("mailbox %q: %w", cname, ErrNotFound)
+	}
+	if err != nil {
+		return 0, "", "", fmt.Errorf("mailbox %q: %w", cname, err)
+	}
+	return id, dir, cname, nil
+}
+
 // CreateMailbox creates a mailbox with an optional special-use attribute
 // (SpecialSent, ...). Parent levels of a hierarchical name are not created.
 func (s *Store) CreateMailbox(ctx context.Context, name, specialUse string) (*Mailbox, error) {
@@ -260,6 +279,8 @@ func (s *Store) RenameMailbox(ctx context.Context, oldName, newName string) erro
 		return err
 	}
 	defer s.wmu.Unlock()
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	from, err := CanonicalName(oldName)
 	if err != nil {
 		return err
@@ -341,6 +362,8 @@ func (s *Store) DeleteMailbox(ctx context.Context, name string) error {
 		return err
 	}
 	defer s.wmu.Unlock()
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	id, dir, cname, err := s.mailboxDirOf(ctx, name)
 	if err != nil {
 		return err

@@ -298,7 +298,10 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 		}
 	}
 	var orphans []string
-	for _, f := range files {
+	for key, f := range files {
+		if s.isPlacing(key) {
+			continue // an append between its two stages
+		}
 		orphans = append(orphans, f)
 	}
 	sort.Strings(orphans)
@@ -405,6 +408,8 @@ func (s *Store) Check(ctx context.Context, repair bool) (*Report, error) {
 		return nil, err
 	}
 	defer s.wmu.Unlock()
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	rep := &Report{Repaired: repair}
 	mbs, err := s.mailboxRows(ctx)
 	if err != nil {

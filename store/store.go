@@ -40,24 +40,31 @@ type Store struct {
 
 	// wmu serialises write operations: their file moves and their
 	// transaction form one unit.
-	wmu    sync.Mutex
-	gc     groupCommitter // batches concurrent Appends
-	stmts  stmtCache      // prepared statements of the writer connection
-	modseq uint64         // last MODSEQ handed out; guarded by wmu
-	dirty  map[int64]bool // mailboxes marked dirty since open; guarded by wmu
-	keySeq atomic.Uint64  // Maildir unique name counter
-	host   string         // host part of Maildir unique names
-	feed   feed           // change subscribers
-	report Report         // what Open reconciled
-	closed atomic.Bool
-	lock   *os.File // ROOT/lock, held while open
+	wmu sync.Mutex
+	// fmu guards the placing of new files into cur/ (the first stage of
+	// an append) against mailbox renames, deletes and checks, which take
+	// it after wmu. An append's first stage holds fmu alone, its second
+	// stage wmu alone, so the two stages of consecutive batches overlap.
+	fmu       sync.Mutex
+	placingMu sync.Mutex
+	placing   map[string]bool // Maildir keys placed in cur/, not yet indexed
+	gc        groupCommitter  // batches concurrent Appends
+	stmts     stmtCache       // prepared statements of the writer connection
+	modseq    uint64          // last MODSEQ handed out; guarded by wmu
+	dirty     map[int64]bool  // mailboxes marked dirty since open; guarded by wmu
+	keySeq    atomic.Uint64   // Maildir unique name counter
+	host      string          // host part of Maildir unique names
+	feed      feed            // change subscribers
+	report    Report          // what Open reconciled
+	closed    atomic.Bool
+	lock      *os.File // ROOT/lock, held while open
 }
 
 // Open opens the store at root, creating it if needed, and reconciles the
 // Maildir directories that changed since the store was last closed cleanly.
 // What was reconciled is available from OpenReport.
 func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
-	s := &Store{root: root, dirty: map[int64]bool{}}
+	s := &Store{root: root, dirty: map[int64]bool{}, placing: map[string]bool{}}
 	if opts != nil {
 		s.opts = *opts
 	}
