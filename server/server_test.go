@@ -207,7 +207,8 @@ func TestTwoServers(t *testing.T) {
 	var id string
 	waitFor(t, "a failed attempt", 10*time.Second, func() bool {
 		items, _ := a.Queue.List()
-		if len(items) == 1 && items[0].Attempts > 0 {
+		// The next attempt is stored before each try, the error after it.
+		if len(items) == 1 && items[0].Attempts > 0 && items[0].LastError != "" {
 			id = items[0].ID
 			return true
 		}
