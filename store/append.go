@@ -366,7 +366,8 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 		for i, p := range ps {
 			uid := uidnext
 			uidnext++
-			id, err := insertMessage(ctx, ctx2tx, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed)
+			id := s.nextMessageID()
+			err := insertMessage(ctx, ctx2tx, id, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed)
 			if err != nil {
 				return err
 			}
@@ -399,7 +400,7 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 
 // insertMessage writes the index row, the full-text row and the thread of
 // one message.
-func insertMessage(ctx context.Context, tx sqlTx, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage) (int64, error) {
+func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage) error {
 	env := pm.Envelope
 	date := env.Date
 	if date.IsZero() {
@@ -412,24 +413,19 @@ func insertMessage(ctx context.Context, tx sqlTx, mbID int64, uid uint32, modseq
 	}
 	threadID, err := assignThread(ctx, tx, env, date.Unix())
 	if err != nil {
-		return 0, fmt.Errorf("thread: %w", err)
+		return fmt.Errorf("thread: %w", err)
 	}
 	hasAtt := 0
 	if pm.HasAttachment {
 		hasAtt = 1
 	}
-	res, err := tx.ExecContext(ctx, qInsertMessage,
-		mbID, uid, modseq, joinFlags(flags), b.seen, b.answered, b.flagged, b.deleted, b.draft,
+	if _, err := tx.ExecContext(ctx, qInsertMessage,
+		id, mbID, uid, modseq, joinFlags(flags), b.seen, b.answered, b.flagged, b.deleted, b.draft,
 		idate.Unix(), size, file, date.Unix(), addrJSON(env.From), addrJSON(env.To), addrJSON(env.Cc),
-		cleanText(env.Subject), env.MessageID, inReplyTo, strings.Join(env.References, " "), threadID, hasAtt, cleanText(pm.Preview))
-	if err != nil {
-		return 0, fmt.Errorf("insert message: %w", err)
+		cleanText(env.Subject), env.MessageID, inReplyTo, strings.Join(env.References, " "), threadID, hasAtt, cleanText(pm.Preview)); err != nil {
+		return fmt.Errorf("insert message: %w", err)
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
-	return id, insertText(ctx, tx, id, pm)
+	return insertText(ctx, tx, id, pm)
 }
 
 // insertText adds a message's full-text row.

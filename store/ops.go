@@ -255,7 +255,8 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 				changes = append(changes, Change{Kind: ChangeExpunged, MailboxID: srcID, Mailbox: srcName, ID: id, UID: p.row.uid, ModSeq: modseq})
 			} else {
 				var err error
-				if id, err = copyRow(ctx, tx, p.row.id, dstID, uid, modseq, p.newFile, p.parsed); err != nil {
+				id = s.nextMessageID()
+				if err = copyRow(ctx, tx, id, p.row.id, dstID, uid, modseq, p.newFile, p.parsed); err != nil {
 					return err
 				}
 			}
@@ -286,20 +287,16 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 }
 
 // copyRow duplicates a message row and its full-text entry.
-func copyRow(ctx context.Context, tx *sql.Tx, srcID, dstMailbox int64, uid uint32, modseq uint64, file string, pm *ParsedMessage) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, answered, flagged, deleted, draft,
+func copyRow(ctx context.Context, tx *sql.Tx, id, srcID, dstMailbox int64, uid uint32, modseq uint64, file string, pm *ParsedMessage) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO messages(id, mailbox_id, uid, modseq, flags, seen, answered, flagged, deleted, draft,
 		internal_date, size, file, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, thread_id, has_attachment, preview)
-		SELECT ?, ?, ?, flags, seen, answered, flagged, deleted, draft, internal_date, size, ?, date, from_addr, to_addr, cc_addr,
+		SELECT ?, ?, ?, ?, flags, seen, answered, flagged, deleted, draft, internal_date, size, ?, date, from_addr, to_addr, cc_addr,
 		subject, message_id, in_reply_to, refs, thread_id, has_attachment, preview FROM messages WHERE id = ?`,
-		dstMailbox, uid, modseq, file, srcID)
+		id, dstMailbox, uid, modseq, file, srcID)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
-	return id, insertText(ctx, tx, id, pm)
+	return insertText(ctx, tx, id, pm)
 }
 
 func linkOrCopy(src, dst string, sync bool) error {

@@ -358,7 +358,7 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 			return err
 		}
 		for _, p := range preps {
-			if _, err := insertMessage(ctx, tx, mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed); err != nil {
+			if err := insertMessage(ctx, tx, s.nextMessageID(), mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed); err != nil {
 				return err
 			}
 			uidnext++

@@ -17,9 +17,9 @@ type sqlTx interface {
 
 // The statements of the append path, prepared once per open store.
 const (
-	qInsertMessage = `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, answered, flagged, deleted, draft,
+	qInsertMessage = `INSERT INTO messages(id, mailbox_id, uid, modseq, flags, seen, answered, flagged, deleted, draft,
 		internal_date, size, file, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, thread_id, has_attachment, preview)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertText      = "INSERT INTO fts(rowid, from_addr, to_addr, cc_addr, subject, body) VALUES(?, ?, ?, ?, ?, ?)"
 	qThreadOfRef     = "SELECT thread_id FROM thread_refs WHERE message_id = ?"
 	qThreadBySubject = "SELECT id FROM threads WHERE subject = ? AND last_date BETWEEN ? AND ? ORDER BY last_date DESC LIMIT 1"

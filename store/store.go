@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,7 @@ type Store struct {
 	gc        groupCommitter  // batches concurrent Appends
 	stmts     stmtCache       // prepared statements of the writer connection
 	modseq    uint64          // last MODSEQ handed out; guarded by wmu
+	lastID    int64           // last message id handed out; guarded by wmu
 	dirty     map[int64]bool  // mailboxes marked dirty since open; guarded by wmu
 	keySeq    atomic.Uint64   // Maildir unique name counter
 	host      string          // host part of Maildir unique names
@@ -113,7 +115,7 @@ func (s *Store) openDB(ctx context.Context) error {
 		for _, e := range extra {
 			v.Add("_pragma", e)
 		}
-		return "file:" + path + "?" + v.Encode()
+		return "file:" + uriPath(path) + "?" + v.Encode()
 	}
 	w, err := sql.Open("sqlite", dsn("temp_store(MEMORY)"))
 	if err != nil {
@@ -162,6 +164,16 @@ func (s *Store) openDB(ctx context.Context) error {
 	var metaSeq sql.NullInt64
 	_ = w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='modseq'").Scan(&metaSeq)
 	s.modseq = uint64(max(ms.Int64, metaSeq.Int64))
+	// Message ids are never reused (scripts keep them, and the sync
+	// state refers to them): the next id continues after the highest
+	// ever handed out, which meta remembers across deletions.
+	var maxID, metaID sql.NullInt64
+	if err := w.QueryRowContext(ctx, "SELECT MAX(id) FROM messages").Scan(&maxID); err != nil {
+		s.closeDB()
+		return fmt.Errorf("read message ids: %w", err)
+	}
+	_ = w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='lastid'").Scan(&metaID)
+	s.lastID = max(maxID.Int64, metaID.Int64)
 	if err := s.stmts.prepare(ctx, w); err != nil {
 		s.closeDB()
 		return err
@@ -231,6 +243,19 @@ func (s *Store) nextModSeq() uint64 {
 	return s.modseq
 }
 
+// nextMessageID hands out a message id; the caller holds wmu (withTx
+// saves the counter with the transaction).
+func (s *Store) nextMessageID() int64 {
+	s.lastID++
+	return s.lastID
+}
+
+// uriPath escapes a file path for an SQLite URI filename, where "?", "#"
+// and "%" have meanings.
+func uriPath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
 // fsyncDir makes a directory's entries (renames, links, unlinks) durable.
 func (s *Store) fsyncDir(dir string) error {
 	if s.opts.NoSync {
@@ -257,7 +282,7 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('modseq', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", fmt.Sprint(s.modseq)); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('modseq', ?), ('lastid', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", fmt.Sprint(s.modseq), fmt.Sprint(s.lastID)); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("save modseq: %w", err)
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -131,5 +133,59 @@ func TestSyncStateAndJournal(t *testing.T) {
 	j, err := s.Journal(ctx)
 	if err != nil || len(j) != 1 || j[0].Op != "move" || j[0].Attempts != 1 || j[0].LastError != "server said no" || string(j[0].Payload) != `{"uid":2}` {
 		t.Fatalf("journal = %+v, %v", j, err)
+	}
+}
+
+// TestIDsNotReused: a deleted message's id is never handed out again,
+// not even after reopening (scripts and the sync state keep ids).
+func TestIDsNotReused(t *testing.T) {
+	ctx := context.Background()
+	s, root := openTest(t)
+	a := mustAppend(t, s, Inbox, coreMsg("<1@x>", "one", "x"))
+	b := mustAppend(t, s, Inbox, coreMsg("<2@x>", "two", "x"))
+	if _, err := s.Remove(ctx, Inbox, []uint32{b.UID}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err := Open(ctx, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := mustAppend(t, s, Inbox, coreMsg("<3@x>", "three", "x"))
+	if c.ID <= b.ID || a.ID >= b.ID {
+		t.Fatalf("ids: %d, %d (removed), then %d", a.ID, b.ID, c.ID)
+	}
+	pairs, _, err := s.Copy(ctx, Inbox, []uint32{c.UID}, Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetByUID(ctx, Inbox, pairs[0].Dst)
+	if err != nil || m.ID <= c.ID {
+		t.Fatalf("copy got id %v (%v)", m, err)
+	}
+}
+
+// TestPathWithURIChars opens a store whose path has the characters an
+// SQLite URI gives meaning to.
+func TestPathWithURIChars(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "a#b?c%d")
+	s, err := Open(ctx, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, s, Inbox, coreMsg("<1@x>", "one", "x"))
+	s.Close()
+	if _, err := os.Stat(filepath.Join(root, "index.db")); err != nil {
+		t.Fatalf("index not in the store directory: %v", err)
+	}
+	s, err = Open(ctx, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if mb, _ := s.Mailbox(ctx, Inbox); mb.Total != 1 {
+		t.Fatalf("reopened store has %d messages", mb.Total)
 	}
 }

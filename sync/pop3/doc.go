@@ -1,0 +1,51 @@
+// Package pop3 is the client side of POP3 accounts: a hand-written POP3
+// client and Sync, which downloads new mail into the store's INBOX and
+// applies the account's server-side policy.
+//
+// # The client
+//
+// Client speaks RFC 1939 (USER/PASS, STAT, LIST, RETR, TOP, DELE, RSET,
+// NOOP, QUIT, UIDL) with the extensions of RFC 2449 (CAPA, response
+// codes, PIPELINING), RFC 2595 (STLS), RFC 5034 (AUTH PLAIN, RFC 4616) and
+// RFC 3206 (the AUTH and SYS response codes). It is written by hand
+// because the available libraries get dot-stuffing and long lines wrong.
+// Its rules:
+//
+//   - Message bodies stream: a line may be of any length, ".." at the
+//     start of a line loses one dot, ".\r\n" (or ".\n") ends the body, line
+//     ends come out as CRLF, and a connection lost before the end is an
+//     error, never a message that looks complete (dotreader.go).
+//   - The password is never sent over a connection without TLS unless
+//     Config.Security is SecurityNone; SecurityStartTLS without STLS is
+//     refused (ErrNoTLS); after STLS the capabilities are asked again.
+//   - Every read and write takes its deadline from the operation's
+//     context and the idle timeout; cancelling the context interrupts it.
+//   - Errors are classified: Temporary (errors.Is ErrTemporary) for the
+//     network and "[SYS/TEMP]", "[IN-USE]", "[LOGIN-DELAY]"; ErrPermanent
+//     for the rest, with ErrAuth, ErrInUse, ErrNoUIDL, ErrNoTLS,
+//     ErrInsecure, ErrProtocol where they apply.
+//   - With PIPELINING, RETR and DELE are sent Config.Window ahead.
+//
+// # Sync
+//
+// The store remembers each downloaded message's UIDL (as the remote id
+// "pop3:" + UIDL) in the same transaction that stores the message, and
+// keeps remembering it after the message is deleted locally or on the
+// server. From that one invariant follow the promises of Sync, at an
+// interruption at any byte: no message is lost (nothing is deleted on the
+// server unless the store has it durably, and the server deletes only at
+// a QUIT we sent) and none is stored twice (a message is either stored
+// with its UIDL or not at all). See Sync for the steps.
+//
+// Policies (Options.Policy): Keep leaves mail on the server, Delete
+// removes it once stored, KeepDays removes it N days after it was stored;
+// Options.DeleteLocal also removes what the user deleted locally. Mail
+// downloaded over POP3 is ordinary store mail: folders, flags and search
+// work as for IMAP accounts.
+//
+// # Boundaries
+//
+// It imports store and sync (for the progress events) only; never
+// accounts, ui or server (its tests start a server in-process as a peer,
+// and a real Dovecot). It keeps no package-level mutable state.
+package pop3

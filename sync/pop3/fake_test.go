@@ -1,0 +1,279 @@
+package pop3
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fake is a tiny scripted POP3 server on 127.0.0.1 for protocol corners
+// that real servers do not produce on demand. It records every command
+// line it receives.
+type fake struct {
+	// greeting replaces "+OK fake ready".
+	greeting string
+	// capa is the CAPA list; nil answers CAPA with -ERR (an RFC 1939
+	// server). STLS is added when tls is set.
+	capa []string
+	// tls enables STLS; implicit starts TLS at once instead.
+	tls      *tls.Config
+	implicit bool
+	// login replaces the reply to PASS and AUTH ("-ERR [IN-USE] ...").
+	login string
+	// msgs are the messages, sent dot-stuffed; wire[n] replaces what
+	// follows "+OK" for RETR n (the raw bytes and the terminator, or a
+	// truncated body: the connection is closed after it if it does not
+	// end with ".\r\n").
+	msgs []string
+	wire map[int]string
+	// noUIDL answers UIDL with -ERR; retrErr[n] is the reply to RETR n.
+	noUIDL  bool
+	retrErr map[int]string
+	// stall stops answering after the greeting.
+	stall bool
+	// inject is sent in clear text right after STLS's +OK, as a man in
+	// the middle would.
+	inject string
+
+	ln        net.Listener
+	mu        sync.Mutex
+	cmds      []string
+	pipelined int   // commands that arrived while another was unanswered
+	deleted   []int // applied at QUIT
+}
+
+var defaultCapa = []string{"TOP", "UIDL", "USER", "RESP-CODES", "PIPELINING", "SASL PLAIN"}
+
+// start listens and serves until the test ends; it returns the address.
+func (f *fake) start(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ln = ln
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go f.session(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func (f *fake) commands() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.cmds...)
+}
+
+// stuff is a message on the wire: CRLF line ends, dots doubled, the
+// terminating line.
+func stuff(msg string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(msg, "\n") {
+		if l == "" {
+			continue
+		}
+		if strings.HasPrefix(l, ".") {
+			b.WriteByte('.')
+		}
+		b.WriteString(strings.TrimSuffix(strings.TrimSuffix(l, "\n"), "\r") + "\r\n")
+	}
+	return b.String() + ".\r\n"
+}
+
+func (f *fake) session(c net.Conn) {
+	defer c.Close()
+	if f.implicit {
+		c = tls.Server(c, f.tls)
+	}
+	br, bw := bufio.NewReader(c), bufio.NewWriter(c)
+	say := func(s string) { bw.WriteString(s + "\r\n") }
+	greeting := f.greeting
+	if greeting == "" {
+		greeting = "+OK fake ready <1.2@fake>"
+	}
+	say(greeting)
+	bw.Flush()
+	var marked []int
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimRight(line, "\r\n")
+		f.mu.Lock()
+		f.cmds = append(f.cmds, line)
+		if br.Buffered() > 0 {
+			f.pipelined++
+		}
+		f.mu.Unlock()
+		if f.stall {
+			continue
+		}
+		verb, arg, _ := strings.Cut(line, " ")
+		n, _ := strconv.Atoi(arg)
+		if sp := strings.IndexByte(arg, ' '); sp > 0 {
+			n, _ = strconv.Atoi(arg[:sp])
+		}
+		switch strings.ToUpper(verb) {
+		case "CAPA":
+			if f.capa == nil {
+				say("-ERR unknown command")
+				break
+			}
+			say("+OK")
+			for _, cp := range f.capa {
+				say(cp)
+			}
+			if f.tls != nil && !f.implicit {
+				say("STLS")
+			}
+			say(".")
+		case "STLS":
+			if f.tls == nil {
+				say("-ERR no TLS")
+				break
+			}
+			say("+OK go ahead")
+			bw.WriteString(f.inject)
+			bw.Flush()
+			tc := tls.Server(c, f.tls)
+			if tc.Handshake() != nil {
+				return
+			}
+			c = tc
+			br, bw = bufio.NewReader(c), bufio.NewWriter(c)
+		case "USER", "NOOP":
+			say("+OK")
+		case "RSET":
+			marked = nil
+			say("+OK")
+		case "PASS":
+			say(cond(f.login != "", f.login, "+OK logged in"))
+		case "AUTH":
+			if arg == "PLAIN" {
+				say("+ ")
+				bw.Flush()
+				resp, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				f.mu.Lock()
+				f.cmds = append(f.cmds, strings.TrimRight(resp, "\r\n"))
+				f.mu.Unlock()
+			}
+			say(cond(f.login != "", f.login, "+OK logged in"))
+		case "STAT":
+			say(fmt.Sprintf("+OK %d %d", len(f.msgs), 100*len(f.msgs)))
+		case "LIST":
+			say("+OK")
+			for i, m := range f.msgs {
+				say(fmt.Sprintf("%d %d", i+1, len(m)))
+			}
+			say(".")
+		case "UIDL":
+			if f.noUIDL {
+				say("-ERR what is UIDL")
+				break
+			}
+			say("+OK")
+			for i := range f.msgs {
+				say(fmt.Sprintf("%d uid-%d", i+1, i+1))
+			}
+			say(".")
+		case "RETR", "TOP":
+			if e, ok := f.retrErr[n]; ok {
+				say(e)
+				break
+			}
+			if n < 1 || n > len(f.msgs) {
+				say("-ERR no such message")
+				break
+			}
+			say("+OK message follows")
+			if w, ok := f.wire[n]; ok {
+				bw.WriteString(w)
+				if !strings.HasSuffix(w, ".\r\n") && !strings.HasSuffix(w, "\n.\n") {
+					bw.Flush()
+					return
+				}
+				break
+			}
+			bw.WriteString(stuff(f.msgs[n-1]))
+		case "DELE":
+			marked = append(marked, n)
+			say("+OK marked")
+		case "QUIT":
+			f.mu.Lock()
+			f.deleted = append(f.deleted, marked...)
+			f.mu.Unlock()
+			say("+OK bye")
+			bw.Flush()
+			return
+		default:
+			say("-ERR unknown command")
+		}
+		if br.Buffered() == 0 {
+			bw.Flush()
+		}
+	}
+}
+
+func cond(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+// plainResp is the AUTH PLAIN initial response for user and password.
+func plainResp(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+}
+
+// testCert returns a server config with a fresh self-signed certificate
+// for 127.0.0.1, and a client config that trusts it.
+func testCert(t testing.TB) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fake pop3"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
+		&tls.Config{RootCAs: roots}
+}
