@@ -73,6 +73,12 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	rep := &s.report
+	// An open flag still set means the last session did not Close: a
+	// crash, or a power loss, which with synchronous=NORMAL can roll back
+	// the last index transactions of messages already acknowledged.
+	var open string
+	_ = s.wdb.QueryRowContext(ctx, "SELECT value FROM meta WHERE key='open'").Scan(&open)
+	unclean := open == "1"
 	if err := s.adoptDirs(ctx, rep); err != nil {
 		return err
 	}
@@ -92,8 +98,14 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 			continue
 		}
 		rep.Rescanned = append(rep.Rescanned, mb.name)
+		before := len(rep.Indexed)
 		if err := s.rescan(ctx, mb, true, rep); err != nil {
 			return fmt.Errorf("rescan %s: %w", mb.name, err)
+		}
+		if unclean && ownOrphans(rep.Indexed[before:]) {
+			if err := s.renewUIDValidity(ctx, mb, rep); err != nil {
+				return err
+			}
 		}
 		if err := s.recordMtimes(ctx, mb); err != nil {
 			return err
@@ -101,6 +113,11 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 	}
 	rep.Mailboxes = len(mbs)
 	rep.Repaired = true
+	if err := s.setOpenFlag(ctx, true); err != nil {
+		// A full disk must not keep the mail from being read; the
+		// first write will report the problem.
+		rep.Problems = append(rep.Problems, "could not record the store as open: "+err.Error())
+	}
 	return nil
 }
 
@@ -228,6 +245,58 @@ func (s *Store) recordCleanState(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ownOrphans reports whether re-indexed files include some in cur/, where
+// only our own appends put files: their UIDs may have been seen by a
+// client before the index lost them.
+func ownOrphans(indexed []string) bool {
+	for _, f := range indexed {
+		if strings.Contains(f, "/cur/") {
+			return true
+		}
+	}
+	return false
+}
+
+// renewUIDValidity gives a mailbox a new UIDVALIDITY (RFC 3501 section
+// 2.3.1.1): after an unclean shutdown re-indexed messages got UIDs that
+// clients may know for others, so their caches must be dropped.
+func (s *Store) renewUIDValidity(ctx context.Context, mb mailboxRow, rep *Report) error {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		uv, err := nextUIDValidity(ctx, tx)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE mailboxes SET uidvalidity = ? WHERE id = ?", uv, mb.id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("renew UIDVALIDITY of %s: %w", mb.name, err)
+	}
+	rep.Problems = append(rep.Problems, mb.name+": new UIDVALIDITY: messages stored before an unclean shutdown were indexed again")
+	return nil
+}
+
+// setOpenFlag records durably (a full fsync, whatever the connection's
+// synchronous mode) whether the store is open; the caller holds wmu.
+func (s *Store) setOpenFlag(ctx context.Context, open bool) error {
+	v := "0"
+	if open {
+		v = "1"
+	}
+	if s.opts.NoSync {
+		_, err := s.wdb.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('open', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", v)
+		return err
+	}
+	if _, err := s.wdb.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
+		return err
+	}
+	_, err := s.wdb.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('open', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", v)
+	if _, err2 := s.wdb.ExecContext(ctx, "PRAGMA synchronous=NORMAL"); err == nil {
+		err = err2
+	}
+	return err
 }
 
 // maildirKey is the unique part of a Maildir file name, before ":".

@@ -101,7 +101,13 @@ func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 
 func (s *Store) openDB(ctx context.Context) error {
 	path := filepath.Join(s.root, "index.db")
-	syncMode := "FULL"
+	// NORMAL: a commit does not wait for the WAL to reach the disk. An
+	// acknowledged message is durable all the same: its file was fsynced
+	// and renamed into cur/ and the directory fsynced before the commit,
+	// and an application crash keeps committed transactions. A power loss
+	// can roll back the last ones; the next Open indexes their files again
+	// (and renews the mailbox's UIDVALIDITY, see reconcileOnOpen).
+	syncMode := "NORMAL"
 	if s.opts.NoSync {
 		syncMode = "OFF"
 	}
@@ -207,6 +213,8 @@ func (s *Store) Close() error {
 	defer s.wmu.Unlock()
 	var errs []error
 	if err := s.recordCleanState(context.Background()); err != nil {
+		errs = append(errs, err)
+	} else if err := s.setOpenFlag(context.Background(), false); err != nil {
 		errs = append(errs, err)
 	}
 	s.feed.closeAll()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,5 +188,53 @@ func TestPathWithURIChars(t *testing.T) {
 	defer s.Close()
 	if mb, _ := s.Mailbox(ctx, Inbox); mb.Total != 1 {
 		t.Fatalf("reopened store has %d messages", mb.Total)
+	}
+}
+
+// TestUncleanShutdownRenewsUIDValidity: after a session that did not
+// Close, files in cur/ without index rows (acknowledged appends whose
+// transaction a power loss rolled back) are indexed again and the
+// mailbox gets a new UIDVALIDITY, since their UIDs may have been seen.
+func TestUncleanShutdownRenewsUIDValidity(t *testing.T) {
+	ctx := context.Background()
+	s, root := openTest(t)
+	res := mustAppend(t, s, Inbox, coreMsg("<1@x>", "one", "x"))
+	m, err := s.Get(ctx, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// The power loss: the row is gone, the file stays; the open flag
+	// was never cleared.
+	orphan := filepath.Join(root, m.File)
+	data, err := os.ReadFile(orphan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(root, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DELETE FROM messages", "DELETE FROM fts", "UPDATE mailboxes SET total = 0, unread = 0, uidnext = 1, cur_mtime = 0",
+		"INSERT INTO meta(key, value) VALUES('open', '1') ON CONFLICT(key) DO UPDATE SET value='1'"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	db.Close()
+	if err := os.WriteFile(orphan, data, 0o600); err != nil { // touch cur/
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mb, err := s.Mailbox(ctx, Inbox)
+	if err != nil || mb.Total != 1 || mb.UIDValidity == res.UIDValidity {
+		t.Fatalf("after unclean shutdown: %+v (uidvalidity before %d) %v", mb, res.UIDValidity, err)
+	}
+	if rep := s.OpenReport(); len(rep.Indexed) != 1 || len(rep.Problems) == 0 {
+		t.Fatalf("open report: %+v", rep)
 	}
 }
