@@ -18,7 +18,14 @@
 //   - A message is acknowledged (Append returns) only after its file was
 //     fsynced in tmp/, renamed into cur/, the directory fsynced, and its index
 //     row committed. Bulk appends batch the fsyncs and the transaction but
-//     return nothing before all of them are durable.
+//     return nothing before all of them are durable. Concurrent appends are
+//     group-committed in two overlapping stages (groupcommit.go).
+//   - The index commits with synchronous=NORMAL: the file (the truth for the
+//     body) is on disk before the commit, and only a power loss can roll
+//     back committed index rows. A durable "open" flag, cleared by Close,
+//     tells the next Open that it must re-index such files; a mailbox that
+//     had some gets a new UIDVALIDITY, because clients may have seen their
+//     UIDs.
 //   - Every write transaction marks the mailboxes it touched dirty; Close
 //     records each Maildir directory's mtime and clears the marks. Open
 //     rescans only mailboxes that are dirty (the process died since their
