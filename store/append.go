@@ -70,7 +70,7 @@ func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts Ap
 		return AppendResult{}, ErrClosed
 	}
 	// Writing the file needs no lock; only the rename and commit do.
-	_, dir, cname, err := s.mailboxDirOf(ctx, mailbox)
+	_, dir, cname, err := s.mailboxDirRead(ctx, mailbox)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("append: %w", err)
 	}
@@ -94,7 +94,7 @@ func (s *Store) AppendMany(ctx context.Context, mailbox string, items []AppendIt
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
-	_, dir, cname, err := s.mailboxDirOf(ctx, mailbox)
+	_, dir, cname, err := s.mailboxDirRead(ctx, mailbox)
 	if err != nil {
 		return nil, fmt.Errorf("append: %w", err)
 	}

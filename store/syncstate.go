@@ -107,7 +107,7 @@ func boolInt(b bool) int {
 // it has none), followed by the remote UIDs of this mailbox whose message
 // was moved elsewhere locally. Sorted by local UID.
 func (s *Store) RemoteIndex(ctx context.Context, mailbox string) ([]RemoteRef, error) {
-	mbID, _, cname, err := s.mailboxDirOf(ctx, mailbox)
+	mbID, _, cname, err := s.mailboxDirRead(ctx, mailbox)
 	if err != nil {
 		return nil, fmt.Errorf("remote index: %w", err)
 	}

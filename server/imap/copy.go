@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"io"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -95,7 +96,9 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	for _, f := range options.Flags {
 		opts.Flags = append(opts.Flags, string(f))
 	}
-	res, err := s.st.Append(s.ctx(), name, r, opts)
+	// The literal must arrive whole: a connection dropped mid-literal ends
+	// the reader early, and a short message must not be stored.
+	res, err := s.st.Append(s.ctx(), name, &exactReader{r: r, left: r.Size()}, opts)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errTryCreate
 	}
@@ -103,4 +106,32 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, storeError("append to "+name, err)
 	}
 	return &imap.AppendData{UID: imap.UID(res.UID), UIDValidity: res.UIDValidity}, nil
+}
+
+// exactReader reads exactly left bytes from r; fewer is
+// io.ErrUnexpectedEOF, never a clean end.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		return n, io.ErrUnexpectedEOF
+	}
+	if err == io.EOF {
+		err = nil
+		if e.left == 0 {
+			err = io.EOF
+		}
+	}
+	return n, err
 }

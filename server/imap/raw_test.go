@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -138,5 +139,30 @@ func TestTLS(t *testing.T) {
 			t.Fatalf("%s select: %v", name, err)
 		}
 		c.Close()
+	}
+}
+
+// TestAppendCutMidLiteral: a connection dropped in the middle of an
+// APPEND literal stores nothing (a short message is not a message).
+func TestAppendCutMidLiteral(t *testing.T) {
+	e := newEnv(t, Options{InsecureAuth: true})
+	r := e.raw()
+	r.send("a LOGIN " + testUser + " " + testPass + "\r\n")
+	r.expect("a OK")
+	msg := testMsg(1, "cut", strings.Repeat("body line\r\n", 50))
+	r.send(fmt.Sprintf("b APPEND INBOX {%d}\r\n", len(msg)))
+	r.expect("+")
+	r.send(msg[:len(msg)/2])
+	r.c.Close()
+	time.Sleep(300 * time.Millisecond)
+	// A whole APPEND afterwards works and is the only message.
+	r2 := e.raw()
+	r2.send("a LOGIN " + testUser + " " + testPass + "\r\n")
+	r2.expect("a OK")
+	r2.send(fmt.Sprintf("b APPEND INBOX {%d+}\r\n%s\r\n", len(msg), msg))
+	r2.expect("b OK")
+	mb, err := e.st.Mailbox(context.Background(), "INBOX")
+	if err != nil || mb.Total != 1 {
+		t.Fatalf("INBOX after a cut APPEND and a whole one: %+v %v", mb, err)
 	}
 }

@@ -1,0 +1,279 @@
+package imapsync
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/letterbox-mail/letterbox/store"
+)
+
+// conn is one logged-in IMAP connection. Like aerc's worker, exactly one
+// goroutine (the one running Sync or Watch) issues its commands; the
+// client's reader goroutine only signals news through the buffered(1)
+// channel news.
+type conn struct {
+	c     *imapclient.Client
+	caps  imap.CapSet
+	news  chan struct{}
+	stop  func() bool // stops the context watcher
+	cond  bool        // CONDSTORE offered
+	uidpl bool        // UIDPLUS offered
+	// selected is the server name of the selected mailbox and sel what
+	// SELECT said about it.
+	selected string
+	sel      *imap.SelectData
+}
+
+// dial connects, reads the greeting and logs in (RFC 9051 section 6.2.3).
+// Cancelling ctx closes the connection, which fails any command running.
+func dial(ctx context.Context, cfg Config) (*conn, error) {
+	d := cfg.Dial
+	if d == nil {
+		d = (&net.Dialer{}).DialContext
+	}
+	raw, err := d(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return nil, (*conn)(nil).wrap("connect", "", fmt.Errorf("%s: %w", cfg.Addr, err))
+	}
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	tcfg := &tls.Config{}
+	if cfg.TLS != nil {
+		tcfg = cfg.TLS.Clone()
+	}
+	if tcfg.ServerName == "" && !tcfg.InsecureSkipVerify {
+		tcfg.ServerName = host
+	}
+	cn := &conn{news: make(chan struct{}, 1)}
+	opts := &imapclient.Options{TLSConfig: tcfg, UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Expunge: func(uint32) { cn.signal() },
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				cn.signal()
+			}
+		},
+		Fetch: func(msg *imapclient.FetchMessageData) {
+			cn.signal()
+			for msg.Next() != nil {
+			}
+		},
+	}}
+	// Closing the raw connection is the one way to interrupt the client.
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	fail := func(op string, err error) (*conn, error) {
+		stop()
+		raw.Close()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, cn.wrap(op, "", fmt.Errorf("%s: %w", cfg.Addr, err))
+	}
+	switch strings.ToLower(cfg.Security) {
+	case "", SecurityTLS:
+		if tcfg.NextProtos == nil {
+			tcfg.NextProtos = []string{"imap"}
+		}
+		tc := tls.Client(raw, tcfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fail("tls", err)
+		}
+		cn.c = imapclient.New(tc, opts)
+	case SecurityStartTLS:
+		c, err := imapclient.NewStartTLS(raw, opts)
+		if err != nil {
+			return fail("starttls", err)
+		}
+		cn.c = c
+	case SecurityNone:
+		cn.c = imapclient.New(raw, opts)
+	default:
+		stop()
+		raw.Close()
+		return nil, &Error{Op: "connect", Err: fmt.Errorf("unknown security %q", cfg.Security)}
+	}
+	cn.stop = stop
+	if err := cn.c.WaitGreeting(); err != nil {
+		cn.close()
+		return fail("greeting", err)
+	}
+	if err := cn.c.Login(cfg.Login, cfg.Password).Wait(); err != nil {
+		cn.close()
+		if isNo(err) {
+			return nil, &Error{Op: "login", Err: fmt.Errorf("%s as %s: %w: %v", cfg.Addr, cfg.Login, ErrAuth, err)}
+		}
+		return fail("login", err)
+	}
+	cn.caps = cn.c.Caps()
+	if cn.caps == nil {
+		cn.close()
+		return fail("capability", fmt.Errorf("no capabilities: %w", net.ErrClosed))
+	}
+	cn.cond = cn.caps.Has(imap.CapCondStore)
+	cn.uidpl = cn.caps.Has(imap.CapUIDPlus)
+	return cn, nil
+}
+
+// signal notes unilateral data (new mail, expunges, flag changes).
+func (c *conn) signal() {
+	select {
+	case c.news <- struct{}{}:
+	default:
+	}
+}
+
+// dead reports whether the connection is gone.
+func (c *conn) dead() bool {
+	if c == nil || c.c == nil {
+		return false
+	}
+	select {
+	case <-c.c.Closed():
+		return true
+	default:
+		return false
+	}
+}
+
+// close logs out politely when the connection is alive, then closes it.
+func (c *conn) close() {
+	if c == nil || c.c == nil {
+		return
+	}
+	if !c.dead() {
+		c.c.Logout().Wait()
+	}
+	c.c.Close()
+	if c.stop != nil {
+		c.stop()
+	}
+}
+
+// remoteBox is one server mailbox from LIST.
+type remoteBox struct {
+	Name       string // the server's name
+	Local      string // the store's name
+	SpecialUse string
+	Subscribed bool
+	NoSelect   bool
+}
+
+// list returns the server's mailboxes with their roles (RFC 6154) and
+// subscriptions (RFC 5258 RETURN (SUBSCRIBED)). Without LIST-EXTENDED
+// every mailbox counts as subscribed.
+func (c *conn) list() ([]remoteBox, error) {
+	var opts *imap.ListOptions
+	ext := c.caps.Has(imap.CapListExtended)
+	if ext {
+		opts = &imap.ListOptions{ReturnSubscribed: true, ReturnSpecialUse: c.caps.Has(imap.CapSpecialUse)}
+	}
+	data, err := c.c.List("", "*", opts).Collect()
+	if err != nil {
+		return nil, c.wrap("list", "", err)
+	}
+	var out []remoteBox
+	for _, d := range data {
+		rb := remoteBox{Name: d.Mailbox, Subscribed: !ext}
+		local := d.Mailbox
+		if d.Delim != 0 && d.Delim != '/' {
+			if strings.ContainsRune(local, '/') {
+				continue // cannot be mirrored under "/" without ambiguity
+			}
+			local = strings.ReplaceAll(local, string(d.Delim), "/")
+		}
+		cn, err := store.CanonicalName(local)
+		if err != nil {
+			continue
+		}
+		rb.Local = cn
+		for _, a := range d.Attrs {
+			switch strings.ToLower(string(a)) {
+			case `\noselect`, `\nonexistent`:
+				rb.NoSelect = true
+			case `\subscribed`:
+				rb.Subscribed = true
+			case `\sent`, `\drafts`, `\trash`, `\junk`, `\archive`, `\all`:
+				rb.SpecialUse = specialUse(string(a))
+			}
+		}
+		if rb.Local == store.Inbox {
+			rb.Subscribed = true
+		}
+		out = append(out, rb)
+	}
+	return out, nil
+}
+
+// specialUse returns the store's spelling of a SPECIAL-USE attribute.
+func specialUse(attr string) string {
+	for _, s := range []string{store.SpecialSent, store.SpecialDrafts, store.SpecialTrash, store.SpecialJunk, store.SpecialArchive, store.SpecialAll} {
+		if strings.EqualFold(s, attr) {
+			return s
+		}
+	}
+	return ""
+}
+
+// selectBox selects a mailbox, asking for CONDSTORE (RFC 7162 section
+// 3.1.8) when the server has it.
+func (c *conn) selectBox(name string) (*imap.SelectData, error) {
+	c.selected, c.sel = "", nil
+	data, err := c.c.Select(name, &imap.SelectOptions{CondStore: c.cond}).Wait()
+	if err != nil {
+		return nil, c.wrap("select", name, err)
+	}
+	c.selected, c.sel = name, data
+	return data, nil
+}
+
+// readMsg collects one FETCH response, as FetchMessageData.Collect does,
+// for the items this package asks for. A literal cut short closes the
+// client before anything reads on: go-imap hands the connection back to
+// its reader goroutine on such an error, and draining the literal
+// afterwards would race with it.
+func (c *conn) readMsg(msg *imapclient.FetchMessageData) (*imapclient.FetchMessageBuffer, error) {
+	buf := &imapclient.FetchMessageBuffer{SeqNum: msg.SeqNum}
+	for item := msg.Next(); item != nil; item = msg.Next() {
+		switch it := item.(type) {
+		case imapclient.FetchItemDataBodySection:
+			var b []byte
+			if it.Literal != nil {
+				b = make([]byte, it.Literal.Size())
+				if _, err := io.ReadFull(it.Literal, b); err != nil {
+					c.c.Close()
+					return nil, err
+				}
+			}
+			buf.BodySection = append(buf.BodySection, imapclient.FetchBodySectionBuffer{Section: it.Section, Bytes: b})
+		case imapclient.FetchItemDataUID:
+			buf.UID = it.UID
+		case imapclient.FetchItemDataFlags:
+			buf.Flags = it.Flags
+		case imapclient.FetchItemDataInternalDate:
+			buf.InternalDate = it.Time
+		case imapclient.FetchItemDataRFC822Size:
+			buf.RFC822Size = it.Size
+		case imapclient.FetchItemDataModSeq:
+			buf.ModSeq = it.ModSeq
+		}
+	}
+	return buf, nil
+}
+
+// collect reads every response of a FETCH with readMsg.
+func (c *conn) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMessageBuffer, error) {
+	var out []*imapclient.FetchMessageBuffer
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		buf, err := c.readMsg(msg)
+		if err != nil {
+			cmd.Close()
+			return nil, err
+		}
+		out = append(out, buf)
+	}
+	return out, cmd.Close()
+}

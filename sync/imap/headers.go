@@ -1,0 +1,329 @@
+package imapsync
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/mail"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
+)
+
+// New messages, newest first, headers first: the newest firstHeaderChunk
+// messages are fetched as headers only (UID FETCH (UID FLAGS INTERNALDATE
+// BODY.PEEK[HEADER])), so the top of the list is usable at once. The rest
+// are planned from a cheap UID FETCH (UID RFC822.SIZE INTERNALDATE):
+// messages whose body the policy wants now and that are small come whole
+// (BODY.PEEK[]) in one pass; big ones, and those the policy leaves for
+// later, come as headers only and get their bodies in the background
+// pass. Every chunk is stored with one AppendMany, by one of two writer
+// goroutines, while the connection goroutine fetches the next; at most
+// four chunks (of at most fullChunkBytes) are in memory.
+//
+// Why not headers only for everything: in the store, writing a header
+// file costs what writing the whole message costs (an fsync each), and
+// swapping the body in later (store.ReplaceBody) costs three fsyncs and a
+// transaction per message. A second pass over every message would make
+// the initial sync several times slower than mbsync's single pass while
+// completing the list barely sooner.
+
+// Chunk bounds: a small first chunk shows the newest list quickly; whole
+// messages are chunked by count and bytes, so memory stays bounded.
+const (
+	firstHeaderChunk = 200
+	headerChunk      = 1000
+	fullChunk        = 500
+	fullChunkBytes   = 8 << 20
+	// storeWriters is how many chunks are written to the store at once.
+	storeWriters = 2
+)
+
+// batch is one FETCH of new messages: headers only, or whole.
+type batch struct {
+	uids []uint32
+	full bool
+}
+
+var headerSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+
+// header is one fetched message header.
+type header struct {
+	uid   uint32
+	flags []string
+	date  time.Time
+	size  int64 // RFC822.SIZE
+	raw   []byte
+}
+
+// chunk is a batch of headers handed to the store writer.
+type chunk struct {
+	items   []store.AppendItem
+	adopted []store.RemotePair
+	flags   map[uint32][]string // server flags of adopted messages
+	sizes   map[uint32]int64    // server sizes of adopted messages
+}
+
+// fetchNew downloads the headers of the server messages uids (ascending)
+// of rb, or adopts local copies of them (see adopter).
+func (e *engine) fetchNew(ctx context.Context, rb remoteBox, uv uint32, uids []uint32, ad *adopter) error {
+	mb := rb.Local
+	// Newest first: the top of the list fills in first.
+	for i, j := 0, len(uids)-1; i < j; i, j = i+1, j-1 {
+		uids[i], uids[j] = uids[j], uids[i]
+	}
+	total := len(uids)
+	chunks := make(chan chunk, 1)
+	werr := make(chan error, 1)
+	failed := make(chan struct{})
+	go func() { werr <- e.storeChunks(ctx, mb, uv, total, chunks, failed) }()
+	var ferr error
+	var plan []batch
+	if n := min(firstHeaderChunk, len(uids)); n > 0 {
+		plan = append(plan, batch{uids: uids[:n]})
+	}
+fetch:
+	for i := 0; i < len(plan); i++ {
+		select {
+		case <-failed:
+			break fetch // the writer failed: its error is returned
+		default:
+		}
+		hs, err := e.fetchMessages(mb, plan[i].uids, plan[i].full)
+		if err != nil {
+			ferr = err
+			break
+		}
+		ch := chunk{flags: map[uint32][]string{}, sizes: map[uint32]int64{}}
+		for _, h := range hs {
+			switch act, luid := ad.match(h.uid, messageID(h.raw)); act {
+			case adopt:
+				ch.adopted = append(ch.adopted, store.RemotePair{UID: luid, RemoteUID: h.uid})
+				ch.flags[h.uid] = h.flags
+				ch.sizes[h.uid] = h.size
+			case download:
+				raw := h.raw
+				ch.items = append(ch.items, store.AppendItem{
+					Open:  func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil },
+					Flags: h.flags, InternalDate: h.date,
+					Remote: store.Remote{UID: h.uid, Partial: !plan[i].full},
+				})
+			}
+		}
+		chunks <- ch
+		if i == 0 && len(uids) > len(plan[0].uids) {
+			// The top of the list is on its way to the store: plan the rest.
+			more, err := e.planNew(mb, uids[len(plan[0].uids):])
+			if err != nil {
+				ferr = err
+				break
+			}
+			plan = append(plan, more...)
+		}
+	}
+	close(chunks)
+	err := <-werr
+	if ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// storeChunks writes chunks to the store with storeWriters goroutines, so
+// that one batch's files are written and fsynced while another commits.
+// After a failed write it closes failed, so the fetcher stops, and drains
+// the channel so the fetcher never blocks.
+func (e *engine) storeChunks(ctx context.Context, mb string, uv uint32, total int, chunks <-chan chunk, failed chan<- struct{}) error {
+	var (
+		mu   sync.Mutex
+		err  error
+		done int
+		wg   sync.WaitGroup
+	)
+	for range storeWriters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ch := range chunks {
+				mu.Lock()
+				stop := err != nil
+				mu.Unlock()
+				if stop {
+					continue
+				}
+				serr := e.storeChunk(ctx, mb, uv, ch, &mu)
+				mu.Lock()
+				if serr != nil && err == nil {
+					err = serr
+					close(failed)
+				}
+				if serr == nil {
+					done += len(ch.items) + len(ch.adopted)
+					e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseHeaders, Done: done, Total: total})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return err
+}
+
+// storeChunk stores one chunk; mu guards the engine's results.
+func (e *engine) storeChunk(ctx context.Context, mb string, uv uint32, ch chunk, mu *sync.Mutex) error {
+	if len(ch.items) > 0 {
+		res, err := e.st.AppendMany(ctx, mb, ch.items)
+		if err != nil {
+			return fmt.Errorf("imap sync %s: store headers: %w", mb, err)
+		}
+		mu.Lock()
+		for _, r := range res {
+			if r.Err != nil {
+				e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseHeaders, Err: r.Err})
+				continue
+			}
+			e.res.New++
+		}
+		mu.Unlock()
+	}
+	if len(ch.adopted) > 0 {
+		// Adoption changes flags and results: one chunk at a time.
+		mu.Lock()
+		defer mu.Unlock()
+		return e.adoptPairs(ctx, mb, uv, ch)
+	}
+	return nil
+}
+
+// adoptPairs maps adopted local messages to their server UIDs and brings
+// their flags to the server's (a pending local change still wins).
+func (e *engine) adoptPairs(ctx context.Context, mb string, uv uint32, ch chunk) error {
+	if err := e.st.SetRemoteUIDs(ctx, mb, ch.adopted); err != nil {
+		return err
+	}
+	e.res.Adopted += len(ch.adopted)
+	uids := make([]uint32, len(ch.adopted))
+	for i, p := range ch.adopted {
+		uids[i] = p.UID
+	}
+	msgs, err := e.st.Fetch(ctx, mb, uids)
+	if err != nil {
+		return err
+	}
+	byUID := map[uint32]store.Message{}
+	for _, m := range msgs {
+		byUID[m.UID] = m
+	}
+	local := map[uint32]store.RemoteRef{}
+	for _, p := range ch.adopted {
+		if m, ok := byUID[p.UID]; ok {
+			local[p.RemoteUID] = store.RemoteRef{ID: m.ID, UID: m.UID, RemoteUID: p.RemoteUID, Flags: m.Flags}
+			// A local copy of another size (only its header, say, when its
+			// partial mark was lost with its old mapping) takes the
+			// server's message.
+			if s := ch.sizes[p.RemoteUID]; s > 0 && s != m.Size {
+				e.refetch = append(e.refetch, p)
+			}
+		}
+	}
+	n, err := e.applyFlags(ctx, mb, uv, ch.flags, local)
+	e.res.Flags += n
+	return err
+}
+
+// planNew splits uids (newest first) into batches from their sizes and
+// dates: whole messages when the policy wants the body now and it is at
+// most bodyMemMax, headers only otherwise.
+func (e *engine) planNew(mb string, uids []uint32) ([]batch, error) {
+	type meta struct {
+		size int64
+		date time.Time
+	}
+	info := make(map[uint32]meta, len(uids))
+	// Pieces of 5000 keep the command line short even for sparse UIDs.
+	for start := 0; start < len(uids); start += 5000 {
+		var set imap.UIDSet
+		for _, u := range uids[start:min(start+5000, len(uids))] {
+			set.AddNum(imap.UID(u))
+		}
+		msgs, err := e.c.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true}).Collect()
+		if err != nil {
+			return nil, e.c.wrap("fetch sizes", mb, err)
+		}
+		for _, m := range msgs {
+			info[uint32(m.UID)] = meta{m.RFC822Size, m.InternalDate}
+		}
+	}
+	var since time.Time
+	if d := e.opts.Bodies.Days; d > 0 {
+		since = time.Now().AddDate(0, 0, -d)
+	}
+	var plan []batch
+	var full, heads batch
+	var fullBytes int64
+	full.full = true
+	for _, u := range uids {
+		m, ok := info[u]
+		if !ok {
+			continue // expunged meanwhile
+		}
+		if !e.opts.Bodies.OnOpen && m.size <= bodyMemMax && !m.date.Before(since) {
+			full.uids = append(full.uids, u)
+			fullBytes += m.size
+			if len(full.uids) >= fullChunk || fullBytes >= fullChunkBytes {
+				plan, full, fullBytes = append(plan, full), batch{full: true}, 0
+			}
+			continue
+		}
+		heads.uids = append(heads.uids, u)
+		if len(heads.uids) >= headerChunk {
+			plan, heads = append(plan, heads), batch{}
+		}
+	}
+	for _, b := range []batch{full, heads} {
+		if len(b.uids) > 0 {
+			plan = append(plan, b)
+		}
+	}
+	return plan, nil
+}
+
+// fetchMessages fetches uids of the selected mailbox: headers only, or
+// whole messages.
+func (e *engine) fetchMessages(mb string, uids []uint32, whole bool) ([]header, error) {
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	section := headerSection
+	if whole {
+		section = fullSection
+	}
+	msgs, err := e.c.collect(e.c.c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
+		BodySection: []*imap.FetchItemBodySection{section}}))
+	if err != nil {
+		return nil, e.c.wrap("fetch", mb, err)
+	}
+	out := make([]header, 0, len(msgs))
+	for _, buf := range msgs {
+		raw := buf.FindBodySection(section)
+		if buf.UID == 0 || len(raw) == 0 {
+			continue
+		}
+		out = append(out, header{uid: uint32(buf.UID), flags: cleanFlags(buf.Flags), date: buf.InternalDate, size: buf.RFC822Size, raw: raw})
+	}
+	return out, nil
+}
+
+// messageID returns the Message-ID of a raw header block, or "".
+func messageID(raw []byte) string {
+	m, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(raw), bytes.NewReader([]byte("\r\n"))))
+	if err != nil {
+		return ""
+	}
+	return normMID(m.Header.Get("Message-Id"))
+}

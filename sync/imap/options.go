@@ -1,0 +1,114 @@
+package imapsync
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
+)
+
+// Connection security of Config.Security.
+const (
+	SecurityTLS      = "tls"      // implicit TLS (port 993)
+	SecurityStartTLS = "starttls" // STARTTLS on the plain port (143)
+	SecurityNone     = "none"     // no encryption (tests, loopback)
+)
+
+// Config says how to reach and log in to the server.
+type Config struct {
+	// Addr is "host:port".
+	Addr string
+	// Security is SecurityTLS (when empty), SecurityStartTLS or
+	// SecurityNone.
+	Security string
+	// TLS is the client TLS configuration; nil means the system roots
+	// with the host of Addr as the server name.
+	TLS *tls.Config
+	// Dial opens the TCP connection; net.Dialer.DialContext when nil.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Login and Password are the credentials for LOGIN.
+	Login, Password string
+}
+
+// BodyPolicy says which message bodies a sync downloads after the
+// headers. The zero value downloads all of them.
+type BodyPolicy struct {
+	// OnOpen downloads no bodies during a sync: FetchBody gets one when
+	// the message is opened.
+	OnOpen bool
+	// Days, when positive, downloads the bodies of messages that arrived
+	// in the last Days days; older ones are fetched on open.
+	Days int
+}
+
+// Options configure Sync and Watch.
+type Options struct {
+	// Account names the account in progress events.
+	Account string
+	// Server says where and as whom to log in.
+	Server Config
+	// Mailboxes are the local names of the mailboxes to sync. Empty means
+	// the subscribed ones (INBOX always), or all with AllMailboxes.
+	Mailboxes []string
+	// AllMailboxes syncs every selectable mailbox, subscribed or not.
+	AllMailboxes bool
+	// Bodies says which bodies to download.
+	Bodies BodyPolicy
+	// Force lets a sync go on past the mass-delete guard.
+	Force bool
+	// Report receives progress events; nil drops them.
+	Report lbsync.Reporter
+
+	// Changes is for Watch: a value means local actions wrote to the
+	// journal (see Local.Changed), which Watch then replays at once.
+	Changes <-chan struct{}
+	// Interval is how often Watch syncs every mailbox, besides the IDLE
+	// updates of INBOX; 15 minutes when zero.
+	Interval time.Duration
+	// Backoff bounds Watch's reconnect delays, which start at Backoff.Min
+	// and double up to Backoff.Max, jittered; 1s and 5m when zero.
+	Backoff Backoff
+}
+
+// Backoff bounds reconnect delays.
+type Backoff struct {
+	// Min is the first delay, Max the longest.
+	Min, Max time.Duration
+}
+
+// Result counts what a sync did.
+type Result struct {
+	// Mailboxes is the number of mailboxes synced.
+	Mailboxes int
+	// New counts messages downloaded (headers at least); Adopted counts
+	// server messages matched to local copies instead of downloaded.
+	New, Adopted int
+	// Flags counts local messages whose flags the server changed.
+	Flags int
+	// Expunged counts local messages removed because the server no longer
+	// has them.
+	Expunged int
+	// Bodies counts message bodies downloaded.
+	Bodies int
+	// Replayed, Failed and Dropped count journal entries: sent to the
+	// server, refused by it this time, given up on.
+	Replayed, Failed, Dropped int
+	// Notes are remarks also sent as events (UIDVALIDITY changes, dropped
+	// replays).
+	Notes []string
+}
+
+func (r *Result) add(o Result) {
+	r.Mailboxes += o.Mailboxes
+	r.New += o.New
+	r.Adopted += o.Adopted
+	r.Flags += o.Flags
+	r.Expunged += o.Expunged
+	r.Bodies += o.Bodies
+	r.Replayed += o.Replayed
+	r.Failed += o.Failed
+	r.Dropped += o.Dropped
+	r.Notes = append(r.Notes, o.Notes...)
+}

@@ -1,0 +1,246 @@
+package imapsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
+)
+
+// engine is one sync over one connection; the goroutine that runs it owns
+// the connection.
+type engine struct {
+	st      *store.Store
+	opts    Options
+	c       *conn
+	boxes   map[string]remoteBox // by local name
+	learned map[int64]learnedRef
+	// later are the journal entries after the one being replayed.
+	later []entry
+	// refetch are adopted messages whose local copy differs in size from
+	// the server's; their bodies are fetched again.
+	refetch []store.RemotePair
+	res     Result
+}
+
+// Sync runs one two-way sync of the account (see the package doc for the
+// steps) and returns what it did. Errors of single mailboxes are reported
+// as events and joined into the returned error, after the other mailboxes
+// were synced; a connection failure ends the run with an error for which
+// IsTemporary holds. Local changes are never lost by a failed run.
+func Sync(ctx context.Context, st *store.Store, opts Options) (Result, error) {
+	e := &engine{st: st, opts: opts}
+	e.report(lbsync.Event{Phase: lbsync.PhaseConnect})
+	c, err := dial(ctx, opts.Server)
+	if err != nil {
+		e.report(lbsync.Event{Phase: lbsync.PhaseConnect, Err: err})
+		return e.res, err
+	}
+	defer c.close()
+	e.c = c
+	err = e.run(ctx)
+	if ctx.Err() != nil {
+		// A cancelled run fails its commands with network errors: say why.
+		err = &Error{Op: "sync", Err: ctx.Err()}
+	}
+	e.report(lbsync.Event{Phase: lbsync.PhaseDone, Err: err})
+	return e.res, err
+}
+
+// report sends an event with the account filled in.
+func (e *engine) report(ev lbsync.Event) {
+	ev.Account = e.opts.Account
+	e.opts.Report.Report(ev)
+}
+
+// note records a remark in the result and reports it.
+func (e *engine) note(mb string, phase lbsync.Phase, text string) {
+	if mb != "" {
+		e.res.Notes = append(e.res.Notes, mb+": "+text)
+	} else {
+		e.res.Notes = append(e.res.Notes, text)
+	}
+	e.report(lbsync.Event{Mailbox: mb, Phase: phase, Note: text})
+}
+
+// run lists mailboxes, replays the journal and syncs the mailboxes
+// Options choose: first headers, flags and expunges of every mailbox, then
+// their bodies.
+func (e *engine) run(ctx context.Context) error {
+	list, err := e.c.list()
+	if err != nil {
+		return err
+	}
+	e.boxes = map[string]remoteBox{}
+	for _, rb := range list {
+		if !rb.NoSelect {
+			e.boxes[rb.Local] = rb
+		}
+	}
+	targets, err := e.targets()
+	if err != nil {
+		return err
+	}
+	if err := e.ensureLocal(ctx, targets); err != nil {
+		return err
+	}
+	if e.learned, err = loadLearned(ctx, e.st); err != nil {
+		return err
+	}
+	var errs []error
+	if err := e.replay(ctx); err != nil {
+		if !errors.Is(err, ErrMassDelete) {
+			return err
+		}
+		errs = append(errs, err)
+	}
+	var synced []remoteBox
+	for _, rb := range targets {
+		err := e.syncMailbox(ctx, rb)
+		if err == nil {
+			synced = append(synced, rb)
+			continue
+		}
+		e.report(lbsync.Event{Mailbox: rb.Local, Phase: lbsync.PhaseHeaders, Err: err})
+		if ctx.Err() != nil || IsTemporary(err) {
+			return errors.Join(append(errs, err)...)
+		}
+		errs = append(errs, err)
+	}
+	for _, rb := range synced {
+		if err := e.fetchBodies(ctx, rb); err != nil {
+			e.report(lbsync.Event{Mailbox: rb.Local, Phase: lbsync.PhaseBodies, Err: err})
+			if ctx.Err() != nil || IsTemporary(err) {
+				return errors.Join(append(errs, err)...)
+			}
+			errs = append(errs, err)
+		}
+	}
+	if err := e.forgetLearned(ctx, synced); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// targets picks the mailboxes to sync, INBOX first.
+func (e *engine) targets() ([]remoteBox, error) {
+	names := e.opts.Mailboxes
+	var out []remoteBox
+	if len(names) > 0 {
+		for _, n := range names {
+			cn, err := store.CanonicalName(n)
+			if err != nil {
+				return nil, fmt.Errorf("imap sync: %w", err)
+			}
+			rb, ok := e.boxes[cn]
+			if !ok {
+				e.note(cn, lbsync.PhaseConnect, "no such mailbox on the server")
+				continue
+			}
+			if !slices.ContainsFunc(out, func(o remoteBox) bool { return o.Local == cn }) {
+				out = append(out, rb)
+			}
+		}
+		return out, nil
+	}
+	for _, rb := range e.boxes {
+		if e.opts.AllMailboxes || rb.Subscribed {
+			out = append(out, rb)
+		}
+	}
+	slices.SortFunc(out, func(a, b remoteBox) int {
+		switch {
+		case a.Local == store.Inbox:
+			return -1
+		case b.Local == store.Inbox:
+			return 1
+		case a.Local < b.Local:
+			return -1
+		case a.Local > b.Local:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// ensureLocal creates the local mailboxes of the targets and of every
+// special-use server mailbox (so Local can move to Trash and append to
+// Sent at once), and mirrors their roles and subscriptions.
+func (e *engine) ensureLocal(ctx context.Context, targets []remoteBox) error {
+	have, err := e.st.Mailboxes(ctx)
+	if err != nil {
+		return fmt.Errorf("imap sync: %w", err)
+	}
+	local := map[string]store.Mailbox{}
+	for _, m := range have {
+		local[m.Name] = m
+	}
+	want := map[string]remoteBox{}
+	for _, rb := range targets {
+		want[rb.Local] = rb
+	}
+	for _, rb := range e.boxes {
+		if rb.SpecialUse != "" {
+			want[rb.Local] = rb
+		}
+	}
+	for name, rb := range want {
+		m, ok := local[name]
+		if !ok {
+			if _, err := e.st.CreateMailbox(ctx, name, rb.SpecialUse); err != nil && !errors.Is(err, store.ErrExists) {
+				// A role another local mailbox holds: create without it.
+				if _, err2 := e.st.CreateMailbox(ctx, name, ""); err2 != nil && !errors.Is(err2, store.ErrExists) {
+					return fmt.Errorf("imap sync: create %s: %w", name, err)
+				}
+			}
+			if !rb.Subscribed {
+				if err := e.st.SetSubscribed(ctx, name, false); err != nil {
+					return fmt.Errorf("imap sync: %w", err)
+				}
+			}
+			continue
+		}
+		if rb.SpecialUse != "" && m.SpecialUse != rb.SpecialUse {
+			if err := e.st.SetSpecialUse(ctx, name, rb.SpecialUse); err != nil {
+				e.note(name, lbsync.PhaseConnect, "cannot set role "+rb.SpecialUse+": "+err.Error())
+			}
+		}
+		if m.Subscribed != rb.Subscribed {
+			if err := e.st.SetSubscribed(ctx, name, rb.Subscribed); err != nil {
+				return fmt.Errorf("imap sync: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// saveLearned persists the learned map (with other state in one write).
+func (e *engine) saveLearned(ctx context.Context, extra map[string]string) error {
+	kv := map[string]string{keyLearned: learnedValue(e.learned)}
+	for k, v := range extra {
+		kv[k] = v
+	}
+	return e.st.SetSyncState(ctx, kv)
+}
+
+// forgetLearned drops what replays taught about the synced mailboxes once
+// the journal is empty: those mailboxes now know their remote UIDs.
+func (e *engine) forgetLearned(ctx context.Context, synced []remoteBox) error {
+	if len(e.learned) == 0 {
+		return nil
+	}
+	entries, err := pendingEntries(ctx, e.st)
+	if err != nil || len(entries) > 0 {
+		return err
+	}
+	for id, l := range e.learned {
+		if slices.ContainsFunc(synced, func(rb remoteBox) bool { return rb.Local == l.Mailbox }) {
+			delete(e.learned, id)
+		}
+	}
+	return e.saveLearned(ctx, nil)
+}
