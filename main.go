@@ -50,6 +50,18 @@ func (u usageError) Error() string { return u.msg }
 
 func commands() []command {
 	return []command{
+		{"demo", "try letterbox: a local server with sample mail, and the interface", runDemo},
+		{"ui", "open the terminal interface (the default with no command)", runUI},
+		{"account", "add, list, show, test or remove mail accounts", runAccount},
+		{"sync", "sync accounts with their servers (IMAP two-way, POP3 download) and send the outbox", runSync},
+		{"list", "list a folder of an account", runList},
+		{"search", "search an account's mail", runSearch},
+		{"read", "print a message", runRead},
+		{"flag", "change flags: flag ACCOUNT ID... +seen -flagged", runFlag},
+		{"move", "move messages to a folder", runMove},
+		{"delete", "delete messages (to Trash)", runDelete},
+		{"send", "compose and send a message (through the Outbox)", runSend},
+		{"outbox", "show or flush the Outbox", runOutbox},
 		{"serve", "run the mail server (SMTP, IMAP, POP3); user, queue and dkim administration", runServe},
 		{"store", "work with a mail store: import, ls, search, show, check, export, demo", runStore},
 		{"version", "print the version", func(ctx context.Context, e *env, args []string) error {
@@ -85,6 +97,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
+		// No command: the interface, when there is a terminal to draw on.
+		if isTerminal(stdin) && isTerminal(stdout) {
+			return exitCode(stderr, runUI(ctx, e, nil))
+		}
 		printUsage(stderr, fs)
 		return exitUsage
 	}

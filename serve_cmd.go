@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -152,29 +150,6 @@ func adminArgs(e *env, fs *flag.FlagSet, args []string) (pos []string, dir strin
 	}
 	dir, err = serverData(e)
 	return pos, dir, err
-}
-
-func readPassword(e *env, fromStdin bool, prompt string) (string, error) {
-	if !fromStdin {
-		if f, ok := e.stdin.(*os.File); !ok || !isTerminal(f) {
-			return "", usageError{prompt + ": use --password-stdin when not on a terminal"}
-		}
-		fmt.Fprint(e.stderr, prompt+" (input shown; prefer --password-stdin): ")
-	}
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-		return "", fmt.Errorf("read password: %w", err)
-	}
-	pw := strings.TrimRight(line, "\r\n")
-	if pw == "" {
-		return "", usageError{"empty password"}
-	}
-	return pw, nil
-}
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func serveUser(ctx context.Context, e *env, args []string) error {

@@ -271,6 +271,12 @@ func storeShow(ctx context.Context, e *env, args []string) error {
 	if *part != "" {
 		return saveAttachment(ctx, e, s, id, r, *part, *output)
 	}
+	printRendered(e, r)
+	return nil
+}
+
+// printRendered prints a decoded message: headers, text, attachments.
+func printRendered(e *env, r *store.Rendered) {
 	for _, h := range r.Headers {
 		fmt.Fprintf(e.stdout, "%s: %s\n", h.Key, h.Value)
 	}
@@ -285,7 +291,6 @@ func storeShow(ctx context.Context, e *env, args []string) error {
 	for _, p := range r.Problems {
 		fmt.Fprintln(e.stderr, "warning:", p)
 	}
-	return nil
 }
 
 func saveAttachment(ctx context.Context, e *env, s *store.Store, id int64, r *store.Rendered, part, output string) error {

@@ -1,11 +1,31 @@
-// Package ui is the terminal interface: a Bubble Tea root model composing
-// the folder sidebar, the virtualised message list, the message view, the
-// composer, the search prompt, the status line and the setup wizard.
+// Package ui is the terminal interface of letterbox: a Bubble Tea (v1)
+// root model composing the folder sidebar, the virtualised message list,
+// the message reader, the composer, the search prompt, the folder picker,
+// the status line, the help overlay and the setup wizard.
 //
-// It talks to mail only through package accounts. It must not import
-// store's SQL, sync or server, must not touch the network, and its Update
-// never blocks: every I/O call is a tea.Cmd that returns a message.
+// Shape (see shared/STYLE.md): one Common (size, styles, keymap, clock)
+// shared by every component; each component is a concrete struct with
+// Update(tea.Msg) (T, tea.Cmd) and View; the root (Model) handles global
+// keys and hands the rest to the active child. Every I/O call is a
+// tea.Cmd built from copied values that returns one message; results of
+// requests carry a request id and stale ones are dropped; the sync
+// progress and the store change feed are streamed through re-arming
+// Cmds. Update never blocks and is the only place state changes.
 //
-// Status: not yet written (see the issue tracker); this file reserves the
-// package and its boundary.
+// Boundaries: the package reaches mail only through the Backend interface
+// (backend.go), implemented over *accounts.Account by AccountBackend
+// (accounts_backend.go) and by a fake in the tests, and sets accounts up
+// through Setup (AccountSetup, setup.go). It uses the value types of
+// store (Message, Mailbox, Rendered, Change) and compose (Draft), and
+// sync's progress Event, but never store's SQL, the sync engines, the
+// network or server. Nothing imports ui but main.
+//
+// Files: common.go (Common, sizes), theme.go (Theme, Styles), keymap.go
+// (KeyMap, defaults, overrides), config.go (ui.toml), one file per
+// component (sidebar.go, list.go + listrow.go, reader.go, composer.go,
+// prompt.go for search/save/attach/confirm, picker.go, status.go,
+// help.go, wizard.go + wizard_view.go), msgs.go (the messages),
+// sync.go (the re-arming streams: sync progress, change feed), the
+// root in model.go with keys.go, actions.go, syncui.go and view.go, and
+// run.go (the program, the log file).
 package ui

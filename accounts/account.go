@@ -1,0 +1,137 @@
+package accounts
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/letterbox-mail/letterbox/store"
+	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
+)
+
+// Account is one configured account opened for use: its local store (the
+// only thing the interface and the read commands touch) and the way to
+// its servers (used by Sync and the outbox). Local actions go to the
+// store at once and, for IMAP accounts, to the sync journal, so they work
+// the same online and offline.
+//
+// Call order: OpenAccount, any methods (safe for concurrent use, as the
+// store is), Close.
+type Account struct {
+	Config AccountConfig
+	Store  *store.Store
+
+	secrets *Secrets
+	local   *imapsync.Local
+	// Dial, when set, opens every network connection of the account
+	// (tests route it through proxies); a net.Dialer otherwise.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// OpenAccount opens the local store of acct under the data directory
+// base (see AccountConfig.DataDir), creating it on first use, with the
+// mailboxes every account has.
+func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *Secrets) (*Account, error) {
+	if secrets == nil {
+		secrets = &Secrets{}
+	}
+	dir := acct.DataDir(base)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
+	}
+	st, err := store.Open(ctx, dir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
+	}
+	a := &Account{Config: acct, Store: st, secrets: secrets, local: &imapsync.Local{Store: st}}
+	if err := a.ensureMailboxes(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
+	}
+	return a, nil
+}
+
+// Close closes the store.
+func (a *Account) Close() error { return a.Store.Close() }
+
+// ensureMailboxes creates the local Outbox and, for POP3 accounts (whose
+// server has only an inbox), the usual folders with their roles. IMAP
+// accounts get their folders from the server's LIST.
+func (a *Account) ensureMailboxes(ctx context.Context) error {
+	want := []struct{ name, use string }{{OutboxName, ""}}
+	if a.Config.Mode == ModePOP3 {
+		want = append(want,
+			struct{ name, use string }{"Sent", store.SpecialSent},
+			struct{ name, use string }{"Drafts", store.SpecialDrafts},
+			struct{ name, use string }{"Trash", store.SpecialTrash},
+			struct{ name, use string }{"Archive", store.SpecialArchive},
+			struct{ name, use string }{"Junk", store.SpecialJunk})
+	}
+	for _, w := range want {
+		if _, err := a.Store.Mailbox(ctx, w.name); err == nil {
+			continue
+		}
+		if _, err := a.Store.CreateMailbox(ctx, w.name, w.use); err != nil && !errors.Is(err, store.ErrExists) {
+			return err
+		}
+	}
+	return nil
+}
+
+// OutboxName is the local mailbox where composed mail waits for SMTP.
+const OutboxName = "Outbox"
+
+// Role names a special folder.
+type Role string
+
+// The folder roles (RFC 6154 special use).
+const (
+	RoleSent    Role = "sent"
+	RoleDrafts  Role = "drafts"
+	RoleTrash   Role = "trash"
+	RoleArchive Role = "archive"
+	RoleJunk    Role = "junk"
+)
+
+// Folder returns the mailbox that plays role: the configured override,
+// else the mailbox with the matching special use, else "" (no such
+// folder: a delete then removes for good, an archive fails clearly).
+func (a *Account) Folder(ctx context.Context, role Role) (string, error) {
+	f := a.Config.Folders
+	override := map[Role]string{RoleSent: f.Sent, RoleDrafts: f.Drafts, RoleTrash: f.Trash, RoleArchive: f.Archive, RoleJunk: f.Junk}[role]
+	if override != "" {
+		return override, nil
+	}
+	use := map[Role]string{RoleSent: store.SpecialSent, RoleDrafts: store.SpecialDrafts, RoleTrash: store.SpecialTrash,
+		RoleArchive: store.SpecialArchive, RoleJunk: store.SpecialJunk}[role]
+	mbs, err := a.Store.Mailboxes(ctx)
+	if err != nil {
+		return "", fmt.Errorf("folder %s: %w", role, err)
+	}
+	for _, mb := range mbs {
+		if mb.SpecialUse == use {
+			return mb.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// password returns the account's password from the keyring or command.
+func (a *Account) password(ctx context.Context) (string, error) {
+	return a.secrets.Password(ctx, a.Config)
+}
+
+// tlsFor returns the TLS configuration for host, with the account's CA.
+func (a *Account) tlsFor(host string) (*tls.Config, error) {
+	return TLSConfig(a.Config, host)
+}
+
+// endpoint returns the host:port and security of a server of the account.
+func endpoint(s ServerConfig, proto Protocol) (addr, host string, sec Security) {
+	s = s.WithDefaults(proto)
+	return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), s.Host, s.Security
+}

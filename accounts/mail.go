@@ -1,0 +1,172 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/letterbox-mail/letterbox/store"
+)
+
+// Messages are addressed by their store id (store.Message.ID), which
+// stays the same when a message moves between folders, so a script can
+// list, then flag, then move the same id.
+
+// List returns a page of folder, newest first; with a query, the matches
+// of the store query language in that folder ("" for every folder).
+func (a *Account) List(ctx context.Context, folder, query string, limit int) ([]store.Message, error) {
+	if query != "" {
+		msgs, err := a.Store.Search(ctx, query, store.SearchOptions{Mailbox: folder, Limit: limit})
+		if err != nil {
+			return nil, fmt.Errorf("%s: search: %w", a.Config.Name, err)
+		}
+		return msgs, nil
+	}
+	if folder == "" {
+		folder = store.Inbox
+	}
+	msgs, err := a.Store.List(ctx, store.ListOptions{Mailbox: folder, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list %s: %w", a.Config.Name, folder, err)
+	}
+	return msgs, nil
+}
+
+// Message returns one message's metadata.
+func (a *Account) Message(ctx context.Context, id int64) (*store.Message, error) {
+	m, err := a.Store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: message %d: %w", a.Config.Name, id, err)
+	}
+	return m, nil
+}
+
+// Render returns a message decoded for reading.
+func (a *Account) Render(ctx context.Context, id int64) (*store.Rendered, error) {
+	r, err := a.Store.Render(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read %d: %w", a.Config.Name, id, err)
+	}
+	return r, nil
+}
+
+// Raw opens a message's RFC 5322 bytes; the caller closes the file.
+func (a *Account) Raw(ctx context.Context, id int64) (*os.File, error) {
+	f, err := a.Store.OpenRaw(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: raw %d: %w", a.Config.Name, id, err)
+	}
+	return f, nil
+}
+
+// byMailbox groups message ids by their current mailbox, as local UIDs.
+func (a *Account) byMailbox(ctx context.Context, ids []int64) (map[string][]uint32, []string, error) {
+	groups := map[string][]uint32{}
+	for _, id := range ids {
+		m, err := a.Store.Get(ctx, id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("message %d: %w", id, err)
+		}
+		groups[m.Mailbox] = append(groups[m.Mailbox], m.UID)
+	}
+	names := make([]string, 0, len(groups))
+	for n := range groups {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return groups, names, nil
+}
+
+// SetFlags adds and removes flags (store.FlagSeen, ...) on messages.
+func (a *Account) SetFlags(ctx context.Context, ids []int64, add, remove []string) error {
+	groups, names, err := a.byMailbox(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("%s: flag: %w", a.Config.Name, err)
+	}
+	for _, mb := range names {
+		for _, step := range []struct {
+			op    store.FlagOp
+			flags []string
+		}{{store.FlagsAdd, add}, {store.FlagsRemove, remove}} {
+			if len(step.flags) == 0 {
+				continue
+			}
+			if a.Config.Mode == ModeIMAP {
+				_, err = a.local.SetFlags(ctx, mb, groups[mb], step.op, step.flags)
+			} else {
+				_, err = a.Store.SetFlags(ctx, mb, groups[mb], step.op, step.flags)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: flag in %s: %w", a.Config.Name, mb, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Move moves messages to folder.
+func (a *Account) Move(ctx context.Context, ids []int64, folder string) error {
+	if _, err := a.Store.Mailbox(ctx, folder); err != nil {
+		return fmt.Errorf("%s: move to %s: %w", a.Config.Name, folder, err)
+	}
+	groups, names, err := a.byMailbox(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("%s: move: %w", a.Config.Name, err)
+	}
+	for _, mb := range names {
+		canon, _ := store.CanonicalName(folder)
+		if mb == canon {
+			continue
+		}
+		if a.Config.Mode == ModeIMAP {
+			_, err = a.local.Move(ctx, mb, groups[mb], folder)
+		} else {
+			_, _, err = a.Store.Move(ctx, mb, groups[mb], folder)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: move %s to %s: %w", a.Config.Name, mb, folder, err)
+		}
+	}
+	return nil
+}
+
+// Delete moves messages to the Trash folder, or removes them for good
+// when they are in Trash already or the account has none. For a POP3
+// account with pop3_delete_local, a message removed for good is also
+// deleted on the server at the next sync.
+func (a *Account) Delete(ctx context.Context, ids []int64) error {
+	trash, err := a.Folder(ctx, RoleTrash)
+	if err != nil {
+		return fmt.Errorf("%s: delete: %w", a.Config.Name, err)
+	}
+	groups, names, err := a.byMailbox(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("%s: delete: %w", a.Config.Name, err)
+	}
+	for _, mb := range names {
+		if a.Config.Mode == ModeIMAP {
+			err = a.local.Delete(ctx, mb, groups[mb], trash)
+		} else if trash != "" && trash != mb {
+			_, _, err = a.Store.Move(ctx, mb, groups[mb], trash)
+		} else {
+			_, err = a.Store.Remove(ctx, mb, groups[mb])
+		}
+		if err != nil {
+			return fmt.Errorf("%s: delete from %s: %w", a.Config.Name, mb, err)
+		}
+	}
+	return nil
+}
+
+// Archive moves messages to the Archive folder.
+func (a *Account) Archive(ctx context.Context, ids []int64) error {
+	archive, err := a.Folder(ctx, RoleArchive)
+	if err != nil {
+		return fmt.Errorf("%s: archive: %w", a.Config.Name, err)
+	}
+	if archive == "" {
+		return fmt.Errorf("%s: archive: the account has no Archive folder (set folders.archive in config.toml)", a.Config.Name)
+	}
+	return a.Move(ctx, ids, archive)
+}

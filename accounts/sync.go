@@ -1,0 +1,240 @@
+package accounts
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
+	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
+	"github.com/letterbox-mail/letterbox/sync/pop3"
+	"github.com/letterbox-mail/letterbox/sync/submit"
+)
+
+// SyncOptions configure Account.Sync.
+type SyncOptions struct {
+	// Force lets an IMAP sync go past the mass-delete guard.
+	Force bool
+	// Mailboxes limits an IMAP sync to these folders; empty means the
+	// subscribed ones.
+	Mailboxes []string
+	// Report receives progress events; nil drops them.
+	Report lbsync.Reporter
+}
+
+// SyncResult is what one Account.Sync did.
+type SyncResult struct {
+	IMAP *imapsync.Result `json:"imap,omitempty"`
+	POP3 *pop3.Result     `json:"pop3,omitempty"`
+	// Sent counts outbox messages submitted.
+	Sent int `json:"sent"`
+	// OutboxErr is the outbox flush's failure, if any (the incoming
+	// sync's result is still valid).
+	OutboxErr error `json:"-"`
+}
+
+// Sync runs one sync of the account: the incoming server (IMAP two-way,
+// or POP3 download with the account's policy), then the outbox.
+func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error) {
+	var res SyncResult
+	pw, err := a.password(ctx)
+	if err != nil {
+		return res, err
+	}
+	switch a.Config.Mode {
+	case ModePOP3:
+		o, err := a.pop3Options(pw, opts.Report)
+		if err != nil {
+			return res, err
+		}
+		r, err := pop3.Sync(ctx, a.Store, o)
+		res.POP3 = &r
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
+		}
+	default:
+		o, err := a.imapOptions(pw, opts)
+		if err != nil {
+			return res, err
+		}
+		r, err := imapsync.Sync(ctx, a.Store, o)
+		res.IMAP = &r
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
+		}
+	}
+	fr, err := a.FlushOutbox(ctx, false, opts.Report)
+	res.Sent = len(fr.Sent)
+	res.OutboxErr = err
+	return res, nil
+}
+
+// Temporary reports whether a sync or send error is worth retrying as is
+// (the network or the server is down), as opposed to needing the user
+// (a wrong password, a refused message).
+func Temporary(err error) bool {
+	return imapsync.IsTemporary(err) || pop3.Temporary(err) || submit.Temporary(err)
+}
+
+func (a *Account) imapOptions(pw string, opts SyncOptions) (imapsync.Options, error) {
+	addr, host, sec := endpoint(a.Config.IMAP, IMAP)
+	tc, err := a.tlsFor(host)
+	if err != nil {
+		return imapsync.Options{}, err
+	}
+	bodies, err := a.Config.Bodies()
+	if err != nil {
+		return imapsync.Options{}, err
+	}
+	var bp imapsync.BodyPolicy
+	switch bodies.Kind {
+	case BodyOnOpen:
+		bp.OnOpen = true
+	case BodyDays:
+		bp.Days = bodies.Days
+	}
+	return imapsync.Options{
+		Account:      a.Config.Name,
+		Server:       imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: a.Dial, Login: a.Config.Username(), Password: pw},
+		Mailboxes:    opts.Mailboxes,
+		AllMailboxes: !a.Config.OnlySubscribed(),
+		Bodies:       bp,
+		Force:        opts.Force,
+		Report:       opts.Report,
+	}, nil
+}
+
+func (a *Account) pop3Options(pw string, report lbsync.Reporter) (pop3.Options, error) {
+	addr, host, sec := endpoint(a.Config.POP3, POP3)
+	tc, err := a.tlsFor(host)
+	if err != nil {
+		return pop3.Options{}, err
+	}
+	pol, err := a.Config.POP3Deletion()
+	if err != nil {
+		return pop3.Options{}, err
+	}
+	p := pop3.Policy{Kind: pop3.Keep}
+	switch pol.Kind {
+	case PolicyDelete:
+		p.Kind = pop3.Delete
+	case PolicyKeepDays:
+		p = pop3.Policy{Kind: pop3.KeepDays, Days: pol.Days}
+	}
+	return pop3.Options{
+		Account:     a.Config.Name,
+		Client:      pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: a.Dial, Login: a.Config.Username(), Password: pw},
+		Policy:      p,
+		DeleteLocal: a.Config.POP3DeleteLocal,
+		Report:      report,
+	}, nil
+}
+
+// smtpServer returns the account's submission server with its password.
+func (a *Account) smtpServer(ctx context.Context) (submit.Server, error) {
+	pw, err := a.password(ctx)
+	if err != nil {
+		return submit.Server{}, err
+	}
+	s := a.Config.SMTP.WithDefaults(SMTP)
+	tc, err := a.tlsFor(s.Host)
+	if err != nil {
+		return submit.Server{}, err
+	}
+	return submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: a.Config.Username(), Password: pw, TLS: tc, Dial: a.Dial}, nil
+}
+
+// TestLogin logs in to the account's incoming server and to its SMTP
+// server with password, and says which failed and why. It changes
+// nothing on either server.
+func TestLogin(ctx context.Context, acct AccountConfig, password string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
+	var errs []error
+	in := acct.Incoming()
+	proto := IMAP
+	if acct.Mode == ModePOP3 {
+		proto = POP3
+	}
+	addr, host, sec := endpoint(in, proto)
+	tc, err := TLSConfig(acct, host)
+	if err != nil {
+		return err
+	}
+	if proto == POP3 {
+		c, err := pop3.Dial(ctx, pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: dial, Login: acct.Username(), Password: password})
+		if err == nil {
+			err = c.Quit(ctx)
+		}
+		if errors.Is(err, pop3.ErrAuth) {
+			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("POP3 %s: %w", addr, ExplainTLS(err, host)))
+		}
+	} else if err := imapLogin(ctx, addr, sec, tc, dial, acct.Username(), password); err != nil {
+		errs = append(errs, fmt.Errorf("IMAP %s: %w", addr, ExplainTLS(err, host)))
+	}
+	s := acct.SMTP.WithDefaults(SMTP)
+	stc, err := TLSConfig(acct, s.Host)
+	if err != nil {
+		return err
+	}
+	srv := submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: acct.Username(), Password: password, TLS: stc, Dial: dial}
+	if err := submit.TestLogin(ctx, srv); errors.Is(err, submit.ErrAuth) {
+		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, ErrLoginRefused, err))
+	} else if err != nil {
+		errs = append(errs, fmt.Errorf("SMTP %s: %w", srv, ExplainTLS(err, s.Host)))
+	}
+	return errors.Join(errs...)
+}
+
+// ErrLoginRefused is wrapped by TestLogin when a server answered but
+// refused the login name or password.
+var ErrLoginRefused = errors.New("login refused: check the login name and password")
+
+// imapLogin connects, logs in and logs out.
+func imapLogin(ctx context.Context, addr string, sec Security, tc *tls.Config, dial func(ctx context.Context, network, addr string) (net.Conn, error), login, password string) error {
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(DefaultTimeout)
+	}
+	conn.SetDeadline(deadline)
+	var c *imapclient.Client
+	switch sec {
+	case SecurityStartTLS:
+		if c, err = imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: tc}); err != nil {
+			return fmt.Errorf("starttls: %w", err)
+		}
+	case SecurityNone:
+		c = imapclient.New(conn, nil)
+	default:
+		tconn := tls.Client(conn, tc)
+		if err := tconn.HandshakeContext(ctx); err != nil {
+			return err
+		}
+		c = imapclient.New(tconn, nil)
+	}
+	defer c.Close()
+	if err := c.Login(login, password).Wait(); err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
+			return fmt.Errorf("%w (%s)", ErrLoginRefused, ie.Text)
+		}
+		return err
+	}
+	return c.Logout().Wait()
+}

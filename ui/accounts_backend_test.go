@@ -1,0 +1,131 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/letterbox-mail/letterbox/accounts"
+	"github.com/letterbox-mail/letterbox/accounts/compose"
+	"github.com/letterbox-mail/letterbox/store"
+)
+
+// openTestAccount opens a POP3-mode account (local folders only) with n
+// messages in INBOX.
+func openTestAccount(t testing.TB, n int) *AccountBackend {
+	t.Helper()
+	ctx := context.Background()
+	acct := accounts.AccountConfig{Name: "t", Email: "me@example.test", Mode: accounts.ModePOP3,
+		POP3: accounts.ServerConfig{Host: "127.0.0.1", Port: 1}, SMTP: accounts.ServerConfig{Host: "127.0.0.1", Port: 1}}
+	a, err := accounts.OpenAccount(ctx, acct, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	for i := 0; i < n; i++ {
+		raw := fmt.Sprintf("From: Sender %d <s%d@example.test>\r\nTo: me@example.test\r\nSubject: note %d\r\nDate: %s\r\nMessage-ID: <n%d@example.test>\r\n\r\nbody %d\r\n",
+			i, i%3, i, time.Date(2026, 1, 1, 0, i, 0, 0, time.UTC).Format(time.RFC1123Z), i, i)
+		if _, err := a.Store.Append(ctx, store.Inbox, strings.NewReader(raw), store.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return NewAccountBackend(a)
+}
+
+func TestAccountBackend(t *testing.T) {
+	ctx := context.Background()
+	b := openTestAccount(t, 30)
+	if n, err := b.Count(ctx, PageRequest{Folder: store.Inbox}); err != nil || n != 30 {
+		t.Fatalf("count %d %v", n, err)
+	}
+	first, err := b.Page(ctx, PageRequest{Folder: store.Inbox, Limit: 10})
+	if err != nil || len(first) != 10 || first[0].Subject != "note 29" {
+		t.Fatalf("first page: %d %v", len(first), err)
+	}
+	next, err := b.Page(ctx, PageRequest{Folder: store.Inbox, Limit: 10, After: first[9].Key()})
+	if err != nil || next[0].Subject != "note 19" {
+		t.Fatalf("keyset page: %v %v", next, err)
+	}
+	byOffset, _ := b.Page(ctx, PageRequest{Folder: store.Inbox, Limit: 10, Offset: 10})
+	if byOffset[0].ID != next[0].ID {
+		t.Fatal("offset and keyset pages differ")
+	}
+	if th, err := b.Page(ctx, PageRequest{Folder: store.Inbox, Limit: 50, Threaded: true}); err != nil || len(th) != 30 {
+		t.Fatalf("threaded: %d %v", len(th), err)
+	}
+	if n, err := b.Count(ctx, PageRequest{Folder: store.Inbox, Query: "from:s1"}); err != nil || n != 10 {
+		t.Fatalf("search count %d %v", n, err)
+	}
+	if n, _ := b.Count(ctx, PageRequest{Folder: "Trash", Query: "from:s1"}); n != 0 {
+		t.Fatalf("search in Trash counted %d", n)
+	}
+	if res, err := b.Page(ctx, PageRequest{Folder: store.Inbox, Query: "from:s1", Limit: 50}); err != nil || len(res) != 10 {
+		t.Fatalf("search page %d %v", len(res), err)
+	}
+	if _, err := b.Count(ctx, PageRequest{Folder: store.Inbox, Query: "(unbalanced"}); err == nil {
+		t.Fatal("bad query accepted")
+	}
+	addrs, err := b.Addresses(ctx, "s2", 5)
+	if err != nil || len(addrs) != 1 || addrs[0].Addr != "s2@example.test" {
+		t.Fatalf("addresses %v %v", addrs, err)
+	}
+	if addrs, _ := b.Addresses(ctx, "Sender", 3); len(addrs) != 3 {
+		t.Fatalf("addresses by name %v", addrs)
+	}
+
+	feed := b.Subscribe()
+	defer feed.Close()
+	if err := b.Delete(ctx, []int64{first[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-feed.C():
+		if ch := feed.Pull(); len(ch) == 0 {
+			t.Fatal("no change pulled")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change published")
+	}
+	if trash, _ := b.Trash(ctx); trash != "Trash" {
+		t.Fatalf("trash %q", trash)
+	}
+	if n, _ := b.Count(ctx, PageRequest{Folder: "Trash"}); n != 1 {
+		t.Fatalf("Trash has %d", n)
+	}
+	d := b.Compose()
+	d.To = []compose.Address{{Addr: "you@example.test"}}
+	d.Subject = "unfinished"
+	if err := b.SaveDraft(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	drafts, _ := b.Page(ctx, PageRequest{Folder: "Drafts", Limit: 5})
+	if len(drafts) != 1 || drafts[0].Subject != "unfinished" || !drafts[0].HasFlag(store.FlagDraft) {
+		t.Fatalf("drafts %+v", drafts)
+	}
+	if err := b.Queue(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	boxes, _ := b.Mailboxes(ctx)
+	for _, mb := range boxes {
+		if mb.Name == outboxName && mb.Total != 1 {
+			t.Fatalf("Outbox has %d", mb.Total)
+		}
+	}
+	r, err := b.Render(ctx, next[0].ID)
+	if err != nil || !strings.Contains(r.Text, "body 19") {
+		t.Fatalf("render %v %v", r, err)
+	}
+}
+
+func TestHasIn(t *testing.T) {
+	for q, want := range map[string]bool{"in:Sent x": true, "x -in:Trash": true, "(in:INBOX OR y)": true, "inbox": false, "from:in": false} {
+		if hasIn(q) != want {
+			t.Errorf("hasIn(%q) != %v", q, want)
+		}
+	}
+	if quoteTerm(`Old "mail"`) != `"Old \"mail\""` {
+		t.Error(quoteTerm(`Old "mail"`))
+	}
+}

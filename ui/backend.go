@@ -1,0 +1,93 @@
+package ui
+
+import (
+	"context"
+	"io"
+
+	"github.com/letterbox-mail/letterbox/accounts/compose"
+	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
+)
+
+// Backend is what the interface needs from one mail account. Every method
+// may block (it reads the local store or the network) and is only called
+// from a tea.Cmd, never from Update. AccountBackend implements it over
+// *accounts.Account; the tests use a fake.
+type Backend interface {
+	// Name is the account's name, Address its e-mail address.
+	Name() string
+	Address() string
+	// Mailboxes lists the folders with their counts, INBOX first.
+	Mailboxes(ctx context.Context) ([]store.Mailbox, error)
+	// Page returns one page of a folder or of a search (see PageRequest).
+	Page(ctx context.Context, req PageRequest) ([]store.Message, error)
+	// Count returns how many messages Page can return for req (Folder
+	// and Query; paging fields ignored).
+	Count(ctx context.Context, req PageRequest) (int, error)
+	// Render decodes a message for reading.
+	Render(ctx context.Context, id int64) (*store.Rendered, error)
+	// SaveAttachment writes the decoded MIME part of message id to w.
+	SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error)
+	// SetFlags, Move, Delete (to Trash) and Archive change messages
+	// locally at once (and journal the change for the server).
+	SetFlags(ctx context.Context, ids []int64, add, remove []string) error
+	Move(ctx context.Context, ids []int64, folder string) error
+	Delete(ctx context.Context, ids []int64) error
+	Archive(ctx context.Context, ids []int64) error
+	// Trash returns the Trash folder's name, "" when there is none.
+	Trash(ctx context.Context) (string, error)
+	// Compose, Reply and Forward start drafts.
+	Compose() *compose.Draft
+	Reply(ctx context.Context, id int64, all bool) (*compose.Draft, error)
+	Forward(ctx context.Context, id int64) (*compose.Draft, error)
+	// Queue puts a draft in the Outbox (durable; no network).
+	Queue(ctx context.Context, d *compose.Draft) error
+	// SaveDraft stores a draft in the Drafts folder.
+	SaveDraft(ctx context.Context, d *compose.Draft) error
+	// MarkAnswered flags the message a sent reply answered.
+	MarkAnswered(ctx context.Context, id int64) error
+	// Sync runs one sync of the account (incoming, then the outbox),
+	// reporting progress.
+	Sync(ctx context.Context, report func(lbsync.Event)) (SyncSummary, error)
+	// Flush sends what waits in the Outbox and returns how many went.
+	Flush(ctx context.Context, report func(lbsync.Event)) (int, error)
+	// Addresses returns known addresses that start with prefix, for
+	// completion in the composer.
+	Addresses(ctx context.Context, prefix string, limit int) ([]store.Address, error)
+	// Subscribe starts a feed of the store's committed changes.
+	Subscribe() Feed
+	// Temporary reports whether err means "offline, try later" rather
+	// than "the user must fix something".
+	Temporary(err error) bool
+}
+
+// PageRequest selects a page: of Folder, or of the matches of Query (the
+// store query language) in Folder ("" folder with a query: every folder).
+// Threaded lists by thread (offset paging only); otherwise newest first,
+// continuing after After when it is set (keyset paging) and then
+// skipping Offset rows.
+type PageRequest struct {
+	Folder   string
+	Query    string
+	Threaded bool
+	After    store.MessageKey
+	Offset   int
+	Limit    int
+}
+
+// SyncSummary is what one sync did, for the status line.
+type SyncSummary struct {
+	New  int // messages that arrived
+	Sent int // outbox messages sent
+	// OutboxErr is the outbox flush's failure (the incoming sync
+	// succeeded).
+	OutboxErr error
+}
+
+// Feed is a subscription to a store's committed changes: wait on C, then
+// Pull. C is closed when the feed or the store is closed.
+type Feed interface {
+	C() <-chan struct{}
+	Pull() []store.Change
+	Close()
+}

@@ -1,0 +1,356 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/letterbox-mail/letterbox/accounts/compose"
+	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
+)
+
+// fakeBackend is an in-memory Backend for the model tests: folders of
+// messages, pages by offset or keyset like the store, and a record of
+// the calls that change something.
+type fakeBackend struct {
+	name string
+	mu   sync.Mutex
+	msgs map[string][]store.Message // by folder, newest first
+	// calls records changes: "flags 3 +\Seen", "delete 3", "move 3 Archive", "queue ...".
+	calls   []string
+	queued  []*compose.Draft
+	drafts  []*compose.Draft
+	syncErr error
+	syncEv  []lbsync.Event
+	feed    *fakeFeed
+	pages   int // Page calls
+}
+
+var _ Backend = (*fakeBackend)(nil)
+
+var testNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// newFake makes an account with n messages in INBOX (id 1 newest) and a
+// few in the other folders.
+func newFake(name string, n int) *fakeBackend {
+	f := &fakeBackend{name: name, msgs: map[string][]store.Message{}, feed: newFakeFeed()}
+	for _, mb := range []string{"INBOX", "Archive", "Drafts", "Sent", "Trash", "Outbox"} {
+		f.msgs[mb] = nil
+	}
+	senders := []store.Address{{Name: "Ann Archer", Addr: "ann@example.test"}, {Name: "Bob Baker", Addr: "bob@example.test"},
+		{Addr: "carol@example.test"}, {Name: "Dmitri Volkov", Addr: "dmitri@example.test"}}
+	for i := 1; i <= n; i++ {
+		m := store.Message{ID: int64(i), Mailbox: "INBOX", UID: uint32(n - i + 1),
+			Date:    testNow.Add(-time.Duration(i) * 7 * time.Hour),
+			From:    []store.Address{senders[i%len(senders)]},
+			To:      []store.Address{{Name: "Me", Addr: name + "@example.test"}},
+			Subject: fmt.Sprintf("Message number %d", i), MessageID: fmt.Sprintf("m%d@example.test", i),
+			HasAttachment: i%5 == 0}
+		if i%3 != 0 {
+			m.Flags = []string{store.FlagSeen}
+		}
+		if i%7 == 0 {
+			m.Flags = append(m.Flags, store.FlagFlagged)
+		}
+		f.msgs["INBOX"] = append(f.msgs["INBOX"], m)
+	}
+	return f
+}
+
+func (f *fakeBackend) Name() string    { return f.name }
+func (f *fakeBackend) Address() string { return f.name + "@example.test" }
+
+func (f *fakeBackend) Mailboxes(ctx context.Context) ([]store.Mailbox, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	uses := map[string]string{"Archive": store.SpecialArchive, "Drafts": store.SpecialDrafts, "Sent": store.SpecialSent, "Trash": store.SpecialTrash}
+	var out []store.Mailbox
+	for name, list := range f.msgs {
+		mb := store.Mailbox{Name: name, SpecialUse: uses[name], Total: len(list)}
+		for _, m := range list {
+			if !m.HasFlag(store.FlagSeen) {
+				mb.Unread++
+			}
+		}
+		out = append(out, mb)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (f *fakeBackend) source(req PageRequest) []store.Message {
+	list := f.msgs[req.Folder]
+	if req.Query == "" {
+		return list
+	}
+	var out []store.Message
+	for _, m := range list {
+		if strings.Contains(strings.ToLower(m.Subject+" "+store.FormatAddresses(m.From)), strings.ToLower(req.Query)) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (f *fakeBackend) Page(ctx context.Context, req PageRequest) ([]store.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pages++
+	if strings.Contains(req.Query, "(") {
+		return nil, errors.New("query: unbalanced parenthesis at position 1")
+	}
+	list := f.source(req)
+	start := 0
+	if req.After.ID != 0 {
+		start = len(list)
+		for i, m := range list {
+			if m.Date.Before(req.After.Date) || m.Date.Equal(req.After.Date) && m.ID < req.After.ID {
+				start = i
+				break
+			}
+		}
+	}
+	start += req.Offset
+	if start >= len(list) {
+		return nil, nil
+	}
+	end := min(len(list), start+req.Limit)
+	return slices.Clone(list[start:end]), nil
+}
+
+func (f *fakeBackend) Count(ctx context.Context, req PageRequest) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if strings.Contains(req.Query, "(") {
+		return 0, errors.New("query: unbalanced parenthesis at position 1")
+	}
+	return len(f.source(req)), nil
+}
+
+func (f *fakeBackend) find(id int64) (string, int) {
+	for mb, list := range f.msgs {
+		for i, m := range list {
+			if m.ID == id {
+				return mb, i
+			}
+		}
+	}
+	return "", -1
+}
+
+func (f *fakeBackend) Render(ctx context.Context, id int64) (*store.Rendered, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mb, i := f.find(id)
+	if i < 0 {
+		return nil, fmt.Errorf("message %d: %w", id, store.ErrNotFound)
+	}
+	m := f.msgs[mb][i]
+	r := &store.Rendered{
+		Headers: []store.HeaderField{{Key: "Date", Value: m.Date.Format(time.RFC1123Z)}, {Key: "From", Value: store.FormatAddresses(m.From)},
+			{Key: "To", Value: store.FormatAddresses(m.To)}, {Key: "Subject", Value: m.Subject}},
+		Text: "Hello,\n\nthis is the body of " + m.Subject + ", with a line long enough that it has to be wrapped when the terminal is narrow.\n\n" +
+			"On Monday, Ann wrote:\n> the quoted text\n> of the previous message\n\n-- \nsignature\n",
+	}
+	if m.HasAttachment {
+		r.Attachments = []store.Attachment{{Part: "2", Filename: "report.pdf", ContentType: "application/pdf", Size: 123456}}
+	}
+	return r, nil
+}
+
+func (f *fakeBackend) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
+	n, err := io.WriteString(w, "%PDF-1.4 fake")
+	return int64(n), err
+}
+
+func (f *fakeBackend) record(s string) {
+	f.calls = append(f.calls, s)
+}
+
+// Calls returns the recorded changes.
+func (f *fakeBackend) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func idList(ids []int64) string {
+	s := make([]string, len(ids))
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	for i, id := range sorted {
+		s[i] = fmt.Sprint(id)
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *fakeBackend) SetFlags(ctx context.Context, ids []int64, add, remove []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(fmt.Sprintf("flags %s +%s -%s", idList(ids), strings.Join(add, ","), strings.Join(remove, ",")))
+	for _, id := range ids {
+		if mb, i := f.find(id); i >= 0 {
+			m := &f.msgs[mb][i]
+			m.Flags = slices.DeleteFunc(slices.Clone(m.Flags), func(x string) bool { return slices.Contains(remove, x) || slices.Contains(add, x) })
+			m.Flags = append(m.Flags, add...)
+		}
+	}
+	return nil
+}
+
+func (f *fakeBackend) moveLocked(ids []int64, to string) {
+	for _, id := range ids {
+		if mb, i := f.find(id); i >= 0 {
+			m := f.msgs[mb][i]
+			f.msgs[mb] = slices.Delete(f.msgs[mb], i, i+1)
+			m.Mailbox = to
+			f.msgs[to] = append([]store.Message{m}, f.msgs[to]...)
+		}
+	}
+}
+
+func (f *fakeBackend) Move(ctx context.Context, ids []int64, folder string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(fmt.Sprintf("move %s %s", idList(ids), folder))
+	f.moveLocked(ids, folder)
+	return nil
+}
+
+func (f *fakeBackend) Delete(ctx context.Context, ids []int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("delete " + idList(ids))
+	f.moveLocked(ids, "Trash")
+	return nil
+}
+
+func (f *fakeBackend) Archive(ctx context.Context, ids []int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("archive " + idList(ids))
+	f.moveLocked(ids, "Archive")
+	return nil
+}
+
+func (f *fakeBackend) Trash(ctx context.Context) (string, error) { return "Trash", nil }
+
+func (f *fakeBackend) Compose() *compose.Draft {
+	return &compose.Draft{From: compose.Address{Name: "Me", Addr: f.Address()}, Body: "\n\n-- \nme\n"}
+}
+
+func (f *fakeBackend) Reply(ctx context.Context, id int64, all bool) (*compose.Draft, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mb, i := f.find(id)
+	if i < 0 {
+		return nil, store.ErrNotFound
+	}
+	m := f.msgs[mb][i]
+	d := &compose.Draft{From: compose.Address{Name: "Me", Addr: f.Address()}, Subject: "Re: " + m.Subject,
+		To: []compose.Address{{Name: m.From[0].Name, Addr: m.From[0].Addr}}, InReplyTo: m.MessageID,
+		Body: "On Monday, someone wrote:\n> quoted\n"}
+	if all {
+		d.Cc = []compose.Address{{Addr: "list@example.test"}}
+	}
+	return d, nil
+}
+
+func (f *fakeBackend) Forward(ctx context.Context, id int64) (*compose.Draft, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mb, i := f.find(id)
+	if i < 0 {
+		return nil, store.ErrNotFound
+	}
+	return &compose.Draft{From: compose.Address{Addr: f.Address()}, Subject: "Fwd: " + f.msgs[mb][i].Subject,
+		Body: "---------- Forwarded message ----------\n"}, nil
+}
+
+func (f *fakeBackend) Queue(ctx context.Context, d *compose.Draft) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("queue " + d.Subject)
+	f.queued = append(f.queued, d)
+	return nil
+}
+
+func (f *fakeBackend) SaveDraft(ctx context.Context, d *compose.Draft) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("draft " + d.Subject)
+	f.drafts = append(f.drafts, d)
+	return nil
+}
+
+func (f *fakeBackend) MarkAnswered(ctx context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(fmt.Sprintf("answered %d", id))
+	return nil
+}
+
+func (f *fakeBackend) Sync(ctx context.Context, report func(lbsync.Event)) (SyncSummary, error) {
+	f.mu.Lock()
+	evs, err := f.syncEv, f.syncErr
+	f.record("sync")
+	f.mu.Unlock()
+	for _, ev := range evs {
+		report(ev)
+	}
+	return SyncSummary{New: 2}, err
+}
+
+func (f *fakeBackend) Flush(ctx context.Context, report func(lbsync.Event)) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("flush")
+	return len(f.queued), nil
+}
+
+func (f *fakeBackend) Addresses(ctx context.Context, prefix string, limit int) ([]store.Address, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return matchAddresses(f.msgs["INBOX"], prefix, limit), nil
+}
+
+func (f *fakeBackend) Subscribe() Feed { return f.feed }
+
+func (f *fakeBackend) Temporary(err error) bool { return errors.Is(err, errOffline) }
+
+var errOffline = errors.New("dial tcp: connection refused")
+
+// fakeFeed is a Feed the test publishes to.
+type fakeFeed struct {
+	c       chan struct{}
+	mu      sync.Mutex
+	pending []store.Change
+}
+
+func newFakeFeed() *fakeFeed { return &fakeFeed{c: make(chan struct{}, 1)} }
+
+func (f *fakeFeed) C() <-chan struct{} { return f.c }
+func (f *fakeFeed) Pull() []store.Change {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.pending
+	f.pending = nil
+	return out
+}
+func (f *fakeFeed) Close() {}
+func (f *fakeFeed) publish(ch ...store.Change) {
+	f.mu.Lock()
+	f.pending = append(f.pending, ch...)
+	f.mu.Unlock()
+	select {
+	case f.c <- struct{}{}:
+	default:
+	}
+}

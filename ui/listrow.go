@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/letterbox-mail/letterbox/store"
+)
+
+// One row of the message list, and the text helpers it uses.
+
+// renderRow draws one row: cursor, marks, date, sender, subject.
+func (l listModel) renderRow(m store.Message, selected bool, now time.Time) string {
+	s := l.c.Styles
+	cur := "  "
+	if selected {
+		cur = "> "
+	}
+	marks := []byte("    ")
+	if l.tagged[m.ID] {
+		marks[0] = '*'
+	}
+	if !m.HasFlag(store.FlagSeen) {
+		marks[1] = 'N'
+	} else if m.HasFlag(store.FlagAnswered) {
+		marks[1] = 'r'
+	}
+	if m.HasFlag(store.FlagFlagged) {
+		marks[2] = '!'
+	}
+	if m.HasAttachment {
+		marks[3] = '@'
+	}
+	date := shortDate(m.Date, now)
+	who := sender(m, l.showTo)
+	rest := l.width - 2 - 5 - 9
+	whoW := clamp(rest/3, 8, 24)
+	subjW := max(0, rest-whoW-1)
+	subj := m.Subject
+	if subj == "" {
+		subj = "(no subject)"
+	}
+	if l.req.Threaded && m.Depth > 0 {
+		subj = strings.Repeat(" ", min(m.Depth-1, 6)*2) + "└ " + subj
+	}
+	line := cur + string(marks) + " " + padRight(date, 8) + " " + padRight(truncate(who, whoW), whoW) + " " + truncate(subj, subjW)
+	line = padRight(line, l.width)
+	switch {
+	case selected:
+		return s.RowSelected.Render(line)
+	case l.tagged[m.ID]:
+		return s.RowTagged.Render(line)
+	case !m.HasFlag(store.FlagSeen):
+		return s.RowUnread.Render(line)
+	}
+	return s.Row.Render(line)
+}
+
+// sender names who a row is from (or, in sent mail, to).
+func sender(m store.Message, showTo bool) string {
+	list, prefix := m.From, ""
+	if showTo {
+		list, prefix = m.To, "to "
+	}
+	if len(list) == 0 {
+		return prefix + "?"
+	}
+	if list[0].Name != "" {
+		return prefix + list[0].Name
+	}
+	return prefix + list[0].Addr
+}
+
+// shortDate is "15:04" today, "Jan 02" this year, "06-01-02" before.
+func shortDate(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(now.Location())
+	switch {
+	case t.Year() == now.Year() && t.YearDay() == now.YearDay():
+		return t.Format("15:04")
+	case t.Year() == now.Year():
+		return t.Format("Jan 02")
+	}
+	return t.Format("06-01-02")
+}
+
+// truncate cuts s to w cells, with an ellipsis.
+func truncate(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	return ansi.Truncate(s, w, "…")
+}
+
+// padRight pads s with spaces to w cells (s must fit).
+func padRight(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n >= w {
+		return ansi.Truncate(s, w, "")
+	}
+	return s + strings.Repeat(" ", w-n)
+}
+
+// position describes where the cursor is, for the header.
+func (l listModel) position() string {
+	if l.total <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", l.cursor+1, l.total)
+}

@@ -1,0 +1,352 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/letterbox-mail/letterbox/store"
+)
+
+// screen is what fills the body of the window.
+type screen int
+
+const (
+	screenMain     screen = iota // sidebar + message list
+	screenReader                 // one message
+	screenComposer               // writing a message
+	screenHelp                   // the key overlay
+	screenPicker                 // choosing a folder
+	screenWizard                 // setting up the first account
+)
+
+// acct is one open account.
+type acct struct {
+	b            Backend
+	feed         Feed
+	syncing      bool
+	pendingFlush bool // a message was queued while a sync ran
+}
+
+// Options configure New.
+type Options struct {
+	// Accounts are the accounts to show; none opens the setup wizard.
+	Accounts []Backend
+	// Setup runs the wizard's steps; nil disables the wizard.
+	Setup Setup
+	// SyncInterval is the period of the background sync; 0 turns it off.
+	SyncInterval time.Duration
+	// SyncOnStart syncs every account when the interface opens.
+	SyncOnStart bool
+	// Threads opens folders threaded.
+	Threads bool
+}
+
+// Model is the root model: it owns the children, routes messages to
+// them and runs the actions that involve more than one of them.
+type Model struct {
+	c        *Common
+	ctx      context.Context
+	opts     Options
+	accts    []acct
+	cur      int    // current account
+	folder   string // current folder
+	threaded bool
+	query    string // the search filter of the list, if any
+	screen   screen
+	back     screen // where help and the picker return to
+	sidebarF bool   // the sidebar has the focus
+	sidebar  sidebarModel
+	list     listModel
+	reader   readerModel
+	composer composerModel
+	prompt   promptModel
+	status   statusModel
+	help     helpModel
+	picker   pickerModel
+	wizard   wizardModel
+	moveIDs  []int64 // what the picker will move
+	quitting bool
+}
+
+// New returns the root model. Feeds of the accounts' stores are opened
+// here and closed by Close.
+func New(ctx context.Context, c *Common, opts Options) Model {
+	m := Model{c: c, ctx: ctx, opts: opts, folder: store.Inbox, threaded: opts.Threads}
+	names := make([]string, 0, len(opts.Accounts))
+	for _, b := range opts.Accounts {
+		m.accts = append(m.accts, acct{b: b, feed: b.Subscribe()})
+		names = append(names, b.Name())
+	}
+	m.sidebar = newSidebar(c, names)
+	m.list = newList(c, ctx)
+	m.reader = newReader(c)
+	m.prompt = newPrompt(c)
+	m.status = newStatus(c, names)
+	m.help = helpModel{c: c}
+	if len(m.accts) == 0 {
+		m.screen = screenWizard
+		m.wizard = newWizard(c, ctx, opts.Setup)
+	}
+	return m
+}
+
+// Close ends the accounts' change feeds.
+func (m Model) Close() {
+	for _, a := range m.accts {
+		if a.feed != nil {
+			a.feed.Close()
+		}
+	}
+}
+
+func (m Model) Init() tea.Cmd {
+	if m.screen == screenWizard {
+		return m.wizard.Init()
+	}
+	cmds := []tea.Cmd{syncTick(m.opts.SyncInterval)}
+	for _, a := range m.accts {
+		cmds = append(cmds, mailboxesCmd(m.ctx, a.b), watchFeed(a.b.Name(), a.feed))
+		if m.opts.SyncOnStart {
+			cmds = append(cmds, func() tea.Msg { return syncNowMsg{account: a.b.Name()} })
+		}
+	}
+	first := m.accts[0].b.Name()
+	cmds = append(cmds, func() tea.Msg { return folderMsg{account: first, folder: store.Inbox} })
+	return tea.Batch(cmds...)
+}
+
+// syncNowMsg asks for a sync of one account.
+type syncNowMsg struct{ account string }
+
+func mailboxesCmd(ctx context.Context, b Backend) tea.Cmd {
+	return func() tea.Msg {
+		boxes, err := b.Mailboxes(ctx)
+		return mailboxesMsg{account: b.Name(), boxes: boxes, err: err}
+	}
+}
+
+// find returns the index of account name, -1 if none.
+func (m Model) find(name string) int {
+	for i, a := range m.accts {
+		if a.b.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m Model) backend() Backend {
+	if m.cur < len(m.accts) {
+		return m.accts[m.cur].b
+	}
+	return nil
+}
+
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		return m.layout()
+	case errMsg, infoMsg, statusExpireMsg:
+		m.status, cmd = m.status.Update(msg)
+		return m, cmd
+	case mailboxesMsg:
+		if msg.err != nil {
+			return m, func() tea.Msg { return errMsg{msg.err} }
+		}
+		m.sidebar = m.sidebar.setBoxes(msg.account, msg.boxes)
+		m.sidebar = m.sidebar.choose(m.cur, m.folder)
+		return m, nil
+	case countMsg, pageMsg:
+		m.list, cmd = m.list.Update(msg)
+		return m, cmd
+	case renderedMsg:
+		m.reader, cmd = m.reader.Update(msg)
+		return m, cmd
+	case folderMsg:
+		return m.openFolder(msg.account, msg.folder)
+	case syncNowMsg, syncTickMsg, syncStartedMsg, syncEventMsg, syncDoneMsg, feedMsg:
+		return m.updateSync(msg)
+	case actionDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,
+		composeSendMsg, composeDraftMsg, composeCancel, discardMsg, confirmedMsg:
+		return m.updateAction(msg)
+	case completionMsg, editorDoneMsg:
+		m.composer, cmd = m.composer.Update(msg, m.ctx, m.backend())
+		return m, cmd
+	case wizardDoneMsg:
+		return m.addAccount(msg)
+	case tea.MouseMsg:
+		return m.mouse(msg)
+	case tea.KeyMsg:
+		return m.key(msg)
+	}
+	// Everything else (cursor blinks, spinners, the wizard's steps) goes
+	// to whoever is showing.
+	return m.forward(msg)
+}
+
+// forward hands a message to the active child and to the status line.
+func (m Model) forward(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	var cmd tea.Cmd
+	m.status, cmd = m.status.Update(msg)
+	cmds = append(cmds, cmd)
+	if m.prompt.active() {
+		m.prompt, cmd = m.prompt.Update(msg)
+		cmds = append(cmds, cmd)
+	}
+	switch m.screen {
+	case screenWizard:
+		m.wizard, cmd = m.wizard.Update(msg)
+	case screenComposer:
+		m.composer, cmd = m.composer.Update(msg, m.ctx, m.backend())
+	case screenPicker:
+		m.picker, cmd = m.picker.Update(msg)
+	}
+	cmds = append(cmds, cmd)
+	return m, tea.Batch(cmds...)
+}
+
+// openFolder shows folder of account name in the list.
+func (m Model) openFolder(name, folder string) (tea.Model, tea.Cmd) {
+	i := m.find(name)
+	if i < 0 {
+		return m, nil
+	}
+	m.cur, m.folder, m.query = i, folder, ""
+	m.sidebar = m.sidebar.choose(i, folder)
+	if m.screen == screenReader {
+		m.screen = screenMain
+	}
+	return m.reloadList()
+}
+
+// reloadList loads the list from the current account, folder and query.
+func (m Model) reloadList() (tea.Model, tea.Cmd) {
+	b := m.backend()
+	if b == nil {
+		return m, nil
+	}
+	req := PageRequest{Folder: m.folder, Query: m.query, Threaded: m.threaded && m.query == ""}
+	mb, _ := m.sidebar.box(m.cur, m.folder)
+	showTo := mb.SpecialUse == store.SpecialSent || mb.SpecialUse == store.SpecialDrafts || m.folder == outboxName
+	var cmd tea.Cmd
+	m.list, cmd = m.list.load(b, req, showTo)
+	return m, cmd
+}
+
+// layout gives every child its size.
+func (m Model) layout() (tea.Model, tea.Cmd) {
+	w, h := m.c.Width, m.c.Height
+	bodyH := max(1, h-2)
+	sw := sidebarWidth(w)
+	m.sidebar.width, m.sidebar.height = sw, bodyH
+	m.sidebar.scrollToCursor()
+	var cmd tea.Cmd
+	m.list, cmd = m.list.setSize(w-sw, bodyH)
+	m.reader = m.reader.setSize(w, bodyH)
+	m.composer = m.composer.setSize(w, bodyH)
+	m.help.width, m.help.height = w, bodyH
+	m.picker.width, m.picker.height = w, bodyH
+	m.prompt.width = w
+	m.prompt.input.Width = max(10, w-12)
+	m.status.width = w
+	m.wizard = m.wizard.setSize(w, h)
+	return m, cmd
+}
+
+// mouse routes wheel and clicks by where they happen.
+func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	y := msg.Y - 1 // below the header line
+	switch m.screen {
+	case screenReader:
+		m.reader, cmd = m.reader.Update(msg)
+		return m, cmd
+	case screenMain:
+	default:
+		return m, nil
+	}
+	if y < 0 || y >= m.list.height {
+		return m, nil
+	}
+	if msg.X < m.sidebar.width {
+		if msg.Action != tea.MouseActionPress || msg.Button != tea.MouseButtonLeft {
+			return m, nil
+		}
+		msg.Y = y
+		m.sidebar, cmd = m.sidebar.Update(msg)
+		return m, cmd
+	}
+	if msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft {
+		m.sidebarF, m.sidebar.focused = false, false
+		if m.list.click(y) {
+			return m.open()
+		}
+		m.list, cmd = m.list.ensure()
+		return m, cmd
+	}
+	m.list, cmd = m.list.Update(msg)
+	return m, cmd
+}
+
+// key handles a key press: the prompt, then the screen's keys.
+func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.c.Keys
+	var cmd tea.Cmd
+	if m.prompt.active() {
+		m.prompt, cmd = m.prompt.Update(msg)
+		return m, cmd
+	}
+	switch m.screen {
+	case screenWizard:
+		m.wizard, cmd = m.wizard.Update(msg)
+		return m, cmd
+	case screenComposer:
+		if key.Matches(msg, k.Attach) {
+			m.prompt, cmd = m.prompt.open(promptAttach, "attach file: ", "")
+			return m, cmd
+		}
+		m.composer, cmd = m.composer.Update(msg, m.ctx, m.backend())
+		return m, cmd
+	case screenPicker:
+		m.picker, cmd = m.picker.Update(msg)
+		return m, cmd
+	case screenHelp:
+		if key.Matches(msg, k.Back, k.Help) {
+			m.screen = m.back
+			return m, nil
+		}
+		if key.Matches(msg, k.Quit) {
+			return m.quit()
+		}
+		m.help, cmd = m.help.Update(msg)
+		return m, cmd
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		m.back, m.screen = m.screen, screenHelp
+		m.help.offset = 0
+		return m, nil
+	case key.Matches(msg, k.Sync):
+		return m, func() tea.Msg { return syncNowMsg{account: m.backend().Name()} }
+	case key.Matches(msg, k.Compose):
+		b := m.backend()
+		return m, func() tea.Msg { return draftMsg{account: b.Name(), draft: b.Compose()} }
+	}
+	if m.screen == screenReader {
+		return m.readerKey(msg)
+	}
+	return m.mainKey(msg)
+}
+
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	m.quitting = true
+	return m, tea.Quit
+}
