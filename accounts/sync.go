@@ -238,3 +238,15 @@ func imapLogin(ctx context.Context, addr string, sec Security, tc *tls.Config, d
 	}
 	return c.Logout().Wait()
 }
+
+// SyncEvent is a sync progress event, re-exported so that the interface
+// needs only this package (ui never imports sync).
+type SyncEvent = lbsync.Event
+
+// The sync phases the interface tells apart, re-exported from sync.
+const (
+	PhaseHeaders = lbsync.PhaseHeaders
+	PhaseBodies  = lbsync.PhaseBodies
+	PhaseIdle    = lbsync.PhaseIdle
+	PhaseDone    = lbsync.PhaseDone
+)

@@ -12,7 +12,6 @@ import (
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
 	"github.com/letterbox-mail/letterbox/store"
-	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // AccountBackend is the Backend of one *accounts.Account. Reads go to the
@@ -162,7 +161,7 @@ func (b *AccountBackend) MarkAnswered(ctx context.Context, id int64) error {
 	return b.A.MarkAnswered(ctx, id)
 }
 
-func (b *AccountBackend) Sync(ctx context.Context, report func(lbsync.Event)) (SyncSummary, error) {
+func (b *AccountBackend) Sync(ctx context.Context, report func(accounts.SyncEvent)) (SyncSummary, error) {
 	res, err := b.A.Sync(ctx, accounts.SyncOptions{Report: report})
 	sum := SyncSummary{Sent: res.Sent, OutboxErr: res.OutboxErr}
 	if res.IMAP != nil {
@@ -174,7 +173,7 @@ func (b *AccountBackend) Sync(ctx context.Context, report func(lbsync.Event)) (S
 	return sum, err
 }
 
-func (b *AccountBackend) Flush(ctx context.Context, report func(lbsync.Event)) (int, error) {
+func (b *AccountBackend) Flush(ctx context.Context, report func(accounts.SyncEvent)) (int, error) {
 	res, err := b.A.FlushOutbox(ctx, false, report)
 	return len(res.Sent), err
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"io"
 
+	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
 	"github.com/letterbox-mail/letterbox/store"
-	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // Backend is what the interface needs from one mail account. Every method
@@ -48,9 +48,9 @@ type Backend interface {
 	MarkAnswered(ctx context.Context, id int64) error
 	// Sync runs one sync of the account (incoming, then the outbox),
 	// reporting progress.
-	Sync(ctx context.Context, report func(lbsync.Event)) (SyncSummary, error)
+	Sync(ctx context.Context, report func(accounts.SyncEvent)) (SyncSummary, error)
 	// Flush sends what waits in the Outbox and returns how many went.
-	Flush(ctx context.Context, report func(lbsync.Event)) (int, error)
+	Flush(ctx context.Context, report func(accounts.SyncEvent)) (int, error)
 	// Addresses returns known addresses that start with prefix, for
 	// completion in the composer.
 	Addresses(ctx context.Context, prefix string, limit int) ([]store.Address, error)

@@ -17,8 +17,9 @@
 // (accounts_backend.go) and by a fake in the tests, and sets accounts up
 // through Setup (AccountSetup, setup.go). It uses the value types of
 // store (Message, Mailbox, Rendered, Change) and compose (Draft), and
-// sync's progress Event, but never store's SQL, the sync engines, the
-// network or server. Nothing imports ui but main.
+// the sync progress event as accounts re-exports it (accounts.SyncEvent),
+// but never store's SQL, the sync packages, the network or server.
+// Nothing imports ui but main.
 //
 // Files: common.go (Common, sizes), theme.go (Theme, Styles), keymap.go
 // (KeyMap, defaults, overrides), config.go (ui.toml), one file per

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
 	"github.com/letterbox-mail/letterbox/store"
-	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // fakeBackend is an in-memory Backend for the model tests: folders of
@@ -28,7 +28,7 @@ type fakeBackend struct {
 	queued  []*compose.Draft
 	drafts  []*compose.Draft
 	syncErr error
-	syncEv  []lbsync.Event
+	syncEv  []accounts.SyncEvent
 	feed    *fakeFeed
 	pages   int // Page calls
 }
@@ -297,7 +297,7 @@ func (f *fakeBackend) MarkAnswered(ctx context.Context, id int64) error {
 	return nil
 }
 
-func (f *fakeBackend) Sync(ctx context.Context, report func(lbsync.Event)) (SyncSummary, error) {
+func (f *fakeBackend) Sync(ctx context.Context, report func(accounts.SyncEvent)) (SyncSummary, error) {
 	f.mu.Lock()
 	evs, err := f.syncEv, f.syncErr
 	f.record("sync")
@@ -308,7 +308,7 @@ func (f *fakeBackend) Sync(ctx context.Context, report func(lbsync.Event)) (Sync
 	return SyncSummary{New: 2}, err
 }
 
-func (f *fakeBackend) Flush(ctx context.Context, report func(lbsync.Event)) (int, error) {
+func (f *fakeBackend) Flush(ctx context.Context, report func(accounts.SyncEvent)) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("flush")

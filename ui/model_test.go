@@ -10,8 +10,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/store"
-	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 func twoAccounts(n int) (*fakeBackend, *fakeBackend, Options) {
@@ -260,7 +260,7 @@ func TestSearchAsYouType(t *testing.T) {
 
 func TestSyncProgressAndOffline(t *testing.T) {
 	f, b, opts := twoAccounts(5)
-	f.syncEv = []lbsync.Event{{Account: "alice", Mailbox: "INBOX", Phase: lbsync.PhaseHeaders, Done: 5, Total: 5}}
+	f.syncEv = []accounts.SyncEvent{{Account: "alice", Mailbox: "INBOX", Phase: accounts.PhaseHeaders, Done: 5, Total: 5}}
 	b.syncErr = errOffline
 	h := newHarness(t, 100, 24, opts)
 	h.keys("s")
@@ -275,8 +275,8 @@ func TestStatusProgressBars(t *testing.T) {
 	s := newStatus(c, []string{"alice"})
 	s.width = 100
 	s, _ = s.Update(syncStartedMsg{account: "alice"})
-	s, _ = s.Update(syncEventMsg{account: "alice", ev: lbsync.Event{Account: "alice", Mailbox: "INBOX", Phase: lbsync.PhaseHeaders, Done: 40, Total: 100}})
-	s, _ = s.Update(syncEventMsg{account: "alice", ev: lbsync.Event{Account: "alice", Mailbox: "Sent", Phase: lbsync.PhaseBodies, Done: 1, Total: 4}})
+	s, _ = s.Update(syncEventMsg{account: "alice", ev: accounts.SyncEvent{Account: "alice", Mailbox: "INBOX", Phase: accounts.PhaseHeaders, Done: 40, Total: 100}})
+	s, _ = s.Update(syncEventMsg{account: "alice", ev: accounts.SyncEvent{Account: "alice", Mailbox: "Sent", Phase: accounts.PhaseBodies, Done: 1, Total: 4}})
 	v := s.View()
 	for _, want := range []string{"alice Sent bodies ██░░░░░░░░ 1/4", "alice INBOX headers ████░░░░░░ 40/100", "alice ·"} {
 		if !strings.Contains(v, want) {

@@ -5,9 +5,9 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
 	"github.com/letterbox-mail/letterbox/store"
-	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // The messages that flow through Update. Results of requests carry the
@@ -97,7 +97,7 @@ type syncStartedMsg struct {
 // syncEventMsg is one progress event of a sync.
 type syncEventMsg struct {
 	account string
-	ev      lbsync.Event
+	ev      accounts.SyncEvent
 	ch      <-chan tea.Msg // the stream, to wait for the next one
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 
-	lbsync "github.com/letterbox-mail/letterbox/sync"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // How long notes stay in the status line.
@@ -35,7 +35,7 @@ type statusModel struct {
 }
 
 type progressEntry struct {
-	ev   lbsync.Event
+	ev   accounts.SyncEvent
 	when int // order of arrival
 }
 
@@ -84,7 +84,7 @@ func (s statusModel) Update(msg tea.Msg) (statusModel, tea.Cmd) {
 		}
 	case syncEventMsg:
 		k := msg.account + "/" + msg.ev.Mailbox
-		if msg.ev.Phase == lbsync.PhaseDone || msg.ev.Phase == lbsync.PhaseIdle {
+		if msg.ev.Phase == accounts.PhaseDone || msg.ev.Phase == accounts.PhaseIdle {
 			delete(s.progress, k)
 		} else {
 			s.progress[k] = progressEntry{ev: msg.ev, when: s.seqProgress()}
@@ -175,7 +175,7 @@ func (s statusModel) progressView(w int) string {
 }
 
 // progressPart is "alice INBOX headers [####....] 40/100".
-func (s statusModel) progressPart(ev lbsync.Event) string {
+func (s statusModel) progressPart(ev accounts.SyncEvent) string {
 	st := s.c.Styles
 	label := fmt.Sprintf("%s %s %s", ev.Account, ev.Mailbox, ev.Phase)
 	if ev.Total <= 0 {

@@ -6,7 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	lbsync "github.com/letterbox-mail/letterbox/sync"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // Background work that streams: a sync (or an outbox flush) runs in a
@@ -21,26 +21,26 @@ const feedCoalesce = 150 * time.Millisecond
 
 // startSync runs one sync of b.
 func startSync(ctx context.Context, b Backend) tea.Cmd {
-	return stream(ctx, b, func(report func(lbsync.Event)) (SyncSummary, error) {
+	return stream(ctx, b, func(report func(accounts.SyncEvent)) (SyncSummary, error) {
 		return b.Sync(ctx, report)
 	})
 }
 
 // startFlush sends b's Outbox.
 func startFlush(ctx context.Context, b Backend) tea.Cmd {
-	return stream(ctx, b, func(report func(lbsync.Event)) (SyncSummary, error) {
+	return stream(ctx, b, func(report func(accounts.SyncEvent)) (SyncSummary, error) {
 		n, err := b.Flush(ctx, report)
 		return SyncSummary{Sent: n, OutboxErr: err}, nil
 	})
 }
 
-func stream(ctx context.Context, b Backend, run func(report func(lbsync.Event)) (SyncSummary, error)) tea.Cmd {
+func stream(ctx context.Context, b Backend, run func(report func(accounts.SyncEvent)) (SyncSummary, error)) tea.Cmd {
 	name := b.Name()
 	return func() tea.Msg {
 		ch := make(chan tea.Msg, 64)
 		go func() {
 			defer close(ch)
-			report := func(ev lbsync.Event) {
+			report := func(ev accounts.SyncEvent) {
 				m := syncEventMsg{account: name, ev: ev, ch: ch}
 				if ev.Err == nil && (ev.Total == 0 || ev.Done < ev.Total) {
 					select { // progress may be dropped: the next one supersedes it
