@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -250,5 +252,77 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSyncWatch: sync --watch IDLEs; mail delivered on the server shows
+// up without another command, and Ctrl-C (ctx) ends it with exit 0.
+func TestSyncWatch(t *testing.T) {
+	srv := cliServer(t)
+	dir := t.TempDir()
+	if code, _, errs := cli(t, dir, "", "account", "add", "alice", "--email", "alice@example.test",
+		"--imap", addr(srv, "imaps"), "--smtp", addr(srv, "smtps"), "--security", "tls", "--smtp-security", "tls",
+		"--tls-ca", srv.CertFile, "--password-cmd", "echo alice"); code != 0 {
+		t.Fatalf("account add: %s", errs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		all := []string{"--config", filepath.Join(dir, "config.toml"), "--data", filepath.Join(dir, "data"),
+			"sync", "--watch", "--json", "--interval", "1h", "alice"}
+		done <- run(ctx, all, strings.NewReader(""), &out, io.Discard)
+	}()
+	// The first full sync, then news by IDLE.
+	waitFor(t, "the first sync", func() bool { return strings.Contains(out.String(), `"phase":"idle"`) || strings.Count(out.String(), `"mailbox":"INBOX"`) > 2 })
+	st, err := srv.Backend.Store(context.Background(), "alice@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := strings.Count(out.String(), "\n")
+	msg := "From: bob@example.test\r\nTo: alice@example.test\r\nSubject: while watching\r\nMessage-ID: <watch@x>\r\n\r\nhi\r\n"
+	if _, err := st.Append(context.Background(), store.Inbox, strings.NewReader(msg), store.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new message's sync", func() bool {
+		lines := strings.Split(out.String(), "\n")
+		for _, l := range lines[min(before, len(lines)):] {
+			if strings.Contains(l, `"mailbox":"INBOX"`) && strings.Contains(l, `"phase":"headers"`) {
+				return true
+			}
+		}
+		return false
+	})
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("sync --watch exited %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("sync --watch did not stop")
+	}
+	code, lst, _ := cli(t, dir, "", "search", "alice", "--json", `subject:"while watching"`)
+	if code != 0 || len(decodeLines(t, lst)) != 1 {
+		t.Fatalf("after watch: %d %s", code, lst)
 	}
 }

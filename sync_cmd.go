@@ -44,25 +44,40 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	out := newSyncPrinter(e.stdout, e.stderr, *asJSON, isTerminal(e.stdout))
-	for {
-		var errs []error
-		for _, n := range names {
-			if err := syncOne(ctx, e, n, *force, out); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if !*watch {
-			return errors.Join(errs...)
-		}
-		for _, err := range errs {
-			fmt.Fprintln(e.stderr, "letterbox: sync:", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(*interval):
+	if *watch {
+		return watchAll(ctx, e, names, *interval, *force, out)
+	}
+	var errs []error
+	for _, n := range names {
+		if err := syncOne(ctx, e, n, *force, out); err != nil {
+			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// watchAll runs Account.Watch for every account at once until ctx ends
+// (Ctrl-C): IMAP accounts IDLE, POP3 accounts poll; both flush the outbox.
+func watchAll(ctx context.Context, e *env, names []string, interval time.Duration, force bool, out *syncPrinter) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, n := range names {
+		a, err := e.openAccount(ctx, n)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = a.Watch(ctx, interval, accounts.SyncOptions{Force: force, Report: out.report})
+			if errs[i] != nil {
+				fmt.Fprintf(e.stderr, "letterbox: %s: watch stopped: %v\n", n, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func syncOne(ctx context.Context, e *env, name string, force bool, out *syncPrinter) error {
