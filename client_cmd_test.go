@@ -293,7 +293,9 @@ func TestSyncWatch(t *testing.T) {
 		done <- run(ctx, all, strings.NewReader(""), &out, io.Discard)
 	}()
 	// The first full sync, then news by IDLE.
-	waitFor(t, "the first sync", func() bool { return strings.Contains(out.String(), `"phase":"idle"`) || strings.Count(out.String(), `"mailbox":"INBOX"`) > 2 })
+	waitFor(t, "the first sync", func() bool {
+		return strings.Contains(out.String(), `"phase":"idle"`) || strings.Count(out.String(), `"mailbox":"INBOX"`) > 2
+	})
 	st, err := srv.Backend.Store(context.Background(), "alice@example.test")
 	if err != nil {
 		t.Fatal(err)
