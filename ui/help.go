@@ -61,7 +61,7 @@ func (h helpModel) View() string {
 		n := min(body, len(lines))
 		col := make([]string, n)
 		for i := 0; i < n; i++ {
-			col[i] = padRight(truncate(lines[i], colW-1), colW)
+			col[i] = padRight(truncateStyled(lines[i], colW-1), colW)
 		}
 		cols = append(cols, strings.Join(col, "\n"))
 		lines = lines[n:]

@@ -103,6 +103,17 @@ func truncate(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
+// truncateStyled cuts an already styled line (our own ANSI sequences,
+// kept intact) to w cells, with an ellipsis. Untrusted text goes through
+// truncate first, which turns control characters, ESC included, into
+// spaces.
+func truncateStyled(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
 // padRight pads s with spaces to w cells (s must fit).
 func padRight(s string, w int) string {
 	n := ansi.StringWidth(s)

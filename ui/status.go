@@ -171,7 +171,7 @@ func (s statusModel) progressView(w int) string {
 		used += pw + 2
 	}
 	line := s.spin.View() + " " + strings.Join(parts, "  ")
-	return padRight(truncate(line, w), w)
+	return padRight(truncateStyled(line, w), w)
 }
 
 // progressPart is "alice INBOX headers [####....] 40/100".
