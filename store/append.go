@@ -371,14 +371,20 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 			if err != nil {
 				return err
 			}
-			if err := insertRemote(ctx, tx, id, mbID, p.remote); err != nil {
-				return err
-			}
 			if bitsOf(p.flags).seen == 0 {
 				unread++
 			}
 			res[i] = AppendResult{ID: id, UID: uid, ModSeq: modseq, Size: p.size}
 			changes = append(changes, Change{Kind: ChangeMessageAdded, MailboxID: mbID, Mailbox: mailbox, ID: id, UID: uid, ModSeq: modseq, Flags: p.flags})
+		}
+		// The sync state rows go after every message: an INSERT OR
+		// REPLACE opens a statement savepoint, and a savepoint makes FTS5
+		// flush its pending terms to disk, so interleaving them cost a
+		// full-text segment per message (a fifth of a sync's time).
+		for i, p := range ps {
+			if err := insertRemote(ctx, tx, res[i].ID, mbID, p.remote); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, total = total + ?, unread = unread + ? WHERE id = ?",
 			uidnext, modseq, len(ps), unread, mbID); err != nil {
