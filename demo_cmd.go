@@ -52,7 +52,10 @@ func runInterface(ctx context.Context, e *env, cfg *accounts.Config, cfgPath, ba
 	if !isTerminal(e.stdin) || !isTerminal(e.stdout) {
 		return usageError{"the interface needs a terminal (for scripts, see letterbox help: list, read, send, sync...)"}
 	}
-	settings, err := ui.LoadSettings(filepath.Join(filepath.Dir(cfgPath), "ui.toml"), os.Getenv)
+	// Interface settings: the [keys], [theme] and [ui] tables of
+	// config.toml, then an optional ui.toml beside it.
+	settings, err := ui.LoadSettingsWith(ui.Config{Keys: cfg.Keys, Theme: cfg.Theme, UI: cfg.UI}, cfgPath,
+		filepath.Join(filepath.Dir(cfgPath), "ui.toml"), os.Getenv)
 	if err != nil {
 		return err
 	}

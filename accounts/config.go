@@ -33,6 +33,12 @@ const (
 type Config struct {
 	// Accounts are the [[account]] tables, in file order.
 	Accounts []AccountConfig `toml:"account"`
+	// Keys, Theme and UI are the interface's [keys], [theme] and [ui]
+	// tables. This package keeps them (Save writes them back) but does not
+	// read them: the ui package does (see ui.LoadSettingsWith).
+	Keys  map[string]any `toml:"keys,omitempty"`
+	Theme map[string]any `toml:"theme,omitempty"`
+	UI    map[string]any `toml:"ui,omitempty"`
 }
 
 // AccountConfig is one [[account]] table of config.toml.

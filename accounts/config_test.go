@@ -243,3 +243,20 @@ func TestDataDir(t *testing.T) {
 		t.Errorf("DataDir = %q", got)
 	}
 }
+
+// TestInterfaceTablesKept: config.toml may hold the interface's [keys],
+// [theme] and [ui] tables; loading accepts them and saving keeps them.
+func TestInterfaceTablesKept(t *testing.T) {
+	path := writeConfig(t, "[keys]\ndelete = \"D\"\n[ui]\nthreads = true\n")
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadConfig(path)
+	if err != nil || again.Keys["delete"] != "D" || again.UI["threads"] != true {
+		t.Fatalf("after save: %+v %v", again, err)
+	}
+}

@@ -57,9 +57,19 @@ type Settings struct {
 // LoadSettings reads ui.toml at path (a missing file gives the defaults)
 // and applies NO_COLOR from env.
 func LoadSettings(path string, getenv func(string) string) (Settings, error) {
+	return LoadSettingsWith(Config{}, "", path, getenv)
+}
+
+// LoadSettingsWith applies base first (the [keys], [theme] and [ui]
+// tables of config.toml, named by from for errors), then ui.toml at path
+// when it exists, then NO_COLOR from env.
+func LoadSettingsWith(base Config, from, path string, getenv func(string) string) (Settings, error) {
 	s := Settings{Keys: DefaultKeyMap(), Theme: DefaultTheme(), SyncInterval: "5m"}
 	if getenv("NO_COLOR") != "" {
 		s.Theme.NoColor = true
+	}
+	if err := s.apply(base, from); err != nil {
+		return s, err
 	}
 	if path == "" {
 		return s, nil
@@ -79,6 +89,11 @@ func LoadSettings(path string, getenv func(string) string) (Settings, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return s, fmt.Errorf("ui config %s: unknown key %s (tables: keys, theme, ui)", path, und[0])
 	}
+	return s, s.apply(c, path)
+}
+
+// apply resolves the tables of c onto s; path names them in errors.
+func (s *Settings) apply(c Config, path string) error {
 	for name, v := range c.Keys {
 		var keys []string
 		switch v := v.(type) {
@@ -88,22 +103,22 @@ func LoadSettings(path string, getenv func(string) string) (Settings, error) {
 			for _, e := range v {
 				str, ok := e.(string)
 				if !ok {
-					return s, fmt.Errorf("ui config %s: keys.%s: want a string or a list of strings", path, name)
+					return fmt.Errorf("ui config %s: keys.%s: want a string or a list of strings", path, name)
 				}
 				keys = append(keys, str)
 			}
 		default:
-			return s, fmt.Errorf("ui config %s: keys.%s: want a string or a list of strings", path, name)
+			return fmt.Errorf("ui config %s: keys.%s: want a string or a list of strings", path, name)
 		}
 		if err := s.Keys.Override(name, keys); err != nil {
-			return s, fmt.Errorf("ui config %s: %w", path, err)
+			return fmt.Errorf("ui config %s: %w", path, err)
 		}
 	}
 	for name, v := range c.Theme {
 		if name == "no_color" {
 			b, ok := v.(bool)
 			if !ok {
-				return s, fmt.Errorf("ui config %s: theme.no_color: want true or false", path)
+				return fmt.Errorf("ui config %s: theme.no_color: want true or false", path)
 			}
 			s.Theme.NoColor = s.Theme.NoColor || b
 			continue
@@ -113,11 +128,11 @@ func LoadSettings(path string, getenv func(string) string) (Settings, error) {
 			if n, isInt := v.(int64); isInt {
 				str = fmt.Sprint(n)
 			} else {
-				return s, fmt.Errorf("ui config %s: theme.%s: want a colour string", path, name)
+				return fmt.Errorf("ui config %s: theme.%s: want a colour string", path, name)
 			}
 		}
 		if err := s.Theme.Set(name, str); err != nil {
-			return s, fmt.Errorf("ui config %s: %w", path, err)
+			return fmt.Errorf("ui config %s: %w", path, err)
 		}
 	}
 	for name, v := range c.UI {
@@ -125,18 +140,18 @@ func LoadSettings(path string, getenv func(string) string) (Settings, error) {
 		case "threads":
 			b, ok := v.(bool)
 			if !ok {
-				return s, fmt.Errorf("ui config %s: ui.threads: want true or false", path)
+				return fmt.Errorf("ui config %s: ui.threads: want true or false", path)
 			}
 			s.Threads = b
 		case "sync_interval":
 			str, ok := v.(string)
 			if !ok {
-				return s, fmt.Errorf("ui config %s: ui.sync_interval: want a duration such as \"5m\"", path)
+				return fmt.Errorf("ui config %s: ui.sync_interval: want a duration such as \"5m\"", path)
 			}
 			s.SyncInterval = str
 		default:
-			return s, fmt.Errorf("ui config %s: ui.%s: unknown setting (threads, sync_interval)", path, name)
+			return fmt.Errorf("ui config %s: ui.%s: unknown setting (threads, sync_interval)", path, name)
 		}
 	}
-	return s, nil
+	return nil
 }

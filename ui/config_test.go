@@ -123,3 +123,27 @@ func TestParseInterval(t *testing.T) {
 		t.Error("bad interval accepted")
 	}
 }
+
+// TestSettingsFromConfigToml: the [keys], [theme] and [ui] tables of
+// config.toml apply, and ui.toml, when present, overrides them.
+func TestSettingsFromConfigToml(t *testing.T) {
+	base := Config{Keys: map[string]any{"delete": "D"}, UI: map[string]any{"threads": true, "sync_interval": "1m"}}
+	s, err := LoadSettingsWith(base, "config.toml", "", func(string) string { return "" })
+	if err != nil || !s.Threads || s.SyncInterval != "1m" {
+		t.Fatalf("from config.toml: %+v %v", s, err)
+	}
+	if keys := s.Keys.Delete.Keys(); len(keys) != 1 || keys[0] != "D" {
+		t.Fatalf("delete keys = %v", keys)
+	}
+	path := filepath.Join(t.TempDir(), "ui.toml")
+	if err := os.WriteFile(path, []byte("[ui]\nsync_interval = \"2m\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err = LoadSettingsWith(base, "config.toml", path, func(string) string { return "" })
+	if err != nil || s.SyncInterval != "2m" || !s.Threads {
+		t.Fatalf("ui.toml over config.toml: %+v %v", s, err)
+	}
+	if _, err := LoadSettingsWith(Config{UI: map[string]any{"bogus": 1}}, "config.toml", "", func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "config.toml") {
+		t.Fatalf("a bad setting in config.toml: %v", err)
+	}
+}
