@@ -42,6 +42,11 @@ func parseConfig(data []byte) (*Config, error) {
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		return nil, unknownKeys(data, undecoded)
 	}
+	for _, t := range []string{"keys", "theme", "ui"} {
+		if md.IsDefined(t) && md.Type(t) != "Hash" {
+			return nil, fmt.Errorf("%s must be a table ([%s] with one setting per line), not a %s", t, t, strings.ToLower(md.Type(t)))
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
