@@ -236,11 +236,27 @@ func (s *Store) UIDs(ctx context.Context, mailbox string) ([]uint32, error) {
 
 // OpenRaw opens the raw message file for streaming. The caller closes it.
 func (s *Store) OpenRaw(ctx context.Context, id int64) (*os.File, error) {
-	m, err := s.Get(ctx, id)
-	if err != nil {
-		return nil, err
+	var m *Message
+	var f *os.File
+	var err error
+	// A flag change renames the file (its Maildir name carries the flags)
+	// before its transaction commits: a reader that got the old name in
+	// between finds nothing, and finds the file under the new name once
+	// the commit is visible.
+	for wait := time.Millisecond; ; wait *= 2 {
+		if m, err = s.Get(ctx, id); err != nil {
+			return nil, err
+		}
+		f, err = os.Open(filepath.Join(s.root, m.File))
+		if !errors.Is(err, os.ErrNotExist) || wait > 64*time.Millisecond {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
 	}
-	f, err := os.Open(filepath.Join(s.root, m.File))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("message %d: file %s missing (run store check): %w", id, m.File, ErrNotFound)
 	}

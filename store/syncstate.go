@@ -454,3 +454,43 @@ func execEach[T any](ctx context.Context, s *Store, what, q string, args []T) er
 	}
 	return nil
 }
+
+// RemoteCount counts the remote UIDs recorded for mailbox, including
+// those of messages moved elsewhere locally (as RemoteIndex lists them):
+// with the server's message count and UIDNEXT it tells a sync that
+// nothing arrived or left, without reading the whole index.
+func (s *Store) RemoteCount(ctx context.Context, mailbox string) (int, error) {
+	mbID, _, cname, err := s.mailboxDirRead(ctx, mailbox)
+	if err != nil {
+		return 0, fmt.Errorf("remote count: %w", err)
+	}
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM remote_uids WHERE mailbox_id = ?", mbID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("remote count %s: %w", cname, err)
+	}
+	return n, nil
+}
+
+// PartialUIDs lists the messages of mailbox stored with their header only
+// (Remote.Partial), as local and remote UID pairs.
+func (s *Store) PartialUIDs(ctx context.Context, mailbox string) ([]RemotePair, error) {
+	mbID, _, cname, err := s.mailboxDirRead(ctx, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("partial uids: %w", err)
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT m.uid, r.remote_uid FROM remote_uids r JOIN messages m ON m.id = r.message_id
+		WHERE r.mailbox_id = ? AND m.mailbox_id = ? AND r.partial = 1 ORDER BY m.uid`, mbID, mbID)
+	if err != nil {
+		return nil, fmt.Errorf("partial uids %s: %w", cname, err)
+	}
+	defer rows.Close()
+	var out []RemotePair
+	for rows.Next() {
+		var p RemotePair
+		if err := rows.Scan(&p.UID, &p.RemoteUID); err != nil {
+			return nil, fmt.Errorf("partial uids %s: %w", cname, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

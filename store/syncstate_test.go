@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +237,25 @@ func TestUncleanShutdownRenewsUIDValidity(t *testing.T) {
 	}
 	if rep := s.OpenReport(); len(rep.Indexed) != 1 || len(rep.Problems) == 0 {
 		t.Fatalf("open report: %+v", rep)
+	}
+}
+
+// TestRemoteCountAndPartials: the cheap queries a no-change sync uses
+// agree with RemoteIndex.
+func TestRemoteCountAndPartials(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	for i, r := range []Remote{{UID: 5, Partial: true}, {UID: 6}, {}} {
+		if _, err := s.Append(ctx, Inbox, strings.NewReader(coreMsg(fmt.Sprintf("<c%d@x>", i), "c", "x")), AppendOptions{Remote: r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.RemoteCount(ctx, Inbox)
+	if err != nil || n != 2 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	parts, err := s.PartialUIDs(ctx, Inbox)
+	if err != nil || len(parts) != 1 || parts[0].RemoteUID != 5 {
+		t.Fatalf("partials = %+v, %v", parts, err)
 	}
 }

@@ -182,9 +182,12 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Messa
 func (s *session) openMessage(m *store.Message) (*os.File, error) {
 	for try := 0; ; try++ {
 		f, err := os.Open(filepath.Join(s.st.Root(), m.File))
-		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 3 {
+		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 6 {
 			return f, err
 		}
+		// The rename comes before its transaction commits: give the new
+		// name time to become visible.
+		time.Sleep(time.Millisecond << try)
 		fresh, gerr := s.st.Get(s.ctx(), m.ID)
 		if gerr != nil {
 			return nil, gerr

@@ -43,15 +43,9 @@ func (e *engine) fetchBodies(ctx context.Context, rb remoteBox) error {
 		return nil
 	}
 	mb := rb.Local
-	ri, err := e.st.RemoteIndex(ctx, mb)
+	todo, err := e.st.PartialUIDs(ctx, mb)
 	if err != nil {
 		return err
-	}
-	var todo []store.RemotePair
-	for _, r := range ri {
-		if r.Partial && r.RemoteUID != 0 && !r.Elsewhere {
-			todo = append(todo, store.RemotePair{UID: r.UID, RemoteUID: r.RemoteUID})
-		}
 	}
 	if len(todo) == 0 {
 		return nil

@@ -62,6 +62,14 @@ func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) error {
 		}
 	}
 	cond := e.c.cond && sel.HighestModSeq != 0
+	// Nothing changed (same UIDNEXT, HIGHESTMODSEQ and count): decided
+	// from a count, before reading the mailbox's whole index.
+	if cond && sel.UIDNext != 0 && uint32(sel.UIDNext) == state.uidnext && sel.HighestModSeq == state.modseq && len(state.reset) == 0 {
+		if n, err := e.st.RemoteCount(ctx, mb); err == nil && n == int(sel.NumMessages) {
+			e.res.Mailboxes++
+			return nil
+		}
+	}
 	ri, err := e.st.RemoteIndex(ctx, mb)
 	if err != nil {
 		return err
