@@ -22,7 +22,8 @@
 //     group-committed in two overlapping stages (groupcommit.go).
 //   - The index commits with synchronous=NORMAL: the file (the truth for the
 //     body) is on disk before the commit, and only a power loss can roll
-//     back committed index rows. A durable "open" flag, cleared by Close,
+//     back committed index rows. A durable "open" flag, set before a
+//     session's first write transaction and cleared by Close,
 //     tells the next Open that it must re-index such files; a mailbox that
 //     had some gets a new UIDVALIDITY, because clients may have seen their
 //     UIDs.

@@ -113,11 +113,6 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 	}
 	rep.Mailboxes = len(mbs)
 	rep.Repaired = true
-	if err := s.setOpenFlag(ctx, true); err != nil {
-		// A full disk must not keep the mail from being read; the
-		// first write will report the problem.
-		rep.Problems = append(rep.Problems, "could not record the store as open: "+err.Error())
-	}
 	return nil
 }
 
@@ -279,7 +274,10 @@ func (s *Store) renewUIDValidity(ctx context.Context, mb mailboxRow, rep *Report
 }
 
 // setOpenFlag records durably (a full fsync, whatever the connection's
-// synchronous mode) whether the store is open; the caller holds wmu.
+// synchronous mode) whether the store is open for writing; the caller
+// holds wmu. It is set before the first write transaction of a session
+// (withTx), not at Open, so a session that only reads (list, search, a
+// sync with nothing new) costs no fsync at all.
 func (s *Store) setOpenFlag(ctx context.Context, open bool) error {
 	v := "0"
 	if open {

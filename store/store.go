@@ -53,6 +53,7 @@ type Store struct {
 	stmts     stmtCache       // prepared statements of the writer connection
 	modseq    uint64          // last MODSEQ handed out; guarded by wmu
 	lastID    int64           // last message id handed out; guarded by wmu
+	marked    bool            // the durable open flag is set; guarded by wmu
 	dirty     map[int64]bool  // mailboxes marked dirty since open; guarded by wmu
 	keySeq    atomic.Uint64   // Maildir unique name counter
 	host      string          // host part of Maildir unique names
@@ -214,12 +215,16 @@ func (s *Store) Close() error {
 	var errs []error
 	if err := s.recordCleanState(context.Background()); err != nil {
 		errs = append(errs, err)
-	} else if err := s.setOpenFlag(context.Background(), false); err != nil {
-		errs = append(errs, err)
+	} else if s.marked {
+		if err := s.setOpenFlag(context.Background(), false); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	s.feed.closeAll()
-	if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-		errs = append(errs, err)
+	if s.marked {
+		if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := s.rdb.Close(); err != nil {
 		errs = append(errs, err)
@@ -282,6 +287,12 @@ func (s *Store) fsyncDir(dir string) error {
 
 // withTx runs fn in a write transaction on the writer connection.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if !s.marked {
+		// On failure (a full disk) the transaction below reports it.
+		if err := s.setOpenFlag(ctx, true); err == nil {
+			s.marked = true
+		}
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
