@@ -79,8 +79,19 @@ func (p promptModel) Update(msg tea.Msg) (promptModel, tea.Cmd) {
 		}
 		return p, nil
 	}
+	if c, ok := msg.(pathCompletedMsg); ok {
+		if p.kind == promptAttach && p.input.Value() == c.from {
+			p.input.SetValue(c.to)
+			p.input.CursorEnd()
+		}
+		return p, nil
+	}
 	if k, ok := msg.(tea.KeyMsg); ok {
 		switch k.String() {
+		case "tab":
+			if p.kind == promptAttach {
+				return p, completePathCmd(p.input.Value())
+			}
 		case "enter":
 			kind, v := p.kind, p.input.Value()
 			p.kind = promptNone
