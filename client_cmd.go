@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -89,6 +90,16 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// accountArgs parses a command's flags and takes its first positional
+// argument as the account.
+func accountArgs(fs *flag.FlagSet, args []string, cmd string) (string, []string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	return accountFromArgs(cmd, pos)
 }
 
 // accountFromArgs takes the first positional argument as the account.

@@ -19,11 +19,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 	query := fs.String("query", "", "only messages matching this query (see README)")
 	limit := fs.Int("limit", 50, "at most N messages")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, rest, err := accountFromArgs("list", pos)
+	name, rest, err := accountArgs(fs, args, "list")
 	if err != nil {
 		return err
 	}
@@ -56,11 +52,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	folder := fs.String("folder", "", "search only this folder (default: all)")
 	limit := fs.Int("limit", 50, "at most N messages")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, rest, err := accountFromArgs("search", pos)
+	name, rest, err := accountArgs(fs, args, "search")
 	if err != nil {
 		return err
 	}
@@ -84,11 +76,7 @@ func runRead(ctx context.Context, e *env, args []string) error {
 	raw := fs.Bool("raw", false, "print the raw RFC 5322 message")
 	keep := fs.Bool("keep-unread", false, "do not mark the message read")
 	asJSON := fs.Bool("json", false, "print JSON (metadata, headers, text, attachments)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, rest, err := accountFromArgs("read", pos)
+	name, rest, err := accountArgs(fs, args, "read")
 	if err != nil {
 		return err
 	}
@@ -215,11 +203,7 @@ func startsWithAny(s string, prefixes ...string) bool {
 
 func runMove(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlagSet("move", "move ACCOUNT ID... FOLDER")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, rest, err := accountFromArgs("move", pos)
+	name, rest, err := accountArgs(fs, args, "move")
 	if err != nil {
 		return err
 	}
@@ -240,11 +224,7 @@ func runMove(ctx context.Context, e *env, args []string) error {
 
 func runDelete(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlagSet("delete", "delete ACCOUNT ID...")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, rest, err := accountFromArgs("delete", pos)
+	name, rest, err := accountArgs(fs, args, "delete")
 	if err != nil {
 		return err
 	}

@@ -30,11 +30,7 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	replyID := fs.Int64("reply-to-id", 0, "reply to this message `ID` (quotes it, sets In-Reply-To/References)")
 	all := fs.Bool("all", false, "with --reply-to-id, reply to all")
 	queueOnly := fs.Bool("queue", false, "only put it in the Outbox; the next sync sends it")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, rest, err := accountFromArgs("send", pos)
+	name, rest, err := accountArgs(fs, args, "send")
 	if err != nil {
 		return err
 	}
@@ -122,11 +118,7 @@ func runOutbox(ctx context.Context, e *env, args []string) error {
 	flush := fs.Bool("flush", false, "send what waits now")
 	retry := fs.Bool("retry", false, "with --flush (implied), also send again messages the server refused")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	name, rest, err := accountFromArgs("outbox", pos)
+	name, rest, err := accountArgs(fs, args, "outbox")
 	if err != nil {
 		return err
 	}

@@ -151,32 +151,24 @@ func (s *Store) mailbox(ctx context.Context, q querier, name string) (*Mailbox, 
 
 // mailboxDirOf returns the id and directory of a mailbox for a writer.
 func (s *Store) mailboxDirOf(ctx context.Context, name string) (int64, string, string, error) {
-	cname, err := CanonicalName(name)
-	if err != nil {
-		return 0, "", "", err
-	}
-	var id int64
-	var dir string
-	err = s.wdb.QueryRowContext(ctx, "SELECT id, dir FROM mailboxes WHERE name = ?", cname).Scan(&id, &dir)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", "", fmt.Errorf("mailbox %q: %w", cname, ErrNotFound)
-	}
-	if err != nil {
-		return 0, "", "", fmt.Errorf("mailbox %q: %w", cname, err)
-	}
-	return id, dir, cname, nil
+	return lookupMailboxDir(ctx, s.wdb, name)
 }
 
 // mailboxDirRead is mailboxDirOf on the reader pool, for callers that
 // must not wait for the writer connection.
 func (s *Store) mailboxDirRead(ctx context.Context, name string) (int64, string, string, error) {
+	return lookupMailboxDir(ctx, s.rdb, name)
+}
+
+// lookupMailboxDir returns a mailbox's id, directory and canonical name.
+func lookupMailboxDir(ctx context.Context, db *sql.DB, name string) (int64, string, string, error) {
 	cname, err := CanonicalName(name)
 	if err != nil {
 		return 0, "", "", err
 	}
 	var id int64
 	var dir string
-	err = s.rdb.QueryRowContext(ctx, "SELECT id, dir FROM mailboxes WHERE name = ?", cname).Scan(&id, &dir)
+	err = db.QueryRowContext(ctx, "SELECT id, dir FROM mailboxes WHERE name = ?", cname).Scan(&id, &dir)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", "", fmt.Errorf("mailbox %q: %w", cname, ErrNotFound)
 	}
