@@ -17,7 +17,7 @@ func lockRoot(root string) (*os.File, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("store %s is open in another process: %w", root, err)
+		return nil, fmt.Errorf("store %s is open in another process (a running letterbox interface, sync --watch or server; one process at a time for now): %w", root, err)
 	}
 	return f, nil
 }
