@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/server"
-	"github.com/letterbox-mail/letterbox/store"
-	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
 	"github.com/letterbox-mail/letterbox/ui"
 )
 
@@ -87,11 +84,11 @@ func runInterface(ctx context.Context, e *env, cfg *accounts.Config, cfgPath, ba
 			return err
 		}
 		opened = append(opened, a)
-		backends = append(backends, uiBackend(a))
+		backends = append(backends, ui.NewAccountBackend(a))
 	}
 	setup := &ui.AccountSetup{ConfigPath: cfgPath, DataDir: base, Secrets: secrets, Wrap: func(a *accounts.Account) ui.Backend {
 		opened = append(opened, a)
-		return uiBackend(a)
+		return ui.NewAccountBackend(a)
 	}}
 	err = ui.Run(ctx, ui.RunOptions{Accounts: backends, Setup: setup, Settings: settings, SyncOnStart: syncOnStart,
 		Log: logger, In: e.stdin, Out: e.stdout})
@@ -119,20 +116,6 @@ func quietStderr(f *os.File) (restore func()) {
 	}
 }
 
-// uiBackend wraps an account for the interface. An IMAP account's drafts
-// go through the sync journal, so they reach the server's Drafts folder
-// (package accounts has no SaveDraft yet).
-func uiBackend(a *accounts.Account) ui.Backend {
-	b := ui.NewAccountBackend(a)
-	if a.Config.Mode == accounts.ModeIMAP {
-		b.SaveDraftRaw = func(ctx context.Context, folder string, raw io.Reader) error {
-			l := &imapsync.Local{Store: a.Store}
-			_, err := l.Append(ctx, folder, raw, []string{store.FlagDraft, store.FlagSeen})
-			return err
-		}
-	}
-	return b
-}
 
 // noKeyring keeps the demo away from the user's keyring: it has nothing
 // and stores nothing.

@@ -71,7 +71,7 @@ func TestLoadConfig(t *testing.T) {
 	if b, _ := work.Bodies(); b != (BodyPolicy{BodyDays, 30}) {
 		t.Errorf("work bodies %v", b)
 	}
-	if p, _ := home.POP3Deletion(); p != (Policy{PolicyKeepDays, 14}) || !home.POP3DeleteLocal {
+	if p, _ := home.POP3Deletion(); p != (Policy{Kind: PolicyKeepDays, Days: 14}) || !home.POP3DeleteLocal {
 		t.Errorf("home policy %v delete local %v", p, home.POP3DeleteLocal)
 	}
 	if in := home.Incoming().WithDefaults(POP3); in != (ServerConfig{"pop.example.net", 995, SecurityTLS}) {

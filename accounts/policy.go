@@ -4,37 +4,24 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/letterbox-mail/letterbox/sync/pop3"
 )
+
+// Policy is a parsed pop3_policy: the server-side policy of package
+// pop3 itself, so Sync hands it over as is.
+type Policy = pop3.Policy
 
 // PolicyKind is what a POP3 account does with mail on the server once
 // the local copy is durable.
-type PolicyKind int
+type PolicyKind = pop3.PolicyKind
 
 // The POP3 server-side policies.
 const (
-	PolicyKeep     PolicyKind = iota // leave every message on the server
-	PolicyDelete                     // delete each message after download
-	PolicyKeepDays                   // delete messages older than Days days
+	PolicyKeep     = pop3.Keep     // leave every message on the server
+	PolicyDelete   = pop3.Delete   // delete each message after download
+	PolicyKeepDays = pop3.KeepDays // delete messages older than Days days
 )
-
-// Policy is a parsed pop3_policy.
-type Policy struct {
-	Kind PolicyKind
-	// Days is the age in days after which a message is deleted; only
-	// for PolicyKeepDays, and then at least 1.
-	Days int
-}
-
-// String returns the policy as written in config.toml.
-func (p Policy) String() string {
-	switch p.Kind {
-	case PolicyDelete:
-		return "delete"
-	case PolicyKeepDays:
-		return "keep-days:" + strconv.Itoa(p.Days)
-	}
-	return "keep"
-}
 
 // ParsePOP3Policy parses a pop3_policy value: "keep", "delete" or
 // "keep-days:N" with N ≥ 1. The empty string is keep.

@@ -3,6 +3,7 @@ package accounts
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/letterbox-mail/letterbox/accounts/compose"
@@ -158,4 +159,34 @@ func (a *Account) Forward(ctx context.Context, id int64) (*compose.Draft, error)
 // MarkAnswered flags the message a sent reply answered.
 func (a *Account) MarkAnswered(ctx context.Context, id int64) error {
 	return a.SetFlags(ctx, []int64{id}, []string{store.FlagAnswered}, nil)
+}
+
+// SaveDraft builds d (keeping Bcc) and stores it in the Drafts folder,
+// created as "Drafts" when the account has none. For an IMAP account the
+// draft is journaled, so the next sync uploads it to the server's Drafts.
+func (a *Account) SaveDraft(ctx context.Context, d *compose.Draft) error {
+	var buf bytes.Buffer
+	if err := compose.BuildForOutbox(d, &buf); err != nil {
+		return fmt.Errorf("%s: save draft: %w", a.Config.Name, err)
+	}
+	folder, err := a.Folder(ctx, RoleDrafts)
+	if err != nil {
+		return fmt.Errorf("%s: save draft: %w", a.Config.Name, err)
+	}
+	if folder == "" {
+		folder = "Drafts"
+		if _, err := a.Store.CreateMailbox(ctx, folder, store.SpecialDrafts); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("%s: save draft: %w", a.Config.Name, err)
+		}
+	}
+	flags := []string{store.FlagDraft, store.FlagSeen}
+	if a.Config.Mode == ModeIMAP {
+		_, err = a.local.Append(ctx, folder, &buf, flags)
+	} else {
+		_, err = a.Store.Append(ctx, folder, &buf, store.AppendOptions{Flags: flags})
+	}
+	if err != nil {
+		return fmt.Errorf("%s: save draft: %w", a.Config.Name, err)
+	}
+	return nil
 }

@@ -2,14 +2,10 @@ package accounts
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"time"
-
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
@@ -120,17 +116,10 @@ func (a *Account) pop3Options(pw string, report lbsync.Reporter) (pop3.Options, 
 	if err != nil {
 		return pop3.Options{}, err
 	}
-	p := pop3.Policy{Kind: pop3.Keep}
-	switch pol.Kind {
-	case PolicyDelete:
-		p.Kind = pop3.Delete
-	case PolicyKeepDays:
-		p = pop3.Policy{Kind: pop3.KeepDays, Days: pol.Days}
-	}
 	return pop3.Options{
 		Account:     a.Config.Name,
 		Client:      pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: a.Dial, Login: a.Config.Username(), Password: pw},
-		Policy:      p,
+		Policy:      pol,
 		DeleteLocal: a.Config.POP3DeleteLocal,
 		Report:      report,
 	}, nil
@@ -176,8 +165,14 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		if err != nil {
 			errs = append(errs, fmt.Errorf("POP3 %s: %w", addr, ExplainTLS(err, host)))
 		}
-	} else if err := imapLogin(ctx, addr, sec, tc, dial, acct.Username(), password); err != nil {
-		errs = append(errs, fmt.Errorf("IMAP %s: %w", addr, ExplainTLS(err, host)))
+	} else {
+		err := imapsync.TestLogin(ctx, imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: dial, Login: acct.Username(), Password: password})
+		if errors.Is(err, imapsync.ErrAuth) {
+			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("IMAP %s: %w", addr, ExplainTLS(err, host)))
+		}
 	}
 	s := acct.SMTP.WithDefaults(SMTP)
 	stc, err := TLSConfig(acct, s.Host)
@@ -196,48 +191,6 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 // ErrLoginRefused is wrapped by TestLogin when a server answered but
 // refused the login name or password.
 var ErrLoginRefused = errors.New("login refused: check the login name and password")
-
-// imapLogin connects, logs in and logs out.
-func imapLogin(ctx context.Context, addr string, sec Security, tc *tls.Config, dial func(ctx context.Context, network, addr string) (net.Conn, error), login, password string) error {
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
-	}
-	conn, err := dial(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(DefaultTimeout)
-	}
-	conn.SetDeadline(deadline)
-	var c *imapclient.Client
-	switch sec {
-	case SecurityStartTLS:
-		if c, err = imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: tc}); err != nil {
-			return fmt.Errorf("starttls: %w", err)
-		}
-	case SecurityNone:
-		c = imapclient.New(conn, nil)
-	default:
-		tconn := tls.Client(conn, tc)
-		if err := tconn.HandshakeContext(ctx); err != nil {
-			return err
-		}
-		c = imapclient.New(tconn, nil)
-	}
-	defer c.Close()
-	if err := c.Login(login, password).Wait(); err != nil {
-		var ie *imap.Error
-		if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
-			return fmt.Errorf("%w (%s)", ErrLoginRefused, ie.Text)
-		}
-		return err
-	}
-	return c.Logout().Wait()
-}
 
 // SyncEvent is a sync progress event, re-exported so that the interface
 // needs only this package (ui never imports sync).

@@ -18,6 +18,7 @@
 # Tunables: N (10000), SEED (1), DURATION (60s), RUNS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib/dovecot.sh
 ROOT=$PWD
 OUT=${OUT:-$ROOT/bench/out/server}
 N=${N:-10000}
@@ -73,53 +74,7 @@ if [ "$MUID" = 0 ]; then
 	MUID=$(id -u nobody) MGID=$(id -g nobody)
 	chown -R "$MUID:$MGID" "$DC/mail" "$DC/home"
 fi
-cat > "$DC/dovecot.conf" <<CONF
-base_dir = $DC/run
-state_dir = $DC/state
-log_path = $DC/dovecot.log
-protocols = imap pop3
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <$LB_CERT
-ssl_key = <$LBDATA/tls/key.pem
-auth_mechanisms = plain login
-mail_location = maildir:$DC/mail/%u:LAYOUT=fs
-mail_fsync = always
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $DC/passwd
-}
-userdb {
-  driver = static
-  args = uid=$MUID gid=$MGID home=$DC/home/%u
-}
-service imap-login {
-  inet_listener imap {
-    port = 0
-  }
-  inet_listener imaps {
-    port = $DC_IMAPS
-    ssl = yes
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = 0
-  }
-  inet_listener pop3s {
-    port = $DC_POP3S
-    ssl = yes
-  }
-}
-service stats {
-  unix_listener stats-reader {
-    mode = 0600
-  }
-  unix_listener stats-writer {
-    mode = 0600
-  }
-}
-CONF
+dovecot_conf "$DC" "$LB_CERT" "$LBDATA/tls/key.pem" "$MUID" "$MGID" "$DC_IMAPS" "$DC_POP3S" "mail_fsync = always"
 dovecot -c "$DC/dovecot.conf" -F &
 DC_PID=$!
 sleep 1

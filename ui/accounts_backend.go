@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -19,11 +17,6 @@ import (
 // through the account's methods, which journal them for the server.
 type AccountBackend struct {
 	A *accounts.Account
-	// SaveDraftRaw, when set, stores a built draft (an IMAP account's
-	// Drafts copy must be journaled for upload, which accounts does not
-	// offer yet); when nil the draft is appended to the local Drafts
-	// folder only.
-	SaveDraftRaw func(ctx context.Context, folder string, raw io.Reader) error
 }
 
 var _ Backend = (*AccountBackend)(nil)
@@ -130,31 +123,10 @@ func (b *AccountBackend) Queue(ctx context.Context, d *compose.Draft) error {
 	return err
 }
 
-// SaveDraft builds d (keeping Bcc) and stores it in the Drafts folder,
-// created as "Drafts" when the account has none.
+// SaveDraft stores d in the account's Drafts folder (journaled for the
+// server on IMAP accounts).
 func (b *AccountBackend) SaveDraft(ctx context.Context, d *compose.Draft) error {
-	var buf bytes.Buffer
-	if err := compose.BuildForOutbox(d, &buf); err != nil {
-		return fmt.Errorf("%s: save draft: %w", b.Name(), err)
-	}
-	folder, err := b.A.Folder(ctx, accounts.RoleDrafts)
-	if err != nil {
-		return fmt.Errorf("%s: save draft: %w", b.Name(), err)
-	}
-	if folder == "" {
-		folder = "Drafts"
-		if _, err := b.A.Store.CreateMailbox(ctx, folder, store.SpecialDrafts); err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("%s: save draft: %w", b.Name(), err)
-		}
-	}
-	if b.SaveDraftRaw != nil {
-		return b.SaveDraftRaw(ctx, folder, &buf)
-	}
-	_, err = b.A.Store.Append(ctx, folder, &buf, store.AppendOptions{Flags: []string{store.FlagDraft, store.FlagSeen}})
-	if err != nil {
-		return fmt.Errorf("%s: save draft: %w", b.Name(), err)
-	}
-	return nil
+	return b.A.SaveDraft(ctx, d)
 }
 
 func (b *AccountBackend) MarkAnswered(ctx context.Context, id int64) error {

@@ -1,15 +1,9 @@
 package testpeer
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/server/tlsutil"
 )
 
 // Dovecot is a private Dovecot (Debian dovecot-imapd + dovecot-pop3d)
@@ -90,7 +86,10 @@ func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
 	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM := selfSigned(t)
+	certPEM, keyPEM, err := tlsutil.SelfSignedPEM([]string{"127.0.0.1", "::1", "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.CAFile = filepath.Join(dir, "cert.pem")
 	if err := os.WriteFile(d.CAFile, certPEM, 0o644); err != nil {
 		t.Fatal(err)
@@ -294,36 +293,6 @@ func (d *Dovecot) run(t testing.TB) error {
 	return nil
 }
 
-// selfSigned makes a certificate for 127.0.0.1 and localhost.
-func selfSigned(t testing.TB) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "letterbox test dovecot"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
 
 // TLSConfig returns a client configuration trusting the server.
 func (d *Dovecot) TLSConfig() *tls.Config {

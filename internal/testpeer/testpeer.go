@@ -4,7 +4,8 @@
 // LETTERBOX_REQUIRE_PEERS=1 (as .ci/run sets), so CI can never pass by
 // skipping.
 //
-// It is for tests only and imports no other letterbox package.
+// It is for tests only. Its one letterbox import is server/tlsutil, for
+// the self-signed certificate of a private Dovecot (StartDovecot).
 package testpeer
 
 import (

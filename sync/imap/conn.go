@@ -118,6 +118,18 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 	return cn, nil
 }
 
+// TestLogin connects as Sync would (TLS, STARTTLS or none), logs in and
+// logs out, changing nothing: account setup uses it to check a password
+// before saving anything. A refused login wraps ErrAuth.
+func TestLogin(ctx context.Context, cfg Config) error {
+	cn, err := dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cn.close()
+	return nil
+}
+
 // signal notes unilateral data (new mail, expunges, flag changes).
 func (c *conn) signal() {
 	select {
