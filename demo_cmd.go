@@ -116,7 +116,6 @@ func quietStderr(f *os.File) (restore func()) {
 	}
 }
 
-
 // noKeyring keeps the demo away from the user's keyring: it has nothing
 // and stores nothing.
 type noKeyring struct{}

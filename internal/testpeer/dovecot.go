@@ -293,7 +293,6 @@ func (d *Dovecot) run(t testing.TB) error {
 	return nil
 }
 
-
 // TLSConfig returns a client configuration trusting the server.
 func (d *Dovecot) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: d.Roots, ServerName: "127.0.0.1"}
