@@ -39,12 +39,12 @@ type SyncResult struct {
 // or POP3 download with the account's policy), then the outbox.
 func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error) {
 	var res SyncResult
-	pw, err := a.password(ctx)
-	if err != nil {
-		return res, err
-	}
 	switch a.Config.Mode {
 	case ModePOP3:
+		pw, err := a.password(ctx)
+		if err != nil {
+			return res, err
+		}
 		o, err := a.pop3Options(pw, opts.Report)
 		if err != nil {
 			return res, err
@@ -55,10 +55,12 @@ func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error
 			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
 	default:
-		o, err := a.imapOptions(pw, opts)
+		o, err := a.imapOptions("", opts)
 		if err != nil {
 			return res, err
 		}
+		// The password is looked up while the connection is made.
+		o.Server.PasswordFunc = a.password
 		r, err := imapsync.Sync(ctx, a.Store, o)
 		res.IMAP = &r
 		if err != nil {

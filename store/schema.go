@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -93,6 +93,9 @@ CREATE TABLE IF NOT EXISTS remote_uids (
 	partial    INTEGER NOT NULL DEFAULT 0,
 	UNIQUE (mailbox_id, remote_uid)
 );
+-- Version 3: the messages whose body is still to fetch, found without
+-- reading every row of the mailbox.
+CREATE INDEX IF NOT EXISTS remote_partial ON remote_uids (mailbox_id) WHERE partial = 1;
 CREATE TABLE IF NOT EXISTS remote_ids (
 	key        TEXT PRIMARY KEY,
 	message_id INTEGER NOT NULL DEFAULT 0,

@@ -471,6 +471,13 @@ func (s *Store) RemoteCount(ctx context.Context, mailbox string) (int, error) {
 	return n, nil
 }
 
+// partialUIDsQuery lists the partial messages of a mailbox (both ?s are
+// its id). CROSS JOIN keeps remote_uids outside, so the remote_partial
+// index finds the few rows at once instead of a walk of every message in
+// uid order.
+const partialUIDsQuery = `SELECT m.uid, r.remote_uid FROM remote_uids r CROSS JOIN messages m ON m.id = r.message_id
+		WHERE r.mailbox_id = ? AND m.mailbox_id = ? AND r.partial = 1 ORDER BY m.uid`
+
 // PartialUIDs lists the messages of mailbox stored with their header only
 // (Remote.Partial), as local and remote UID pairs.
 func (s *Store) PartialUIDs(ctx context.Context, mailbox string) ([]RemotePair, error) {
@@ -478,8 +485,7 @@ func (s *Store) PartialUIDs(ctx context.Context, mailbox string) ([]RemotePair, 
 	if err != nil {
 		return nil, fmt.Errorf("partial uids: %w", err)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT m.uid, r.remote_uid FROM remote_uids r JOIN messages m ON m.id = r.message_id
-		WHERE r.mailbox_id = ? AND m.mailbox_id = ? AND r.partial = 1 ORDER BY m.uid`, mbID, mbID)
+	rows, err := s.rdb.QueryContext(ctx, partialUIDsQuery, mbID, mbID)
 	if err != nil {
 		return nil, fmt.Errorf("partial uids %s: %w", cname, err)
 	}

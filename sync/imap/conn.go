@@ -33,6 +33,25 @@ type conn struct {
 // dial connects, reads the greeting and logs in (RFC 9051 section 6.2.3).
 // Cancelling ctx closes the connection, which fails any command running.
 func dial(ctx context.Context, cfg Config) (*conn, error) {
+	password := func() (string, error) { return cfg.Password, nil }
+	if cfg.PasswordFunc != nil {
+		type secret struct {
+			pw  string
+			err error
+		}
+		got := make(chan secret, 1)
+		// A failed dial stops the lookup (a password command is killed).
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			pw, err := cfg.PasswordFunc(pctx)
+			got <- secret{pw, err}
+		}()
+		password = func() (string, error) {
+			s := <-got
+			return s.pw, s.err
+		}
+	}
 	d := cfg.Dial
 	if d == nil {
 		d = (&net.Dialer{}).DialContext
@@ -101,7 +120,12 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 		cn.close()
 		return fail("greeting", err)
 	}
-	if err := cn.c.Login(cfg.Login, cfg.Password).Wait(); err != nil {
+	pw, err := password()
+	if err != nil {
+		cn.close()
+		return nil, err
+	}
+	if err := cn.c.Login(cfg.Login, pw).Wait(); err != nil {
 		cn.close()
 		if isNo(err) {
 			return nil, &Error{Op: "login", Err: fmt.Errorf("%s as %s: %w: %v", cfg.Addr, cfg.Login, ErrAuth, err)}
@@ -152,12 +176,14 @@ func (c *conn) dead() bool {
 }
 
 // close logs out politely when the connection is alive, then closes it.
+// It does not wait for the server's answer to LOGOUT: nothing is left to
+// learn from it, and a short sync would spend a round trip on it.
 func (c *conn) close() {
 	if c == nil || c.c == nil {
 		return
 	}
 	if !c.dead() {
-		c.c.Logout().Wait()
+		c.c.Logout()
 	}
 	c.c.Close()
 	if c.stop != nil {
@@ -233,8 +259,19 @@ func specialUse(attr string) string {
 // selectBox selects a mailbox, asking for CONDSTORE (RFC 7162 section
 // 3.1.8) when the server has it.
 func (c *conn) selectBox(name string) (*imap.SelectData, error) {
+	return c.selectWait(name, c.selectStart(name))
+}
+
+// selectStart sends SELECT without waiting for the answer, so the caller
+// can read the store meanwhile; selectWait takes the answer.
+func (c *conn) selectStart(name string) *imapclient.SelectCommand {
 	c.selected, c.sel = "", nil
-	data, err := c.c.Select(name, &imap.SelectOptions{CondStore: c.cond}).Wait()
+	return c.c.Select(name, &imap.SelectOptions{CondStore: c.cond})
+}
+
+// selectWait waits for the answer to a SELECT from selectStart.
+func (c *conn) selectWait(name string, cmd *imapclient.SelectCommand) (*imap.SelectData, error) {
+	data, err := cmd.Wait()
 	if err != nil {
 		return nil, c.wrap("select", name, err)
 	}

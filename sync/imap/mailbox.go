@@ -47,28 +47,37 @@ func (e *engine) loadState(ctx context.Context, mb string) (mailboxState, error)
 // every step succeeded, so an interrupted run repeats the pass.
 func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) error {
 	mb := rb.Local
-	sel, err := e.c.selectBox(rb.Name)
+	// The store is read while the server answers SELECT: on a mailbox
+	// where nothing changed, that is all the work there is.
+	cmd := e.c.selectStart(rb.Name)
+	state, err := e.loadState(ctx, mb)
+	count := -1
+	if err == nil && e.c.cond && state.uidnext != 0 && len(state.reset) == 0 {
+		if n, cerr := e.st.RemoteCount(ctx, mb); cerr == nil {
+			count = n
+		}
+	}
+	sel, serr := e.c.selectWait(rb.Name, cmd)
+	if serr != nil {
+		return serr
+	}
 	if err != nil {
 		return err
 	}
 	uv := sel.UIDValidity
-	state, err := e.loadState(ctx, mb)
-	if err != nil {
-		return err
-	}
 	if state.uv != uv {
 		if state, err = e.resetMailbox(ctx, mb, state, uv); err != nil {
 			return err
 		}
+		count = -1
 	}
 	cond := e.c.cond && sel.HighestModSeq != 0
 	// Nothing changed (same UIDNEXT, HIGHESTMODSEQ and count): decided
 	// from a count, before reading the mailbox's whole index.
-	if cond && sel.UIDNext != 0 && uint32(sel.UIDNext) == state.uidnext && sel.HighestModSeq == state.modseq && len(state.reset) == 0 {
-		if n, err := e.st.RemoteCount(ctx, mb); err == nil && n == int(sel.NumMessages) {
-			e.res.Mailboxes++
-			return nil
-		}
+	if cond && sel.UIDNext != 0 && uint32(sel.UIDNext) == state.uidnext && sel.HighestModSeq == state.modseq &&
+		len(state.reset) == 0 && count == int(sel.NumMessages) {
+		e.res.Mailboxes++
+		return nil
 	}
 	ri, err := e.st.RemoteIndex(ctx, mb)
 	if err != nil {

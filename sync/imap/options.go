@@ -30,6 +30,11 @@ type Config struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Login and Password are the credentials for LOGIN.
 	Login, Password string
+	// PasswordFunc, when set, supplies the password instead of Password.
+	// It runs while the connection is being made (TCP, TLS, greeting), so
+	// a keyring lookup or a password command adds no time of its own; its
+	// error ends the connection attempt and is returned as is.
+	PasswordFunc func(context.Context) (string, error)
 }
 
 // BodyPolicy says which message bodies a sync downloads after the

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -289,6 +290,66 @@ func TestLoginFailure(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordFunc: a password from PasswordFunc logs in; its error ends
+// the sync as is (not as a login or network failure), and a dial that
+// fails cancels the lookup.
+func TestPasswordFunc(t *testing.T) {
+	forEachPeer(t, func(t *testing.T, p *peer) {
+		admin{t, p}.seed("INBOX", "pwfunc", 2, 300)
+		good := testOptions(p)
+		pw := good.Server.Password
+		for _, tc := range []struct {
+			name    string
+			fn      func(context.Context) (string, error)
+			wantErr error
+		}{
+			{"right", func(context.Context) (string, error) { return pw, nil }, nil},
+			{"wrong", func(context.Context) (string, error) { return "wrong", nil }, ErrAuth},
+			{"lookup fails", func(context.Context) (string, error) { return "", errNoSecret }, errNoSecret},
+		} {
+			opts := testOptions(p)
+			opts.Server.Password = ""
+			opts.Server.PasswordFunc = tc.fn
+			st := newStore(t)
+			res, err := Sync(context.Background(), st, opts)
+			if tc.wantErr == nil {
+				if err != nil || res.New != 2 {
+					t.Errorf("%s: res %+v, err %v; want 2 new", tc.name, res, err)
+				}
+				continue
+			}
+			if !errors.Is(err, tc.wantErr) || IsTemporary(err) {
+				t.Errorf("%s: err = %v, want %v and not temporary", tc.name, err, tc.wantErr)
+			}
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cancelled := make(chan struct{})
+		opts := Options{Server: Config{Addr: addr, Security: SecurityNone, Login: "x",
+			PasswordFunc: func(ctx context.Context) (string, error) {
+				<-ctx.Done()
+				close(cancelled)
+				return "", ctx.Err()
+			}}}
+		if _, err := Sync(context.Background(), newStore(t), opts); err == nil || !IsTemporary(err) {
+			t.Fatalf("Sync to a closed port: %v, want a temporary error", err)
+		}
+		select {
+		case <-cancelled:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the password lookup was not cancelled when the dial failed")
+		}
+	})
+}
+
+var errNoSecret = errors.New("no secret here")
 
 // TestSecurity: implicit TLS and STARTTLS work with a trusted
 // certificate; an untrusted one is a permanent error, not a retry.
