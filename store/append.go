@@ -58,6 +58,7 @@ type prepared struct {
 	err      error
 	finalRel string // "cur/<key>:2,<flags>"
 	remote   Remote
+	unsynced bool // written without fsync: the committer syncs the batch
 }
 
 // Append stores one message read from r in mailbox and returns its UID.
@@ -76,7 +77,10 @@ func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts Ap
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("append: %w", err)
 	}
-	p := s.prepare(dir, r, flags, opts.InternalDate)
+	// The file is made durable by the group commit, with the others of
+	// its batch (see syncFiles).
+	p := s.prepareSync(dir, r, flags, opts.InternalDate, false)
+	p.unsynced = !s.opts.NoSync
 	p.remote = opts.Remote
 	if p.err != nil {
 		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, p.err)
@@ -187,14 +191,18 @@ func (s *Store) prepare(dir string, r io.Reader, flags []string, idate time.Time
 // replaces the per-file fsyncs.
 const batchSyncMin = 16
 
-// syncFiles makes the written files of a batch durable: one syncfs(2) of
-// their filesystem, or, where that fails, an fsync of each.
-func syncFiles(tmpDir string, ps []*prepared) error {
-	if d, err := os.Open(tmpDir); err == nil {
-		err = unix.Syncfs(int(d.Fd()))
-		d.Close()
-		if err == nil {
-			return nil
+// syncFiles makes the written files of a batch durable. One file is
+// fsynced; for more, one syncfs(2) of the filesystem holding dir replaces
+// their fsyncs (far less CPU, one flush), falling back to an fsync of
+// each where syncfs fails.
+func syncFiles(dir string, ps []*prepared) error {
+	if len(ps) > 1 {
+		if d, err := os.Open(dir); err == nil {
+			err = unix.Syncfs(int(d.Fd()))
+			d.Close()
+			if err == nil {
+				return nil
+			}
 		}
 	}
 	for _, p := range ps {
@@ -224,7 +232,16 @@ func (s *Store) prepareSync(dir string, r io.Reader, flags []string, idate time.
 		p.err = err
 		return p
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
+	bw, _ := s.bufs.Get().(*bufio.Writer)
+	if bw == nil {
+		bw = bufio.NewWriterSize(f, 64<<10)
+	} else {
+		bw.Reset(f)
+	}
+	defer func() {
+		bw.Reset(nil)
+		s.bufs.Put(bw)
+	}()
 	cw := &countWriter{w: bw}
 	tee := io.TeeReader(r, cw)
 	pr := safeParse(tee)

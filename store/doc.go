@@ -19,7 +19,9 @@
 //     fsynced in tmp/, renamed into cur/, the directory fsynced, and its index
 //     row committed. Bulk appends batch the fsyncs and the transaction but
 //     return nothing before all of them are durable. Concurrent appends are
-//     group-committed in two overlapping stages (groupcommit.go).
+//     group-committed in two overlapping stages (groupcommit.go); a batch of
+//     several files is made durable by one syncfs(2) of the mail
+//     filesystem instead of an fsync per file.
 //   - The index commits with synchronous=NORMAL: the file (the truth for the
 //     body) is on disk before the commit, and only a power loss can roll
 //     back committed index rows. A durable "open" flag, set before a

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 )
 
@@ -10,9 +11,9 @@ import (
 // transaction instead of paying for each. Every caller still returns only
 // after its own message is durable.
 //
-// A commit has two stages: placing the files (renames into cur/ and the
-// directory fsync, under fmu) and indexing them (the transaction, under
-// wmu). The leader of a batch takes every pending append, places them,
+// A commit has two stages: placing the files (one sync of the batch's
+// files, see syncFiles, then renames into cur/ and the directory fsync,
+// under fmu) and indexing them (the transaction, under wmu). The leader of a batch takes every pending append, places them,
 // and hands leadership to the next batch before indexing, so batch N+1's
 // files are placed while batch N's transaction commits.
 
@@ -28,7 +29,7 @@ type commitWaiter struct {
 type groupCommitter struct {
 	mu      sync.Mutex // guards pending and taken
 	pending []*commitWaiter
-	leader  sync.Mutex // held by the goroutine placing a batch
+	syncer  sync.Mutex // held by the leader syncing and placing a batch
 }
 
 // groupCommit commits ps to mailbox together with whatever other appends
@@ -40,11 +41,11 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 	g.pending = append(g.pending, w)
 	g.mu.Unlock()
 
-	g.leader.Lock()
+	g.syncer.Lock()
 	g.mu.Lock()
 	if w.taken { // an earlier leader took it
 		g.mu.Unlock()
-		g.leader.Unlock()
+		g.syncer.Unlock()
 		<-w.done
 		return w.res, w.err
 	}
@@ -75,14 +76,33 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 		gr.ws = append(gr.ws, x)
 		gr.ps = append(gr.ps, x.ps...)
 	}
+	var unsynced []*prepared
+	for _, x := range batch {
+		for _, p := range x.ps {
+			if p.unsynced {
+				unsynced = append(unsynced, p)
+			}
+		}
+	}
+	// The batch's files are made durable together before any is renamed
+	// into cur/: a message file in cur/ is always complete.
+	var syncErr error
+	if len(unsynced) > 0 {
+		syncErr = syncFiles(filepath.Join(s.root, "mail"), unsynced)
+	}
 	for _, gr := range groups {
+		if syncErr != nil {
+			removeTmp(gr.ps)
+			gr.err = syncErr
+			continue
+		}
 		gr.mbID, gr.err = s.placeFiles(bctx, gr.mailbox, gr.ps)
 	}
 	// Take the writer before handing leadership on: the next leader
 	// places its batch while this transaction commits, and appends that
 	// arrive meanwhile gather into the batch after it.
 	lockErr := s.lockWrite()
-	g.leader.Unlock()
+	g.syncer.Unlock()
 	if lockErr == nil {
 		defer s.wmu.Unlock()
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -155,9 +156,66 @@ func (s *Store) mailboxDirOf(ctx context.Context, name string) (int64, string, s
 }
 
 // mailboxDirRead is mailboxDirOf on the reader pool, for callers that
-// must not wait for the writer connection.
+// must not wait for the writer connection, through a cache: every
+// delivery looks its mailbox up twice, and the query cost more than a
+// twentieth of a delivery's CPU.
 func (s *Store) mailboxDirRead(ctx context.Context, name string) (int64, string, string, error) {
-	return lookupMailboxDir(ctx, s.rdb, name)
+	if d, ok := s.dirs.get(name); ok {
+		return d.id, d.dir, d.cname, nil
+	}
+	gen := s.dirs.generation()
+	id, dir, cname, err := lookupMailboxDir(ctx, s.rdb, name)
+	if err == nil {
+		s.dirs.put(name, gen, mailboxDirEntry{id, dir, cname})
+	}
+	return id, dir, cname, err
+}
+
+// dirCache remembers mailbox lookups. A rename or delete of mailboxes
+// calls reset after its transaction commits and before it releases fmu;
+// a lookup that raced with it is not cached (its generation changed).
+type dirCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]mailboxDirEntry
+}
+
+type mailboxDirEntry struct {
+	id         int64
+	dir, cname string
+}
+
+func (c *dirCache) get(name string) (mailboxDirEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.m[name]
+	return d, ok
+}
+
+func (c *dirCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *dirCache) put(name string, gen uint64, d mailboxDirEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.m == nil || len(c.m) > 4096 {
+		c.m = map[string]mailboxDirEntry{}
+	}
+	c.m[name] = d
+}
+
+// reset forgets every lookup.
+func (c *dirCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.m = nil
 }
 
 // lookupMailboxDir returns a mailbox's id, directory and canonical name.
@@ -273,6 +331,7 @@ func (s *Store) RenameMailbox(ctx context.Context, oldName, newName string) erro
 	defer s.wmu.Unlock()
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
+	defer s.dirs.reset()
 	from, err := CanonicalName(oldName)
 	if err != nil {
 		return err
@@ -356,6 +415,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, name string) error {
 	defer s.wmu.Unlock()
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
+	defer s.dirs.reset()
 	id, dir, cname, err := s.mailboxDirOf(ctx, name)
 	if err != nil {
 		return err

@@ -477,6 +477,7 @@ func (s *Store) Check(ctx context.Context, repair bool) (*Report, error) {
 	defer s.wmu.Unlock()
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
+	defer s.dirs.reset()
 	rep := &Report{Repaired: repair}
 	mbs, err := s.mailboxRows(ctx)
 	if err != nil {

@@ -58,6 +58,8 @@ type Store struct {
 	keySeq    atomic.Uint64   // Maildir unique name counter
 	host      string          // host part of Maildir unique names
 	feed      feed            // change subscribers
+	dirs      dirCache        // mailbox name to id and directory
+	bufs      sync.Pool       // *bufio.Writer of 64 KiB for message files
 	report    Report          // what Open reconciled
 	closed    atomic.Bool
 	lock      *os.File // ROOT/lock, held while open

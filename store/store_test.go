@@ -316,3 +316,44 @@ func TestListKeyset(t *testing.T) {
 		}
 	}
 }
+
+// TestMailboxLookupCache: appends look mailboxes up through a cache, which
+// must follow renames, deletes and a new mailbox under an old name.
+func TestMailboxLookupCache(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	add := func(mb, id string) (AppendResult, error) {
+		return s.Append(ctx, mb, strings.NewReader(coreMsg(id, id, "x")), AppendOptions{})
+	}
+	if _, err := s.CreateMailbox(ctx, "Old", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := add("Old", "1@x"); err != nil { // cached now
+		t.Fatal(err)
+	}
+	if err := s.RenameMailbox(ctx, "Old", "New"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := add("Old", "2@x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("append to a renamed-away mailbox: %v, want ErrNotFound", err)
+	}
+	if _, err := add("New", "3@x"); err != nil {
+		t.Fatalf("append after rename: %v", err)
+	}
+	if err := s.DeleteMailbox(ctx, "New"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := add("New", "4@x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("append to a deleted mailbox: %v, want ErrNotFound", err)
+	}
+	if _, err := s.CreateMailbox(ctx, "New", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := add("New", "5@x"); err != nil {
+		t.Fatalf("append to a new mailbox under a deleted one's name: %v", err)
+	}
+	msgs, err := s.List(ctx, ListOptions{Mailbox: "New", Limit: 10})
+	if err != nil || len(msgs) != 1 || msgs[0].MessageID != "5@x" {
+		t.Fatalf("New holds %+v, %v; want only <5@x>", msgs, err)
+	}
+}

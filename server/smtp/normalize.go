@@ -30,17 +30,29 @@ func newCRLFReader(r io.Reader, reject bool) *crlfReader {
 	return &crlfReader{r: bufio.NewReaderSize(r, 64<<10), reject: reject}
 }
 
+// Read fills p with as many lines as are at hand (one line per call made
+// every reader above it, the parser and the file writer, pay per line).
 func (c *crlfReader) Read(p []byte) (int, error) {
-	for len(c.pend) == 0 {
-		if c.err != nil {
-			return 0, c.err
+	n := 0
+	for n < len(p) {
+		if len(c.pend) == 0 {
+			// Read on only without waiting: when nothing is returned
+			// yet, or more input is buffered.
+			if c.err != nil || (n > 0 && c.r.Buffered() == 0) {
+				break
+			}
+			if err := c.next(); err != nil {
+				c.err = err
+			}
+			continue
 		}
-		if err := c.next(); err != nil {
-			c.err = err
-		}
+		k := copy(p[n:], c.pend)
+		c.pend = c.pend[k:]
+		n += k
 	}
-	n := copy(p, c.pend)
-	c.pend = c.pend[n:]
+	if n == 0 && c.err != nil {
+		return 0, c.err
+	}
 	return n, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // refCRLF is the obvious byte-at-a-time normalisation.
@@ -59,4 +60,27 @@ func FuzzCRLFReader(f *testing.F) {
 			t.Fatalf("%q: got %q, %v", in, got, err)
 		}
 	})
+}
+
+// TestCRLFReaderBatchesWithoutWaiting: one Read returns every line already
+// at hand, and never waits for more input once it has something.
+func TestCRLFReaderBatchesWithoutWaiting(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write([]byte("one\r\ntwo\nthree\r\n")) // then the writer stays open
+	c := newCRLFReader(pr, false)
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, _ := c.Read(buf)
+		got <- string(buf[:n])
+	}()
+	select {
+	case s := <-got:
+		if s != "one\r\ntwo\r\nthree\r\n" {
+			t.Errorf("first Read = %q, want the three lines", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read waited for input beyond what was at hand")
+	}
 }
