@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -100,6 +101,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	tuneGC(os.Getenv)
 	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
 	if *logJSON {
 		h = slog.NewJSONHandler(e.stderr, nil)
@@ -322,4 +324,20 @@ func serveDKIM(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "key written to %s\n\nPublish this DNS TXT record:\n\n%s._domainkey.%s. IN TXT ( \"%s\" )\n\nand add to server.toml:\n\n[dkim]\ndomain = %q\nselector = %q\nkey_file = %q\n",
 		keyFile, *selector, domain, strings.Join(chunks, "\"\n\t\""), domain, *selector, keyFile)
 	return nil
+}
+
+// tuneGC sets the daemon's garbage collector unless GOGC or GOMEMLIMIT
+// say otherwise. A busy MX makes tens of kilobytes of garbage per message
+// over a live heap of a few megabytes, so at the default GOGC=100 the
+// collector ran many times a second; at 400 (heap goal 5× the live heap)
+// deliveries go about 7% faster (bench/smtp.sh), for a few more megabytes.
+// The soft limit keeps a large live heap from growing 5× (the IDLE load
+// of bench/server.sh must stay under 300 MB).
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(200 << 20)
+	}
 }

@@ -113,3 +113,57 @@ func TestCheckDuringAppends(t *testing.T) {
 		t.Fatalf("check after appends: %+v", rep)
 	}
 }
+
+// TestAppendsWhileMailboxReplaced: appends race with the deletion and
+// re-creation of their mailbox. Each either lands or fails; none leaves
+// a file without a row or a row without a file (the group commit writes
+// a batch's rows while its files are placed, and must roll both back).
+func TestAppendsWhileMailboxReplaced(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	if _, err := s.CreateMailbox(ctx, "Box", ""); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, failed := 0, 0
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Append(ctx, "Box", strings.NewReader(coreMsg(fmt.Sprintf("r%d@x", i), "replace race", "body")), AppendOptions{})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+			} else {
+				ok++
+			}
+		}()
+		if i == n/3 {
+			if err := s.DeleteMailbox(ctx, "Box"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CreateMailbox(ctx, "Box", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wg.Wait()
+	t.Logf("%d appends stored, %d failed", ok, failed)
+	rep, err := s.Check(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Clean() {
+		t.Fatalf("check after the race: %+v", rep)
+	}
+	mb, err := s.Mailbox(ctx, "Box")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mb.Total > ok {
+		t.Fatalf("Box holds %d messages, more than the %d appends that succeeded", mb.Total, ok)
+	}
+}

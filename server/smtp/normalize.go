@@ -26,8 +26,12 @@ type crlfReader struct {
 	err    error
 }
 
+// crlfBufSize is the normaliser's read buffer; longer lines are read in
+// pieces.
+const crlfBufSize = 16 << 10
+
 func newCRLFReader(r io.Reader, reject bool) *crlfReader {
-	return &crlfReader{r: bufio.NewReaderSize(r, 64<<10), reject: reject}
+	return &crlfReader{r: bufio.NewReaderSize(r, crlfBufSize), reject: reject}
 }
 
 // Read fills p with as many lines as are at hand (one line per call made

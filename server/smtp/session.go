@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -162,7 +163,15 @@ func (ss *session) Data(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	err := ss.s.dl.Deliver(ctx, env, newCRLFReader(r, ss.s.opts.RejectBareLF))
+	br, _ := ss.s.bufs.Get().(*bufio.Reader)
+	if br == nil {
+		br = bufio.NewReaderSize(r, crlfBufSize)
+	} else {
+		br.Reset(r)
+	}
+	err := ss.s.dl.Deliver(ctx, env, &crlfReader{r: br, reject: ss.s.opts.RejectBareLF})
+	br.Reset(nil)
+	ss.s.bufs.Put(br)
 	var se *smtp.SMTPError
 	switch {
 	case err == nil:

@@ -143,6 +143,9 @@ type Server struct {
 	ids   atomic.Uint64
 	mu    sync.Mutex
 	perIP map[string]int
+	// bufs holds the DATA normaliser's read buffers (*bufio.Reader): one
+	// per message was most of the garbage a busy MX made.
+	bufs sync.Pool
 }
 
 // New returns a Server; call Serve with each listener.
