@@ -261,7 +261,7 @@ func TestRemoteCountAndPartials(t *testing.T) {
 }
 
 // TestPartialIndexMigration: an index of schema 2 gains the partial-body
-// index on open, and PartialUIDs reads through it (a walk of every
+// index (schema 3) and the FTS5 merge setting (schema 4) on open, and PartialUIDs reads through it (a walk of every
 // message of a 10,000-message mailbox cost 3 ms on each no-change sync).
 func TestPartialIndexMigration(t *testing.T) {
 	ctx := context.Background()
@@ -310,5 +310,10 @@ func TestPartialIndexMigration(t *testing.T) {
 	parts, err := s.PartialUIDs(ctx, Inbox)
 	if err != nil || len(parts) != 1 || parts[0].RemoteUID != 9 {
 		t.Fatalf("partials = %+v, %v", parts, err)
+	}
+	// Schema 4: FTS5 merges 16 segments at a time.
+	var automerge int
+	if err := s.rdb.QueryRow("SELECT v FROM fts_config WHERE k = 'automerge'").Scan(&automerge); err != nil || automerge != 16 {
+		t.Errorf("fts automerge = %d, %v; want 16", automerge, err)
 	}
 }
