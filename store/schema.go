@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -57,7 +57,6 @@ CREATE INDEX IF NOT EXISTS messages_by_date   ON messages (mailbox_id, date DESC
 CREATE INDEX IF NOT EXISTS messages_by_modseq ON messages (mailbox_id, modseq);
 CREATE INDEX IF NOT EXISTS messages_by_msgid  ON messages (message_id);
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (thread_id, date);
-CREATE INDEX IF NOT EXISTS messages_by_file   ON messages (mailbox_id, file);
 
 -- threads: one row per conversation; last_date orders threads.
 CREATE TABLE IF NOT EXISTS threads (
@@ -125,4 +124,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (
 -- its delivery rate; a search reads a few more segments, which costs
 -- little beside reading its rows (docs/BENCHMARKS.md).
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
+-- Version 5: no index by file name. No query needed it (a check reads a
+-- mailbox's rows by mailbox_id), and every delivery paid for its long key.
+DROP INDEX IF EXISTS messages_by_file;
 `

@@ -261,7 +261,8 @@ func TestRemoteCountAndPartials(t *testing.T) {
 }
 
 // TestPartialIndexMigration: an index of schema 2 gains the partial-body
-// index (schema 3) and the FTS5 merge setting (schema 4) on open, and PartialUIDs reads through it (a walk of every
+// index (schema 3) and the FTS5 merge setting (schema 4) and loses the
+// index by file name (schema 5) on open, and PartialUIDs reads through it (a walk of every
 // message of a 10,000-message mailbox cost 3 ms on each no-change sync).
 func TestPartialIndexMigration(t *testing.T) {
 	ctx := context.Background()
@@ -310,6 +311,11 @@ func TestPartialIndexMigration(t *testing.T) {
 	parts, err := s.PartialUIDs(ctx, Inbox)
 	if err != nil || len(parts) != 1 || parts[0].RemoteUID != 9 {
 		t.Fatalf("partials = %+v, %v", parts, err)
+	}
+	// Schema 5: no index by file name.
+	var byFile int
+	if err := s.rdb.QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_file'").Scan(&byFile); err != nil || byFile != 0 {
+		t.Errorf("messages_by_file still there (%d, %v)", byFile, err)
 	}
 	// Schema 4: FTS5 merges 16 segments at a time.
 	var automerge int
