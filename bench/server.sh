@@ -19,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib/dovecot.sh
+. bench/lib/fs.sh
 ROOT=$PWD
 OUT=${OUT:-$ROOT/bench/out/server}
 N=${N:-10000}
@@ -178,12 +179,7 @@ say "  ratio letterbox/dovecot: $(python3 -c "print(round($FM_letterbox/$FM_dove
 
 # --- 3. smtp-source -------------------------------------------------------
 say "== smtp-source: 20 sessions x 500 messages of 10 KB (median of $RUNS)"
-say "  file create beside the store: $(python3 -c 'import os,sys,time,tempfile
-d=tempfile.mkdtemp(dir=sys.argv[1]); t=time.perf_counter()
-for i in range(500): os.close(os.open(f"{d}/{i}", os.O_CREAT|os.O_EXCL|os.O_WRONLY))
-print(f"{(time.perf_counter()-t)*2:.3f}")
-for i in range(500): os.unlink(f"{d}/{i}")
-os.rmdir(d)' "$LBDATA") ms (about 0.02 on a settled filesystem)"
+say "  file create beside the store: $(create_cost "$LBDATA") ms (about 0.02 on a settled filesystem)"
 SINK=$(freeport)
 /usr/sbin/smtp-sink -u "$(id -un | sed 's/^root$/nobody/')" -c 127.0.0.1:$SINK 1000 >/dev/null 2>&1 &
 SINK_PID=$!

@@ -19,13 +19,7 @@ OUT=${OUT:-$PWD/bench/out/smtp}
 # (ext4's recently_deleted() scan), and every delivery creates one.
 mkdir -p "$OUT"
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-# probe: milliseconds per file create in a new directory beside the store.
-probe() { python3 -c 'import os,sys,time,tempfile
-d=tempfile.mkdtemp(dir=sys.argv[1]); t=time.perf_counter()
-for i in range(500): os.close(os.open(f"{d}/{i}", os.O_CREAT|os.O_EXCL|os.O_WRONLY))
-print(f"{(time.perf_counter()-t)*2:.3f}")
-for i in range(500): os.unlink(f"{d}/{i}")
-os.rmdir(d)' "$1"; }
+. bench/lib/fs.sh
 go build -o "$OUT/letterbox" .
 DATA=$(mktemp -d "$OUT/data.XXXXXX")
 echo pw | "$OUT/letterbox" serve user add --data "$DATA" bob@example.test --password-stdin
@@ -34,7 +28,7 @@ PORT=$(freeport)
 	--imap-addr= --imaps-addr= --pop3-addr= --pop3s-addr= >"$OUT/serve.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
-CREATE=$(probe "$OUT")
+CREATE=$(create_cost "$OUT")
 sleep 1.5
 rate() { # port
 	local s e

@@ -227,7 +227,6 @@ func (s *Store) prepareSync(dir string, r io.Reader, flags []string, idate time.
 	}
 	p := &prepared{key: s.uniqueName(), flags: flags, idate: idate}
 	p.tmp = s.mailPath(dir, "tmp", p.key)
-	p.finalRel = "cur/" + p.key + ":2," + MaildirFlags(flags)
 	f, err := os.OpenFile(p.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		p.err = err
@@ -348,6 +347,7 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 		removeTmp(ps)
 	}
 	for _, p := range ps {
+		p.finalRel = "cur/" + p.key + ":2," + MaildirFlags(p.flags)
 		src := p.tmp
 		if filepath.Dir(src) != s.mailPath(dir, "tmp") {
 			// The mailbox was renamed while the file was written.
@@ -415,15 +415,6 @@ func (s *Store) indexPlaced(ctx context.Context, mailbox string, mbID int64, ps 
 
 // indexPlacedLocked is indexPlaced with wmu held by the caller.
 func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int64, ps []*prepared) ([]AppendResult, error) {
-	return s.indexLocked(ctx, mailbox, mbID, ps, nil)
-}
-
-// indexLocked is indexPlacedLocked for files that may still be being
-// placed: when placed is set, the rows are written and then placed is
-// waited for; its error rolls the transaction back instead of
-// committing it. The group committer writes a batch's rows while its
-// files are synced and renamed.
-func (s *Store) indexLocked(ctx context.Context, mailbox string, mbID int64, ps []*prepared, placed func() error) ([]AppendResult, error) {
 	var uv uint32
 	res := make([]AppendResult, len(ps))
 	var changes []Change
@@ -462,13 +453,7 @@ func (s *Store) indexLocked(ctx context.Context, mailbox string, mbID int64, ps 
 			uidnext, modseq, len(ps), unread, mbID); err != nil {
 			return err
 		}
-		if err := s.ensureDirty(ctx, tx, mbID); err != nil {
-			return err
-		}
-		if placed != nil {
-			return placed()
-		}
-		return nil
+		return s.ensureDirty(ctx, tx, mbID)
 	})
 	if err != nil {
 		s.unplaceFailed(ps, mbID)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"sync"
 )
@@ -12,15 +11,12 @@ import (
 // transaction instead of paying for each. Every caller still returns only
 // after its own message is durable.
 //
-// The leader of a batch takes every pending append and does two things
-// at once: it makes the files durable and places them (one sync of the
-// batch's files, see syncFiles, then renames into cur/ and the directory
-// fsync, under fmu), while a goroutine writes their index rows in a
-// transaction (under wmu) that commits only after every file is placed,
-// and rolls back if any could not be. The leader hands leadership on as
-// soon as the files are placed, so batch N+1's files are synced and
-// placed while batch N's transaction commits, and batch N+1's rows are
-// written as soon as it has.
+// A commit has two stages: placing the files (one sync of the batch's
+// files, see syncFiles, then renames into cur/ and the directory fsync,
+// under fmu) and indexing them (the transaction, under wmu). The leader
+// of a batch takes every pending append, places them, and hands
+// leadership to the next batch before indexing, so batch N+1's files are
+// placed while batch N's transaction commits.
 
 type commitWaiter struct {
 	mailbox string
@@ -34,7 +30,7 @@ type commitWaiter struct {
 type groupCommitter struct {
 	mu      sync.Mutex // guards pending and taken
 	pending []*commitWaiter
-	syncer  sync.Mutex // held by the leader syncing and placing a batch
+	leader  sync.Mutex // held by the goroutine syncing and placing a batch
 }
 
 // groupCommit commits ps to mailbox together with whatever other appends
@@ -46,11 +42,11 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 	g.pending = append(g.pending, w)
 	g.mu.Unlock()
 
-	g.syncer.Lock()
+	g.leader.Lock()
 	g.mu.Lock()
 	if w.taken { // an earlier leader took it
 		g.mu.Unlock()
-		g.syncer.Unlock()
+		g.leader.Unlock()
 		<-w.done
 		return w.res, w.err
 	}
@@ -66,16 +62,11 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 		mailbox string
 		ws      []*commitWaiter
 		ps      []*prepared
-		mbID    int64 // looked up for the transaction
-		placed  int64 // the id placeFiles found, under fmu
-		lookErr error // of the lookup; set before the index goroutine starts
-		err     error // of the file stage
-		res     []AppendResult
-		txErr   error // of the index stage
+		mbID    int64
+		err     error
 	}
 	var groups []*group
 	byBox := map[string]*group{}
-	var unsynced []*prepared
 	for _, x := range batch {
 		gr := byBox[x.mailbox]
 		if gr == nil {
@@ -85,50 +76,15 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 		}
 		gr.ws = append(gr.ws, x)
 		gr.ps = append(gr.ps, x.ps...)
+	}
+	var unsynced []*prepared
+	for _, x := range batch {
 		for _, p := range x.ps {
 			if p.unsynced {
 				unsynced = append(unsynced, p)
 			}
 		}
 	}
-	for _, gr := range groups {
-		gr.mbID, _, _, gr.lookErr = s.mailboxDirRead(bctx, gr.mailbox)
-	}
-
-	// The index rows are written beside the file work and committed
-	// only once every file is placed: the transaction's CPU overlaps the
-	// flushes instead of following them.
-	filesDone := make(chan struct{})
-	indexed := make(chan struct{})
-	go func() {
-		defer close(indexed)
-		lockErr := s.lockWrite() // the previous batch has committed
-		if lockErr != nil {
-			<-filesDone
-			for _, gr := range groups {
-				gr.txErr = lockErr
-			}
-			return
-		}
-		defer s.wmu.Unlock()
-		for _, gr := range groups {
-			if gr.lookErr != nil {
-				gr.txErr = gr.lookErr
-				continue
-			}
-			gr.res, gr.txErr = s.indexLocked(bctx, gr.mailbox, gr.mbID, gr.ps, func() error {
-				<-filesDone
-				if gr.err != nil {
-					return gr.err
-				}
-				if gr.placed != gr.mbID {
-					return fmt.Errorf("mailbox %q was replaced during the append: %w", gr.mailbox, ErrNotFound)
-				}
-				return nil
-			})
-		}
-	}()
-
 	// The batch's files are made durable together before any is renamed
 	// into cur/: a message file in cur/ is always complete.
 	var syncErr error
@@ -136,37 +92,36 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 		syncErr = syncFiles(filepath.Join(s.root, "mail"), unsynced)
 	}
 	for _, gr := range groups {
-		switch {
-		case syncErr != nil:
+		if syncErr != nil {
 			removeTmp(gr.ps)
 			gr.err = syncErr
-		case gr.lookErr != nil:
-			removeTmp(gr.ps) // no transaction will index them
-			gr.err = gr.lookErr
-		default:
-			gr.placed, gr.err = s.placeFiles(bctx, gr.mailbox, gr.ps)
+			continue
 		}
+		gr.mbID, gr.err = s.placeFiles(bctx, gr.mailbox, gr.ps)
 	}
-	close(filesDone)
-	// The next batch syncs and places its files while this one commits.
-	g.syncer.Unlock()
-	<-indexed
+	// Take the writer before handing leadership on: the next leader
+	// places its batch while this transaction commits, and appends that
+	// arrive meanwhile gather into the batch after it.
+	lockErr := s.lockWrite()
+	g.leader.Unlock()
+	if lockErr == nil {
+		defer s.wmu.Unlock()
+	}
 	for _, gr := range groups {
-		if gr.txErr != nil && gr.err == nil {
-			// Placed, but not indexed (the transaction may have failed
-			// before the files were placed): not acknowledged, so gone.
-			s.unplaceFailed(gr.ps, gr.placed)
-		}
-		err := gr.txErr
-		if err == nil {
-			err = gr.err
+		var res []AppendResult
+		err := gr.err
+		if err == nil && lockErr != nil {
+			err = lockErr
+			s.unplaceFailed(gr.ps, gr.mbID)
+		} else if err == nil {
+			res, err = s.indexPlacedLocked(bctx, gr.mailbox, gr.mbID, gr.ps)
 		}
 		i := 0
 		for _, x := range gr.ws {
 			if err != nil {
 				x.err = err
 			} else {
-				x.res = gr.res[i : i+len(x.ps)]
+				x.res = res[i : i+len(x.ps)]
 			}
 			i += len(x.ps)
 			close(x.done)
