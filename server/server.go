@@ -18,6 +18,7 @@ import (
 	"github.com/letterbox-mail/letterbox/server/queue"
 	smtpd "github.com/letterbox-mail/letterbox/server/smtp"
 	"github.com/letterbox-mail/letterbox/server/tlsutil"
+	"github.com/letterbox-mail/letterbox/store"
 )
 
 // service is what each protocol server offers.
@@ -79,7 +80,10 @@ func New(cfg *Config, log *slog.Logger) (*Server, error) {
 		}
 		s.tls, s.CertFile, s.CertCreated = tlsutil.Config(cert), certFile, created
 	}
-	be, err := backend.New(cfg.Data, backend.Options{Domains: cfg.Domains, MaxFailures: cfg.Limits.MaxAuthFailures, Logger: log})
+	// The server lives long enough to index full text when deliveries
+	// pause (store.Options.DeferText); searches catch up first.
+	be, err := backend.New(cfg.Data, backend.Options{Domains: cfg.Domains, MaxFailures: cfg.Limits.MaxAuthFailures, Logger: log,
+		StoreOptions: &store.Options{DeferText: true}})
 	if err != nil {
 		return nil, err
 	}

@@ -446,6 +446,7 @@ func TestShutdown(t *testing.T) {
 // smtplib, then read the message back with python's poplib over POP3S
 // and imaplib over IMAPS: both copies are byte-for-byte the stored one,
 // and the stored one is the submitted message under our trace fields.
+// IMAP SEARCH finds its words straight after delivery.
 func TestSubmitReadBack(t *testing.T) {
 	testpeer.Require(t, "python3", "python3")
 	s := testServer(t, "a.test", []string{"alice@a.test", "bob@a.test"}, nil)
@@ -470,6 +471,12 @@ if sys.argv[3] != "-":
     m = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[3]), ssl_context=ctx)
     m.login("bob@a.test", "bob-pw")
     m.select("INBOX")
+    # Searched at once: the server indexes full text later, so this
+    # search first indexes what waits (store.Options.DeferText).
+    typ, data = m.search(None, "BODY", '"line two"')
+    assert data == [b"1"], ("BODY search", data)
+    typ, data = m.search(None, "TEXT", "leading", "NOT", "BODY", "absent")
+    assert data == [b"1"], ("TEXT search", data)
     typ, data = m.fetch("1", "(BODY.PEEK[])")
     open(sys.argv[4] + "/imap.eml", "wb").write(data[0][1])
     m.logout()

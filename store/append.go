@@ -430,7 +430,7 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 			uid := uidnext
 			uidnext++
 			id := s.nextMessageID()
-			err := insertMessage(ctx, ctx2tx, id, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed)
+			err := insertMessage(ctx, ctx2tx, id, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, s.opts.DeferText)
 			if err != nil {
 				return err
 			}
@@ -460,6 +460,9 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 		return nil, err
 	}
 	s.unplace(ps)
+	if s.opts.DeferText {
+		s.deferredText(len(ps))
+	}
 	for i := range res {
 		res[i].UIDValidity = uv
 	}
@@ -468,8 +471,9 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 }
 
 // insertMessage writes the index row, the full-text row and the thread of
-// one message.
-func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage) error {
+// one message; with deferText, a row in fts_pending instead of the
+// full-text row (textindex.go).
+func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage, deferText bool) error {
 	env := pm.Envelope
 	date := env.Date
 	if date.IsZero() {
@@ -494,6 +498,12 @@ func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, mo
 		cleanText(env.Subject), env.MessageID, inReplyTo, strings.Join(env.References, " "), threadID, hasAtt, cleanText(pm.Preview)); err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
+	if deferText {
+		if _, err := tx.ExecContext(ctx, qInsertPending, id); err != nil {
+			return fmt.Errorf("queue full-text indexing: %w", err)
+		}
+		return nil
+	}
 	return insertText(ctx, tx, id, pm)
 }
 
@@ -509,12 +519,19 @@ func insertText(ctx context.Context, tx sqlTx, id int64, pm *ParsedMessage) erro
 
 // parseFile parses a stored message file; problems never fail it.
 func parseFile(path string) *ParsedMessage {
+	pm, _ := parseFileErr(path)
+	return pm
+}
+
+// parseFileErr is parseFile that also returns the error of opening the
+// file; the message returned then has only that problem.
+func parseFileErr(path string) (*ParsedMessage, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return &ParsedMessage{Problems: []string{err.Error()}}
+		return &ParsedMessage{Problems: []string{err.Error()}}, err
 	}
 	defer f.Close()
-	return safeParse(bufio.NewReaderSize(f, 64<<10)).ParsedMessage
+	return safeParse(bufio.NewReaderSize(f, 64<<10)).ParsedMessage, nil
 }
 
 func addrJSON(list []Address) string {

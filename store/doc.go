@@ -36,6 +36,12 @@
 //     (another program changed them), so reconciling costs what changed, not
 //     the size of the store. Orphan files are indexed, rows without files
 //     are dropped and reported.
+//   - The full-text index is derived data. With Options.DeferText (the
+//     server) an append commits a row in fts_pending instead of its
+//     full-text row, and a background indexer writes those in large
+//     batches when appends pause (textindex.go); every search that reads
+//     the full-text index first indexes what waits, so no search misses
+//     an acknowledged message.
 //   - Changes are published to subscribers after commit, through a buffered(1)
 //     notification channel per subscriber; a slow subscriber never blocks a
 //     writer.

@@ -85,6 +85,11 @@ func (s *Store) SearchUIDs(ctx context.Context, mailbox string, f *Filter) ([]ui
 	}
 	q := "SELECT m.uid FROM messages m WHERE m.mailbox_id = ?"
 	args := []any{mb.ID}
+	if c.text {
+		if err := s.catchUpText(ctx); err != nil {
+			return nil, fmt.Errorf("search %s: %w", mb.Name, err)
+		}
+	}
 	if c.b.Len() > 0 {
 		q += " AND " + c.b.String()
 		args = append(args, c.args...)
@@ -108,6 +113,7 @@ func (s *Store) SearchUIDs(ctx context.Context, mailbox string, f *Filter) ([]ui
 type filterCompiler struct {
 	b    strings.Builder
 	args []any
+	text bool // reads the full-text index
 }
 
 // cond appends one condition, ANDed with the previous ones.
@@ -273,5 +279,6 @@ func (c *filterCompiler) fullText(col, v string) {
 	if col != "" {
 		expr = "{" + col + "} : " + expr
 	}
+	c.text = true
 	c.cond("m.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)", expr)
 }

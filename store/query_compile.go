@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -322,4 +323,23 @@ func queryFTSColumn(field string) string {
 		return field + "_addr"
 	}
 	return field // "subject", "body" or "" for all columns
+}
+
+// usesText reports whether the query reads the full-text index.
+func (q *Query) usesText() bool {
+	var walk func(n qnode) bool
+	walk = func(n qnode) bool {
+		switch n := n.(type) {
+		case *qText:
+			return true
+		case *qAnd:
+			return slices.ContainsFunc(n.kids, walk)
+		case *qOr:
+			return slices.ContainsFunc(n.kids, walk)
+		case *qNot:
+			return walk(n.kid)
+		}
+		return false
+	}
+	return walk(q.root)
 }

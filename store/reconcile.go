@@ -425,7 +425,7 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 			return err
 		}
 		for _, p := range preps {
-			if err := insertMessage(ctx, tx, s.nextMessageID(), mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed); err != nil {
+			if err := insertMessage(ctx, tx, s.nextMessageID(), mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, false); err != nil {
 				return err
 			}
 			uidnext++
@@ -521,7 +521,7 @@ func (s *Store) Check(ctx context.Context, repair bool) (*Report, error) {
 // without a message.
 func (s *Store) checkText(ctx context.Context, repair bool, rep *Report) error {
 	rows, err := s.wdb.QueryContext(ctx, `SELECT m.id, mb.dir, m.file FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id
-		WHERE m.id NOT IN (SELECT rowid FROM fts)`)
+		WHERE m.id NOT IN (SELECT rowid FROM fts) AND m.id NOT IN (SELECT message_id FROM fts_pending)`)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -127,4 +127,9 @@ INSERT INTO fts(fts, rank) VALUES('automerge', 16);
 -- Version 5: no index by file name. No query needed it (a check reads a
 -- mailbox's rows by mailbox_id), and every delivery paid for its long key.
 DROP INDEX IF EXISTS messages_by_file;
+-- Version 6: messages whose full-text row is still to write
+-- (Options.DeferText, textindex.go).
+CREATE TABLE IF NOT EXISTS fts_pending (
+	message_id INTEGER PRIMARY KEY
+);
 `

@@ -37,6 +37,9 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 	}
 	order := " ORDER BY m.date DESC, m.id DESC LIMIT ? OFFSET ?"
 	var msgs []Message
+	if err := s.textReady(ctx, q); err != nil {
+		return nil, fmt.Errorf("search %q: %w", query, err)
+	}
 	if match, ok := q.FullTextOnly(); ok {
 		// Drive the query from the full-text index, and page through the
 		// matches in the covering date index so that only the rows of the
@@ -76,6 +79,9 @@ func (s *Store) Count(ctx context.Context, query string) (int, error) {
 		return 0, err
 	}
 	var n int
+	if err := s.textReady(ctx, q); err != nil {
+		return 0, fmt.Errorf("count %q: %w", query, err)
+	}
 	if match, ok := q.FullTextOnly(); ok {
 		// Every full-text row has its message (Check keeps it so).
 		if err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM fts WHERE fts MATCH ?", match).Scan(&n); err != nil {

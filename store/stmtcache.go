@@ -21,6 +21,7 @@ const (
 		internal_date, size, file, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, thread_id, has_attachment, preview)
 		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertText      = "INSERT INTO fts(rowid, from_addr, to_addr, cc_addr, subject, body) VALUES(?, ?, ?, ?, ?, ?)"
+	qInsertPending   = "INSERT INTO fts_pending(message_id) VALUES(?)"
 	qThreadOfRef     = "SELECT thread_id FROM thread_refs WHERE message_id = ?"
 	qThreadBySubject = "SELECT id FROM threads WHERE subject = ? AND last_date BETWEEN ? AND ? ORDER BY last_date DESC LIMIT 1"
 	qInsertThread    = "INSERT INTO threads(subject, last_date) VALUES(?, ?)"
@@ -28,7 +29,7 @@ const (
 	qUpsertThreadRef = "INSERT INTO thread_refs(message_id, thread_id) VALUES(?, ?) ON CONFLICT(message_id) DO UPDATE SET thread_id = excluded.thread_id"
 )
 
-var hotQueries = []string{qInsertMessage, qInsertText, qThreadOfRef, qThreadBySubject, qInsertThread, qTouchThread, qUpsertThreadRef}
+var hotQueries = []string{qInsertMessage, qInsertText, qInsertPending, qThreadOfRef, qThreadBySubject, qInsertThread, qTouchThread, qUpsertThreadRef}
 
 // stmtCache keeps the writer connection's hot statements prepared: the
 // driver otherwise parses the SQL of every insert again, which was a

@@ -28,6 +28,15 @@ type Options struct {
 	Location *time.Location
 	// Readers is the number of read connections; 4 when zero.
 	Readers int
+	// DeferText makes appends leave the full-text row of a message to a
+	// background indexer, which writes them in large batches when
+	// appends pause (textindex.go). Searches first index what waits, so
+	// results are the same; a busy server delivers faster. The client
+	// leaves it off: its processes are often too short-lived to index
+	// later.
+	DeferText bool
+	// textIdle overrides textIdle (tests).
+	textIdle time.Duration
 }
 
 // Store is an open mail store. Its methods are safe for concurrent use.
@@ -61,6 +70,7 @@ type Store struct {
 	dirs      dirCache        // mailbox name to id and directory
 	bufs      sync.Pool       // *bufio.Writer of 64 KiB for message files
 	report    Report          // what Open reconciled
+	text      textIndexer     // deferred full-text indexing
 	closed    atomic.Bool
 	lock      *os.File // ROOT/lock, held while open
 }
@@ -98,6 +108,11 @@ func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 		s.closeDB()
 		s.lock.Close()
 		return nil, fmt.Errorf("open store %s: reconcile: %w", root, err)
+	}
+	if err := s.startText(ctx); err != nil {
+		s.closeDB()
+		s.lock.Close()
+		return nil, fmt.Errorf("open store %s: %w", root, err)
 	}
 	return s, nil
 }
@@ -212,6 +227,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stopText()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var errs []error
