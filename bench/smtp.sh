@@ -29,7 +29,7 @@ PORT=$(freeport)
 	--imap-addr= --imaps-addr= --pop3-addr= --pop3s-addr= >"$OUT/serve.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
-CREATE=$(create_cost "$OUT")
+CREATE=$(settle "$OUT")
 sleep 1.5
 rate() { # port
 	local s e

@@ -145,7 +145,7 @@ func (s *Store) catchUpText(ctx context.Context) error {
 	// Wait for a pass in flight: it may have read rows whose appends have
 	// not yet counted them.
 	s.text.mu.Lock()
-	s.text.mu.Unlock() //nolint:staticcheck // a barrier, not a critical section
+	s.text.mu.Unlock()
 	for s.text.pending.Load() > 0 {
 		n, err := s.indexTextBatch(ctx)
 		if err != nil {
