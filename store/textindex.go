@@ -18,6 +18,11 @@ import (
 // index first indexes whatever waits (catchUpText), so a search never
 // misses a delivered message. Dovecot's indexer works the same way.
 //
+// The full text takes its disk space late: on a disk filled by
+// deliveries, indexing (and so a full-text search) fails with the
+// disk's error until there is room, then catches up in batches as small
+// as the room allows (indexTextStep). No message is lost either way.
+//
 // Large batches are what make it cheaper, not only later: FTS5 writes a
 // segment per transaction, and a segment for a thousand messages shares
 // the terms that a thousand one-batch segments would each write and later
@@ -129,7 +134,7 @@ func (s *Store) runText() {
 				}
 				continue
 			}
-			n, err := s.indexTextBatch(ctx)
+			n, err := s.indexTextStep(ctx)
 			if err != nil || n == 0 {
 				// A failing disk: the rows stay pending, and the next
 				// append or search tries again.
@@ -147,7 +152,7 @@ func (s *Store) catchUpText(ctx context.Context) error {
 	s.text.mu.Lock()
 	s.text.mu.Unlock()
 	for s.text.pending.Load() > 0 {
-		n, err := s.indexTextBatch(ctx)
+		n, err := s.indexTextStep(ctx)
 		if err != nil {
 			return fmt.Errorf("index waiting messages: %w", err)
 		}
@@ -166,11 +171,24 @@ type pendingText struct {
 	err  error // opening its file failed
 }
 
-// indexTextBatch indexes up to textBatch pending messages and returns how
+// indexTextStep indexes the next batch of pending messages. When the
+// batch fails (a nearly full disk has room for a small transaction but
+// not a large one) it tries halves of it down to one message, so the
+// index makes what progress the disk allows; the last error is returned.
+func (s *Store) indexTextStep(ctx context.Context) (int, error) {
+	for limit := textBatch; ; limit /= 2 {
+		n, err := s.indexTextBatch(ctx, limit)
+		if err == nil || limit == 1 || ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			return n, err
+		}
+	}
+}
+
+// indexTextBatch indexes up to limit pending messages and returns how
 // many pending rows it settled. Files are parsed without the writer lock;
 // the transaction re-reads each message's file name, so a message moved
 // or deleted meanwhile is handled (message content never changes).
-func (s *Store) indexTextBatch(ctx context.Context) (int, error) {
+func (s *Store) indexTextBatch(ctx context.Context, limit int) (int, error) {
 	t := &s.text
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -179,7 +197,7 @@ func (s *Store) indexTextBatch(ctx context.Context) (int, error) {
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT p.message_id, mb.dir, m.file FROM fts_pending p
 		LEFT JOIN messages m ON m.id = p.message_id LEFT JOIN mailboxes mb ON mb.id = m.mailbox_id
-		ORDER BY p.message_id LIMIT ?`, textBatch)
+		ORDER BY p.message_id LIMIT ?`, limit)
 	if err != nil {
 		return 0, err
 	}
