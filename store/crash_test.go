@@ -19,7 +19,9 @@ import (
 // The crash test re-executes the test binary as a child that imports a
 // Maildir and prints "ack ORIGIN" for every message of every batch that
 // Import reported durable; the parent SIGKILLs it at a random moment and
-// checks that every acknowledged message survived.
+// checks that every acknowledged message survived. In the "defer" mode
+// the child defers full-text indexing (the server's mode) with a 1 ms
+// pause, so kills also land in the background indexer's transactions.
 const crashChildEnv = "LETTERBOX_CRASH_CHILD"
 
 func TestMain(m *testing.M) {
@@ -30,9 +32,14 @@ func TestMain(m *testing.M) {
 }
 
 func crashChild(spec string) int {
-	src, root, _ := strings.Cut(spec, "|")
+	src, rest, _ := strings.Cut(spec, "|")
+	root, mode, _ := strings.Cut(rest, "|")
 	ctx := context.Background()
-	s, err := Open(ctx, root, nil)
+	var opts *Options
+	if mode == "defer" {
+		opts = &Options{DeferText: true, textIdle: time.Millisecond}
+	}
+	s, err := Open(ctx, root, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -58,6 +65,15 @@ func TestCrashDuringImport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test is slow")
 	}
+	for _, c := range []struct {
+		mode   string
+		rounds int
+	}{{"inline", 50}, {"defer", 25}} {
+		t.Run(c.mode, func(t *testing.T) { testCrashDuringImport(t, c.mode, c.rounds) })
+	}
+}
+
+func testCrashDuringImport(t *testing.T, mode string, rounds int) {
 	src := filepath.Join(t.TempDir(), "src")
 	const total = 400
 	if _, err := mailgen.WriteMaildir(src, mailgen.Options{Seed: 7, Count: total}); err != nil {
@@ -68,14 +84,13 @@ func TestCrashDuringImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	rounds := 50
 	killedMidway := 0
 	var full time.Duration // how long an unkilled import takes; round 0 measures it
 	for round := 0; round <= rounds; round++ {
 		root := filepath.Join(t.TempDir(), "store")
 		// The first round measures a full import to scale the kill times.
 		cmd := exec.Command(exe, "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+src+"|"+root)
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+src+"|"+root+"|"+mode)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		started := time.Now()
