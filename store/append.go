@@ -232,12 +232,8 @@ func (s *Store) prepareSync(dir string, r io.Reader, flags []string, idate time.
 		p.err = err
 		return p
 	}
-	bw, _ := s.bufs.Get().(*bufio.Writer)
-	if bw == nil {
-		bw = bufio.NewWriterSize(f, 64<<10)
-	} else {
-		bw.Reset(f)
-	}
+	bw := s.bufs.Get().(*bufio.Writer)
+	bw.Reset(f)
 	defer func() {
 		bw.Reset(nil)
 		s.bufs.Put(bw)

@@ -116,8 +116,9 @@ func TestCheckDuringAppends(t *testing.T) {
 
 // TestAppendsWhileMailboxReplaced: appends race with the deletion and
 // re-creation of their mailbox. Each either lands or fails; none leaves
-// a file without a row or a row without a file (the group commit writes
-// a batch's rows while its files are placed, and must roll both back).
+// a file without a row or a row without a file (placing a batch's files
+// and indexing them are separate stages of the group commit, and a
+// delete may fall between them).
 func TestAppendsWhileMailboxReplaced(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
@@ -35,7 +36,8 @@ type Options struct {
 	// leaves it off: its processes are often too short-lived to index
 	// later.
 	DeferText bool
-	// textIdle overrides textIdle (tests).
+	// textIdle, when set, replaces the pause the full-text indexer waits
+	// for (tests).
 	textIdle time.Duration
 }
 
@@ -80,6 +82,7 @@ type Store struct {
 // What was reconciled is available from OpenReport.
 func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 	s := &Store{root: root, dirty: map[int64]bool{}, placing: map[string]bool{}}
+	s.bufs.New = func() any { return bufio.NewWriterSize(nil, 64<<10) }
 	if opts != nil {
 		s.opts = *opts
 	}

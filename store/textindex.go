@@ -23,10 +23,12 @@ import (
 // disk's error until there is room, then catches up in batches as small
 // as the room allows (indexTextStep). No message is lost either way.
 //
-// Large batches are what make it cheaper, not only later: FTS5 writes a
-// segment per transaction, and a segment for a thousand messages shares
-// the terms that a thousand one-batch segments would each write and later
-// merge.
+// Large batches keep that later work small: FTS5 writes a segment per
+// transaction, and one segment for a thousand messages shares the terms
+// that many small ones would each write and later merge. Measured, the
+// indexing after a burst costs about what indexing inside it did
+// (docs/BENCHMARKS.md); what is gained is that deliveries do not wait for
+// it.
 
 const (
 	// textIdle is how long appends must pause before the indexer runs.
@@ -48,15 +50,14 @@ type textIndexer struct {
 	last    atomic.Int64 // time of the last deferred append, UnixNano
 	idle    time.Duration
 	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
+	stop    context.CancelFunc // ends runText
+	done    chan struct{}      // closed when runText has returned
 }
 
 // startText starts the background indexer; Close stops it.
 func (s *Store) startText(ctx context.Context) error {
 	t := &s.text
 	t.wake = make(chan struct{}, 1)
-	t.stop = make(chan struct{})
 	t.done = make(chan struct{})
 	var n int64
 	if err := s.wdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM fts_pending").Scan(&n); err != nil {
@@ -67,7 +68,9 @@ func (s *Store) startText(ctx context.Context) error {
 	if s.opts.textIdle > 0 {
 		t.idle = s.opts.textIdle
 	}
-	go s.runText()
+	rctx, stop := context.WithCancel(context.Background())
+	t.stop = stop
+	go s.runText(rctx)
 	if n > 0 {
 		s.wakeText()
 	}
@@ -80,7 +83,7 @@ func (s *Store) stopText() {
 	if s.text.stop == nil {
 		return
 	}
-	close(s.text.stop)
+	s.text.stop()
 	<-s.text.done
 }
 
@@ -101,24 +104,15 @@ func (s *Store) wakeText() {
 
 // runText is the background indexer: after each wake-up it waits for a
 // pause in appends (or a backlog of textHighWater), then indexes batches
-// until nothing is pending.
-func (s *Store) runText() {
+// until nothing is pending. Cancelling ctx (Close) stops it.
+func (s *Store) runText(ctx context.Context) {
 	t := &s.text
 	defer close(t.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-t.stop:
-			cancel()
-		case <-t.done:
-		}
-	}()
 	timer := time.NewTimer(0)
 	<-timer.C
 	for {
 		select {
-		case <-t.stop:
+		case <-ctx.Done():
 			return
 		case <-t.wake:
 		}
@@ -127,7 +121,7 @@ func (s *Store) runText() {
 			if wait > 0 && t.pending.Load() < textHighWater {
 				timer.Reset(wait)
 				select {
-				case <-t.stop:
+				case <-ctx.Done():
 					timer.Stop()
 					return
 				case <-timer.C:
@@ -171,35 +165,43 @@ type pendingText struct {
 	err  error // opening its file failed
 }
 
-// indexTextStep indexes the next batch of pending messages. When the
-// batch fails (a nearly full disk has room for a small transaction but
-// not a large one) it tries halves of it down to one message, so the
-// index makes what progress the disk allows; the last error is returned.
+// indexTextStep indexes the next batch of pending messages and returns
+// how many pending rows it settled. Files are parsed once, without the
+// writer lock. When the batch's transaction fails (a nearly full disk
+// has room for a small transaction but not a large one) its first half
+// is tried, down to one message, so the index makes what progress the
+// disk allows; the last error is returned.
 func (s *Store) indexTextStep(ctx context.Context) (int, error) {
-	for limit := textBatch; ; limit /= 2 {
-		n, err := s.indexTextBatch(ctx, limit)
-		if err == nil || limit == 1 || ctx.Err() != nil || errors.Is(err, ErrClosed) {
-			return n, err
-		}
-	}
-}
-
-// indexTextBatch indexes up to limit pending messages and returns how
-// many pending rows it settled. Files are parsed without the writer lock;
-// the transaction re-reads each message's file name, so a message moved
-// or deleted meanwhile is handled (message content never changes).
-func (s *Store) indexTextBatch(ctx context.Context, limit int) (int, error) {
 	t := &s.text
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
+	batch, err := s.readPendingText(ctx)
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	for n := len(batch); ; n /= 2 {
+		err := s.writeText(ctx, batch[:n])
+		if err == nil {
+			t.pending.Add(-int64(n))
+			return n, nil
+		}
+		if n == 1 || ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			return 0, err
+		}
+	}
+}
+
+// readPendingText reads and parses the oldest pending messages: up to
+// textBatch of them, and no more than textBatchBytes of body text.
+func (s *Store) readPendingText(ctx context.Context) ([]*pendingText, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT p.message_id, mb.dir, m.file FROM fts_pending p
 		LEFT JOIN messages m ON m.id = p.message_id LEFT JOIN mailboxes mb ON mb.id = m.mailbox_id
-		ORDER BY p.message_id LIMIT ?`, limit)
+		ORDER BY p.message_id LIMIT ?`, textBatch)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var batch []*pendingText
 	for rows.Next() {
@@ -207,7 +209,7 @@ func (s *Store) indexTextBatch(ctx context.Context, limit int) (int, error) {
 		var dir, file sql.NullString
 		if err := rows.Scan(&p.id, &dir, &file); err != nil {
 			rows.Close()
-			return 0, err
+			return nil, err
 		}
 		if dir.Valid && file.Valid {
 			p.path = s.mailPath(dir.String, file.String)
@@ -216,7 +218,7 @@ func (s *Store) indexTextBatch(ctx context.Context, limit int) (int, error) {
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	bytes := 0
 	for i, p := range batch {
@@ -226,18 +228,22 @@ func (s *Store) indexTextBatch(ctx context.Context, limit int) (int, error) {
 		p.pm, p.err = parseFileErr(p.path)
 		bytes += len(p.pm.BodyText)
 		if bytes > textBatchBytes {
-			batch = batch[:i+1]
-			break
+			return batch[:i+1], nil
 		}
 	}
-	if len(batch) == 0 {
-		return 0, nil
-	}
+	return batch, nil
+}
+
+// writeText writes the full-text rows of batch and deletes their pending
+// rows, in one transaction. It re-reads each message's file name, so a
+// message moved or deleted since it was read is handled (message content
+// never changes).
+func (s *Store) writeText(ctx context.Context, batch []*pendingText) error {
 	if err := s.lockWrite(); err != nil {
-		return 0, err
+		return err
 	}
 	defer s.wmu.Unlock()
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		for _, p := range batch {
 			var dir, file string
 			err := tx.QueryRowContext(ctx, "SELECT mb.dir, m.file FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id WHERE m.id = ?", p.id).Scan(&dir, &file)
@@ -250,7 +256,7 @@ func (s *Store) indexTextBatch(ctx context.Context, limit int) (int, error) {
 			if path := s.mailPath(dir, file); p.pm == nil || (p.err != nil && path != p.path) {
 				// Moved (or flagged: the flags are in the name) before
 				// its file was read; read it under its name now.
-				p.pm, _ = parseFileErr(path)
+				p.pm, p.err = parseFileErr(path)
 			}
 			// A file missing under its indexed name is indexed with the
 			// little that could be read, as Check does; Check reports it.
@@ -268,10 +274,9 @@ func (s *Store) indexTextBatch(ctx context.Context, limit int) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("full-text index: %w", err)
+		return fmt.Errorf("full-text index: %w", err)
 	}
-	t.pending.Add(-int64(len(batch)))
-	return len(batch), nil
+	return nil
 }
 
 // textReady catches up the full-text index when q reads it.

@@ -73,10 +73,7 @@ func TestDeferredTextSearch(t *testing.T) {
 	if err != nil || len(uids) != 1 || uids[0] != 8 {
 		t.Fatalf("IMAP search: %v %v", uids, err)
 	}
-	rep, err := s.Check(ctx, false)
-	if err != nil || !rep.Clean() {
-		t.Fatalf("check: %v %+v", err, rep)
-	}
+	checkClean(t, s)
 }
 
 // TestDeferredTextBackground: the indexer empties the queue by itself
@@ -142,10 +139,7 @@ func TestDeferredTextChanges(t *testing.T) {
 	if n := pendingRows(t, s); n != 0 {
 		t.Fatalf("%d rows pending", n)
 	}
-	rep, err := s.Check(ctx, false)
-	if err != nil || !rep.Clean() {
-		t.Fatalf("check: %v %+v", err, rep)
-	}
+	checkClean(t, s)
 }
 
 // TestDeferredTextReopen: rows pending at Close survive it, and a store
@@ -175,10 +169,7 @@ func TestDeferredTextReopen(t *testing.T) {
 	if got := searchIDs(t, s2, "otter"); len(got) != 3 {
 		t.Fatalf("after reopen: %v", got)
 	}
-	rep, err := s2.Check(ctx, false)
-	if err != nil || !rep.Clean() {
-		t.Fatalf("check: %v %+v", err, rep)
-	}
+	checkClean(t, s2)
 }
 
 // TestDeferredTextConcurrent: searches racing appends and the background
@@ -209,5 +200,14 @@ func TestDeferredTextConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// checkClean fails the test unless Check finds nothing to report.
+func checkClean(t *testing.T, s *Store) {
+	t.Helper()
+	rep, err := s.Check(context.Background(), false)
+	if err != nil || !rep.Clean() {
+		t.Fatalf("check: %v %+v", err, rep)
 	}
 }

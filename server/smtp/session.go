@@ -163,12 +163,8 @@ func (ss *session) Data(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	br, _ := ss.s.bufs.Get().(*bufio.Reader)
-	if br == nil {
-		br = bufio.NewReaderSize(r, crlfBufSize)
-	} else {
-		br.Reset(r)
-	}
+	br := ss.s.bufs.Get().(*bufio.Reader)
+	br.Reset(r)
 	err := ss.s.dl.Deliver(ctx, env, &crlfReader{r: br, reject: ss.s.opts.RejectBareLF})
 	br.Reset(nil)
 	ss.s.bufs.Put(br)

@@ -15,6 +15,7 @@
 package smtpd
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -153,6 +154,7 @@ func New(be Backend, dl Deliverer, opts Options) *Server {
 	opts.defaults()
 	s := &Server{be: be, dl: dl, opts: opts, log: opts.Logger, perIP: map[string]int{},
 		rate: newRateLimiter(opts.MaxMessagesPerHour, time.Hour)}
+	s.bufs.New = func() any { return bufio.NewReaderSize(nil, crlfBufSize) }
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = opts.TLSConfig
