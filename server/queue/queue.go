@@ -235,9 +235,6 @@ func (d *Dir) Enqueue(ctx context.Context, from string, rcpts []string, body io.
 	return p.Commit()
 }
 
-// Cancel removes an item (used to roll back an Enqueue).
-func (d *Dir) Cancel(id string) error { return d.Drop(id) }
-
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
