@@ -96,10 +96,10 @@ func TestDueIndex(t *testing.T) {
 	if err := q.save(it); err != nil {
 		t.Fatal(err)
 	}
-	q2, scans2, _ := runQueue(t, dir, res)
-	if n := q2.idx.len(); n != 3 {
-		t.Errorf("rebuilt index has %d items, want 3", n)
+	if q2, err := Open(dir, Options{Resolver: res}); err != nil || q2.idx.len() != 3 {
+		t.Fatalf("index rebuilt at Open: %v; want 3 items", err)
 	}
+	_, scans2, _ := runQueue(t, dir, res)
 	waitFor(t, "the attempt after restart", 5*time.Second, func() bool { return res.lookups.Load() == 5 })
 	if n := scans2.Load(); n != 1 {
 		t.Errorf("%d scans after restart, want 1", n)

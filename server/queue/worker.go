@@ -2,19 +2,22 @@ package queue
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 )
 
 // Resolver looks up mail exchangers; *net.Resolver is one, tests use a
-// map.
+// map. If it also has LookupTXT (TXTResolver), MTA-STS is applied.
 type Resolver interface {
 	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
 	LookupHost(ctx context.Context, host string) ([]string, error)
@@ -46,6 +49,14 @@ type Options struct {
 	// are queued like any other mail.
 	IsLocal      func(addr string) bool
 	LocalDeliver func(ctx context.Context, addr string, r io.Reader) error
+	// TLSRoots verify MX certificates under MTA-STS; the system's when
+	// nil.
+	TLSRoots *x509.CertPool
+	// HTTPClient fetches MTA-STS policies (its redirects are not
+	// followed); a client with a 30 s timeout when nil.
+	HTTPClient *http.Client
+	// MTASTSDir caches MTA-STS policies; DIR/mta-sts under the queue.
+	MTASTSDir string
 	// Sign, when set, returns the message as it should be sent (DKIM).
 	Sign   func(r io.Reader, w io.Writer) error
 	Logger *slog.Logger
@@ -66,6 +77,7 @@ type Queue struct {
 	opts Options
 	log  *slog.Logger
 	idx  *dueIndex
+	sts  *stsCache
 	// onScan, when set (tests), is called at each listing of the queue
 	// directory.
 	onScan func()
@@ -109,7 +121,11 @@ func Open(path string, opts Options) (*Queue, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{Dir: d, opts: opts, log: opts.Logger, idx: newDueIndex(), inflight: map[string]bool{}}
+	if opts.MTASTSDir == "" {
+		opts.MTASTSDir = filepath.Join(path, "mta-sts")
+	}
+	q := &Queue{Dir: d, opts: opts, log: opts.Logger, idx: newDueIndex(), inflight: map[string]bool{},
+		sts: newSTSCache(opts.MTASTSDir, opts.Resolver, opts.HTTPClient, opts.Logger)}
 	d.onDue = q.idx.set
 	if err := q.rescan(); err != nil {
 		return nil, err
