@@ -83,7 +83,8 @@ type stsCache struct {
 	res    TXTResolver // nil: MTA-STS off
 	client *http.Client
 	log    *slog.Logger
-	mu     sync.Mutex // one fetch per domain at a time
+	mu     sync.Mutex             // guards locks
+	locks  map[string]*sync.Mutex // one lookup per domain at a time
 }
 
 func newSTSCache(dir string, res Resolver, client *http.Client, log *slog.Logger) *stsCache {
@@ -94,7 +95,7 @@ func newSTSCache(dir string, res Resolver, client *http.Client, log *slog.Logger
 	// RFC 8461 section 3.3: redirects must not be followed.
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &stsCache{dir: dir, res: txt, client: &c, log: log}
+	return &stsCache{dir: dir, res: txt, client: &c, log: log, locks: map[string]*sync.Mutex{}}
 }
 
 // policy returns the domain's policy, or nil when it has none, or none
@@ -105,7 +106,14 @@ func (c *stsCache) policy(ctx context.Context, domain string) *stsPolicy {
 	}
 	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	l := c.locks[domain]
+	if l == nil {
+		l = new(sync.Mutex)
+		c.locks[domain] = l
+	}
+	c.mu.Unlock()
+	l.Lock()
+	defer l.Unlock()
 	now := time.Now()
 	cached := c.load(domain)
 	if !cached.valid(now) {
