@@ -109,7 +109,8 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	// An address that is not ASCII is allowed only with SMTPUTF8 (RFC
 	// 6531 section 3.3), which go-smtp advertises and reports in opts.
-	if !opts.UTF8 && !isASCII(addr) {
+	utf8 := opts != nil && opts.UTF8
+	if !utf8 && !isASCII(addr) {
 		return errNeedUTF8
 	}
 	if ss.s.opts.Mode == ModeSubmission {
@@ -127,7 +128,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 			return rateError(ss.s.opts.MaxMessagesPerHour)
 		}
 	}
-	ss.from, ss.fromOK, ss.utf8 = addr, true, opts.UTF8
+	ss.from, ss.fromOK, ss.utf8 = addr, true, utf8
 	return nil
 }
 
