@@ -69,7 +69,7 @@ type DB struct {
 	mtime time.Time
 	size  int64
 
-	hashing chan struct{} // bounds concurrent argon2 runs
+	hashing chan struct{}                    // bounds concurrent argon2 runs
 	verify  func(hash, password string) bool // Verify; tests count the calls
 	cmu     sync.Mutex
 	cache   map[string]cached // address -> last good login
