@@ -108,7 +108,7 @@ func (ss *session) Data(r io.Reader) error {
 	_, isTLS := ss.c.TLSConnectionState()
 	env := Envelope{From: ss.from, To: append([]string(nil), ss.to...), User: ss.user, Helo: ss.c.Hostname(),
 		Remote: ss.c.Conn().RemoteAddr(), TLS: isTLS, ID: ss.id}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(ss.s.ctx, 10*time.Minute)
 	defer cancel()
 	start := time.Now()
 	br := ss.s.bufs.Get().(*bufio.Reader)
