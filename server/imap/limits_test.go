@@ -128,30 +128,62 @@ func TestLoginLockedOut(t *testing.T) {
 	r.expect("e OK")
 }
 
-// Commands run on a context that Close cancels: a long command (here a
-// login the backend keeps waiting) ends when the server closes.
+// Commands run on a context that Close cancels, and Shutdown when its
+// grace period is over: a long command (here a login the backend keeps
+// waiting) ends with the server.
 func TestCloseCancelsCommands(t *testing.T) {
-	arrived := make(chan struct{})
-	cancelled := make(chan error, 1)
-	srv, addr, _ := limitEnv(t, Options{InsecureAuth: true}, func(ctx context.Context, u, p string) (string, error, bool) {
-		if u != "slow" {
-			return "", nil, false
+	for _, stop := range []string{"close", "shutdown"} {
+		arrived := make(chan struct{})
+		cancelled := make(chan error, 1)
+		srv, addr, _ := limitEnv(t, Options{InsecureAuth: true}, func(ctx context.Context, u, p string) (string, error, bool) {
+			if u != "slow" {
+				return "", nil, false
+			}
+			close(arrived)
+			select {
+			case <-ctx.Done():
+				cancelled <- ctx.Err()
+			case <-time.After(10 * time.Second):
+				cancelled <- errors.New("not cancelled")
+			}
+			return "", backend.ErrAuthFailed, true
+		})
+		r := dialRaw(t, addr)
+		r.send("a LOGIN slow pw\r\n")
+		<-arrived
+		if stop == "close" {
+			srv.Close()
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Shutdown with a command running: %v", err)
+			}
+			cancel()
 		}
-		close(arrived)
-		select {
-		case <-ctx.Done():
-			cancelled <- ctx.Err()
-		case <-time.After(10 * time.Second):
-			cancelled <- errors.New("not cancelled")
+		if err := <-cancelled; !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s: the command's context: %v", stop, err)
 		}
-		return "", backend.ErrAuthFailed, true
-	})
-	r := dialRaw(t, addr)
-	r.send("a LOGIN slow pw\r\n")
-	<-arrived
-	srv.Close()
-	if err := <-cancelled; !errors.Is(err, context.Canceled) {
-		t.Fatalf("the command's context after Close: %v", err)
+	}
+}
+
+// Serve returns ErrServerClosed after Shutdown too, and at once on a
+// closed server.
+func TestServeAfterShutdown(t *testing.T) {
+	srv, _, _ := limitEnv(t, Options{}, nil)
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := srv.Serve(l); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+	if c, err := net.Dial("tcp", l.Addr().String()); err == nil {
+		c.Close()
+		t.Fatal("Serve after Shutdown left its listener open")
 	}
 }
 

@@ -157,13 +157,14 @@ func capabilities() imap.CapSet {
 }
 
 // Serve accepts connections on l until Close or Shutdown, and returns
-// ErrServerClosed then. The caller keeps ownership of creating l; the
-// server closes it when it stops.
+// ErrServerClosed then (at once, closing l, if the server is closed
+// already). The server closes l when it stops.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
+		l.Close()
 		return ErrServerClosed
 	}
 	s.mu.Lock()

@@ -4,7 +4,7 @@
 // RFC 4616) over a user's INBOX in the mail store.
 //
 // It is written by hand: no usable Go POP3 server library exists, and the
-// protocol is small. Besides the standard library it uses only
+// protocol is small. Besides the standard library it uses store,
 // server/netlimit and server/backend (see Boundaries).
 //
 // # Sessions

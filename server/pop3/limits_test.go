@@ -2,6 +2,7 @@ package pop3d
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/letterbox-mail/letterbox/server/backend"
 	"github.com/letterbox-mail/letterbox/server/netlimit"
 )
 
@@ -100,5 +102,65 @@ func TestNetlimitLogin(t *testing.T) {
 	e.srv.Close()
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("Serve: %v", err)
+	}
+}
+
+// ctxBackend keeps a login waiting until its context ends.
+type ctxBackend struct {
+	*fakeBackend
+	arrived   chan struct{}
+	cancelled chan error
+}
+
+func (b ctxBackend) Authenticate(ctx context.Context, username, password string, remote net.Addr) (string, error) {
+	close(b.arrived)
+	select {
+	case <-ctx.Done():
+		b.cancelled <- ctx.Err()
+	case <-time.After(10 * time.Second):
+		b.cancelled <- errors.New("not cancelled")
+	}
+	return "", backend.ErrAuthFailed
+}
+
+// Close cancels what sessions do; Serve returns ErrServerClosed after
+// Shutdown and Close, and at once on a closed server.
+func TestLifecycle(t *testing.T) {
+	be := ctxBackend{newFakeBackend(t), make(chan struct{}), make(chan error, 1)}
+	srv := New(be, Options{AllowInsecureAuth: true})
+	l := newLocalListener(t)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl := &client{t: t, c: c, br: bufio.NewReader(c)}
+	cl.expect("+OK")
+	cl.cmd("USER alice", "+OK")
+	cl.send("PASS x")
+	<-be.arrived
+	srv.Close()
+	if err := <-be.cancelled; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the login's context after Close: %v", err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve after Close: %v", err)
+	}
+	if err := srv.Serve(newLocalListener(t)); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve on a closed server: %v", err)
+	}
+
+	srv = New(newFakeBackend(t), Options{Hostname: "pop.example.test"})
+	l = newLocalListener(t)
+	go func() { served <- srv.Serve(l) }()
+	e := &env{t: t, srv: srv, addr: l.Addr().String()}
+	e.dial() // Serve runs
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown: %v", err)
 	}
 }
