@@ -161,7 +161,7 @@ func (b *Backend) LoginName(username string) string {
 // ErrThrottled without its password being checked. A wrong password and an
 // unknown user both fail with ErrAuthFailed after the same hashing work.
 func (b *Backend) Authenticate(ctx context.Context, username, password string, remote net.Addr) (string, error) {
-	ip := HostOf(remote)
+	ip := penaltyKey(remote)
 	login := b.LoginName(username)
 	delay, locked := b.check(ip, login, b.opts.Now())
 	if locked {

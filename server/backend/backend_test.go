@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -156,6 +157,17 @@ func TestLoginPenalty(t *testing.T) {
 	}
 	if d, _ := login("bob", "wrong", office); d != 2*time.Second {
 		t.Fatalf("delay after many failures: %v, want the 2s cap", d)
+	}
+	// An IPv6 client is counted per /64: moving within it does not help.
+	for i := range 3 {
+		a := &net.TCPAddr{IP: net.ParseIP(fmt.Sprintf("2001:db8:1:2::%x", i+1))}
+		login("alice", "wrong", a)
+	}
+	if _, err := login("alice", "pw", &net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:ffff::1")}); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("alice from another address of the same /64: %v", err)
+	}
+	if _, err := login("alice", "pw", &net.TCPAddr{IP: net.ParseIP("2001:db8:1:3::1")}); err != nil {
+		t.Fatalf("alice from another /64: %v", err)
 	}
 	// When the window has passed, alice logs in at the office again.
 	clk.now = clk.now.Add(2 * time.Minute)

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"net"
 	"time"
 )
 
@@ -27,8 +28,8 @@ type strikes struct {
 
 // penalty is the failed-login state of a Backend, after Dovecot's auth
 // penalty: per IP, a delay before each answer that doubles with each
-// failure (up to a few seconds), so guessing from one address is slow for
-// every account; per (IP, account), a lockout after MaxFailures, so a
+// failure (up to a few seconds), so guessing from one address (one /64
+// for IPv6) is slow for every account; per (IP, account), a lockout after MaxFailures, so a
 // forgotten password on one phone behind an office's NAT locks out that
 // account from that address and nobody else.
 type penalty struct {
@@ -105,6 +106,18 @@ func (b *Backend) pruneLocked(now time.Time) {
 		clear(b.pen.byIP)
 		clear(b.pen.byAccount)
 	}
+}
+
+// penaltyKey is the address failures are counted under: the IP, or the
+// /64 network of an IPv6 address, so that a client cannot escape its
+// penalty by moving within its own allocation.
+func penaltyKey(a net.Addr) string {
+	h := HostOf(a)
+	ip := net.ParseIP(h)
+	if ip == nil || ip.To4() != nil {
+		return h
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // sleep waits d or until ctx is done.

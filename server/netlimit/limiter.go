@@ -100,8 +100,8 @@ func (l *Limiter) Pending() int {
 type ProtocolOptions struct {
 	// Name is the protocol's name in logs ("imap").
 	Name string
-	// MaxConnsPerIP is the cap on connections from one IP to the
-	// protocol's listeners together; none when zero.
+	// MaxConnsPerIP is the cap on connections from one IP (one /64 for
+	// IPv6) to the protocol's listeners together; none when zero.
 	MaxConnsPerIP int
 	// ExemptLoopback lifts the per-IP cap for loopback addresses.
 	ExemptLoopback bool
@@ -134,8 +134,8 @@ const (
 // room under the global cap it may evict an older connection.
 func (p *Protocol) admit(raw net.Conn, implicitTLS bool) *Conn {
 	l := p.lim
-	ip := hostIP(raw.RemoteAddr())
-	perIP := p.opts.MaxConnsPerIP > 0 && !(p.opts.ExemptLoopback && isLoopback(ip))
+	ip, loopback := hostIP(raw.RemoteAddr())
+	perIP := p.opts.MaxConnsPerIP > 0 && !(p.opts.ExemptLoopback && loopback)
 	now := time.Now()
 	l.mu.Lock()
 	if perIP && p.perIP[ip] >= p.opts.MaxConnsPerIP {
@@ -309,24 +309,30 @@ func (l *Limiter) moveLocked(pip *pendingIP, from, to int) {
 	}
 }
 
-// hostIP returns the IP of a remote address ("" when it has none).
-func hostIP(a net.Addr) string {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP.String()
+// hostIP returns the key a remote address is counted under: its IPv4
+// address, or the /64 network of an IPv6 one (one subscriber's allocation,
+// which an attacker can spread connections over), and whether it is a
+// loopback address.
+func hostIP(a net.Addr) (string, bool) {
+	var ip net.IP
+	switch t := a.(type) {
+	case *net.TCPAddr:
+		ip = t.IP
+	case nil:
+		return "", false
+	default:
+		h, _, err := net.SplitHostPort(a.String())
+		if err != nil {
+			h = a.String()
+		}
+		if ip = net.ParseIP(h); ip == nil {
+			return h, false
+		}
 	}
-	if a == nil {
-		return ""
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String(), ip.IsLoopback()
 	}
-	h, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return h
-}
-
-func isLoopback(ip string) bool {
-	a := net.ParseIP(ip)
-	return a != nil && a.IsLoopback()
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64", ip.IsLoopback()
 }
 
 // capFor is the global cap under a limit of nofile open files: three

@@ -409,3 +409,23 @@ func TestCapFor(t *testing.T) {
 		t.Errorf("DefaultMaxConns = %d", n)
 	}
 }
+
+// IPv6 clients are counted per /64, the allocation of one subscriber.
+func TestHostIP(t *testing.T) {
+	for _, c := range []struct {
+		addr     net.Addr
+		key      string
+		loopback bool
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 1}, "192.0.2.7", false},
+		{&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.7"), Port: 1}, "192.0.2.7", false},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:aaaa::1"), Port: 1}, "2001:db8:1:2::/64", false},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:bbbb::9"), Port: 1}, "2001:db8:1:2::/64", false},
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.2"), Port: 1}, "127.0.0.2", true},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 1}, "::/64", true},
+	} {
+		if key, lo := hostIP(c.addr); key != c.key || lo != c.loopback {
+			t.Errorf("hostIP(%v) = %q, %v; want %q, %v", c.addr, key, lo, c.key, c.loopback)
+		}
+	}
+}
