@@ -26,6 +26,10 @@ type session struct {
 	// context, and cancelled when the session ends.
 	cx     context.Context
 	cancel context.CancelFunc
+	// nl is the connection as netlimit counted it (nil on other
+	// listeners), found at the start: STARTTLS may wrap it later in a way
+	// netlimit.From cannot see through.
+	nl *netlimit.Conn
 
 	user *userState // nil before login
 	st   *store.Store
@@ -47,12 +51,20 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 	}
 	id := s.connID.Add(1)
 	nc := c.NetConn()
-	netlimit.SetIdle(nc, s.opts.LoginIdleTimeout)
 	cx, cancel := context.WithCancel(s.ctx)
-	sess := &session{srv: s, conn: c, cx: cx, cancel: cancel, log: s.log.With("conn", id, "remote", nc.RemoteAddr().String())}
+	sess := &session{srv: s, conn: c, cx: cx, cancel: cancel, nl: netlimit.From(nc),
+		log: s.log.With("conn", id, "remote", nc.RemoteAddr().String())}
+	sess.setIdle(s.opts.LoginIdleTimeout)
 	s.addSession(sess)
 	sess.log.Debug("imap connection")
 	return sess, nil, nil
+}
+
+// setIdle sets the connection's idle timeout, on netlimit listeners.
+func (s *session) setIdle(d time.Duration) {
+	if s.nl != nil {
+		s.nl.SetIdle(d)
+	}
 }
 
 // ctx is the context of a command. imapserver passes none; this one ends
@@ -110,8 +122,10 @@ func (s *session) Login(username, password string) error {
 	s.st = st
 	s.user = s.srv.hub.acquire(user, st)
 	s.log = s.log.With("user", user)
-	netlimit.LoggedIn(nc)
-	netlimit.SetIdle(nc, s.srv.opts.IdleTimeout)
+	if s.nl != nil {
+		s.nl.LoggedIn()
+	}
+	s.setIdle(s.srv.opts.IdleTimeout)
 	s.log.Info("imap login")
 	return nil
 }
@@ -141,9 +155,8 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 // change feed brings them, until stop is closed. The client may stay
 // silent for at least 30 minutes meanwhile.
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	nc := s.conn.NetConn()
-	netlimit.SetIdle(nc, max(s.srv.opts.IdleTimeout, minIDLETimeout))
-	defer netlimit.SetIdle(nc, s.srv.opts.IdleTimeout)
+	s.setIdle(max(s.srv.opts.IdleTimeout, minIDLETimeout))
+	defer s.setIdle(s.srv.opts.IdleTimeout)
 	if s.user == nil {
 		<-stop
 		return nil
