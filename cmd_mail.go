@@ -2,244 +2,261 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/letterbox-mail/letterbox/store"
 )
 
-// The read and change commands work on the account's local store only:
-// they never wait for the network, and changes reach the server at the
-// next sync (IMAP: through the journal).
+// letterbox list|search|read|flag|move|delete: they work on the
+// account's local store only, never wait for the network, and changes
+// reach the server at the next sync (IMAP: through the journal).
 
-func runList(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("list", "list ACCOUNT [--folder F] [--query Q] [--limit N] [--json]")
-	folder := fs.String("folder", "INBOX", "folder to list")
-	query := fs.String("query", "", "only messages matching this query (see README)")
-	limit := fs.Int("limit", 50, "at most N messages")
-	asJSON := fs.Bool("json", false, "print JSON")
-	name, rest, err := accountArgs(fs, args, "list")
-	if err != nil {
-		return err
+func listCmd(e *env) *cobra.Command {
+	var folder, query string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:               "list ACCOUNT",
+		Short:             "List a folder of an account, newest first",
+		Args:              wantArgs(1, "one ACCOUNT (see letterbox account list)"),
+		ValidArgsFunction: e.firstArgAccount,
 	}
-	if err := noArgs("list", rest); err != nil {
-		return err
+	limit := limitFlag(c.Flags(), 50, "at most `N` messages")
+	c.Flags().StringVar(&folder, "folder", store.Inbox, "the `FOLDER` to list")
+	c.Flags().StringVar(&query, "query", "", "only messages matching `QUERY` (see README, Search queries)")
+	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per message")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		return listMessages(cmd.Context(), e, args[0], folder, query, int(*limit), asJSON)
 	}
-	a, err := e.openAccount(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	msgs, err := a.List(ctx, *folder, *query, *limit)
-	if err := queryError(err); err != nil {
-		return notFound(err)
-	}
-	return printMessages(e.stdout, msgs, *asJSON)
+	return c
 }
 
-// queryError turns a query syntax error into a usage error with a caret.
-func queryError(err error) error {
-	var qe *store.QueryError
-	if errors.As(err, &qe) {
-		return usageError{qe.Error() + "\n" + qe.Caret()}
+func searchCmd(e *env) *cobra.Command {
+	var folder string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "search ACCOUNT QUERY...",
+		Short: "Search an account's mail",
+		Long: `Search an account's mail with the query language (README, Search
+queries). A word that begins with "-" and is not a flag of this command
+is a negated query term: letterbox search work budget -from:ann.`,
+		DisableFlagParsing: true,
+		ValidArgsFunction:  e.firstArgAccount,
+	}
+	limit := limitFlag(c.Flags(), 50, "at most `N` messages")
+	c.Flags().StringVar(&folder, "folder", "", "search only this `FOLDER` (default: all)")
+	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per message")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		pos, help, err := parseDashArgs(cmd, args)
+		if err != nil || help {
+			return helpOr(cmd, help, err)
+		}
+		if len(pos) < 2 {
+			return usagef("search: want an ACCOUNT and a QUERY")
+		}
+		return listMessages(cmd.Context(), e, pos[0], folder, strings.Join(pos[1:], " "), int(*limit), asJSON)
+	}
+	return c
+}
+
+// helpOr prints the command's help when asked, else returns err.
+func helpOr(cmd *cobra.Command, help bool, err error) error {
+	if help {
+		return cmd.Help()
 	}
 	return err
 }
 
-func runSearch(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("search", "search ACCOUNT [--folder F] [--limit N] [--json] QUERY...")
-	folder := fs.String("folder", "", "search only this folder (default: all)")
-	limit := fs.Int("limit", 50, "at most N messages")
-	asJSON := fs.Bool("json", false, "print JSON")
-	name, rest, err := accountArgs(fs, args, "search")
-	if err != nil {
-		return err
-	}
-	if len(rest) == 0 {
-		return usageError{"search: want a QUERY"}
-	}
+// listMessages prints a folder of an account, or the matches of query.
+func listMessages(ctx context.Context, e *env, name, folder, query string, limit int, asJSON bool) error {
 	a, err := e.openAccount(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	msgs, err := a.List(ctx, *folder, joinArgs(rest), *limit)
-	if err := queryError(err); err != nil {
-		return notFound(err)
+	msgs, err := a.List(ctx, folder, query, limit)
+	if err != nil {
+		return queryError(err)
 	}
-	return printMessages(e.stdout, msgs, *asJSON)
+	return printMessages(e.stdout, msgs, asJSON)
 }
 
-func runRead(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("read", "read ACCOUNT ID [--raw] [--keep-unread] [--json]")
-	raw := fs.Bool("raw", false, "print the raw RFC 5322 message")
-	keep := fs.Bool("keep-unread", false, "do not mark the message read")
-	asJSON := fs.Bool("json", false, "print JSON (metadata, headers, text, attachments)")
-	name, rest, err := accountArgs(fs, args, "read")
-	if err != nil {
-		return err
-	}
-	ids, err := parseIDs("read", rest)
-	if err != nil {
-		return err
-	}
-	if len(ids) != 1 {
-		return usageError{"read: want one message ID"}
-	}
-	a, err := e.openAccount(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	m, err := a.Message(ctx, ids[0])
-	if err != nil {
-		return notFound(err)
-	}
-	if *raw {
-		f, err := a.Raw(ctx, m.ID)
-		if err != nil {
-			return notFound(err)
-		}
-		defer f.Close()
-		if _, err := io.Copy(e.stdout, f); err != nil {
-			return err
-		}
-	} else {
-		r, err := a.Render(ctx, m.ID)
-		if err != nil && r == nil {
-			return notFound(err)
-		}
-		if *asJSON {
-			if err := writeJSON(e.stdout, struct {
-				jsonMessage
-				Headers     []store.HeaderField `json:"headers"`
-				Text        string              `json:"text"`
-				Attachments []store.Attachment  `json:"attachments"`
-				Problems    []string            `json:"problems,omitempty"`
-			}{toJSON(*m), r.Headers, r.Text, r.Attachments, r.Problems}); err != nil {
+func readCmd(e *env) *cobra.Command {
+	var raw, keep, asJSON bool
+	c := &cobra.Command{
+		Use:               "read ACCOUNT ID",
+		Short:             "Print a message (and mark it read)",
+		Args:              wantArgs(2, "an ACCOUNT and one message ID"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if raw && asJSON {
+				return usagef("read: --raw and --json exclude each other")
+			}
+			ids, err := parseIDs("read", args[1:])
+			if err != nil {
 				return err
 			}
-		} else {
-			printRendered(e, r)
-		}
+			ctx := cmd.Context()
+			a, err := e.openAccount(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			m, err := a.Message(ctx, ids[0])
+			if err != nil {
+				return err
+			}
+			if raw {
+				f, err := a.Raw(ctx, m.ID)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if _, err := io.Copy(e.stdout, f); err != nil {
+					return fmt.Errorf("read %d: %w", m.ID, err)
+				}
+			} else {
+				r, err := a.Render(ctx, m.ID)
+				if err != nil && r == nil {
+					return err
+				}
+				if asJSON {
+					if err := writeJSONLine(e.stdout, toReadJSON(*m, r)); err != nil {
+						return err
+					}
+				} else {
+					printRendered(e.stdout, e.stderr, r)
+				}
+			}
+			if !keep && !m.HasFlag(store.FlagSeen) {
+				return a.SetFlags(ctx, ids, []string{store.FlagSeen}, nil)
+			}
+			return nil
+		},
 	}
-	if !*keep && !m.HasFlag(store.FlagSeen) {
-		if err := a.SetFlags(ctx, ids, []string{store.FlagSeen}, nil); err != nil {
-			return err
-		}
-	}
-	return nil
+	c.Flags().BoolVar(&raw, "raw", false, "print the raw RFC 5322 message")
+	c.Flags().BoolVar(&keep, "keep-unread", false, "do not mark the message read")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON: metadata, headers, text, attachments")
+	return c
 }
 
-func runFlag(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("flag", "flag ACCOUNT ID... +seen -flagged ...")
-	pos, err := parseFlagsSigned(fs, args)
-	if err != nil {
-		return err
+func flagCmd(e *env) *cobra.Command {
+	var keyword bool
+	c := &cobra.Command{
+		Use:   "flag ACCOUNT ID... +NAME|-NAME...",
+		Short: "Add or remove flags and keywords: flag work 12 +seen -flagged +$label",
+		Long: `Add (+) or remove (-) flags and keywords on messages. The flags are
+seen (or read), flagged, answered, draft and deleted. A keyword needs a $
+prefix (+$Label1), or --keyword for every name that is not a flag
+(--keyword +Project). An unknown name is a usage error with a suggestion,
+never a new keyword by accident.`,
+		Example:            "  letterbox flag work 12 13 +seen -flagged\n  letterbox flag work 12 +$Later\n  letterbox flag work 12 --keyword +NonJunk",
+		DisableFlagParsing: true,
+		ValidArgsFunction:  e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pos, help, err := parseDashArgs(cmd, args)
+			if err != nil || help {
+				return helpOr(cmd, help, err)
+			}
+			if len(pos) == 0 {
+				return usagef("flag: want an ACCOUNT, message IDs and +FLAG or -FLAG")
+			}
+			var idArgs, changes []string
+			for _, r := range pos[1:] {
+				if strings.HasPrefix(r, "+") || strings.HasPrefix(r, "-") {
+					changes = append(changes, r)
+				} else {
+					idArgs = append(idArgs, r)
+				}
+			}
+			add, remove, err := flagChanges(changes, keyword)
+			if err != nil {
+				return err
+			}
+			if len(add)+len(remove) == 0 {
+				return usagef("flag: want at least one +FLAG or -FLAG")
+			}
+			ids, err := parseIDs("flag", idArgs)
+			if err != nil {
+				return err
+			}
+			a, err := e.openAccount(cmd.Context(), pos[0])
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.SetFlags(cmd.Context(), ids, add, remove)
+		},
 	}
-	name, rest, err := accountFromArgs("flag", pos)
-	if err != nil {
-		return err
-	}
-	var idArgs, changes []string
-	for _, r := range rest {
-		if len(r) > 0 && (r[0] == '+' || r[0] == '-') {
-			changes = append(changes, r)
-		} else {
-			idArgs = append(idArgs, r)
-		}
-	}
-	add, remove, err := flagChanges(changes)
-	if err != nil {
-		return err
-	}
-	if len(add)+len(remove) == 0 {
-		return usageError{"flag: want at least one +FLAG or -FLAG"}
-	}
-	ids, err := parseIDs("flag", idArgs)
-	if err != nil {
-		return err
-	}
-	a, err := e.openAccount(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return notFound(a.SetFlags(ctx, ids, add, remove))
+	c.Flags().BoolVar(&keyword, "keyword", false, "names that are not flags are keywords (without it, a keyword needs a $ prefix)")
+	return c
 }
 
-// parseFlagsSigned is parseFlags for commands whose arguments may start
-// with "-" ("-flagged"): only the known flags are flags.
-func parseFlagsSigned(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) ([]string, error) {
-	var keep, pos []string
-	for _, a := range args {
-		switch {
-		case a == "-h" || a == "--help" || a == "-help":
-			keep = append(keep, a)
-		case len(a) > 1 && a[0] == '-' && a != "--config" && a != "--data" && !startsWithAny(a, "--config=", "--data=", "-config", "-data"):
-			pos = append(pos, a)
-		default:
-			keep = append(keep, a)
-		}
+func moveCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:               "move ACCOUNT ID... FOLDER",
+		Short:             "Move messages to a folder",
+		Args:              minArgs(3, "an ACCOUNT, message IDs and a FOLDER"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids, err := parseIDs("move", args[1:len(args)-1])
+			if err != nil {
+				return err
+			}
+			a, err := e.openAccount(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Move(cmd.Context(), ids, args[len(args)-1])
+		},
 	}
-	if err := fs.Parse(keep); err != nil {
-		return nil, usageError{err.Error()}
-	}
-	return append(fs.Args(), pos...), nil
 }
 
-func startsWithAny(s string, prefixes ...string) bool {
-	for _, p := range prefixes {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return true
-		}
+func deleteCmd(e *env) *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:   "delete ACCOUNT ID...",
+		Short: "Delete messages: to Trash; from Trash, for good",
+		Long: `Delete messages: they move to the account's Trash folder. A message in
+Trash already (or any message, when the account has no Trash) is deleted
+for good: that asks for a yes at the terminal, or needs --yes.`,
+		Args:              minArgs(2, "an ACCOUNT and message IDs"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids, err := parseIDs("delete", args[1:])
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			a, err := e.openAccount(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			gone, err := a.DeletedForGood(ctx, ids)
+			if err != nil {
+				return err
+			}
+			if len(gone) > 0 && !yes {
+				ok, err := confirm(e, fmt.Sprintf("delete: %d message(s) in Trash will be deleted for good; go on?", len(gone)), "--yes")
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return fmt.Errorf("delete: nothing deleted")
+				}
+			}
+			if err := a.Delete(ctx, ids); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "deleted %d message(s), %d of them for good\n", len(ids), len(gone))
+			return nil
+		},
 	}
-	return false
-}
-
-func runMove(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("move", "move ACCOUNT ID... FOLDER")
-	name, rest, err := accountArgs(fs, args, "move")
-	if err != nil {
-		return err
-	}
-	if len(rest) < 2 {
-		return usageError{"move: want message IDs and a FOLDER"}
-	}
-	ids, err := parseIDs("move", rest[:len(rest)-1])
-	if err != nil {
-		return err
-	}
-	a, err := e.openAccount(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return notFound(a.Move(ctx, ids, rest[len(rest)-1]))
-}
-
-func runDelete(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("delete", "delete ACCOUNT ID...")
-	name, rest, err := accountArgs(fs, args, "delete")
-	if err != nil {
-		return err
-	}
-	ids, err := parseIDs("delete", rest)
-	if err != nil {
-		return err
-	}
-	a, err := e.openAccount(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if err := a.Delete(ctx, ids); err != nil {
-		return notFound(err)
-	}
-	fmt.Fprintf(e.stderr, "deleted %d message(s)\n", len(ids))
-	return nil
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "delete for good what is in Trash already without asking")
+	return c
 }

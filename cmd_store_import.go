@@ -2,52 +2,85 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/letterbox-mail/letterbox/store"
 	"github.com/letterbox-mail/letterbox/store/mailgen"
 )
 
-func storeImport(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("store import", "store import --store DIR [--batch N] [--quiet] SRC...")
-	dir := storeFlag(e, fs)
-	batch := fs.Int("batch", 256, "messages per fsync and transaction")
-	quiet := fs.Bool("quiet", false, "print nothing but errors")
-	srcs, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+// letterbox store import|demo.
+
+func storeImportCmd(e *env) *cobra.Command {
+	var batch int
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "import SRC...",
+		Short: "Import Maildirs (plain, Maildir++ trees) and mbox files",
+		Long: `Import Maildirs (plain, Maildir++ trees, directories of Maildirs) and
+mbox files. A progress bar on a terminal, one summary line otherwise.
+Messages are durable when a batch is reported done: a killed import loses
+nothing it reported, and the next open of the store indexes any file that
+landed before the kill.`,
+		Args: minArgs(1, "SRC: a Maildir, a Maildir++ tree or an mbox file"),
 	}
-	if len(srcs) == 0 {
-		return usageError{"store import: missing SRC (a Maildir, a Maildir++ tree or an mbox file)"}
-	}
-	for _, p := range srcs {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("store import: %w", err)
+	dir := storeFlag(c)
+	c.Flags().IntVar(&batch, "batch", 256, "`N` messages per fsync and transaction")
+	c.Flags().BoolVar(&quiet, "quiet", false, "print nothing but errors")
+	c.RunE = func(cmd *cobra.Command, srcs []string) error {
+		if batch < 1 {
+			return usagef("store import: --batch must be at least 1")
 		}
+		for _, p := range srcs {
+			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+				return notFoundError{fmt.Errorf("store import: %s: no such file or directory", p)}
+			} else if err != nil {
+				return fmt.Errorf("store import: %w", err)
+			}
+		}
+		return storeImport(cmd.Context(), e, *dir, srcs, batch, quiet)
 	}
-	s, err := openStore(ctx, dir)
+	return c
+}
+
+func storeImport(ctx context.Context, e *env, dir string, srcs []string, batch int, quiet bool) error {
+	s, err := e.openStore(ctx, dir)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-
-	bar := newProgress(e.stderr, *quiet)
-	if bar.tty {
+	var progress *progressLine
+	total := 0
+	if !quiet && e.drawsProgress(e.stderr) {
+		progress = &progressLine{w: e.stderr}
 		// Count first so the bar has an end; walking is cheap beside
 		// parsing and indexing.
-		total := 0
-		if err := store.WalkSources(ctx, srcs, func(store.SourceMessage) error { total++; return nil }); err == nil {
-			bar.total = total
+		if err := store.WalkSources(ctx, srcs, func(store.SourceMessage) error { total++; return nil }); err != nil {
+			total = 0
 		}
 	}
 	start := time.Now()
-	st, err := s.Import(ctx, srcs, store.ImportOptions{BatchSize: *batch, Progress: bar.update})
-	bar.done()
+	update := func(done int) {
+		if progress == nil {
+			return
+		}
+		rate := float64(done) / time.Since(start).Seconds()
+		if total <= 0 {
+			progress.show("import", fmt.Sprintf("importing: %d messages (%.0f/s)", done, rate), false)
+			return
+		}
+		progress.show("import", fmt.Sprintf("%s %3.0f%% (%.0f/s)", bar(done, total, 30), 100*float64(min(done, total))/float64(total), rate), done >= total)
+	}
+	st, err := s.Import(ctx, srcs, store.ImportOptions{BatchSize: batch, Progress: update})
+	if progress != nil {
+		progress.end(true)
+	}
 	if st != nil {
 		for _, f := range st.Failed {
 			fmt.Fprintf(e.stderr, "letterbox: not imported: %s\n", f)
@@ -59,86 +92,49 @@ func storeImport(ctx context.Context, e *env, args []string) error {
 		}
 		return fmt.Errorf("store import: %w", err)
 	}
-	if !*quiet {
+	if !quiet {
 		el := time.Since(start)
-		rate := float64(st.Imported) / el.Seconds()
 		fmt.Fprintf(e.stdout, "imported %d messages (%s) into %d mailboxes in %s (%.0f msg/s), %d failed\n",
-			st.Imported, humanSize(st.Bytes), st.Mailboxes, el.Round(time.Millisecond), rate, len(st.Failed))
+			st.Imported, humanSize(st.Bytes), st.Mailboxes, el.Round(time.Millisecond), float64(st.Imported)/el.Seconds(), len(st.Failed))
 	}
 	return nil
 }
 
-// progress draws a one-line bar on a terminal and nothing otherwise.
-type progress struct {
-	w     io.Writer
-	tty   bool
-	total int
-	start time.Time
-	last  time.Time
+func storeDemoCmd(e *env) *cobra.Command {
+	var dir string
+	var count int
+	var seed int64
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Generate sample mail, import it, list and search it",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if count < 1 {
+				return usagef("store demo: --count must be at least 1")
+			}
+			return storeDemo(cmd.Context(), e, dir, count, seed)
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store `DIR` to fill (default: a temporary directory, removed afterwards)")
+	c.Flags().IntVar(&count, "count", 2000, "`N` messages to generate")
+	c.Flags().Int64Var(&seed, "seed", 1, "generator seed")
+	return c
 }
 
-func newProgress(w io.Writer, quiet bool) *progress {
-	p := &progress{w: w, start: time.Now()}
-	if f, ok := w.(*os.File); ok && !quiet {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
-			p.tty = true
-		}
-	}
-	return p
-}
-
-func (p *progress) update(done int) {
-	if !p.tty {
-		return
-	}
-	now := time.Now()
-	if now.Sub(p.last) < 100*time.Millisecond && done != p.total {
-		return
-	}
-	p.last = now
-	const width = 30
-	rate := float64(done) / now.Sub(p.start).Seconds()
-	if p.total <= 0 {
-		fmt.Fprintf(p.w, "\r\x1b[Kimporting: %d messages (%.0f/s)", done, rate)
-		return
-	}
-	frac := float64(done) / float64(p.total)
-	if frac > 1 {
-		frac = 1
-	}
-	n := int(frac * width)
-	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%d %3.0f%% (%.0f/s)", strings.Repeat("█", n), strings.Repeat("░", width-n),
-		done, p.total, frac*100, rate)
-}
-
-func (p *progress) done() {
-	if p.tty {
-		fmt.Fprint(p.w, "\r\x1b[K")
-	}
-}
-
-func storeDemo(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("store demo", "store demo [--store DIR] [--count N] [--seed N]")
-	storeDir := fs.String("store", "", "store `DIR` to fill (default: a temporary directory, removed afterwards)")
-	count := fs.Int("count", 2000, "messages to generate")
-	seed := fs.Int64("seed", 1, "generator seed")
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if err := noArgs(fs.Name(), pos); err != nil {
-		return err
-	}
+// storeDemo shows the store on its own: generated mail imported, then
+// the first page, a thread and two searches, each with its time.
+func storeDemo(ctx context.Context, e *env, dir string, count int, seed int64) error {
 	tmp, err := os.MkdirTemp("", "letterbox-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	dir := *storeDir
 	if dir == "" {
 		dir = filepath.Join(tmp, "store")
 	}
 	src := filepath.Join(tmp, "Maildir")
-	fmt.Fprintf(e.stdout, "generating %d sample messages into %s ...\n", *count, src)
-	if _, err := mailgen.WriteMaildir(src, mailgen.Options{Seed: *seed, Count: *count}); err != nil {
+	fmt.Fprintf(e.stdout, "generating %d sample messages into %s ...\n", count, src)
+	if _, err := mailgen.WriteMaildir(src, mailgen.Options{Seed: seed, Count: count}); err != nil {
 		return err
 	}
 	s, err := store.Open(ctx, dir, nil)
@@ -152,7 +148,6 @@ func storeDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "imported %d messages in %s into %s\n\n", st.Imported, time.Since(start).Round(time.Millisecond), dir)
-
 	mbs, err := s.Mailboxes(ctx)
 	if err != nil {
 		return err
@@ -162,27 +157,22 @@ func storeDemo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%-20s %6d messages %6d unread\n", mb.Name, mb.Total, mb.Unread)
 	}
 	t0 := time.Now()
-	page, err := s.List(ctx, store.ListOptions{Mailbox: "INBOX", Sort: store.SortDate, Limit: 10})
+	page, err := s.List(ctx, store.ListOptions{Mailbox: store.Inbox, Sort: store.SortDate, Limit: 10})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\n== INBOX, newest 10 (%s)\n", time.Since(t0).Round(time.Microsecond))
-	if err := printMessages(e.stdout, page, false); err != nil {
-		return err
-	}
+	printMessages(e.stdout, page, false)
 	for _, m := range page {
 		th, err := s.Thread(ctx, m.ThreadID)
 		if err != nil {
 			return err
 		}
-		if len(th) < 2 {
-			continue
+		if len(th) >= 2 {
+			fmt.Fprintf(e.stdout, "\n== thread of %q (%d messages)\n", clip(m.Subject, 50), len(th))
+			printMessages(e.stdout, th, false)
+			break
 		}
-		fmt.Fprintf(e.stdout, "\n== thread of %q (%d messages)\n", clip(m.Subject, 50), len(th))
-		if err := printMessages(e.stdout, th, false); err != nil {
-			return err
-		}
-		break
 	}
 	for _, q := range []string{"has:attachment is:unread", "subject:meeting OR subject:report"} {
 		t0 := time.Now()
@@ -195,9 +185,7 @@ func storeDemo(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "\n== search %q: %d matches (%s), first 5\n", q, n, time.Since(t0).Round(time.Microsecond))
-		if err := printMessages(e.stdout, res, false); err != nil {
-			return err
-		}
+		printMessages(e.stdout, res, false)
 	}
 	fmt.Fprintf(e.stdout, "\nTry: letterbox store ls --store DIR, store search --store DIR 'from:... has:attachment'\n")
 	return nil

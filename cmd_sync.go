@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,69 +9,106 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/letterbox-mail/letterbox/accounts"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
 )
 
-func runSync(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("sync", "sync [ACCOUNT...] [--watch] [--interval D] [--force] [--json]")
-	watch := fs.Bool("watch", false, "keep running: sync again every --interval, and on new mail")
-	interval := fs.Duration("interval", 5*time.Minute, "with --watch, time between syncs")
-	force := fs.Bool("force", false, "go past the mass-delete guard (a sync that would delete over half of a folder)")
-	asJSON := fs.Bool("json", false, "print one JSON object per progress event, then one per account result")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+// letterbox sync.
+
+type syncFlags struct {
+	watch, force, json bool
+	interval           time.Duration
+}
+
+func syncCmd(e *env) *cobra.Command {
+	var f syncFlags
+	c := &cobra.Command{
+		Use:   "sync [ACCOUNT...]",
+		Short: "Sync accounts with their servers (IMAP two-way, POP3 download), then send the outbox",
+		Long: `Sync the named accounts, or all of them: IMAP accounts both ways, POP3
+accounts by downloading (and deleting on the server by their policy, only
+what is durable locally), then each account's outbox. One summary line per
+account; a failed account says why on its line, and the exit code is 1.
+
+A sync that would delete more than half of a folder (and over 100
+messages) stops before deleting and says so; --force lets it go on.`,
+		ValidArgsFunction: e.accountNames,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSync(cmd.Context(), e, args, f)
+		},
 	}
+	fs := c.Flags()
+	fs.BoolVar(&f.watch, "watch", false, "keep running: IMAP accounts wait for news (IDLE), all sync again every --interval")
+	fs.DurationVar(&f.interval, "interval", 5*time.Minute, "with --watch, the time between syncs")
+	fs.BoolVar(&f.force, "force", false, "go past the mass-delete guard")
+	fs.BoolVar(&f.json, "json", false, "print JSON Lines: one object per progress event, then one result per account")
+	return c
+}
+
+func runSync(ctx context.Context, e *env, names []string, f syncFlags) error {
 	cfg, _, err := e.loadConfig()
 	if err != nil {
 		return err
 	}
-	names := pos
 	if len(names) == 0 {
 		for _, a := range cfg.Accounts {
 			names = append(names, a.Name)
 		}
 	}
 	if len(names) == 0 {
-		return fmt.Errorf("%w: no accounts: add one with letterbox account add NAME --email ADDRESS", errNotFound)
+		return notFoundError{errors.New("sync: no accounts: add one with letterbox account add NAME --email ADDRESS")}
 	}
 	for _, n := range names {
 		if _, err := cfg.Find(n); err != nil {
-			return fmt.Errorf("%w: %v", errNotFound, err)
+			return err
 		}
 	}
-	out := newSyncPrinter(e.stdout, e.stderr, *asJSON, isTerminal(e.stdout))
-	if *watch {
-		return watchAll(ctx, e, names, *interval, *force, out)
+	out := newSyncPrinter(e, f.json)
+	if f.watch {
+		return watch(ctx, e, names, f.interval, f.force, out)
 	}
-	var errs []error
+	var failed []string
 	for _, n := range names {
-		if err := syncOne(ctx, e, n, *force, out); err != nil {
-			errs = append(errs, err)
+		if !syncOne(ctx, e, n, f.force, out) {
+			failed = append(failed, n)
 		}
 	}
-	return errors.Join(errs...)
+	if len(failed) > 0 {
+		return reportedError{fmt.Sprintf("sync failed for %s (the reason is on its line above)", strings.Join(failed, ", "))}
+	}
+	return nil
 }
 
-// watchAll runs Account.Watch for every account at once until ctx ends
-// (Ctrl-C): IMAP accounts IDLE, POP3 accounts poll; both flush the outbox.
-func watchAll(ctx context.Context, e *env, names []string, interval time.Duration, force bool, out *syncPrinter) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(names))
-	for i, n := range names {
+// watch runs Account.Watch for every account at once until ctx ends
+// (Ctrl-C): IMAP accounts IDLE, POP3 accounts poll; both flush the
+// outbox. Every account is opened before any watch starts.
+// accounts.WatchAll (h-acc) replaces it.
+func watch(ctx context.Context, e *env, names []string, interval time.Duration, force bool, out *syncPrinter) error {
+	var opened []*accounts.Account
+	defer func() {
+		for _, a := range opened {
+			a.Close()
+		}
+	}()
+	for _, n := range names {
 		a, err := e.openAccount(ctx, n)
 		if err != nil {
 			return err
 		}
-		defer a.Close()
+		opened = append(opened, a)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(opened))
+	for i, a := range opened {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			errs[i] = a.Watch(ctx, interval, accounts.SyncOptions{Force: force, Report: out.report})
 			if errs[i] != nil {
-				fmt.Fprintf(e.stderr, "letterbox: %s: watch stopped: %v\n", n, errs[i])
+				fmt.Fprintf(e.stderr, "letterbox: %s: watch stopped: %v\n", a.Config.Name, errs[i])
 			}
 		}()
 	}
@@ -80,112 +116,89 @@ func watchAll(ctx context.Context, e *env, names []string, interval time.Duratio
 	return errors.Join(errs...)
 }
 
-func syncOne(ctx context.Context, e *env, name string, force bool, out *syncPrinter) error {
+// syncOne syncs one account and prints its summary line; it reports
+// whether everything went.
+func syncOne(ctx context.Context, e *env, name string, force bool, out *syncPrinter) bool {
 	a, err := e.openAccount(ctx, name)
 	if err != nil {
-		return err
+		out.finish(name, "", accounts.SyncResult{}, err)
+		return false
 	}
 	defer a.Close()
 	res, err := a.Sync(ctx, accounts.SyncOptions{Force: force, Report: out.report})
-	out.finish(name, res, err)
+	out.finish(name, a.Config.Mode, res, massDeleteHint(err, name))
+	return err == nil && res.OutboxErr == nil
+}
+
+// massDeleteHint adds the way past the mass-delete guard to its error.
+// The error's kind comes through accounts once main stops importing
+// sync/imap (h-acc).
+func massDeleteHint(err error, name string) error {
 	var md *imapsync.MassDeleteError
 	if errors.As(err, &md) {
 		return fmt.Errorf("%w (run letterbox sync %s --force if this is what you want)", err, name)
 	}
-	if err != nil {
-		return err
-	}
-	if res.OutboxErr != nil {
-		return res.OutboxErr
-	}
-	return nil
+	return err
 }
 
-// syncPrinter shows sync progress: JSON lines, one plain line per folder
-// and phase, or a redrawn progress bar on a terminal.
+// syncPrinter shows sync progress: JSON Lines; or a redrawn progress
+// line on a terminal; or one line per folder and phase when it ends. The
+// summary of each account is one line on stdout.
 type syncPrinter struct {
 	mu       sync.Mutex
 	out, err io.Writer
 	json     bool
-	tty      bool
-	last     string
+	progress *progressLine // nil unless stderr is a terminal
 	start    time.Time
 }
 
-func newSyncPrinter(out, errw io.Writer, asJSON, tty bool) *syncPrinter {
-	return &syncPrinter{out: out, err: errw, json: asJSON, tty: tty, start: time.Now()}
-}
-
-// eventJSON is one --json progress line.
-type eventJSON struct {
-	Type    string  `json:"type"` // "event"
-	Time    float64 `json:"t"`    // seconds since the command started
-	Account string  `json:"account"`
-	Mailbox string  `json:"mailbox"`
-	Phase   string  `json:"phase"`
-	Done    int     `json:"done"`
-	Total   int     `json:"total"`
-	Bytes   int64   `json:"bytes,omitempty"`
-	Note    string  `json:"note,omitempty"`
-	Error   string  `json:"error,omitempty"`
+func newSyncPrinter(e *env, asJSON bool) *syncPrinter {
+	p := &syncPrinter{out: e.stdout, err: e.stderr, json: asJSON, start: time.Now()}
+	if !asJSON && e.drawsProgress(e.stderr) {
+		p.progress = &progressLine{w: e.stderr}
+	}
+	return p
 }
 
 func (p *syncPrinter) report(ev lbsync.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.json {
+	switch {
+	case p.json:
 		j := eventJSON{Type: "event", Time: time.Since(p.start).Seconds(), Account: ev.Account, Mailbox: ev.Mailbox,
 			Phase: string(ev.Phase), Done: ev.Done, Total: ev.Total, Bytes: ev.Bytes, Note: ev.Note}
 		if ev.Err != nil {
 			j.Error = ev.Err.Error()
 		}
-		b, _ := json.Marshal(j)
-		fmt.Fprintf(p.out, "%s\n", b)
-		return
-	}
-	key := ev.Account + "\x00" + ev.Mailbox + "\x00" + string(ev.Phase)
-	if p.tty {
-		line := ev.String()
+		writeJSONLine(p.out, j)
+	case p.progress != nil:
+		line := eventLine(ev)
 		if ev.Total > 0 {
-			line = fmt.Sprintf("%-40s %s", clip(ev.Account+" "+ev.Mailbox+": "+string(ev.Phase), 40), bar(ev.Done, ev.Total, 30))
+			line = fmt.Sprintf("%-40s %s", clip(eventLabel(ev), 40), bar(ev.Done, ev.Total, 30))
 		}
-		if key != p.last && p.last != "" {
-			fmt.Fprintln(p.err)
-		}
-		fmt.Fprintf(p.err, "\r\x1b[K%s", line)
-		p.last = key
-		return
-	}
-	// Not a terminal: one line when a phase of a folder ends (or fails,
-	// or has no count), so logs stay short.
-	if ev.Err != nil || ev.Note != "" || ev.Total == 0 || ev.Done >= ev.Total {
-		fmt.Fprintln(p.out, ev.String())
+		key := ev.Account + "\x00" + ev.Mailbox + "\x00" + string(ev.Phase)
+		p.progress.show(key, line, ev.Total == 0 || ev.Done >= ev.Total || ev.Err != nil)
+	case ev.Err != nil || ev.Note != "" || ev.Total == 0 || ev.Done >= ev.Total:
+		// Not a terminal: one line when a phase of a folder ends (or
+		// fails, or has no count), so logs stay short.
+		fmt.Fprintln(p.out, eventLine(ev))
 	}
 }
 
-func (p *syncPrinter) finish(name string, res accounts.SyncResult, err error) {
+// finish prints an account's summary: a result object, or one line that
+// gives the counts, or the reason it failed.
+func (p *syncPrinter) finish(name string, mode accounts.Mode, res accounts.SyncResult, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.tty && p.last != "" {
-		fmt.Fprintln(p.err)
-		p.last = ""
+	if p.progress != nil {
+		p.progress.end(false)
 	}
 	if p.json {
-		j := struct {
-			Type    string              `json:"type"` // "result"
-			Account string              `json:"account"`
-			Result  accounts.SyncResult `json:"result"`
-			Error   string              `json:"error,omitempty"`
-			Outbox  string              `json:"outbox_error,omitempty"`
-		}{Type: "result", Account: name, Result: res}
-		if err != nil {
-			j.Error = err.Error()
-		}
-		if res.OutboxErr != nil {
-			j.Outbox = res.OutboxErr.Error()
-		}
-		b, _ := json.Marshal(j)
-		fmt.Fprintf(p.out, "%s\n", b)
+		writeJSONLine(p.out, toSyncResultJSON(name, mode, res, err))
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(p.out, "%s: sync failed: %s\n", name, strings.TrimPrefix(err.Error(), name+": "))
 		return
 	}
 	var parts []string
@@ -198,18 +211,10 @@ func (p *syncPrinter) finish(name string, res accounts.SyncResult, err error) {
 	if res.Sent > 0 {
 		parts = append(parts, fmt.Sprintf("%d sent", res.Sent))
 	}
-	status := "done"
-	if err != nil {
-		status = "failed"
+	if res.OutboxErr != nil {
+		parts = append(parts, "the outbox was not sent: "+strings.TrimPrefix(res.OutboxErr.Error(), name+": "))
+		fmt.Fprintf(p.out, "%s: sync failed: %s\n", name, strings.Join(parts, "; "))
+		return
 	}
-	fmt.Fprintf(p.out, "%s: sync %s: %s\n", name, status, strings.Join(parts, "; "))
-}
-
-// bar draws a progress bar of width cells.
-func bar(done, total, width int) string {
-	if total <= 0 {
-		return ""
-	}
-	n := min(done*width/total, width)
-	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + fmt.Sprintf("] %d/%d", done, total)
+	fmt.Fprintf(p.out, "%s: sync done: %s\n", name, strings.Join(parts, "; "))
 }

@@ -2,20 +2,43 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/store"
 )
 
-// The client's headless commands share this: the configuration, the
-// secrets and opening one account's store.
+// env is what every command gets: the global settings and the streams,
+// so commands are testable without touching the process's globals.
+type env struct {
+	configFile string // --config
+	dataDir    string // --data
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+	getenv     func(string) string
+}
+
+// dataHome returns the data directory: --data, else $XDG_DATA_HOME/letterbox,
+// else ~/.local/share/letterbox.
+func (e *env) dataHome() (string, error) {
+	if e.dataDir != "" {
+		return e.dataDir, nil
+	}
+	if x := e.getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "letterbox"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no data directory: set --data or XDG_DATA_HOME: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "letterbox"), nil
+}
 
 // configPath returns --config or the XDG default.
 func (e *env) configPath() (string, error) {
@@ -44,15 +67,21 @@ func (e *env) secrets() *accounts.Secrets {
 	return &accounts.Secrets{Keyring: accounts.SystemKeyring{}}
 }
 
-// openAccount opens the named account; an unknown name exits 3.
-func (e *env) openAccount(ctx context.Context, name string) (*accounts.Account, error) {
+// findAccount returns the configuration of the named account; an unknown
+// name wraps accounts.ErrUnknownAccount (exit 3).
+func (e *env) findAccount(name string) (*accounts.AccountConfig, error) {
 	cfg, _, err := e.loadConfig()
 	if err != nil {
 		return nil, err
 	}
-	acct, err := cfg.Find(name)
+	return cfg.Find(name)
+}
+
+// openAccount opens the named account.
+func (e *env) openAccount(ctx context.Context, name string) (*accounts.Account, error) {
+	acct, err := e.findAccount(name)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNotFound, err)
+		return nil, err
 	}
 	base, err := e.dataHome()
 	if err != nil {
@@ -61,72 +90,57 @@ func (e *env) openAccount(ctx context.Context, name string) (*accounts.Account, 
 	return accounts.OpenAccount(ctx, *acct, base, e.secrets())
 }
 
-// parseIDs reads message ids.
-func parseIDs(cmd string, args []string) ([]int64, error) {
-	if len(args) == 0 {
-		return nil, usageError{cmd + ": want at least one message ID"}
-	}
-	ids := make([]int64, len(args))
-	for i, a := range args {
-		id, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || id <= 0 {
-			return nil, usageError{fmt.Sprintf("%s: bad message ID %q", cmd, a)}
-		}
-		ids[i] = id
-	}
-	return ids, nil
-}
-
-// notFound maps the store's not-found errors to exit code 3.
-func notFound(err error) error {
-	if errors.Is(err, store.ErrNotFound) && !errors.Is(err, errNotFound) {
-		return fmt.Errorf("%w: %v", errNotFound, err)
-	}
-	return err
-}
-
-// writeJSON prints v as indented JSON.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// accountArgs parses a command's flags and takes its first positional
-// argument as the account.
-func accountArgs(fs *flag.FlagSet, args []string, cmd string) (string, []string, error) {
-	pos, err := parseFlags(fs, args)
+// accountNames completes an ACCOUNT argument from the configuration.
+func (e *env) accountNames(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	cfg, _, err := e.loadConfig()
 	if err != nil {
-		return "", nil, err
+		return nil, cobra.ShellCompDirectiveError
 	}
-	return accountFromArgs(cmd, pos)
+	var names []cobra.Completion
+	for _, a := range cfg.Accounts {
+		names = append(names, cobra.CompletionWithDesc(a.Name, a.Email))
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
-// accountFromArgs takes the first positional argument as the account.
-func accountFromArgs(cmd string, pos []string) (string, []string, error) {
-	if len(pos) == 0 {
-		return "", nil, usageError{cmd + ": want an ACCOUNT (see letterbox account list)"}
+// firstArgAccount completes the first argument as an account name and
+// nothing after it.
+func (e *env) firstArgAccount(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	return pos[0], pos[1:], nil
+	return e.accountNames(cmd, args, toComplete)
 }
 
-// flagChanges parses "+seen -flagged +$label" into additions and removals.
-func flagChanges(args []string) (add, remove []string, err error) {
-	names := map[string]string{"seen": store.FlagSeen, "read": store.FlagSeen, "flagged": store.FlagFlagged,
-		"answered": store.FlagAnswered, "draft": store.FlagDraft, "deleted": store.FlagDeleted}
-	for _, a := range args {
-		if len(a) < 2 || (a[0] != '+' && a[0] != '-') {
-			return nil, nil, usageError{fmt.Sprintf("flag: %q: want +FLAG or -FLAG (seen, flagged, answered, draft, or a keyword)", a)}
-		}
-		f := a[1:]
-		if std, ok := names[strings.ToLower(f)]; ok {
-			f = std
-		}
-		if a[0] == '+' {
-			add = append(add, f)
-		} else {
-			remove = append(remove, f)
-		}
+// storeDir resolves a --store flag: the value, else DATA/store.
+func (e *env) storeDir(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
 	}
-	return add, remove, nil
+	data, err := e.dataHome()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(data, "store"), nil
+}
+
+// openStore opens the store of a --store flag.
+func (e *env) openStore(ctx context.Context, flag string) (*store.Store, error) {
+	dir, err := e.storeDir(flag)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, dir, nil)
+}
+
+// serverData is the server's data directory: --data, else DATA/server.
+func (e *env) serverData() (string, error) {
+	if e.dataDir != "" {
+		return e.dataDir, nil
+	}
+	d, err := e.dataHome()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "server"), nil
 }
