@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -90,7 +91,8 @@ func (e *env) openAccount(ctx context.Context, name string) (*accounts.Account, 
 	return accounts.OpenAccount(ctx, *acct, base, e.secrets())
 }
 
-// accountNames completes an ACCOUNT argument from the configuration.
+// accountNames completes an ACCOUNT argument from the configuration,
+// leaving out the accounts already given.
 func (e *env) accountNames(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	cfg, _, err := e.loadConfig()
 	if err != nil {
@@ -98,7 +100,9 @@ func (e *env) accountNames(cmd *cobra.Command, args []string, toComplete string)
 	}
 	var names []cobra.Completion
 	for _, a := range cfg.Accounts {
-		names = append(names, cobra.CompletionWithDesc(a.Name, a.Email))
+		if !slices.Contains(args, a.Name) {
+			names = append(names, cobra.CompletionWithDesc(a.Name, a.Email))
+		}
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
