@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -336,5 +337,41 @@ func TestServeHelpDefaults(t *testing.T) {
 	code, out, _ := cli(t, t.TempDir(), "", "serve", "--help")
 	if code != 0 || strings.Contains(out, `\x00`) || strings.Contains(out, "\x00") || !strings.Contains(out, "default :25, 127.0.0.1:2525 with --dev") {
 		t.Fatalf("serve --help: exit %d\n%s", code, out)
+	}
+}
+
+// TestGlobalFlagsAnywhere: --config and --data work before and after the
+// command, and for serve's subcommands.
+func TestGlobalFlagsAnywhere(t *testing.T) {
+	dir := t.TempDir()
+	offlineConfig(t, dir)
+	cfg, data := filepath.Join(dir, "config.toml"), filepath.Join(dir, "data")
+	for _, args := range [][]string{
+		{"--config", cfg, "--data", data, "account", "list"},
+		{"account", "list", "--config", cfg, "--data", data},
+		{"account", "--config", cfg, "list", "--data=" + data},
+	} {
+		var out, errb strings.Builder
+		code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), "alice") || !strings.Contains(out.String(), "bob") {
+			t.Errorf("letterbox %s: exit %d, %q %q", strings.Join(args, " "), code, out.String(), errb.String())
+		}
+	}
+	srv := filepath.Join(dir, "srv")
+	for _, args := range [][]string{
+		{"serve", "user", "add", "--data", srv, "ann@example.test", "--password-stdin"},
+		{"--data", srv, "serve", "user", "passwd", "ann@example.test", "--password-stdin"},
+	} {
+		var out, errb strings.Builder
+		if code := run(context.Background(), args, strings.NewReader("secret\n"), &out, &errb); code != 0 {
+			t.Fatalf("letterbox %s: exit %d %s", strings.Join(args, " "), code, errb.String())
+		}
+	}
+	var out strings.Builder
+	if code := run(context.Background(), []string{"serve", "user", "list", "--data", srv}, strings.NewReader(""), &out, io.Discard); code != 0 || strings.TrimSpace(out.String()) != "ann@example.test" {
+		t.Fatalf("serve user list: %d %q", code, out.String())
+	}
+	if code := run(context.Background(), []string{"serve", "user", "del", "--data", srv, "nobody@example.test"}, strings.NewReader(""), io.Discard, io.Discard); code != exitNotFound {
+		t.Fatalf("serve user del of a missing user: exit %d", code)
 	}
 }
