@@ -154,7 +154,9 @@ type syncPrinter struct {
 
 func newSyncPrinter(e *env, asJSON bool) *syncPrinter {
 	p := &syncPrinter{out: e.stdout, err: e.stderr, json: asJSON, start: time.Now()}
-	if !asJSON && e.drawsProgress(e.stderr) {
+	// A person watching (stdout a terminal) sees a progress line on
+	// stderr; a log (stdout redirected) gets the event lines.
+	if !asJSON && e.drawsProgress(e.stdout) && e.drawsProgress(e.stderr) {
 		p.progress = &progressLine{w: e.stderr}
 	}
 	return p

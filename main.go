@@ -5,7 +5,8 @@
 //
 // Layout: main.go builds the command tree (spf13/cobra) and maps errors
 // to exit codes; env.go resolves the global settings (--config, --data)
-// and opens accounts and stores; cmd_*.go hold one command family each;
+// and opens accounts and stores; cmd_*.go hold one command family each
+// (cmd_docs.go: completion scripts and man pages);
 // args.go parses arguments (ids, limits, flag names, arguments that
 // begin with "-"); output.go and jsonschema.go are everything printed
 // (tables, progress, JSON Lines); prompt.go reads passwords and
