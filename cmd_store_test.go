@@ -214,6 +214,8 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"--help"}, exitOK, "Exit codes"},
 		{[]string{"help"}, exitOK, "Mail client:"},
 		{[]string{"help", "store", "ls"}, exitOK, "--offset"},
+		{[]string{"help", "store", "frob"}, exitUsage, "unknown command"},
+		{[]string{"help", "nonsense"}, exitUsage, "unknown command"},
 		{[]string{}, exitUsage, "Usage:"},
 		{[]string{"nonsense"}, exitUsage, "unknown command"},
 		{[]string{"snyc"}, exitUsage, "did you mean sync?"},

@@ -122,6 +122,7 @@ directory. --json prints JSON Lines (docs/cli.md has the schemas).
 		root.AddCommand(c)
 	}
 	root.AddCommand(versionCmd(e), completionCmd(e), manCmd(e))
+	root.SetHelpCommand(helpCmd())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
