@@ -98,7 +98,8 @@ func limitFlag(fs *pflag.FlagSet, def int, usage string) *limitValue {
 // word of "--" that is not a flag is an unknown flag, as everywhere. It
 // returns the positional arguments, or help=true for --help.
 func parseDashArgs(cmd *cobra.Command, args []string) (pos []string, help bool, err error) {
-	cmd.InheritedFlags() // merges the persistent flags into cmd.Flags()
+	cmd.InitDefaultHelpFlag() // cobra adds it before running; idempotent
+	cmd.InheritedFlags()      // merges the persistent flags into cmd.Flags()
 	fs := cmd.Flags()
 	held := map[string]string{}
 	var words []string
