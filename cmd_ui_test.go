@@ -46,10 +46,17 @@ func TestUINeedsTerminal(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	e := &env{configFile: filepath.Join(dir, "config.toml"), dataDir: filepath.Join(dir, "data"),
-		stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
-	err := runUI(context.Background(), e, nil)
-	if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), "needs a terminal") {
+		stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: os.Getenv}
+	err := runUI(context.Background(), e, false)
+	if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "needs a terminal") {
 		t.Fatalf("runUI without a terminal: %v", err)
+	}
+	// Through the command line: ui, and no command at all.
+	for _, args := range [][]string{{"ui"}, {}} {
+		code, _, errs := cli(t, dir, "", args...)
+		if code != exitUsage || !strings.Contains(errs, "terminal") {
+			t.Errorf("letterbox %v without a terminal: exit %d, %q", args, code, errs)
+		}
 	}
 }
 
@@ -112,12 +119,9 @@ func TestDemoTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs the demo")
 	}
-	registered := false
-	for _, c := range commands() {
-		registered = registered || c.name == "demo"
-	}
-	if !registered {
-		t.Skip("the demo command is not registered in main.go yet")
+	// A demo command that is gone fails here, not as a skip.
+	if c, _, err := newRootCmd(&env{getenv: os.Getenv}).Find([]string{"demo"}); err != nil || c.Name() != "demo" {
+		t.Fatalf("letterbox demo is not a command (%v)", err)
 	}
 	tmux := testpeer.Require(t, "tmux", "tmux")
 	dir := t.TempDir()
