@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +145,19 @@ func TestDemoTmux(t *testing.T) {
 	if !strings.HasPrefix(scr, "letterbox alice") {
 		t.Fatalf("something printed over the screen:\n%s", scr)
 	}
+	// Keys typed faster than the terminal is read arrive as one read
+	// ("jjjj"); each must still move the cursor (issue 15 item 1).
+	pos := regexp.MustCompile(`\b1/(\d+)\b`).FindStringSubmatch(s.waitFor("list position", "1/"))
+	if pos == nil {
+		t.Fatalf("no list position on screen:\n%s", s.screen())
+	}
+	if total, _ := strconv.Atoi(pos[1]); total < 5 {
+		t.Fatalf("demo INBOX has %d messages, the fast-typing check needs 5", total)
+	}
+	s.text("jjjj")
+	s.waitFor("four j in one write", "5/"+pos[1])
+	s.text("kkkk")
+	s.waitFor("four k in one write", "1/"+pos[1])
 	s.keys("Enter")
 	s.waitFor("open a message", "Subject:", "From:")
 	s.keys("r")
