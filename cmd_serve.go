@@ -23,10 +23,16 @@ type serveFlags struct {
 	hostname, domains, cert, key, cpuProfile   string
 	smtp, submission, smtps, imap, imaps, pop3 string
 	pop3s                                      string
+	// Limits that are also in server.toml's [limits].
+	maxConns         int
+	exemptLoopback   bool
+	handshakeTimeout time.Duration
 }
 
-func serveCmd(e *env) *cobra.Command {
-	var f serveFlags
+func serveCmd(e *env) *cobra.Command { return newServeCmd(e, &serveFlags{}) }
+
+// newServeCmd is serve with its flags parsed into f.
+func newServeCmd(e *env, f *serveFlags) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the mail server (SMTP, IMAP, POP3); user, queue and dkim administration",
@@ -44,11 +50,11 @@ bob@example.test/bob with sample mail, and allows plain-text logins.`,
   letterbox serve --config /etc/letterbox/server.toml --data /var/lib/letterbox`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := serveConfig(cmd, e, f)
+			cfg, err := serveConfig(cmd, e, *f)
 			if err != nil {
 				return err
 			}
-			return runServe(cmd.Context(), e, cfg, f)
+			return runServe(cmd.Context(), e, cfg, *f)
 		},
 	}
 	fs := c.Flags()
@@ -74,6 +80,9 @@ bob@example.test/bob with sample mail, and allows plain-text logins.`,
 	} {
 		fs.StringVar(l.dst, l.name+"-addr", "", fmt.Sprintf("listen `ADDR` for %s (default %s, %s with --dev; \"\" disables it)", l.what, l.prod, l.dev))
 	}
+	fs.IntVar(&f.maxConns, "max-connections", 0, "cap on open connections of all listeners together, counted before the TLS handshake (default: 3/4 of the open-file limit)")
+	fs.BoolVar(&f.exemptLoopback, "exempt-loopback", false, "lift the per-IP connection caps for loopback clients (default: true with --dev, false otherwise)")
+	fs.DurationVar(&f.handshakeTimeout, "handshake-timeout", 0, "deadline of a TLS handshake, implicit or STARTTLS; at most 30s (default 30s)")
 	c.AddCommand(serveUserCmd(e), serveQueueCmd(e), serveDKIMCmd(e))
 	return c
 }
@@ -116,6 +125,16 @@ func serveConfig(cmd *cobra.Command, e *env, f serveFlags) (*server.Config, erro
 		if l.v == "" {
 			*l.dst = "off"
 		}
+	}
+	if cmd.Flags().Changed("max-connections") {
+		cfg.Limits.MaxConnections = f.maxConns
+	}
+	if cmd.Flags().Changed("exempt-loopback") {
+		v := f.exemptLoopback
+		cfg.Limits.ExemptLoopback = &v
+	}
+	if cmd.Flags().Changed("handshake-timeout") {
+		cfg.Limits.HandshakeTimeout.Duration = f.handshakeTimeout
 	}
 	if e.dataDir != "" || cfg.Data == "" {
 		d, err := e.serverData()
