@@ -255,47 +255,6 @@ func TestRejectBareLF(t *testing.T) {
 	}
 }
 
-func TestConnsPerIP(t *testing.T) {
-	_, dial := start(t, Options{Mode: ModeMX, MaxConnsPerIP: 2, LimitLoopback: true})
-	a, b := dial(), dial()
-	_ = a
-	_ = b
-	c, err := net.Dial("tcp", a.c.RemoteAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, _ := bufio.NewReader(c).ReadString('\n')
-	if !strings.HasPrefix(line, "421 4.7.0") {
-		t.Fatalf("third connection got %q, want 421", line)
-	}
-	a.cmd("QUIT", "221 ")
-	a.c.Close()
-	// The server frees the slot when it has closed its side; poll until
-	// a new connection is greeted instead of refused, and use that one.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		nc, err := net.Dial("tcp", a.c.RemoteAddr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		nc.SetDeadline(time.Now().Add(5 * time.Second))
-		cv := &conv{t: t, c: nc, r: bufio.NewReader(nc)}
-		greeting, _ := cv.r.ReadString('\n')
-		if strings.HasPrefix(greeting, "220 ") {
-			defer nc.Close()
-			cv.cmd("NOOP", "250 ")
-			return
-		}
-		nc.Close()
-		if !strings.HasPrefix(greeting, "421 ") || time.Now().After(deadline) {
-			t.Fatalf("connection after one closed got %q, want 220 within 10 s", greeting)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestParsePath(t *testing.T) {
 	tests := []struct {
 		in, want string
