@@ -69,6 +69,22 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 		appendLimit = int64(appendLimitSession.AppendLimit())
 	}
 
+	if lit.Size() > appendLimit && nonSync {
+		// Letterbox patch: RFC 7888 section 4, BAD, and the literal's
+		// data is skipped (the connection closed past
+		// imapwire.MaxDiscard): upstream answered NO and read the data
+		// as commands.
+		if lit.Size() > imapwire.MaxDiscard {
+			dec.SetOutOfSync()
+		} else if _, err := io.Copy(io.Discard, lit); err != nil {
+			dec.SetOutOfSync()
+		}
+		return &imap.Error{
+			Type: imap.StatusResponseTypeBad,
+			Code: imap.ResponseCodeTooBig,
+			Text: fmt.Sprintf("Literals are limited to %v bytes for this command", appendLimit),
+		}
+	}
 	if lit.Size() > appendLimit {
 		return &imap.Error{
 			Type: imap.StatusResponseTypeNo,

@@ -291,14 +291,35 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	}
 
 	dec.DiscardLine()
+	if dec.OutOfSync() && c.state != imap.ConnStateLogout {
+		// Letterbox patch: what follows cannot be told apart from
+		// commands (RFC 7888 section 4): answer, say BYE and close.
+		c.state = imap.ConnStateLogout
+		defer c.Bye("Cannot continue after the refused input")
+	}
 
 	var (
 		resp    *imap.StatusResponse
 		imapErr *imap.Error
 		decErr  *imapwire.DecoderExpectError
+		nameErr *imapwire.MailboxNameError
 	)
 	if errors.As(err, &imapErr) {
 		resp = (*imap.StatusResponse)(imapErr)
+	} else if errors.As(err, &nameErr) {
+		// Letterbox patch: upstream answered NO [SERVERBUG].
+		resp = &imap.StatusResponse{
+			Type: imap.StatusResponseTypeNo,
+			Code: imap.ResponseCodeCannot,
+			Text: "Mailbox name " + nameErr.Reason,
+		}
+	} else if errors.Is(err, imapwire.ErrMaxSize) {
+		// Letterbox patch: upstream answered NO [SERVERBUG].
+		resp = &imap.StatusResponse{
+			Type: imap.StatusResponseTypeBad,
+			Code: imap.ResponseCodeTooBig,
+			Text: fmt.Sprintf("Commands are limited to %v bytes", maxCommandSize),
+		}
 	} else if errors.As(err, &decErr) {
 		resp = &imap.StatusResponse{
 			Type: imap.StatusResponseTypeBad,
@@ -389,6 +410,16 @@ func (c *Conn) handleUnsubscribe(dec *imapwire.Decoder) error {
 }
 
 func (c *Conn) checkBufferedLiteral(size int64, nonSync bool) error {
+	if size > 4096 && nonSync {
+		// Letterbox patch: RFC 7888 section 4, BAD; the decoder skips
+		// the literal's data, or closes the connection past
+		// imapwire.MaxDiscard.
+		return &imap.Error{
+			Type: imap.StatusResponseTypeBad,
+			Code: imap.ResponseCodeTooBig,
+			Text: "Literals are limited to 4096 bytes for this command",
+		}
+	}
 	if size > 4096 {
 		return &imap.Error{
 			Type: imap.StatusResponseTypeNo,

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/internal/imapnum"
@@ -29,6 +30,35 @@ func IsAtomChar(ch byte) bool {
 // Is non-empty char
 func isAStringChar(ch byte) bool {
 	return IsAtomChar(ch) || ch == ']'
+}
+
+// ErrMaxSize is the error of a command longer than Decoder.MaxSize
+// (letterbox patch).
+var ErrMaxSize = fmt.Errorf("imapwire: max size exceeded")
+
+// MailboxNameError is the error of a mailbox name that is neither UTF-8 nor
+// modified UTF-7 (RFC 3501 section 5.1.3) or holds a control character
+// (letterbox patch).
+type MailboxNameError struct {
+	Reason string
+	Err    error
+}
+
+func (err *MailboxNameError) Error() string {
+	return "imapwire: mailbox name " + err.Reason
+}
+
+func (err *MailboxNameError) Unwrap() error { return err.Err }
+
+func mailboxNameError(name string, err error) error {
+	reason := "is not valid modified UTF-7"
+	switch {
+	case !utf8.ValidString(name):
+		reason = "is not valid UTF-8"
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		reason = "contains a control character"
+	}
+	return &MailboxNameError{Reason: reason, Err: err}
 }
 
 // DecoderExpectError is an error due to the Decoder.Expect family of methods.
@@ -63,6 +93,28 @@ type Decoder struct {
 	crlf      bool
 	listDepth int
 	readBytes int64
+
+	// Letterbox patch: refused is set when CheckBufferedLiteralFunc
+	// refused a literal: parsing stops there (upstream read on, waiting
+	// for data a client does not send). skip is the size of a refused
+	// non-synchronizing literal, whose data follows.
+	refused   bool
+	skip      int64
+	outOfSync bool
+}
+
+// OutOfSync reports whether the rest of the input can no longer be told
+// apart from commands: a refused non-synchronizing literal over
+// MaxDiscard, or a command over MaxSize. The connection must be closed
+// (RFC 7888 section 4). Letterbox patch.
+func (dec *Decoder) OutOfSync() bool {
+	return dec.outOfSync
+}
+
+// SetOutOfSync marks the input as out of sync (see OutOfSync).
+// Letterbox patch.
+func (dec *Decoder) SetOutOfSync() {
+	dec.outOfSync = true
 }
 
 // NewDecoder creates a new decoder.
@@ -93,8 +145,12 @@ func (dec *Decoder) returnErr(err error) bool {
 }
 
 func (dec *Decoder) readByte() (byte, bool) {
+	if dec.refused {
+		return 0, false // the error is set
+	}
 	if dec.MaxSize > 0 && dec.readBytes > dec.MaxSize {
-		return 0, dec.returnErr(fmt.Errorf("imapwire: max size exceeded"))
+		dec.outOfSync = true // the rest of the line is not read
+		return 0, dec.returnErr(ErrMaxSize)
 	}
 	dec.crlf = false
 	if dec.literal {
@@ -263,13 +319,69 @@ func (dec *Decoder) DiscardUntilByte(untilCh byte) {
 	}
 }
 
+// DiscardLine skips the rest of a command after an error. A line that
+// ends with a non-synchronizing literal (RFC 7888) is followed by the
+// literal's data and the rest of the command: they are skipped too, up to
+// MaxDiscard bytes of literal data; past that the decoder is out of sync.
+// A synchronizing literal's data is never sent after a refusal (RFC 9051
+// section 7.5). Letterbox patch: upstream stopped at the first CRLF.
 func (dec *Decoder) DiscardLine() {
-	if dec.crlf {
-		return
+	if dec.refused {
+		dec.refused = false
+		if !dec.crlf && !dec.skipLiteral(dec.skip) {
+			return
+		}
 	}
-	var text string
-	dec.Text(&text)
-	dec.CRLF()
+	for !dec.crlf {
+		var text string
+		dec.Text(&text)
+		if !dec.CRLF() {
+			return
+		}
+		size, nonSync := trailingLiteral(text)
+		if !nonSync || !dec.skipLiteral(size) {
+			return
+		}
+	}
+}
+
+// skipLiteral reads and drops a non-synchronizing literal's data.
+func (dec *Decoder) skipLiteral(size int64) bool {
+	if size > MaxDiscard || dec.literal {
+		dec.outOfSync = true
+		return false
+	}
+	if _, err := io.CopyN(io.Discard, dec.r, size); err != nil {
+		dec.returnErr(err)
+		dec.outOfSync = true
+		return false
+	}
+	dec.crlf = false
+	return true
+}
+
+// MaxDiscard is the most literal data DiscardLine skips (letterbox patch).
+const MaxDiscard = 100 << 20
+
+// trailingLiteral parses a literal header "{N+}" or "{N}" (also "~{N+}")
+// at the end of a line.
+func trailingLiteral(line string) (size int64, nonSync bool) {
+	if !strings.HasSuffix(line, "}") {
+		return 0, false
+	}
+	i := strings.LastIndexByte(line, '{')
+	if i < 0 {
+		return 0, false
+	}
+	num := line[i+1 : len(line)-1]
+	nonSync = strings.HasSuffix(num, "+")
+	num = strings.TrimSuffix(num, "+")
+	size, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || size < 0 {
+		// An unparsable count: its data, if any, cannot be skipped.
+		return MaxDiscard + 1, nonSync
+	}
+	return size, nonSync
 }
 
 func (dec *Decoder) DiscardValue() bool {
@@ -517,11 +629,23 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 		*ptr = "INBOX"
 		return true
 	}
-	name, err := utf7.Decode(name)
-	if err == nil {
-		*ptr = name
+	decoded, err := utf7.Decode(name)
+	if err != nil {
+		return dec.returnErr(mailboxNameError(name, err))
 	}
-	return dec.returnErr(err)
+	*ptr = decoded
+	return true
+}
+
+// DecodeMailbox decodes a mailbox name or LIST pattern from the wire form
+// (modified UTF-7 or UTF-8); its error is a *MailboxNameError. Letterbox
+// patch.
+func DecodeMailbox(name string) (string, error) {
+	decoded, err := utf7.Decode(name)
+	if err != nil {
+		return "", mailboxNameError(name, err)
+	}
+	return decoded, nil
 }
 
 func (dec *Decoder) ExpectUID(ptr *imap.UID) bool {
@@ -577,8 +701,15 @@ func (dec *Decoder) Literal(ptr *string) bool {
 	}
 	if dec.CheckBufferedLiteralFunc != nil {
 		if err := dec.CheckBufferedLiteralFunc(lit.Size(), nonSync); err != nil {
+			// Letterbox patch: upstream dropped err and read on, waiting
+			// for data the client does not send.
 			lit.cancel()
-			return false
+			dec.refused = true
+			if nonSync {
+				dec.skip = lit.Size() // its data follows
+				dec.crlf = false
+			}
+			return dec.returnErr(err)
 		}
 	}
 	var sb strings.Builder
@@ -640,6 +771,11 @@ func (lit *LiteralReader) Size() int64 {
 func (lit *LiteralReader) Read(b []byte) (int, error) {
 	n, err := lit.r.Read(b)
 	if err == io.EOF {
+		if lit.dec != nil {
+			// Letterbox patch: the CRLF of the literal's header does not
+			// end the command; DiscardLine must read on.
+			lit.dec.crlf = false
+		}
 		lit.cancel()
 	}
 	return n, err
