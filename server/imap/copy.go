@@ -48,7 +48,7 @@ func (s *session) transfer(numSet imap.NumSet, dest string, move bool) (*imap.Co
 	ctx := s.ctx()
 	if _, err := s.st.Mailbox(ctx, dst); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, errTryCreate
+			return nil, s.missingTarget(dst)
 		}
 		return nil, storeError("copy to "+dst, err)
 	}
@@ -100,7 +100,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	// the reader early, and a short message must not be stored.
 	res, err := s.st.Append(s.ctx(), name, &exactReader{r: r, left: r.Size()}, opts)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errTryCreate
+		return nil, s.missingTarget(name)
 	}
 	if err != nil {
 		return nil, storeError("append to "+name, err)
