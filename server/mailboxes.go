@@ -17,6 +17,8 @@ func (s *Server) startMailboxes() error {
 		appendLimit = uint32(l)
 	}
 	imp := imapd.New(s.Backend, imapd.Options{TLSConfig: s.tls, InsecureAuth: cfg.Dev, AppendLimit: appendLimit,
+		Limits: imapd.MailboxLimits{MaxNameBytes: cfg.Limits.MaxMailboxNameBytes, MaxDepth: cfg.Limits.MaxMailboxDepth,
+			MaxMailboxes: cfg.Limits.MaxMailboxes},
 		Logger: s.log.With("proto", "imap")})
 	s.services = append(s.services, imp)
 	if err := s.listen("imap", cfg.Listen.IMAP, false, imp); err != nil {
