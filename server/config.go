@@ -59,19 +59,20 @@ type Listen struct {
 
 // Limits are the abuse and resource limits.
 type Limits struct {
-	MaxMessageBytes int64 `toml:"max_message_bytes"`
-	MaxRecipients   int   `toml:"max_recipients"`
-	MaxConnsPerIP   int   `toml:"max_conns_per_ip"`
-	MessagesPerHour int   `toml:"messages_per_hour"`
-	MaxAuthFailures int   `toml:"max_auth_failures"`
-	RejectBareLF    bool  `toml:"reject_bare_lf"`
-	IMAPAppendLimit int64 `toml:"imap_append_limit"`
+	MaxMessageBytes    int64 `toml:"max_message_bytes"`
+	MaxRecipients      int   `toml:"max_recipients"`
+	MaxConnsPerIP      int   `toml:"max_conns_per_ip"`
+	MessagesPerHour    int   `toml:"messages_per_hour"`
+	MaxAuthFailures    int   `toml:"max_auth_failures"`
+	RejectBareLF       bool  `toml:"reject_bare_lf"`
+	IMAPAppendLimit    int64 `toml:"imap_append_limit"`
+	POP3IdleTimeoutSec int   `toml:"pop3_idle_timeout_seconds"`
+
 	// MaxMailboxNameBytes, MaxMailboxDepth and MaxMailboxes bound the
 	// mailboxes a user may make over IMAP; 0 takes imapd's default.
 	MaxMailboxNameBytes int `toml:"max_mailbox_name_bytes"`
 	MaxMailboxDepth     int `toml:"max_mailbox_depth"`
 	MaxMailboxes        int `toml:"max_mailboxes"`
-	POP3IdleTimeoutSec  int `toml:"pop3_idle_timeout_seconds"`
 }
 
 func isLoopback(addr string) bool {
