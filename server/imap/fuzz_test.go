@@ -266,8 +266,8 @@ type panicLog struct {
 }
 
 func (h *panicLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
-func (h *panicLog) WithAttrs([]slog.Attr) slog.Handler            { return h }
-func (h *panicLog) WithGroup(string) slog.Handler                 { return h }
+func (h *panicLog) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h *panicLog) WithGroup(string) slog.Handler                { return h }
 
 func (h *panicLog) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
