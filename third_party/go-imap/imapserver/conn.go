@@ -290,6 +290,14 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		}
 	}
 
+	var netErr net.Error
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &netErr) {
+		// Letterbox patch: the connection ended or failed in the middle
+		// of the command; there is no one to answer (upstream answered
+		// NO [SERVERBUG]).
+		return fmt.Errorf("reading %v command: %w", name, err)
+	}
+
 	dec.DiscardLine()
 	if dec.OutOfSync() && c.state != imap.ConnStateLogout {
 		// Letterbox patch: what follows cannot be told apart from
