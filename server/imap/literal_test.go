@@ -105,3 +105,27 @@ func TestLiteralLimits(t *testing.T) {
 	r.send("c SEARCH TEXT {4096+}\r\n" + strings.Repeat("y", 4096) + "\r\n")
 	r.expect("c OK")
 }
+
+// TestClientErrorsAreBAD: malformed arguments are the client's error (BAD),
+// never NO [SERVERBUG], and the session goes on.
+func TestClientErrorsAreBAD(t *testing.T) {
+	e := newEnv(t, Options{InsecureAuth: true})
+	r := e.raw()
+	r.send("a LOGIN " + testUser + " " + testPass + "\r\na SELECT INBOX\r\n")
+	r.expect("a OK")
+	r.expect("a OK")
+	for _, send := range []string{
+		"b FETCH 0 FLAGS\r\n",
+		"b UID FETCH 1:0x FLAGS\r\n",
+		"b APPEND INBOX \"99-Foo-2026 10:00:00 +0000\" {5}\r\n",
+		"b SEARCH SINCE 99-Foo-2026\r\n",
+		"b SEARCH " + strings.Repeat("(", 1100) + "ALL" + strings.Repeat(")", 1100) + "\r\n",
+	} {
+		r.send(send)
+		if l := r.expect("b "); !strings.HasPrefix(l[len(l)-1], "b BAD") {
+			t.Errorf("%.40q: %q", send, l[len(l)-1])
+		}
+		r.send("c NOOP\r\n")
+		r.expect("c OK")
+	}
+}

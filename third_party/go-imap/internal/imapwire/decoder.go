@@ -583,7 +583,8 @@ func (dec *Decoder) List(f func() error) (isList bool, err error) {
 	}()
 
 	if dec.listDepth >= maxListDepth {
-		return false, fmt.Errorf("imapwire: exceeded max depth")
+		// Letterbox patch: a syntax error (BAD), not a server error.
+		return false, &DecoderExpectError{Message: "lists nested too deep"}
 	}
 
 	for {
@@ -669,7 +670,8 @@ func (dec *Decoder) ExpectNumSet(kind NumKind, ptr *imap.NumSet) bool {
 	}
 	numSet, err := imapnum.ParseSet(s)
 	if err != nil {
-		return dec.returnErr(err)
+		// Letterbox patch: a syntax error (BAD), not a server error.
+		return dec.returnErr(&DecoderExpectError{Message: err.Error()})
 	}
 
 	switch kind {
