@@ -117,6 +117,8 @@ func TestClientErrorsAreBAD(t *testing.T) {
 	for _, send := range []string{
 		"b FETCH 0 FLAGS\r\n",
 		"b UID FETCH 1:0x FLAGS\r\n",
+		"b SEARCH 0\r\n",
+		"b SEARCH BOGUSKEY\r\n",
 		"b APPEND INBOX \"99-Foo-2026 10:00:00 +0000\" {5}\r\n",
 		"b SEARCH SINCE 99-Foo-2026\r\n",
 		"b SEARCH " + strings.Repeat("(", 1100) + "ALL" + strings.Repeat(")", 1100) + "\r\n",

@@ -35,5 +35,10 @@ func NumSetKind(numSet imap.NumSet) NumKind {
 
 func ParseSeqSet(s string) (imap.SeqSet, error) {
 	numSet, err := imapnum.ParseSet(s)
-	return seqSetFromNumSet(numSet), err
+	if err != nil {
+		// Letterbox patch: a syntax error (BAD), not a server error (an
+		// unknown SEARCH key ends up here).
+		return nil, &DecoderExpectError{Message: "unknown search key or bad sequence set: " + err.Error()}
+	}
+	return seqSetFromNumSet(numSet), nil
 }
