@@ -13,17 +13,22 @@ import (
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
 )
 
-// Account is one configured account opened for use: its local store (the
-// only thing the interface and the read commands touch) and the way to
-// its servers (used by Sync and the outbox). Local actions go to the
-// store at once and, for IMAP accounts, to the sync journal, so they work
-// the same online and offline.
+// Account is one configured account opened for use: its local store and
+// the way to its servers (used by Sync, Watch and the outbox). It is the
+// only door to an account's mail: the interface and the command line read
+// (Page, Count, Render, Mailboxes, Subscribe, ...) and change (SetFlags,
+// Move, Delete, Queue, ...) through its methods and never see the store
+// or the sync packages. Local actions go to the store at once and, for
+// IMAP accounts, to the sync journal, so they work the same online and
+// offline.
 //
 // Call order: OpenAccount, any methods (safe for concurrent use, as the
 // store is), Close.
 type Account struct {
 	Config AccountConfig
-	Store  *store.Store
+
+	// Store is the account's local store. Deprecated: use the methods.
+	Store *store.Store
 
 	secrets *Secrets
 	local   *imapsync.Local

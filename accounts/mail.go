@@ -13,28 +13,18 @@ import (
 // stays the same when a message moves between folders, so a script can
 // list, then flag, then move the same id.
 
-// List returns a page of folder, newest first; with a query, the matches
-// of the store query language in that folder ("" for every folder).
-func (a *Account) List(ctx context.Context, folder, query string, limit int) ([]store.Message, error) {
-	if query != "" {
-		msgs, err := a.Store.Search(ctx, query, store.SearchOptions{Mailbox: folder, Limit: limit})
-		if err != nil {
-			return nil, fmt.Errorf("%s: search: %w", a.Config.Name, err)
-		}
-		return msgs, nil
+// List returns the first limit messages of folder, newest first; with a
+// query, the matches of the store query language in that folder ("" for
+// every folder), scoped as Page scopes them.
+func (a *Account) List(ctx context.Context, folder, query string, limit int) ([]Message, error) {
+	if query == "" && folder == "" {
+		folder = Inbox
 	}
-	if folder == "" {
-		folder = store.Inbox
-	}
-	msgs, err := a.Store.List(ctx, store.ListOptions{Mailbox: folder, Limit: limit})
-	if err != nil {
-		return nil, fmt.Errorf("%s: list %s: %w", a.Config.Name, folder, err)
-	}
-	return msgs, nil
+	return a.Page(ctx, PageRequest{Folder: folder, Query: query, Limit: limit})
 }
 
 // Message returns one message's metadata.
-func (a *Account) Message(ctx context.Context, id int64) (*store.Message, error) {
+func (a *Account) Message(ctx context.Context, id int64) (*Message, error) {
 	m, err := a.Store.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("%s: message %d: %w", a.Config.Name, id, err)
@@ -43,7 +33,7 @@ func (a *Account) Message(ctx context.Context, id int64) (*store.Message, error)
 }
 
 // Render returns a message decoded for reading.
-func (a *Account) Render(ctx context.Context, id int64) (*store.Rendered, error) {
+func (a *Account) Render(ctx context.Context, id int64) (*Rendered, error) {
 	r, err := a.Store.Render(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("%s: read %d: %w", a.Config.Name, id, err)

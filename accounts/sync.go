@@ -24,6 +24,15 @@ type SyncOptions struct {
 	Report lbsync.Reporter
 }
 
+// ErrMassDelete is wrapped by the error of a Sync that stopped before
+// deleting more than half of a folder (and over 100 messages), locally or
+// on the server; SyncOptions.Force goes past it. errors.As with
+// *MassDeleteError gives the folder and the counts.
+var ErrMassDelete = imapsync.ErrMassDelete
+
+// MassDeleteError is the error of a sync stopped by the mass-delete guard.
+type MassDeleteError = imapsync.MassDeleteError
+
 // SyncResult is what one Account.Sync did.
 type SyncResult struct {
 	IMAP *imapsync.Result `json:"imap,omitempty"`

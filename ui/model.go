@@ -7,7 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // screen is what fills the body of the window.
@@ -74,7 +74,7 @@ type Model struct {
 // New returns the root model. Feeds of the accounts' stores are opened
 // here and closed by Close.
 func New(ctx context.Context, c *Common, opts Options) Model {
-	m := Model{c: c, ctx: ctx, opts: opts, folder: store.Inbox, threaded: opts.Threads}
+	m := Model{c: c, ctx: ctx, opts: opts, folder: accounts.Inbox, threaded: opts.Threads}
 	names := make([]string, 0, len(opts.Accounts))
 	for _, b := range opts.Accounts {
 		m.accts = append(m.accts, acct{b: b, feed: b.Subscribe()})
@@ -114,7 +114,7 @@ func (m Model) Init() tea.Cmd {
 		}
 	}
 	first := m.accts[0].b.Name()
-	cmds = append(cmds, func() tea.Msg { return folderMsg{account: first, folder: store.Inbox} })
+	cmds = append(cmds, func() tea.Msg { return folderMsg{account: first, folder: accounts.Inbox} })
 	return tea.Batch(cmds...)
 }
 
@@ -233,7 +233,7 @@ func (m Model) reloadList() (tea.Model, tea.Cmd) {
 	}
 	req := PageRequest{Folder: m.folder, Query: m.query, Threaded: m.threaded && m.query == ""}
 	mb, _ := m.sidebar.box(m.cur, m.folder)
-	showTo := mb.SpecialUse == store.SpecialSent || mb.SpecialUse == store.SpecialDrafts || m.folder == outboxName
+	showTo := mb.SpecialUse == accounts.SpecialSent || mb.SpecialUse == accounts.SpecialDrafts || m.folder == outboxName
 	var cmd tea.Cmd
 	m.list, cmd = m.list.load(b, req, showTo)
 	return m, cmd
