@@ -201,11 +201,11 @@ func accountShow(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	mbs, err := a.Store.Mailboxes(ctx)
+	mbs, err := a.Mailboxes(ctx)
 	if err != nil {
 		return err
 	}
-	journal, err := a.Store.Journal(ctx)
+	journal, err := a.PendingChanges(ctx)
 	if err != nil {
 		return err
 	}

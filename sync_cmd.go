@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/letterbox-mail/letterbox/accounts"
-	lbsync "github.com/letterbox-mail/letterbox/sync"
-	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
 )
 
 func runSync(ctx context.Context, e *env, args []string) error {
@@ -88,8 +86,7 @@ func syncOne(ctx context.Context, e *env, name string, force bool, out *syncPrin
 	defer a.Close()
 	res, err := a.Sync(ctx, accounts.SyncOptions{Force: force, Report: out.report})
 	out.finish(name, res, err)
-	var md *imapsync.MassDeleteError
-	if errors.As(err, &md) {
+	if errors.Is(err, accounts.ErrMassDelete) {
 		return fmt.Errorf("%w (run letterbox sync %s --force if this is what you want)", err, name)
 	}
 	if err != nil {
@@ -130,7 +127,7 @@ type eventJSON struct {
 	Error   string  `json:"error,omitempty"`
 }
 
-func (p *syncPrinter) report(ev lbsync.Event) {
+func (p *syncPrinter) report(ev accounts.SyncEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
