@@ -27,8 +27,7 @@ import (
 type Account struct {
 	Config AccountConfig
 
-	// Store is the account's local store. Deprecated: use the methods.
-	Store *store.Store
+	store *store.Store
 
 	secrets *Secrets
 	local   *imapsync.Local
@@ -52,7 +51,7 @@ func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *
 	if err != nil {
 		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
 	}
-	a := &Account{Config: acct, Store: st, secrets: secrets, local: &imapsync.Local{Store: st}}
+	a := &Account{Config: acct, store: st, secrets: secrets, local: &imapsync.Local{Store: st}}
 	if err := a.ensureMailboxes(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
@@ -61,7 +60,7 @@ func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *
 }
 
 // Close closes the store.
-func (a *Account) Close() error { return a.Store.Close() }
+func (a *Account) Close() error { return a.store.Close() }
 
 // ensureMailboxes creates the local Outbox and, for POP3 accounts (whose
 // server has only an inbox), the usual folders with their roles. IMAP
@@ -77,10 +76,10 @@ func (a *Account) ensureMailboxes(ctx context.Context) error {
 			struct{ name, use string }{"Junk", store.SpecialJunk})
 	}
 	for _, w := range want {
-		if _, err := a.Store.Mailbox(ctx, w.name); err == nil {
+		if _, err := a.store.Mailbox(ctx, w.name); err == nil {
 			continue
 		}
-		if _, err := a.Store.CreateMailbox(ctx, w.name, w.use); err != nil && !errors.Is(err, store.ErrExists) {
+		if _, err := a.store.CreateMailbox(ctx, w.name, w.use); err != nil && !errors.Is(err, store.ErrExists) {
 			return err
 		}
 	}
@@ -113,7 +112,7 @@ func (a *Account) Folder(ctx context.Context, role Role) (string, error) {
 	}
 	use := map[Role]string{RoleSent: store.SpecialSent, RoleDrafts: store.SpecialDrafts, RoleTrash: store.SpecialTrash,
 		RoleArchive: store.SpecialArchive, RoleJunk: store.SpecialJunk}[role]
-	mbs, err := a.Store.Mailboxes(ctx)
+	mbs, err := a.store.Mailboxes(ctx)
 	if err != nil {
 		return "", fmt.Errorf("folder %s: %w", role, err)
 	}

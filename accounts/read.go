@@ -54,7 +54,7 @@ func (a *Account) Page(ctx context.Context, req PageRequest) ([]Message, error) 
 		if req.Threaded {
 			sort, req.After = store.SortThread, MessageKey{}
 		}
-		msgs, err := a.Store.List(ctx, store.ListOptions{Mailbox: req.Folder, Sort: sort, Offset: req.Offset, Limit: req.Limit, After: req.After})
+		msgs, err := a.store.List(ctx, store.ListOptions{Mailbox: req.Folder, Sort: sort, Offset: req.Offset, Limit: req.Limit, After: req.After})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
@@ -64,7 +64,7 @@ func (a *Account) Page(ctx context.Context, req PageRequest) ([]Message, error) 
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := a.Store.Search(ctx, req.Query, store.SearchOptions{Mailbox: folder, Offset: req.Offset, Limit: req.Limit})
+	msgs, err := a.store.Search(ctx, req.Query, store.SearchOptions{Mailbox: folder, Offset: req.Offset, Limit: req.Limit})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
 	}
@@ -75,7 +75,7 @@ func (a *Account) Page(ctx context.Context, req PageRequest) ([]Message, error) 
 // folder and query, paging fields ignored.
 func (a *Account) Count(ctx context.Context, req PageRequest) (int, error) {
 	if req.Query == "" {
-		mb, err := a.Store.Mailbox(ctx, req.Folder)
+		mb, err := a.store.Mailbox(ctx, req.Folder)
 		if err != nil {
 			return 0, fmt.Errorf("%s: count: %w", a.Config.Name, err)
 		}
@@ -91,13 +91,13 @@ func (a *Account) Count(ctx context.Context, req PageRequest) (int, error) {
 		// same error for a missing one), then added to the parsed query
 		// as an in: term: the query's canonical form, grouped, AND the
 		// folder.
-		mb, err := a.Store.Mailbox(ctx, folder)
+		mb, err := a.store.Mailbox(ctx, folder)
 		if err != nil {
 			return 0, fmt.Errorf("%s: count: %w", a.Config.Name, err)
 		}
 		query = "(" + q.String() + ") in:" + quoteQueryValue(mb.Name)
 	}
-	n, err := a.Store.Count(ctx, query)
+	n, err := a.store.Count(ctx, query)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", a.Config.Name, err)
 	}
@@ -112,7 +112,7 @@ func quoteQueryValue(s string) string {
 
 // Mailboxes lists the account's folders with their counts, INBOX first.
 func (a *Account) Mailboxes(ctx context.Context) ([]Mailbox, error) {
-	mbs, err := a.Store.Mailboxes(ctx)
+	mbs, err := a.store.Mailboxes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
 	}
@@ -122,7 +122,7 @@ func (a *Account) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 // Mailbox returns one folder with its counts; the error wraps ErrNotFound
 // when there is no such folder.
 func (a *Account) Mailbox(ctx context.Context, name string) (*Mailbox, error) {
-	mb, err := a.Store.Mailbox(ctx, name)
+	mb, err := a.store.Mailbox(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
 	}
@@ -132,7 +132,7 @@ func (a *Account) Mailbox(ctx context.Context, name string) (*Mailbox, error) {
 // SaveAttachment writes the decoded MIME part of message id (part as in
 // Attachment.Part) to w and returns the bytes written.
 func (a *Account) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
-	n, err := a.Store.SaveAttachment(ctx, id, part, w)
+	n, err := a.store.SaveAttachment(ctx, id, part, w)
 	if err != nil {
 		return n, fmt.Errorf("%s: save attachment: %w", a.Config.Name, err)
 	}
@@ -142,12 +142,12 @@ func (a *Account) SaveAttachment(ctx context.Context, id int64, part string, w i
 // Subscribe starts a feed of the account's committed changes (new mail,
 // flags, moves, folders), from this process and from sync. The caller
 // closes it; closing the account closes it too.
-func (a *Account) Subscribe() *Subscription { return a.Store.Subscribe() }
+func (a *Account) Subscribe() *Subscription { return a.store.Subscribe() }
 
 // PendingChanges lists the local changes waiting in the journal to be
 // replayed on the server (IMAP accounts), oldest first.
 func (a *Account) PendingChanges(ctx context.Context) ([]PendingChange, error) {
-	j, err := a.Store.Journal(ctx)
+	j, err := a.store.Journal(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
 	}
@@ -167,7 +167,7 @@ func (a *Account) Addresses(ctx context.Context, prefix string, limit int) ([]Ad
 	if word == "" || limit <= 0 {
 		return nil, nil
 	}
-	msgs, err := a.Store.Search(ctx, "from:"+word+"* OR to:"+word+"* OR cc:"+word+"*", store.SearchOptions{Limit: 200})
+	msgs, err := a.store.Search(ctx, "from:"+word+"* OR to:"+word+"* OR cc:"+word+"*", store.SearchOptions{Limit: 200})
 	if err != nil {
 		return nil, fmt.Errorf("%s: addresses: %w", a.Config.Name, err)
 	}

@@ -25,11 +25,11 @@ func openLocal(t testing.TB, boxes map[string][]string) *Account {
 	}
 	t.Cleanup(func() { a.Close() })
 	for box, raws := range boxes {
-		if _, err := a.Store.CreateMailbox(ctx, box, ""); err != nil && !errors.Is(err, store.ErrExists) {
+		if _, err := a.store.CreateMailbox(ctx, box, ""); err != nil && !errors.Is(err, store.ErrExists) {
 			t.Fatal(err)
 		}
 		for _, raw := range raws {
-			if _, err := a.Store.Append(ctx, box, strings.NewReader(raw), store.AppendOptions{}); err != nil {
+			if _, err := a.store.Append(ctx, box, strings.NewReader(raw), store.AppendOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}

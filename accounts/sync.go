@@ -58,7 +58,7 @@ func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error
 		if err != nil {
 			return res, err
 		}
-		r, err := pop3.Sync(ctx, a.Store, o)
+		r, err := pop3.Sync(ctx, a.store, o)
 		res.POP3 = &r
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
@@ -70,7 +70,7 @@ func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error
 		}
 		// The password is looked up while the connection is made.
 		o.Server.PasswordFunc = a.password
-		r, err := imapsync.Sync(ctx, a.Store, o)
+		r, err := imapsync.Sync(ctx, a.store, o)
 		res.IMAP = &r
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
@@ -261,7 +261,7 @@ func (a *Account) Watch(ctx context.Context, interval time.Duration, opts SyncOp
 				}
 			}
 		}()
-		err = imapsync.Watch(ctx, a.Store, o)
+		err = imapsync.Watch(ctx, a.store, o)
 		<-done
 		if err != nil {
 			return fmt.Errorf("%s: %w", a.Config.Name, err)
