@@ -83,11 +83,18 @@ func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error
 }
 
 // Temporary reports whether a sync or send error is worth retrying as is
-// (the network or the server is down), as opposed to needing the user
-// (a wrong password, a refused message).
+// (the network or the server is down, a timeout, or the operation was
+// cancelled), as opposed to needing the user (a wrong password, an
+// untrusted certificate, a refused message). The kinds are package
+// sync's; see ErrAuth for a refused login.
 func Temporary(err error) bool {
-	return imapsync.IsTemporary(err) || pop3.Temporary(err) || submit.Temporary(err)
+	k := lbsync.KindOf(err)
+	return k == lbsync.Temporary || k == lbsync.Cancelled
 }
+
+// ErrAuth is matched (errors.Is) by the error of a Sync, Watch, send or
+// login test that a server refused the login name or password of.
+var ErrAuth = lbsync.ErrAuth
 
 func (a *Account) imapOptions(pw string, opts SyncOptions) (imapsync.Options, error) {
 	addr, host, sec := endpoint(a.Config.IMAP, IMAP)
@@ -170,7 +177,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		if err == nil {
 			err = c.Quit(ctx)
 		}
-		if errors.Is(err, pop3.ErrAuth) {
+		if errors.Is(err, lbsync.ErrAuth) {
 			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
 		}
 		if err != nil {
@@ -178,7 +185,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		}
 	} else {
 		err := imapsync.TestLogin(ctx, imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: dial, Login: acct.Username(), Password: password})
-		if errors.Is(err, imapsync.ErrAuth) {
+		if errors.Is(err, lbsync.ErrAuth) {
 			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
 		}
 		if err != nil {
@@ -191,7 +198,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		return err
 	}
 	srv := submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: acct.Username(), Password: password, TLS: stc, Dial: dial}
-	if err := submit.TestLogin(ctx, srv); errors.Is(err, submit.ErrAuth) {
+	if err := submit.TestLogin(ctx, srv); errors.Is(err, lbsync.ErrAuth) {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, ErrLoginRefused, err))
 	} else if err != nil {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w", srv, ExplainTLS(err, s.Host)))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // corpusOf makes n small distinct messages, some with dot lines.
@@ -48,7 +50,7 @@ func TestRetrEach(t *testing.T) {
 			err = c.RetrEach(context.Background(), nums, func(n int, body io.Reader, err error) error {
 				got = append(got, n)
 				if n == 7 {
-					if !Temporary(err) || body != nil {
+					if !lbsync.IsTemporary(err) || body != nil {
 						t.Errorf("RETR 7: %v", err)
 					}
 					return nil
