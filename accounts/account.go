@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/letterbox-mail/letterbox/store"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
@@ -31,6 +32,10 @@ type Account struct {
 
 	secrets *Secrets
 	local   *imapsync.Local
+	// mu guards listeners: the channels of the running Watch calls,
+	// signalled after each journaled local action (localChanged).
+	mu        sync.Mutex
+	listeners map[chan struct{}]bool
 	// Dial, when set, opens every network connection of the account
 	// (tests route it through proxies); a net.Dialer otherwise.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -51,7 +56,8 @@ func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *
 	if err != nil {
 		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
 	}
-	a := &Account{Config: acct, store: st, secrets: secrets, local: &imapsync.Local{Store: st}}
+	a := &Account{Config: acct, store: st, secrets: secrets}
+	a.local = &imapsync.Local{Store: st, Changed: a.localChanged}
 	if err := a.ensureMailboxes(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
@@ -221,74 +220,3 @@ const (
 	PhaseIdle    = lbsync.PhaseIdle
 	PhaseDone    = lbsync.PhaseDone
 )
-
-// Watch keeps the account in sync until ctx ends: for IMAP, IDLE on INBOX
-// with a full sync every interval and local changes replayed at once
-// (imapsync.Watch, which reconnects with backoff); for POP3, a download
-// every interval. The outbox is flushed every interval in both modes.
-// It returns nil when ctx ends, or an error retrying cannot fix (a
-// refused password, an untrusted certificate).
-func (a *Account) Watch(ctx context.Context, interval time.Duration, opts SyncOptions) error {
-	if interval <= 0 {
-		interval = 5 * time.Minute
-	}
-	flush := func() {
-		if _, err := a.FlushOutbox(ctx, false, opts.Report); err != nil && ctx.Err() == nil {
-			opts.Report.Report(lbsync.Event{Account: a.Config.Name, Mailbox: OutboxName, Phase: lbsync.PhaseSend, Err: err})
-		}
-	}
-	if a.Config.Mode == ModeIMAP {
-		pw, err := a.password(ctx)
-		if err != nil {
-			return err
-		}
-		o, err := a.imapOptions(pw, opts)
-		if err != nil {
-			return err
-		}
-		changes := make(chan struct{}, 1)
-		a.local.Changed = func() {
-			select {
-			case changes <- struct{}{}:
-			default:
-			}
-		}
-		o.Changes, o.Interval = changes, interval
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			for {
-				flush()
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		}()
-		err = imapsync.Watch(ctx, a.store, o)
-		<-done
-		if err != nil {
-			return fmt.Errorf("%s: %w", a.Config.Name, err)
-		}
-		return nil
-	}
-	for {
-		if _, err := a.Sync(ctx, opts); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if !Temporary(err) {
-				return err
-			}
-			opts.Report.Report(lbsync.Event{Account: a.Config.Name, Phase: lbsync.PhaseConnect, Err: err, Note: "will try again"})
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(interval):
-		}
-	}
-}
