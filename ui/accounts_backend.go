@@ -114,6 +114,10 @@ func (b *AccountBackend) Subscribe() Feed { return accountFeed{b.A.Subscribe()} 
 
 func (b *AccountBackend) Temporary(err error) bool { return accounts.Temporary(err) }
 
+// Close closes the account. Run closes the accounts the wizard opened;
+// those given in RunOptions.Accounts are the caller's to close.
+func (b *AccountBackend) Close() error { return b.A.Close() }
+
 type accountFeed struct{ s *accounts.Subscription }
 
 func (f accountFeed) C() <-chan struct{}      { return f.s.C }

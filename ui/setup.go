@@ -14,9 +14,6 @@ type AccountSetup struct {
 	ConfigPath string // config.toml
 	DataDir    string // the data directory (accounts' stores under it)
 	Secrets    *accounts.Secrets
-	// Wrap makes the Backend of an opened account; NewAccountBackend
-	// when nil.
-	Wrap func(*accounts.Account) Backend
 }
 
 var _ Setup = (*AccountSetup)(nil)
@@ -85,14 +82,12 @@ func (s *AccountSetup) Save(ctx context.Context, acct accounts.AccountConfig, pa
 	return cfg.Save(s.ConfigPath)
 }
 
-// Open opens the saved account.
+// Open opens the saved account. The Backend closes it (Close); Run does
+// so for the accounts the wizard opened.
 func (s *AccountSetup) Open(ctx context.Context, acct accounts.AccountConfig) (Backend, error) {
 	a, err := accounts.OpenAccount(ctx, acct, s.DataDir, s.Secrets)
 	if err != nil {
 		return nil, err
-	}
-	if s.Wrap != nil {
-		return s.Wrap(a), nil
 	}
 	return NewAccountBackend(a), nil
 }
