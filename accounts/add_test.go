@@ -50,7 +50,10 @@ func TestAddAccount(t *testing.T) {
 	srv := addServer(t)
 	ctx := context.Background()
 	addr := func(name string) string { return srv.Addr(name).String() }
-	port := func(name string) int { p, _ := strconv.Atoi(addr(name)[strings.LastIndexByte(addr(name), ':')+1:]); return p }
+	port := func(name string) int {
+		p, _ := strconv.Atoi(addr(name)[strings.LastIndexByte(addr(name), ':')+1:])
+		return p
+	}
 	path := t.TempDir() + "/letterbox/config.toml"
 	kr := &fakeKeyring{}
 	var progress []AddProgress
