@@ -42,6 +42,10 @@ type Options struct {
 	SyncOnStart bool
 	// Threads opens folders threaded.
 	Threads bool
+	// FeedCoalesce is how long the change feed gathers a burst of
+	// commits into one refresh; feedCoalesce when zero, none when
+	// negative.
+	FeedCoalesce time.Duration
 }
 
 // Model is the root model: it owns the children, routes messages to
@@ -74,6 +78,9 @@ type Model struct {
 // New returns the root model. Feeds of the accounts' stores are opened
 // here and closed by Close.
 func New(ctx context.Context, c *Common, opts Options) Model {
+	if opts.FeedCoalesce == 0 {
+		opts.FeedCoalesce = feedCoalesce
+	}
 	m := Model{c: c, ctx: ctx, opts: opts, folder: accounts.Inbox, threaded: opts.Threads}
 	names := make([]string, 0, len(opts.Accounts))
 	for _, b := range opts.Accounts {
@@ -108,7 +115,7 @@ func (m Model) Init() tea.Cmd {
 	}
 	cmds := []tea.Cmd{syncTick(m.opts.SyncInterval)}
 	for _, a := range m.accts {
-		cmds = append(cmds, mailboxesCmd(m.ctx, a.b), watchFeed(a.b.Name(), a.feed))
+		cmds = append(cmds, mailboxesCmd(m.ctx, a.b), watchFeed(m.ctx, a.b.Name(), a.feed, m.opts.FeedCoalesce))
 		if m.opts.SyncOnStart {
 			cmds = append(cmds, func() tea.Msg { return syncNowMsg{account: a.b.Name()} })
 		}

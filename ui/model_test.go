@@ -298,6 +298,9 @@ func TestStatusProgressBars(t *testing.T) {
 
 func TestFeedRefreshesList(t *testing.T) {
 	f, _, opts := twoAccounts(5)
+	// Longer than the harness's settle window, which the test must not
+	// rely on.
+	opts.FeedCoalesce = 8 * settleIdle
 	h := newHarness(t, 90, 24, opts)
 	f.mu.Lock()
 	m := f.msgs["INBOX"][0]
@@ -305,10 +308,9 @@ func TestFeedRefreshesList(t *testing.T) {
 	f.msgs["INBOX"] = append([]accounts.Message{m}, f.msgs["INBOX"]...)
 	f.mu.Unlock()
 	f.feed.publish(accounts.Change{Kind: accounts.ChangeMessageAdded, Mailbox: "INBOX", ID: 77})
-	h.settle()
-	time.Sleep(0) // the feed Cmd coalesces for feedCoalesce
-	h.settle()
-	h.wantView("Fresh arrival", "6 messages")
+	// The feed Cmd gathers changes for opts.FeedCoalesce before the
+	// refresh: wait for the refresh itself, not for a settle window.
+	h.waitView("Fresh arrival", "6 messages")
 	// The selection stays on the message it was on.
 	if sel, _ := h.m.list.selected(); sel.ID != 1 {
 		t.Fatalf("selection moved to %d", sel.ID)

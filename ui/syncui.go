@@ -53,7 +53,7 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if i < 0 || msg.closed {
 			return m, nil
 		}
-		cmds := []tea.Cmd{watchFeed(msg.account, m.accts[i].feed), m.refresh(msg.account)}
+		cmds := []tea.Cmd{watchFeed(m.ctx, msg.account, m.accts[i].feed, m.opts.FeedCoalesce), m.refresh(msg.account)}
 		if i == m.cur && touches(msg.changes, m.folder, m.query != "") {
 			m.list, cmd = m.list.reload()
 			cmds = append(cmds, cmd)
@@ -104,7 +104,7 @@ func (m Model) addAccount(msg wizardDoneMsg) (tea.Model, tea.Cmd) {
 	m.screen = screenMain
 	next, cmd := m.layout()
 	m = next.(Model)
-	return m, tea.Batch(cmd, mailboxesCmd(m.ctx, msg.b), watchFeed(name, msg.feed), syncTick(m.opts.SyncInterval),
+	return m, tea.Batch(cmd, mailboxesCmd(m.ctx, msg.b), watchFeed(m.ctx, name, msg.feed, m.opts.FeedCoalesce), syncTick(m.opts.SyncInterval),
 		func() tea.Msg { return folderMsg{account: name, folder: accounts.Inbox} },
 		func() tea.Msg { return syncNowMsg{account: name} })
 }

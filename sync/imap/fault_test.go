@@ -105,7 +105,7 @@ func TestFaults(t *testing.T) {
 			switch {
 			case err == nil:
 				completed++
-				time.Sleep(10 * time.Millisecond) // let the proxy count
+				p.proxy.waitIdle(t) // the connection's bytes are counted when it ends
 				traffic = p.proxy.last.Load()
 			case !lbsync.IsTemporary(err):
 				t.Fatalf("round %d (cut at %d): not a temporary error: %v", round, cut, err)

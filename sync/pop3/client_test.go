@@ -110,7 +110,7 @@ func TestDial(t *testing.T) {
 				}
 				tc.want = append(tc.want, "QUIT")
 			}
-			time.Sleep(20 * time.Millisecond) // the fake records asynchronously
+			f.wait(t) // the fake records on its own goroutine
 			if got := f.commands(); !slices.Equal(got, tc.want) {
 				t.Errorf("commands %q, want %q", got, tc.want)
 			}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
@@ -67,7 +66,7 @@ func TestRetrEach(t *testing.T) {
 			if err := c.Quit(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(20 * time.Millisecond)
+			f.wait(t)
 			f.mu.Lock()
 			pipelined := f.pipelined
 			f.mu.Unlock()
@@ -155,7 +154,7 @@ func TestDeleQuit(t *testing.T) {
 			if err := c.Noop(ctx); !errors.Is(err, ErrClosed) {
 				t.Errorf("command after the end: %v", err)
 			}
-			time.Sleep(20 * time.Millisecond)
+			f.wait(t)
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			if !slices.Equal(f.deleted, tc.want) {
