@@ -9,9 +9,9 @@
 // It may import store and sync (and its subpackages); it must not import
 // ui or server (its tests start server in-process as a peer). Its callers
 // import it and accounts/compose only: the value types they need
-// (Message, Mailbox, Rendered, Change, SyncEvent, ...) are re-exported
-// here as aliases, and no *store.Store or sync type leaves the package
-// except as such an alias.
+// (Message, Mailbox, Rendered, Change, SyncEvent, FlushResult, ...) are
+// re-exported here as aliases, and no store or sync type leaves the
+// package except as such an alias (no *store.Store leaves it at all).
 //
 // One concern per file:
 //

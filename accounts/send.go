@@ -95,7 +95,7 @@ func (a *Account) QueueRaw(ctx context.Context, raw *bytes.Buffer) (uint32, erro
 // FlushOutbox sends what waits in the Outbox. A temporary failure (no
 // network) leaves the rest queued and is returned; permanent refusals are
 // in the result and marked failed, and retried only with retryFailed.
-func (a *Account) FlushOutbox(ctx context.Context, retryFailed bool, report lbsync.Reporter) (submit.FlushResult, error) {
+func (a *Account) FlushOutbox(ctx context.Context, retryFailed bool, report Reporter) (FlushResult, error) {
 	o, err := a.outbox(ctx)
 	if err != nil {
 		return submit.FlushResult{}, fmt.Errorf("%s: outbox: %w", a.Config.Name, err)
@@ -116,7 +116,7 @@ func (a *Account) FlushOutbox(ctx context.Context, retryFailed bool, report lbsy
 
 // Outbox lists the messages waiting in the Outbox with their delivery
 // notes (attempts, the server's last reply).
-func (a *Account) Outbox(ctx context.Context) ([]submit.Queued, error) {
+func (a *Account) Outbox(ctx context.Context) ([]Queued, error) {
 	o, err := a.outbox(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: outbox: %w", a.Config.Name, err)

@@ -20,7 +20,7 @@ type SyncOptions struct {
 	// subscribed ones.
 	Mailboxes []string
 	// Report receives progress events; nil drops them.
-	Report lbsync.Reporter
+	Report Reporter
 }
 
 // ErrMassDelete is wrapped by the error of a Sync that stopped before
@@ -32,10 +32,25 @@ var ErrMassDelete = imapsync.ErrMassDelete
 // MassDeleteError is the error of a sync stopped by the mass-delete guard.
 type MassDeleteError = imapsync.MassDeleteError
 
+// The results of the sync and send operations, re-exported so that the
+// command line and the interface need only this package.
+type (
+	// IMAPResult is what an IMAP sync did (new, changed, deleted).
+	IMAPResult = imapsync.Result
+	// POP3Result is what a POP3 download did.
+	POP3Result = pop3.Result
+	// FlushResult is what an outbox flush did: sent, failed, remaining.
+	FlushResult = submit.FlushResult
+	// SendFailure is one message the flush could not send, with why.
+	SendFailure = submit.Failure
+	// Queued is a message waiting in the Outbox with its delivery notes.
+	Queued = submit.Queued
+)
+
 // SyncResult is what one Account.Sync did.
 type SyncResult struct {
-	IMAP *imapsync.Result `json:"imap,omitempty"`
-	POP3 *pop3.Result     `json:"pop3,omitempty"`
+	IMAP *IMAPResult `json:"imap,omitempty"`
+	POP3 *POP3Result `json:"pop3,omitempty"`
 	// Sent counts outbox messages submitted.
 	Sent int `json:"sent"`
 	// OutboxErr is the outbox flush's failure, if any (the incoming
@@ -212,6 +227,10 @@ var ErrLoginRefused = errors.New("login refused: check the login name and passwo
 // SyncEvent is a sync progress event, re-exported so that the interface
 // needs only this package (ui never imports sync).
 type SyncEvent = lbsync.Event
+
+// Reporter receives SyncEvents; a nil Reporter drops them. It must not
+// block for long.
+type Reporter = lbsync.Reporter
 
 // The sync phases the interface tells apart, re-exported from sync.
 const (
