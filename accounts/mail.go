@@ -27,7 +27,7 @@ func (a *Account) List(ctx context.Context, folder, query string, limit int) ([]
 func (a *Account) Message(ctx context.Context, id int64) (*Message, error) {
 	m, err := a.store.Get(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("%s: message %d: %w", a.Config.Name, id, err)
+		return nil, fmt.Errorf("%s: %w", a.Config.Name, err) // err names the message
 	}
 	return m, nil
 }
@@ -56,7 +56,7 @@ func (a *Account) byMailbox(ctx context.Context, ids []int64) (map[string][]uint
 	for _, id := range ids {
 		m, err := a.store.Get(ctx, id)
 		if err != nil {
-			return nil, nil, fmt.Errorf("message %d: %w", id, err)
+			return nil, nil, err // err names the message
 		}
 		groups[m.Mailbox] = append(groups[m.Mailbox], m.UID)
 	}

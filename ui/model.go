@@ -189,6 +189,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseMsg:
 		return m.mouse(msg)
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			return m.keySeq(msg)
+		}
 		return m.key(msg)
 	}
 	// Everything else (cursor blinks, spinners, the wizard's steps) goes
@@ -351,6 +354,24 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.readerKey(msg)
 	}
 	return m.mainKey(msg)
+}
+
+// keySeq handles a KeyRunes message that carries several runes: Bubble
+// Tea v1 reports every letter of one terminal read as one message, so
+// fast typing, held keys and SSH deliver "jjjj". Each rune acts as its
+// own key press, in order (the first may open a prompt that the rest
+// are typed into). A bracketed paste is not split.
+func (m Model) keySeq(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	cmds := make([]tea.Cmd, 0, len(msg.Runes))
+	for _, r := range msg.Runes {
+		next, cmd := m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+		m = next.(Model)
+		cmds = append(cmds, cmd)
+		if m.quitting {
+			break
+		}
+	}
+	return m, tea.Batch(cmds...)
 }
 
 func (m Model) quit() (tea.Model, tea.Cmd) {

@@ -34,7 +34,9 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	lo := "127.0.0.1:0"
-	cmd := exec.Command(exe, "serve", "--dev", "--data", t.TempDir(), "--smtp-addr", lo, "--submission-addr", lo, "--smtps-addr", lo,
+	// As bench/server.sh does: flags after the command, and an empty
+	// address (--submission-addr=) disables a listener.
+	cmd := exec.Command(exe, "serve", "--dev", "--data", t.TempDir(), "--smtp-addr", lo, "--submission-addr=", "--smtps-addr", lo,
 		"--imap-addr", lo, "--imaps-addr", lo, "--pop3-addr", lo, "--pop3s-addr", lo)
 	cmd.Env = append(os.Environ(), "LETTERBOX_TEST_MAIN=1")
 	out, err := cmd.StdoutPipe()
@@ -53,6 +55,9 @@ func TestServeSIGTERM(t *testing.T) {
 	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.Contains(line, "STARTTLS + AUTH") {
+			t.Errorf("--submission-addr= did not disable submission: %q", line)
+		}
 		if m := re.FindStringSubmatch(line); m != nil {
 			banner[m[1]] = m[2]
 		}
