@@ -213,15 +213,14 @@ func accountShowCmd(e *env) *cobra.Command {
 	return c
 }
 
-// accountSummary gathers what account show prints. The account methods
-// for folders and pending changes (h-acc) replace the two store calls.
+// accountSummary gathers what account show prints.
 func accountSummary(ctx context.Context, a *accounts.Account) (accountShowJSON, error) {
 	out := accountShowJSON{accountJSON: describeAccount(a.Config), Folders: []folderJSON{}}
-	mbs, err := a.Store.Mailboxes(ctx)
+	mbs, err := a.Mailboxes(ctx)
 	if err != nil {
 		return out, err
 	}
-	journal, err := a.Store.Journal(ctx)
+	journal, err := a.PendingChanges(ctx)
 	if err != nil {
 		return out, err
 	}
