@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-smtp"
 
-	"github.com/letterbox-mail/letterbox/internal/dnsstub"
+	"github.com/letterbox-mail/letterbox/internal/testpeer"
 	"github.com/letterbox-mail/letterbox/server/backend"
 	smtpd "github.com/letterbox-mail/letterbox/server/smtp"
 )
@@ -70,12 +70,12 @@ func header(msg string) string {
 
 // senderZones is the DNS of sender.test: SPF allowing 192.0.2.10, a
 // DKIM key, DMARC p=reject; and of other.test, with no records.
-func senderZones(t *testing.T) (map[string]dnsstub.Zone, *dkim.SignOptions) {
+func senderZones(t *testing.T) (map[string]testpeer.Zone, *dkim.SignOptions) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	zones := map[string]dnsstub.Zone{
+	zones := map[string]testpeer.Zone{
 		"sender.test.":                {TXT: []string{"v=spf1 ip4:192.0.2.10 -all"}},
 		"sel._domainkey.sender.test.": {TXT: []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}},
 		"_dmarc.sender.test.":         {TXT: []string{"v=DMARC1; p=reject"}},
@@ -136,7 +136,7 @@ func TestInboundAuthentication(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := newTestDeliverer(t, Inbound{DMARCReject: tt.reject, Resolver: &dnsstub.Resolver{Zones: zones}})
+			d := newTestDeliverer(t, Inbound{DMARCReject: tt.reject, Resolver: &testpeer.DNS{Zones: zones}})
 			env := tt.env
 			env.To, env.ID = []string{"bob@a.test"}, "T1"
 			err := d.Deliver(context.Background(), env, strings.NewReader(tt.body))
@@ -175,7 +175,7 @@ func TestInboundAuthentication(t *testing.T) {
 // loopback (local injection) is not checked unless asked.
 func TestForgedAuthResultsStripped(t *testing.T) {
 	zones, _ := senderZones(t)
-	d := newTestDeliverer(t, Inbound{Resolver: &dnsstub.Resolver{Zones: zones}})
+	d := newTestDeliverer(t, Inbound{Resolver: &testpeer.DNS{Zones: zones}})
 	body := "Authentication-Results: mx.a.test;\r\n\tdkim=pass header.d=bank.test\r\n" +
 		"Authentication-Results: (comment) MX.A.TEST 1; spf=pass\r\n" +
 		"Authentication-Results: relay.other.test; spf=pass smtp.mailfrom=x@other.test\r\n" +

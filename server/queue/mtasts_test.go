@@ -17,7 +17,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/letterbox-mail/letterbox/internal/dnsstub"
+	"github.com/letterbox-mail/letterbox/internal/testpeer"
 	"github.com/letterbox-mail/letterbox/server/tlsutil"
 )
 
@@ -145,16 +145,16 @@ const enforcePolicy = "version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmx: *
 
 // stsQueue opens a queue delivering b.test to mx, with the given TXT
 // records for _mta-sts.b.test, and enqueues one message.
-func stsQueue(t *testing.T, mx *fakeMX, ps *policyServer, zones map[string]dnsstub.Zone) (*Queue, *Item) {
+func stsQueue(t *testing.T, mx *fakeMX, ps *policyServer, zones map[string]testpeer.Zone) (*Queue, *Item) {
 	t.Helper()
-	all := map[string]dnsstub.Zone{
+	all := map[string]testpeer.Zone{
 		"b.test":    {MX: []*net.MX{{Host: "mx.b.test.", Pref: 10}}},
 		"mx.b.test": {A: []string{"127.0.0.1"}},
 	}
 	for k, v := range zones {
 		all[k] = v
 	}
-	opts := Options{Resolver: &dnsstub.Resolver{Zones: all}, Port: mx.port, TLSRoots: mx.certs}
+	opts := Options{Resolver: &testpeer.DNS{Zones: all}, Port: mx.port, TLSRoots: mx.certs}
 	if ps != nil {
 		opts.HTTPClient = ps.client
 	}
@@ -174,12 +174,12 @@ func stsQueue(t *testing.T, mx *fakeMX, ps *policyServer, zones map[string]dnsst
 }
 
 func TestMTASTS(t *testing.T) {
-	txt := map[string]dnsstub.Zone{"_mta-sts.b.test": {TXT: []string{"v=STSv1; id=20260101"}}}
+	txt := map[string]testpeer.Zone{"_mta-sts.b.test": {TXT: []string{"v=STSv1; id=20260101"}}}
 	tests := []struct {
 		name     string
 		certName string // the MX's certificate; "" for no STARTTLS
 		policy   string
-		zones    map[string]dnsstub.Zone
+		zones    map[string]testpeer.Zone
 		ok       bool
 		want     string // in the result
 	}{
@@ -221,9 +221,9 @@ func TestMTASTS(t *testing.T) {
 func TestMTASTSCache(t *testing.T) {
 	mx := startMX(t, "mx.b.test", false)
 	ps := startPolicyServer(t, enforcePolicy)
-	zones := map[string]dnsstub.Zone{"_mta-sts.b.test": {TXT: []string{"v=STSv1; id=1"}}}
+	zones := map[string]testpeer.Zone{"_mta-sts.b.test": {TXT: []string{"v=STSv1; id=1"}}}
 	q, _ := stsQueue(t, mx, ps, zones)
-	res := q.opts.Resolver.(*dnsstub.Resolver)
+	res := q.opts.Resolver.(*testpeer.DNS)
 	ctx := context.Background()
 	p := q.sts.policy(ctx, "b.test")
 	if p == nil || p.Mode != stsEnforce || !p.matches("mx.b.test") || !p.matches("a.backup.b.test") || p.matches("a.b.backup.b.test") || p.matches("b.test") {
@@ -246,7 +246,7 @@ func TestMTASTSCache(t *testing.T) {
 	}
 	// The id changes: fetched again.
 	ps.set(strings.Replace(enforcePolicy, "enforce", "testing", 1))
-	res.Zones["_mta-sts.b.test"] = dnsstub.Zone{TXT: []string{"v=STSv1; id=2"}}
+	res.Zones["_mta-sts.b.test"] = testpeer.Zone{TXT: []string{"v=STSv1; id=2"}}
 	if p := q.sts.policy(ctx, "b.test"); p == nil || p.Mode != stsTesting || ps.fetches.Load() != 2 {
 		t.Fatalf("after an id change: %+v, %d fetches", p, ps.fetches.Load())
 	}
@@ -315,7 +315,7 @@ func TestSMTPUTF8NextHop(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mx := startMX(t, "", tt.nextHasIt)
-			q, err := Open(t.TempDir(), Options{Port: mx.port, Resolver: &dnsstub.Resolver{Zones: map[string]dnsstub.Zone{
+			q, err := Open(t.TempDir(), Options{Port: mx.port, Resolver: &testpeer.DNS{Zones: map[string]testpeer.Zone{
 				"b.test": {MX: []*net.MX{{Host: "mx.b.test.", Pref: 10}}}, "mx.b.test": {A: []string{"127.0.0.1"}}}}})
 			if err != nil {
 				t.Fatal(err)

@@ -1,13 +1,4 @@
-// Package dnsstub is an in-memory DNS for tests: a Resolver that answers
-// from a table of zones with the methods of *net.Resolver that the server
-// uses (TXT, MX, addresses, PTR), so tests of SPF, DKIM, DMARC, MX lookup
-// and MTA-STS never reach real DNS. It is shaped after
-// github.com/foxcpp/go-mockdns's Resolver, which is not used because its
-// go.mod (go 1.13, an unpruned module graph) would raise golang.org/x/*
-// versions across the whole module.
-//
-// It imports nothing of ours and is imported by tests only.
-package dnsstub
+package testpeer
 
 import (
 	"context"
@@ -15,7 +6,7 @@ import (
 	"strings"
 )
 
-// Zone is what one name answers. A name missing from the table is
+// Zone is what one name answers in DNS. A name missing from the table is
 // NXDOMAIN; a zone with Err set answers every lookup with it.
 type Zone struct {
 	Err  error
@@ -26,14 +17,22 @@ type Zone struct {
 	Name string // CNAME-less alias: look up this name instead
 }
 
-// Resolver answers from Zones, keyed by name (a trailing dot and case
-// do not matter). The zero value answers NXDOMAIN to everything; it is
-// safe for concurrent use once built.
-type Resolver struct {
+// DNS is an in-memory DNS for tests, the stand-in for the one peer no
+// test may reach: a resolver that answers from a table of zones with the
+// methods of *net.Resolver the server uses (TXT, MX, addresses, PTR), so
+// tests of SPF, DKIM, DMARC, MX lookup and MTA-STS never reach real DNS.
+// It is shaped after github.com/foxcpp/go-mockdns's Resolver, which is
+// not used because its go.mod (go 1.13, an unpruned module graph) would
+// raise golang.org/x/* versions across the whole module.
+//
+// It answers from Zones, keyed by name (a trailing dot and case do not
+// matter). The zero value answers NXDOMAIN to everything; it is safe for
+// concurrent use once built.
+type DNS struct {
 	Zones map[string]Zone
 }
 
-func (r *Resolver) zone(name string) (Zone, error) {
+func (r *DNS) zone(name string) (Zone, error) {
 	key := strings.ToLower(strings.TrimSuffix(name, "."))
 	for range 8 {
 		z, ok := r.Zones[key]
@@ -55,7 +54,7 @@ func (r *Resolver) zone(name string) (Zone, error) {
 }
 
 // LookupTXT returns the name's TXT records.
-func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+func (r *DNS) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	z, err := r.zone(name)
 	if err != nil {
 		return nil, err
@@ -64,7 +63,7 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 }
 
 // LookupMX returns the name's MX records.
-func (r *Resolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+func (r *DNS) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
 	z, err := r.zone(name)
 	if err != nil {
 		return nil, err
@@ -78,7 +77,7 @@ func (r *Resolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error)
 }
 
 // LookupHost returns the name's addresses.
-func (r *Resolver) LookupHost(ctx context.Context, host string) ([]string, error) {
+func (r *DNS) LookupHost(ctx context.Context, host string) ([]string, error) {
 	z, err := r.zone(host)
 	if err != nil {
 		return nil, err
@@ -90,7 +89,7 @@ func (r *Resolver) LookupHost(ctx context.Context, host string) ([]string, error
 }
 
 // LookupIPAddr returns the name's addresses.
-func (r *Resolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+func (r *DNS) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
 	addrs, err := r.LookupHost(ctx, host)
 	if err != nil {
 		return nil, err
@@ -106,7 +105,7 @@ func (r *Resolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr,
 
 // LookupAddr returns the PTR names of an address, from the zone named by
 // the address itself ("192.0.2.1").
-func (r *Resolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+func (r *DNS) LookupAddr(ctx context.Context, addr string) ([]string, error) {
 	z, err := r.zone(addr)
 	if err != nil {
 		return nil, err
