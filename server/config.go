@@ -39,7 +39,8 @@ type Config struct {
 		// ("120h").
 		RetryWindow duration `toml:"retry_window"`
 	} `toml:"queue"`
-	DKIM struct {
+	Inbound Inbound `toml:"inbound"`
+	DKIM    struct {
 		// Domain and Selector name the key; KeyFile is its PEM file
 		// (see `letterbox serve dkim keygen`).
 		Domain   string `toml:"domain"`
@@ -57,6 +58,16 @@ type Listen struct {
 	IMAPS      string `toml:"imaps"`
 	POP3       string `toml:"pop3"`
 	POP3S      string `toml:"pop3s"`
+}
+
+// Inbound is the sender authentication of mail on the MX port: SPF, DKIM
+// and DMARC, recorded in an Authentication-Results field.
+type Inbound struct {
+	// SkipAuth turns the checks off.
+	SkipAuth bool `toml:"skip_auth"`
+	// DMARCReject refuses (550 5.7.1) mail failing DMARC whose domain
+	// publishes p=reject; otherwise it is only marked.
+	DMARCReject bool `toml:"dmarc_reject"`
 }
 
 // Limits are the abuse and resource limits (the [limits] table). Zero

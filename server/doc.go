@@ -5,6 +5,7 @@
 //	DATA/passwd               users and argon2id hashes (server/users)
 //	DATA/mail/<address>/      one store per user (store)
 //	DATA/queue/               the outbound queue (server/queue)
+//	DATA/queue/mta-sts/       cached MTA-STS policies of recipient domains
 //	DATA/tls/cert.pem,key.pem the self-signed certificate of --dev
 //	DATA/dkim/                keys from `letterbox serve dkim keygen`
 //

@@ -56,6 +56,9 @@ type Server struct {
 	// port, for tests with two servers on loopback.
 	Resolver   queue.Resolver
 	RemotePort string
+	// InboundResolver overrides the DNS of the SPF, DKIM and DMARC
+	// checks (tests).
+	InboundResolver delivery.Resolver
 	// QueueBackoff and QueuePoll override the queue's retry schedule and
 	// polling interval (tests).
 	QueueBackoff func(n int) time.Duration
@@ -152,7 +155,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 	s.Queue = q
-	dl = delivery.New(s.Backend, q, cfg.Hostname, s.log)
+	dl = delivery.New(s.Backend, q, delivery.Options{Hostname: cfg.Hostname, Logger: s.log,
+		Inbound: delivery.Inbound{Off: cfg.Inbound.SkipAuth, DMARCReject: cfg.Inbound.DMARCReject, Resolver: s.InboundResolver}})
 
 	s.lim = s.newLimiter()
 	lim := cfg.Limits

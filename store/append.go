@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -63,19 +64,46 @@ type prepared struct {
 
 // Append stores one message read from r in mailbox and returns its UID.
 // It returns only after the message file is fsynced and renamed into
-// cur/, the directory fsynced and the index row committed.
+// cur/, the directory fsynced and the index row committed. It is Prepare
+// followed by Commit.
 func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts AppendOptions) (AppendResult, error) {
+	pm, err := s.Prepare(ctx, mailbox, r, opts)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	return pm.Commit(ctx)
+}
+
+// Pending is a message that Prepare wrote to its mailbox's tmp/ and
+// parsed, and that is not in the mailbox yet: no reader sees it, no
+// change is published for it, and a crash leaves nothing of it behind
+// (Open clears tmp/). Exactly one of Commit and Abort must follow; a
+// Pending is used by one goroutine.
+type Pending struct {
+	s       *Store
+	mailbox string // canonical name
+	p       *prepared
+	done    bool
+}
+
+// Prepare is the first stage of Append: it writes the message read from
+// r into mailbox's tmp/ and parses it. Everything that depends on the
+// data (reading it, its size, disk space for it) fails here. Several
+// Prepares, in one store or in many, followed by their Commits, deliver
+// one message to several mailboxes with nothing published before every
+// copy exists.
+func (s *Store) Prepare(ctx context.Context, mailbox string, r io.Reader, opts AppendOptions) (*Pending, error) {
 	flags, err := CanonicalFlags(opts.Flags)
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("append to %q: %w", mailbox, err)
+		return nil, fmt.Errorf("append to %q: %w", mailbox, err)
 	}
 	if s.closed.Load() {
-		return AppendResult{}, ErrClosed
+		return nil, ErrClosed
 	}
 	// Writing the file needs no lock; only the rename and commit do.
 	_, dir, cname, err := s.mailboxDirRead(ctx, mailbox)
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("append: %w", err)
+		return nil, fmt.Errorf("append: %w", err)
 	}
 	// The file is made durable by the group commit, with the others of
 	// its batch (see syncFiles).
@@ -83,14 +111,40 @@ func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts Ap
 	p.unsynced = !s.opts.NoSync
 	p.remote = opts.Remote
 	if p.err != nil {
-		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, p.err)
+		return nil, fmt.Errorf("append to %q: %w", cname, p.err)
 	}
-	res, err := s.groupCommit(ctx, cname, []*prepared{p})
+	return &Pending{s: s, mailbox: cname, p: p}, nil
+}
+
+// Size is the prepared message's size in bytes.
+func (pm *Pending) Size() int64 { return pm.p.size }
+
+// Commit is the second stage of Append: it joins the group commit, and
+// returns once the message file is durable, renamed into cur/, the
+// directory synced and the index row committed; then the change is
+// published. On error nothing of the message is left.
+func (pm *Pending) Commit(ctx context.Context) (AppendResult, error) {
+	if pm.done {
+		return AppendResult{}, fmt.Errorf("append to %q: %w", pm.mailbox, errPendingDone)
+	}
+	pm.done = true
+	res, err := pm.s.groupCommit(ctx, pm.mailbox, []*prepared{pm.p})
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, err)
+		return AppendResult{}, fmt.Errorf("append to %q: %w", pm.mailbox, err)
 	}
 	return res[0], nil
 }
+
+// Abort removes the prepared file; it does nothing after Commit.
+func (pm *Pending) Abort() {
+	if pm.done {
+		return
+	}
+	pm.done = true
+	removeTmp([]*prepared{pm.p})
+}
+
+var errPendingDone = errors.New("prepared message already committed or aborted")
 
 // AppendMany stores many messages in one mailbox, batching fsyncs and the
 // index transaction. Files are written and parsed in parallel. An item that

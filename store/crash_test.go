@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(crashChildEnv); spec != "" {
 		os.Exit(crashChild(spec))
 	}
+	if roots := os.Getenv(preparedChildEnv); roots != "" {
+		os.Exit(preparedChild(roots))
+	}
 	os.Exit(m.Run())
 }
 

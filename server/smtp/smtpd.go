@@ -68,6 +68,8 @@ type Envelope struct {
 	TLS bool
 	// ID identifies the session in logs and in the Received field.
 	ID string
+	// UTF8 reports that MAIL FROM carried SMTPUTF8 (RFC 6531).
+	UTF8 bool
 }
 
 // Deliverer takes accepted messages.
@@ -184,6 +186,13 @@ func New(be Backend, dl Deliverer, opts Options) *Server {
 	srv.AllowInsecureAuth = opts.AllowInsecureAuth
 	srv.MaxMessageBytes = opts.MaxMessageBytes
 	srv.MaxRecipients = opts.MaxRecipients
+	// Any line of a message the size limit allows is accepted and
+	// stored unchanged, as Postfix does (the margin covers go-smtp's
+	// read-ahead, so the size limit answers first). go-smtp has one
+	// limit for command and data lines, so a command line may be as
+	// long; the connection caps bound what that costs.
+	srv.MaxLineLength = int(opts.MaxMessageBytes) + 64<<10
+	srv.EnableSMTPUTF8 = true // RFC 6531; see session.Mail
 	srv.ReadTimeout = opts.ReadTimeout
 	srv.WriteTimeout = opts.WriteTimeout
 	srv.ErrorLog = slogPrinter{opts.Logger}
