@@ -268,7 +268,7 @@ func (p *IdP) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := map[string]any{"access_token": t.AccessToken, "token_type": "Bearer",
-		"expires_in": max(1, int(t.Expiry.Sub(p.now()).Round(time.Second)/time.Second)),
+		"expires_in":    max(1, int(t.Expiry.Sub(p.now()).Round(time.Second)/time.Second)),
 		"refresh_token": t.RefreshToken, "scope": t.Scope}
 	if t.IDToken != "" {
 		body["id_token"] = t.IDToken
