@@ -98,11 +98,11 @@ type tokenCase struct {
 	fault   testidp.Fault // -1 for none
 	grant   testidp.Grant
 	authzid string
-	before  func(ob *oauthBackend)            // before the token is made
+	before  func(ob *oauthBackend)             // before the token is made
 	prep    func(ob *oauthBackend, tok string) // after
-	user    string // "" when refused
-	reason  string // of the refusal, in the log
-	temp    bool   // refused as ErrOAuthUnavailable
+	user    string                             // "" when refused
+	reason  string                             // of the refusal, in the log
+	temp    bool                               // refused as ErrOAuthUnavailable
 }
 
 func runTokenCases(t *testing.T, ob *oauthBackend, cases []tokenCase) {
