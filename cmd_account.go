@@ -61,9 +61,9 @@ from --password-cmd); there is no prompt when stdin is not a terminal.`,
 	return c
 }
 
-// runAccountAdd sets up an account: password, discovery and probing,
-// login test, keyring, config. accounts.AddAccount replaces its body
-// (one setup for the command line and the interface).
+// runAccountAdd sets up an account through accounts.AddAccount (the
+// setup wizard's door too): it reads the password, then discovery,
+// probing, the login test, the keyring and config.toml are AddAccount's.
 func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) error {
 	if f.email == "" {
 		return usagef("account add: --email is required")
@@ -71,75 +71,42 @@ func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) 
 	if f.pwStdin && f.pwCmd != "" {
 		return usagef("account add: --password-stdin and --password-cmd exclude each other")
 	}
-	cfg, path, err := e.loadConfig()
+	_, path, err := e.loadConfig()
 	if err != nil {
 		return err
-	}
-	if _, err := cfg.Find(name); err == nil {
-		return fmt.Errorf("account add: an account named %q already exists (letterbox account remove %s first)", name, name)
 	}
 	// The password first: nothing is probed for an account we cannot log
-	// in to, and a script never hangs on a prompt.
+	// in to, and a script never hangs on a prompt. A --password-cmd is
+	// run by AddAccount.
 	var password string
-	if f.pwCmd != "" {
-		if password, err = accounts.RunPasswordCmd(ctx, f.pwCmd); err != nil {
-			return fmt.Errorf("account add: --password-cmd: %w", err)
-		}
-	} else if password, err = readPassword(e, f.pwStdin, "password for "+f.email); err != nil {
-		return err
-	}
-	var overrides []accounts.Candidate
-	for _, o := range []struct {
-		proto     accounts.Protocol
-		host, sec string
-	}{{accounts.IMAP, f.imap, f.security}, {accounts.POP3, f.pop3, f.security}, {accounts.SMTP, f.smtp, f.smtpSecurity}} {
-		if o.host == "" {
-			continue
-		}
-		c, err := accounts.CandidateFor(o.proto, o.host)
-		if err != nil {
-			return usageError{err}
-		}
-		c.Security = accounts.Security(o.sec)
-		overrides = append(overrides, c)
-	}
-	tc, err := accounts.TLSConfig(accounts.AccountConfig{TLSCA: f.tlsCA}, "")
-	if err != nil {
-		return err
-	}
-	d := &accounts.Discoverer{TLS: tc, AllowPlain: f.security == "none" || f.smtpSecurity == "none"}
-	if !f.json {
-		d.Log = func(step string) { fmt.Fprintln(e.stderr, "  "+step) }
-		fmt.Fprintf(e.stderr, "finding the servers of %s…\n", f.email)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	acct, err := d.Configure(ctx, name, f.email, accounts.Mode(f.mode), overrides...)
-	if err != nil {
-		return fmt.Errorf("account add: %w", err)
-	}
-	if f.login != "" {
-		acct.Login = f.login
-	}
-	acct.TLSCA, acct.POP3Policy, acct.PasswordCmd, acct.DisplayName = f.tlsCA, f.policy, f.pwCmd, f.display
-	if err := acct.Validate(); err != nil {
-		return usagef("account add: %w", err)
-	}
-	if !f.json {
-		fmt.Fprintln(e.stderr, "testing the login…")
-	}
-	if err := accounts.TestLogin(ctx, acct, password, nil); err != nil {
-		return fmt.Errorf("account add: nothing saved: %w", err)
-	}
 	if f.pwCmd == "" {
-		if err := e.secrets().Store(ctx, acct, password); err != nil {
-			return fmt.Errorf("account add: nothing saved: %w", err)
+		if password, err = readPassword(e, f.pwStdin, "password for "+f.email); err != nil {
+			return err
 		}
 	}
-	if err := cfg.Add(acct); err != nil {
-		return err
+	opts := accounts.AddOptions{
+		ConfigPath: path, Name: name, Email: f.email, DisplayName: f.display,
+		Mode: accounts.Mode(f.mode), IMAP: f.imap, POP3: f.pop3, SMTP: f.smtp,
+		Security: accounts.Security(f.security), SMTPSecurity: accounts.Security(f.smtpSecurity),
+		Login: f.login, Password: password, PasswordCmd: f.pwCmd, TLSCA: f.tlsCA, POP3Policy: f.policy,
+		Secrets: e.secrets(),
 	}
-	if err := cfg.Save(path); err != nil {
+	if !f.json {
+		opts.Progress = func(p accounts.AddProgress) {
+			if p.Detail {
+				fmt.Fprintln(e.stderr, "  "+p.Text)
+			} else {
+				fmt.Fprintln(e.stderr, p.Text)
+			}
+		}
+	}
+	acct, err := accounts.AddAccount(ctx, opts)
+	switch {
+	case errors.Is(err, accounts.ErrInvalidSetting):
+		return usageError{err}
+	case errors.Is(err, accounts.ErrAccountExists):
+		return fmt.Errorf("%w (letterbox account remove %s first)", err, name)
+	case err != nil:
 		return err
 	}
 	dj := describeAccount(acct)
@@ -213,15 +180,14 @@ func accountShowCmd(e *env) *cobra.Command {
 	return c
 }
 
-// accountSummary gathers what account show prints. The account methods
-// for folders and pending changes (h-acc) replace the two store calls.
+// accountSummary gathers what account show prints.
 func accountSummary(ctx context.Context, a *accounts.Account) (accountShowJSON, error) {
 	out := accountShowJSON{accountJSON: describeAccount(a.Config), Folders: []folderJSON{}}
-	mbs, err := a.Store.Mailboxes(ctx)
+	mbs, err := a.Mailboxes(ctx)
 	if err != nil {
 		return out, err
 	}
-	journal, err := a.Store.Journal(ctx)
+	journal, err := a.PendingChanges(ctx)
 	if err != nil {
 		return out, err
 	}

@@ -12,8 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/letterbox-mail/letterbox/accounts"
-	lbsync "github.com/letterbox-mail/letterbox/sync"
-	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
 )
 
 // letterbox sync.
@@ -83,9 +81,10 @@ func runSync(ctx context.Context, e *env, names []string, f syncFlags) error {
 }
 
 // watch runs Account.Watch for every account at once until ctx ends
-// (Ctrl-C): IMAP accounts IDLE, POP3 accounts poll; both flush the
-// outbox. Every account is opened before any watch starts.
-// accounts.WatchAll (h-acc) replaces it.
+// (Ctrl-C) or one fails for good, which stops the others
+// (accounts.WatchAll): IMAP accounts IDLE, POP3 accounts poll; both
+// flush the outbox. Every account is opened before any watch starts and
+// closed after every watch returned.
 func watch(ctx context.Context, e *env, names []string, interval time.Duration, force bool, out *syncPrinter) error {
 	var opened []*accounts.Account
 	defer func() {
@@ -100,20 +99,12 @@ func watch(ctx context.Context, e *env, names []string, interval time.Duration, 
 		}
 		opened = append(opened, a)
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(opened))
-	for i, a := range opened {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = a.Watch(ctx, interval, accounts.SyncOptions{Force: force, Report: out.report})
-			if errs[i] != nil {
-				fmt.Fprintf(e.stderr, "letterbox: %s: watch stopped: %v\n", a.Config.Name, errs[i])
-			}
-		}()
+	err := accounts.WatchAll(ctx, opened, accounts.WatchOptions{Interval: interval,
+		SyncOptions: accounts.SyncOptions{Force: force, Report: out.report}})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "letterbox: watch stopped: %v\n", err)
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return err
 }
 
 // syncOne syncs one account and prints its summary line; it reports
@@ -131,11 +122,8 @@ func syncOne(ctx context.Context, e *env, name string, force bool, out *syncPrin
 }
 
 // massDeleteHint adds the way past the mass-delete guard to its error.
-// The error's kind comes through accounts once main stops importing
-// sync/imap (h-acc).
 func massDeleteHint(err error, name string) error {
-	var md *imapsync.MassDeleteError
-	if errors.As(err, &md) {
+	if errors.Is(err, accounts.ErrMassDelete) {
 		return fmt.Errorf("%w (run letterbox sync %s --force if this is what you want)", err, name)
 	}
 	return err
@@ -162,7 +150,7 @@ func newSyncPrinter(e *env, asJSON bool) *syncPrinter {
 	return p
 }
 
-func (p *syncPrinter) report(ev lbsync.Event) {
+func (p *syncPrinter) report(ev accounts.SyncEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {

@@ -94,10 +94,8 @@ func runInterface(ctx context.Context, e *env, cfg *accounts.Config, cfgPath, ba
 		opened = append(opened, a)
 		backends = append(backends, ui.NewAccountBackend(a))
 	}
-	setup := &ui.AccountSetup{ConfigPath: cfgPath, DataDir: base, Secrets: secrets, Wrap: func(a *accounts.Account) ui.Backend {
-		opened = append(opened, a)
-		return ui.NewAccountBackend(a)
-	}}
+	// Accounts the wizard adds are the interface's: Run closes them.
+	setup := &ui.AccountSetup{ConfigPath: cfgPath, DataDir: base, Secrets: secrets}
 	err = ui.Run(ctx, ui.RunOptions{Accounts: backends, Setup: setup, Settings: settings, SyncOnStart: syncOnStart,
 		Log: logger, In: e.stdin, Out: e.stdout})
 	if err != nil {

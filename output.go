@@ -13,8 +13,8 @@ import (
 	"github.com/mattn/go-runewidth"
 	"golang.org/x/sys/unix"
 
+	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/store"
-	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // Everything the commands print goes through this file: terminal
@@ -99,7 +99,7 @@ func bar(done, total, width int) string {
 
 // eventLine is one sync event as a line of text: "alice INBOX: headers
 // 10/20", "alice: connect" for an event of no folder.
-func eventLine(ev lbsync.Event) string {
+func eventLine(ev accounts.SyncEvent) string {
 	s := eventLabel(ev)
 	if ev.Total > 0 {
 		s += fmt.Sprintf(" %d/%d", ev.Done, ev.Total)
@@ -116,7 +116,7 @@ func eventLine(ev lbsync.Event) string {
 }
 
 // eventLabel is what an event is about: "alice INBOX: headers".
-func eventLabel(ev lbsync.Event) string {
+func eventLabel(ev accounts.SyncEvent) string {
 	s := ev.Account
 	if ev.Mailbox != "" {
 		s += " " + ev.Mailbox
