@@ -433,3 +433,49 @@ func TestOAuthIntrospection(t *testing.T) {
 		{name: "revoked family", fault: -1, after: func(e *oauthEnv, tok string) { e.idp.RevokeFamily(tok) }},
 	})
 }
+
+// TestOAuthLongToken: a token of 5 KB (Microsoft's run to several) in
+// both forms, initial response and continuation (imaplib and smtplib use
+// the latter), on every protocol.
+func TestOAuthLongToken(t *testing.T) {
+	e := newOAuthEnv(t, "jwks", nil)
+	tok := e.token(t, testidp.Grant{Extra: map[string]any{"groups": strings.Repeat("g", 4000)}})
+	if len(tok) < 5000 {
+		t.Fatalf("token of %d bytes", len(tok))
+	}
+	msg := b64(xoauth2Msg("alice@a.test", tok))
+	for _, tc := range []struct {
+		p        proto
+		cmd, cont string // the command without IR, the continuation prefix
+	}{{imapProto, "a9 AUTHENTICATE XOAUTH2", "+"}, {pop3Proto, "AUTH XOAUTH2", "+"}, {smtpProto, "AUTH XOAUTH2", "334"}} {
+		t.Run(tc.p.name+"/initial response", func(t *testing.T) {
+			c := e.dial(t, tc.p.name)
+			tc.p.greet(c)
+			if l := tc.p.auth(c, "XOAUTH2", xoauth2Msg("alice@a.test", tok)); !strings.Contains(l, tc.p.ok) {
+				t.Fatalf("%q", l)
+			}
+			if tc.p.quit != nil {
+				tc.p.quit(c)
+			}
+		})
+		t.Run(tc.p.name+"/continuation", func(t *testing.T) {
+			c := e.dial(t, tc.p.name)
+			tc.p.greet(c)
+			c.send(tc.cmd)
+			if l := c.line(); !strings.HasPrefix(l, tc.cont) {
+				t.Fatalf("%s: %q", tc.cmd, l)
+			}
+			c.send(msg)
+			l := c.line()
+			for strings.HasPrefix(l, "* ") {
+				l = c.line()
+			}
+			if !strings.Contains(l, tc.p.ok) {
+				t.Fatalf("continuation: %q", l)
+			}
+			if tc.p.quit != nil {
+				tc.p.quit(c)
+			}
+		})
+	}
+}

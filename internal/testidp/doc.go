@@ -57,9 +57,9 @@
 // exchange checks the code_verifier, the redirect_uri and the client; a
 // code used twice revokes what its first exchange got.
 //
-// Without a flow: Issue(Grant{User, ClientID, Scope, Audience, AccessTTL})
-// makes a family and its tokens (a negative AccessTTL gives an expired
-// access token); Revoke, RevokeFamily and Active act on any token.
+// Without a flow: Issue(Grant{User, ClientID, Scope, Audience, AccessTTL,
+// Extra}) makes a family and its tokens (a negative AccessTTL gives an
+// expired access token; Extra claims make a token as long as wanted); Revoke, RevokeFamily and Active act on any token.
 //
 // Faults (SetFault(f, on)): FaultDown (every connection is closed at once),
 // FaultMalformedTokenResponse (200 with a body that is not JSON),
