@@ -44,7 +44,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newOAuthBackend(t *testing.T, mode string, tweak func(*OAuthOptions)) *oauthBackend {
+func newOAuthBackend(t testing.TB, mode string, tweak func(*OAuthOptions)) *oauthBackend {
 	t.Helper()
 	clock := testidp.NewManualClock(time.Now())
 	idp := testidp.New(t, testidp.Options{Now: clock.Now})
@@ -78,7 +78,7 @@ func newOAuthBackend(t *testing.T, mode string, tweak func(*OAuthOptions)) *oaut
 	return ob
 }
 
-func (ob *oauthBackend) token(t *testing.T, g testidp.Grant) string {
+func (ob *oauthBackend) token(t testing.TB, g testidp.Grant) string {
 	t.Helper()
 	if g.User.Email == "" {
 		g.User.Email = "alice@a.test"
@@ -339,6 +339,29 @@ func TestOAuthServer(t *testing.T) {
 			}
 			if sawChal != tc.chal || got != tc.user {
 				t.Fatalf("challenge %v, user %q", sawChal, got)
+			}
+		})
+	}
+}
+
+// BenchmarkTokenLogin is the cost of one token login past the network:
+// JWKS (signature and claim checks, keys cached) and introspection (an
+// answer in the cache).
+func BenchmarkTokenLogin(b *testing.B) {
+	for _, mode := range []string{ModeJWKS, ModeIntrospection} {
+		b.Run(mode, func(b *testing.B) {
+			ob := newOAuthBackend(b, mode, nil)
+			tok := ob.token(b, testidp.Grant{AccessTTL: time.Hour})
+			ctx := context.Background()
+			if _, err := ob.AuthenticateToken(ctx, "", tok, remoteA); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := ob.AuthenticateToken(ctx, "", tok, remoteA); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
