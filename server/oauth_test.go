@@ -445,7 +445,7 @@ func TestOAuthLongToken(t *testing.T) {
 	}
 	msg := b64(xoauth2Msg("alice@a.test", tok))
 	for _, tc := range []struct {
-		p        proto
+		p         proto
 		cmd, cont string // the command without IR, the continuation prefix
 	}{{imapProto, "a9 AUTHENTICATE XOAUTH2", "+"}, {pop3Proto, "AUTH XOAUTH2", "+"}, {smtpProto, "AUTH XOAUTH2", "334"}} {
 		t.Run(tc.p.name+"/initial response", func(t *testing.T) {
