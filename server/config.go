@@ -40,7 +40,11 @@ type Config struct {
 		RetryWindow duration `toml:"retry_window"`
 	} `toml:"queue"`
 	Inbound Inbound `toml:"inbound"`
-	DKIM    struct {
+	// Auth and OAuth2 are the login methods: passwords (on by default,
+	// off per listener) and OAuth2 bearer tokens (auth.go).
+	Auth   AuthConfig   `toml:"auth"`
+	OAuth2 OAuth2Config `toml:"oauth2"`
+	DKIM   struct {
 		// Domain and Selector name the key; KeyFile is its PEM file
 		// (see `letterbox serve dkim keygen`).
 		Domain   string `toml:"domain"`
@@ -285,6 +289,9 @@ func (c *Config) Finish() error {
 	}
 	if c.TLS.Cert == "" && !c.Dev {
 		return fmt.Errorf("config: a TLS certificate is required outside --dev (tls.cert, tls.key or --tls-cert/--tls-key)")
+	}
+	if err := c.finishAuth(); err != nil {
+		return err
 	}
 	return c.Limits.finish(c.Dev)
 }

@@ -16,6 +16,10 @@
 // the queue), server/queue (durable outbound queue, MX lookup, retries,
 // DSNs), server/imap, server/pop3, server/tlsutil.
 //
+// Logins: passwords, and OAuth2 bearer tokens when [oauth2] is set
+// (auth.go turns it and [auth] into the backend's OAuthOptions and each
+// listener's ListenerOptions: password logins can be off per listener).
+//
 // Lifecycle: New opens the users and prepares TLS; Start opens the queue
 // and the listeners (ctx bounds the start only, and a failed Start closes
 // everything); Shutdown lets sessions finish, Close stops at once. The

@@ -98,9 +98,17 @@ func New(cfg *Config, log *slog.Logger) (*Server, error) {
 		}
 		s.tls, s.CertFile, s.CertCreated = tlsutil.Config(cert), certFile, created
 	}
+	oauth, err := cfg.oauthOptions()
+	if err != nil {
+		return nil, err
+	}
+	if oauth != nil {
+		log.Info("oauth2 logins", "mode", oauth.Mode, "issuer", oauth.Issuer, "audience", oauth.Audience,
+			"introspection_url", oauth.IntrospectionURL)
+	}
 	// The server lives long enough to index full text when deliveries
 	// pause (store.Options.DeferText); searches catch up first.
-	be, err := backend.New(cfg.Data, backend.Options{Domains: cfg.Domains, Logger: log,
+	be, err := backend.New(cfg.Data, backend.Options{Domains: cfg.Domains, Logger: log, OAuth: oauth,
 		MaxFailures: cfg.Limits.MaxAuthFailures, FailureWindow: cfg.Limits.AuthFailureWindow.Duration,
 		MaxDelay:     cfg.Limits.AuthMaxDelay.Duration,
 		StoreOptions: &store.Options{DeferText: true}})
@@ -238,10 +246,11 @@ func (s *Server) listen(ctx context.Context, name, addr string, proto *netlimit.
 		cfg = s.tls
 	}
 	wl := proto.Listen(l, cfg)
+	serve := s.serveFunc(name, svc)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := svc.Serve(wl); err != nil && !serverClosed(err) && !s.closing.Load() {
+		if err := serve(wl); err != nil && !serverClosed(err) && !s.closing.Load() {
 			s.log.Error("serve", "listener", name, "err", err)
 		}
 	}()
