@@ -343,7 +343,8 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 		removeTmp(ps)
 	}
 	for _, p := range ps {
-		p.finalRel = "cur/" + p.key + ":2," + MaildirFlags(p.flags)
+		// The name carries the message's sync identity (identity.go).
+		p.finalRel = "cur/" + p.key + identityFields(p.remote) + ":2," + MaildirFlags(p.flags)
 		src := p.tmp
 		if filepath.Dir(src) != s.mailPath(dir, "tmp") {
 			// The mailbox was renamed while the file was written.
@@ -364,6 +365,9 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 		s.placing[p.key] = true
 	}
 	s.placingMu.Unlock()
+	if s.opts.afterPlace != nil {
+		s.opts.afterPlace()
+	}
 	return mbID, nil
 }
 
@@ -579,8 +583,13 @@ func (s *Store) uniqueName() string {
 	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.keySeq.Add(1), s.host)
 }
 
-// maildirSafe escapes "/" and ":" in the host part of unique names.
+// maildirSafe escapes "/", ":" and "," in the host part of unique names
+// and caps it at hostInName bytes, so file names keep room for the
+// identity fields (identity.go).
 func maildirSafe(host string) string {
-	host = strings.ReplaceAll(host, "/", `\057`)
-	return strings.ReplaceAll(host, ":", `\072`)
+	host = strings.NewReplacer("/", `\057`, ":", `\072`, ",", `\054`).Replace(host)
+	if len(host) > hostInName {
+		host = host[:hostInName]
+	}
+	return host
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// textIdle, when set, replaces the pause the full-text indexer waits
 	// for (tests).
 	textIdle time.Duration
+	// afterPlace, when set, runs after an append's files were renamed
+	// into cur/ and before their rows are committed (crash tests).
+	afterPlace func()
 }
 
 // Store is an open mail store. Its methods are safe for concurrent use.
