@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(crashChildEnv); spec != "" {
 		os.Exit(crashChild(spec))
 	}
+	if spec := os.Getenv(identityChildEnv); spec != "" {
+		os.Exit(identityChild(spec))
+	}
 	os.Exit(m.Run())
 }
 

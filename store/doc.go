@@ -22,6 +22,12 @@
 //     group-committed in two overlapping stages (groupcommit.go); a batch of
 //     several files is made durable by one syncfs(2) of the mail
 //     filesystem instead of an fsync per file.
+//   - A message file never exists without the identity a sync needs to
+//     recognise it: the name it gets in cur/ carries its Remote (remote
+//     UID, POP3 UIDL, append token; identity.go), so a crash between the
+//     rename into cur/ and the commit of its row leaves an orphan that
+//     reconciling indexes WITH its identity, and no sync fetches it again.
+//     Check reports messages stored twice (Report.Duplicates).
 //   - The index commits with synchronous=NORMAL: the file (the truth for the
 //     body) is on disk before the commit, and only a power loss can roll
 //     back committed index rows. A durable "open" flag, set before a

@@ -206,7 +206,9 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 	for _, r := range rows {
 		var nf string
 		if move {
-			nf = maildirName(r.file, r.flags)
+			// A remote identity belongs to the source mailbox
+			// (identity.go).
+			nf = maildirName(stripIdentity(r.file), r.flags)
 			err = os.Rename(s.mailPath(srcDir, r.file), s.mailPath(dstDir, nf))
 		} else {
 			nf = "cur/" + s.uniqueName() + ":2," + MaildirFlags(r.flags)

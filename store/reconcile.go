@@ -24,13 +24,18 @@ type Report struct {
 	Dropped []string `json:"dropped,omitempty"`
 	// Problems lists other inconsistencies (counters, full-text rows).
 	Problems []string `json:"problems,omitempty"`
+	// Duplicates lists messages stored more than once: the same
+	// Message-ID and size twice in one mailbox, or the same sync identity
+	// (remote UID, POP3 UIDL) on two files. Repair leaves them: which
+	// copy to keep is the user's choice.
+	Duplicates []string `json:"duplicates,omitempty"`
 	// Repaired says the findings were fixed, not only reported.
 	Repaired bool `json:"repaired"`
 }
 
 // Clean reports whether nothing was out of step.
 func (r *Report) Clean() bool {
-	return len(r.Indexed) == 0 && len(r.Dropped) == 0 && len(r.Problems) == 0
+	return len(r.Indexed) == 0 && len(r.Dropped) == 0 && len(r.Problems) == 0 && len(r.Duplicates) == 0
 }
 
 type mailboxRow struct {
@@ -99,7 +104,7 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 		}
 		rep.Rescanned = append(rep.Rescanned, mb.name)
 		before := len(rep.Indexed)
-		if err := s.rescan(ctx, mb, true, rep); err != nil {
+		if err := s.rescan(ctx, mb, true, rep, nil); err != nil {
 			return fmt.Errorf("rescan %s: %w", mb.name, err)
 		}
 		if unclean && ownOrphans(rep.Indexed[before:]) {
@@ -297,8 +302,9 @@ func (s *Store) setOpenFlag(ctx context.Context, open bool) error {
 	return err
 }
 
-// maildirKey is the unique part of a Maildir file name, before ":".
-func maildirKey(name string) string {
+// maildirBase is a Maildir file name without its directory and without
+// the ":2,<flags>" part.
+func maildirBase(name string) string {
 	name = filepath.Base(name)
 	if i := strings.IndexByte(name, ':'); i >= 0 {
 		return name[:i]
@@ -306,11 +312,24 @@ func maildirKey(name string) string {
 	return name
 }
 
+// maildirKey is the unique part of a Maildir file name: its base without
+// the ",X=..." fields (ours, identity.go, or other writers'), which may
+// change while the message keeps its key.
+func maildirKey(name string) string {
+	base := maildirBase(name)
+	if i := strings.IndexByte(base, ','); i >= 0 {
+		return base[:i]
+	}
+	return base
+}
+
 // rescan compares a mailbox's files with its rows. With fix, rows without
 // files are dropped, files without rows are indexed (new/ files are moved
 // to cur/ first), and renamed files are followed; otherwise the findings
-// are only reported. The caller holds wmu.
-func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report) error {
+// are only reported. When named is not nil, the remote ids that file
+// names carry are added to it (id -> "mailbox/file"). The caller holds
+// wmu.
+func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report, named map[string][]string) error {
 	files := map[string]string{} // key -> "cur/name" or "new/name"
 	for _, sub := range []string{"new", "cur"} {
 		entries, err := os.ReadDir(s.mailPath(mb.dir, sub))
@@ -322,6 +341,11 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 				continue
 			}
 			files[maildirKey(e.Name())] = sub + "/" + e.Name()
+			if named != nil {
+				if id := nameIdentity(e.Name()).ID; id != "" {
+					named[id] = append(named[id], mb.name+"/"+sub+"/"+e.Name())
+				}
+			}
 		}
 	}
 	type row struct {
@@ -389,7 +413,7 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 		rel := f
 		flags := FlagsFromMaildir(maildirInfo(f))
 		if strings.HasPrefix(f, "new/") {
-			rel = "cur/" + maildirKey(f) + ":2," + MaildirFlags(flags)
+			rel = "cur/" + maildirBase(f) + ":2," + MaildirFlags(flags)
 			if err := os.Rename(s.mailPath(mb.dir, f), s.mailPath(mb.dir, rel)); err != nil {
 				return err
 			}
@@ -400,7 +424,8 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 			return err
 		}
 		cf, _ := CanonicalFlags(flags)
-		preps = append(preps, &prepared{finalRel: rel, flags: cf, idate: fi.ModTime(), size: fi.Size(), parsed: parseFile(path)})
+		preps = append(preps, &prepared{finalRel: rel, flags: cf, idate: fi.ModTime(), size: fi.Size(), parsed: parseFile(path),
+			remote: nameIdentity(rel)})
 	}
 	if err := s.fsyncDir(s.mailPath(mb.dir, "cur")); err != nil {
 		return err
@@ -425,8 +450,17 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 			return err
 		}
 		for _, p := range preps {
-			if err := insertMessage(ctx, tx, s.nextMessageID(), mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, false); err != nil {
+			id := s.nextMessageID()
+			if err := insertMessage(ctx, tx, id, mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, false); err != nil {
 				return err
+			}
+			// The sync identity its name carries (identity.go).
+			dups, err := restoreIdentity(ctx, tx, id, mb.id, p.remote)
+			if err != nil {
+				return err
+			}
+			for _, d := range dups {
+				rep.Duplicates = append(rep.Duplicates, fmt.Sprintf("%s/%s: %s", mb.name, p.finalRel, d))
 			}
 			uidnext++
 		}
@@ -464,105 +498,4 @@ func fixCounters(ctx context.Context, tx *sql.Tx, mbID int64) error {
 		uidnext = MAX(uidnext, (SELECT COALESCE(MAX(uid), 0) + 1 FROM messages WHERE mailbox_id = ?1))
 		WHERE id = ?1`, mbID)
 	return err
-}
-
-// Check compares every mailbox's files with the index, the counters with
-// the rows, and the full-text index with the messages. With repair, what
-// it finds is fixed: orphan files indexed, rows without files dropped,
-// counters recomputed, missing full-text rows rebuilt.
-func (s *Store) Check(ctx context.Context, repair bool) (*Report, error) {
-	if err := s.lockWrite(); err != nil {
-		return nil, err
-	}
-	defer s.wmu.Unlock()
-	s.fmu.Lock()
-	defer s.fmu.Unlock()
-	defer s.dirs.reset()
-	rep := &Report{Repaired: repair}
-	mbs, err := s.mailboxRows(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("check: %w", err)
-	}
-	rep.Mailboxes = len(mbs)
-	for _, mb := range mbs {
-		if err := s.rescan(ctx, mb, repair, rep); err != nil {
-			return nil, fmt.Errorf("check %s: %w", mb.name, err)
-		}
-		var total, unread, uidnext, realTotal, realUnread, maxUID int64
-		err := s.wdb.QueryRowContext(ctx, `SELECT total, unread, uidnext,
-			(SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1),
-			(SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND seen = 0),
-			(SELECT COALESCE(MAX(uid), 0) FROM messages WHERE mailbox_id = ?1)
-			FROM mailboxes WHERE id = ?1`, mb.id).Scan(&total, &unread, &uidnext, &realTotal, &realUnread, &maxUID)
-		if err != nil {
-			return nil, fmt.Errorf("check %s: %w", mb.name, err)
-		}
-		if total != realTotal || unread != realUnread || uidnext <= maxUID {
-			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: counters total=%d unread=%d uidnext=%d, rows say %d, %d, >%d", mb.name, total, unread, uidnext, realTotal, realUnread, maxUID))
-			if repair {
-				if err := s.withTx(ctx, func(tx *sql.Tx) error { return fixCounters(ctx, tx, mb.id) }); err != nil {
-					return nil, fmt.Errorf("check %s: %w", mb.name, err)
-				}
-			}
-		}
-		if repair {
-			if err := s.recordMtimes(ctx, mb); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := s.checkText(ctx, repair, rep); err != nil {
-		return nil, fmt.Errorf("check full-text index: %w", err)
-	}
-	return rep, nil
-}
-
-// checkText finds messages without a full-text row and full-text rows
-// without a message.
-func (s *Store) checkText(ctx context.Context, repair bool, rep *Report) error {
-	rows, err := s.wdb.QueryContext(ctx, `SELECT m.id, mb.dir, m.file FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id
-		WHERE m.id NOT IN (SELECT rowid FROM fts) AND m.id NOT IN (SELECT message_id FROM fts_pending)`)
-	if err != nil {
-		return err
-	}
-	type missing struct {
-		id   int64
-		path string
-	}
-	var list []missing
-	for rows.Next() {
-		var m missing
-		var dir, file string
-		if err := rows.Scan(&m.id, &dir, &file); err != nil {
-			rows.Close()
-			return err
-		}
-		m.path = s.mailPath(dir, file)
-		list = append(list, m)
-	}
-	rows.Close()
-	var stale int
-	if err := s.wdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM fts WHERE rowid NOT IN (SELECT id FROM messages)").Scan(&stale); err != nil {
-		return err
-	}
-	for _, m := range list {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("message %d has no full-text row", m.id))
-	}
-	if stale > 0 {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("%d full-text rows without a message", stale))
-	}
-	if !repair || (len(list) == 0 && stale == 0) {
-		return nil
-	}
-	return s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM fts WHERE rowid NOT IN (SELECT id FROM messages)"); err != nil {
-			return err
-		}
-		for _, m := range list {
-			if err := insertText(ctx, tx, m.id, parseFile(m.path)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
