@@ -27,8 +27,9 @@ func (s *Store) Check(ctx context.Context, repair bool) (*Report, error) {
 	}
 	rep.Mailboxes = len(mbs)
 	named := map[string][]string{} // remote id in a file name -> files
+	live := s.liveness()
 	for _, mb := range mbs {
-		if err := s.rescan(ctx, mb, repair, rep, named); err != nil {
+		if err := s.rescan(ctx, mb, repair, rep, named, live); err != nil {
 			return nil, fmt.Errorf("check %s: %w", mb.name, err)
 		}
 		var total, unread, uidnext, realTotal, realUnread, maxUID int64

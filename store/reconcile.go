@@ -72,39 +72,66 @@ func dirMtime(path string) int64 {
 }
 
 // reconcileOnOpen finds Maildirs without a mailbox row, makes sure INBOX
-// exists, cleans tmp/, and rescans the mailboxes that were written to
-// before a crash or changed by another program.
+// exists, cleans tmp/, and rescans the mailboxes that a session which
+// died wrote to, or that another program changed (session.go says which).
 func (s *Store) reconcileOnOpen(ctx context.Context) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	rep := &s.report
-	// An open flag still set means the last session did not Close: a
-	// crash, or a power loss, which with synchronous=NORMAL can roll back
-	// the last index transactions of messages already acknowledged.
-	var open string
-	_ = s.wdb.QueryRowContext(ctx, "SELECT value FROM meta WHERE key='open'").Scan(&open)
-	unclean := open == "1"
-	if err := s.adoptDirs(ctx, rep); err != nil {
+	if err := s.lockWrite(); err != nil {
 		return err
+	}
+	defer s.wmu.Unlock()
+	return s.reconcileLocked(ctx, &s.report, true)
+}
+
+// reconcileLocked is reconcileOnOpen, or with atOpen false only the
+// recovery of what dead sessions left (recoverDead); the caller holds
+// wmu.
+func (s *Store) reconcileLocked(ctx context.Context, rep *Report, atOpen bool) error {
+	live := s.liveness()
+	dead, deadMarks, liveMarks, err := s.deadSessions(ctx, live)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	legacy, err := s.legacyUnclean(ctx)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	if !atOpen && len(dead) == 0 && !legacy {
+		return nil
+	}
+	// A session that did not Close: a crash, or a power loss, which with
+	// synchronous=NORMAL can roll back the last index transactions of
+	// messages already acknowledged.
+	unclean := len(dead) > 0 || legacy
+	if atOpen {
+		if err := s.adoptDirs(ctx, rep); err != nil {
+			return err
+		}
 	}
 	mbs, err := s.mailboxRows(ctx)
 	if err != nil {
 		return err
 	}
 	for _, mb := range mbs {
-		cur, nw := dirMtime(s.mailPath(mb.dir, "cur")), dirMtime(s.mailPath(mb.dir, "new"))
-		if cur == -1 {
-			if err := s.makeMaildir(mb.dir); err != nil {
-				return err
+		rescan := deadMarks[mb.id]
+		if atOpen {
+			cur, nw := dirMtime(s.mailPath(mb.dir, "cur")), dirMtime(s.mailPath(mb.dir, "new"))
+			if cur == -1 {
+				if err := s.makeMaildir(mb.dir); err != nil {
+					return err
+				}
 			}
+			s.cleanTmp(s.mailPath(mb.dir, "tmp"), time.Now(), live)
+			// Mailboxes only live sessions write to are theirs to
+			// record; the others are rescanned when their directories
+			// changed.
+			rescan = rescan || !liveMarks[mb.id] && (mb.curMtime == 0 || cur != mb.curMtime || nw != mb.newMtime)
 		}
-		s.cleanTmp(s.mailPath(mb.dir, "tmp"), time.Now())
-		if mb.curMtime != 0 && cur == mb.curMtime && nw == mb.newMtime {
+		if !rescan {
 			continue
 		}
 		rep.Rescanned = append(rep.Rescanned, mb.name)
 		before := len(rep.Indexed)
-		if err := s.rescan(ctx, mb, true, rep, nil); err != nil {
+		if err := s.rescan(ctx, mb, true, rep, nil, live); err != nil {
 			return fmt.Errorf("rescan %s: %w", mb.name, err)
 		}
 		if unclean && ownOrphans(rep.Indexed[before:]) {
@@ -112,12 +139,19 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 				return err
 			}
 		}
-		if err := s.recordMtimes(ctx, mb); err != nil {
-			return err
+		if !liveMarks[mb.id] {
+			if err := s.recordMtimes(ctx, mb); err != nil {
+				return err
+			}
 		}
 	}
-	rep.Mailboxes = len(mbs)
-	rep.Repaired = true
+	if err := s.forgetDead(ctx, dead, legacy); err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	if atOpen {
+		rep.Mailboxes = len(mbs)
+		rep.Repaired = true
+	}
 	return nil
 }
 
@@ -166,11 +200,11 @@ func (s *Store) adoptDirs(ctx context.Context, rep *Report) error {
 }
 
 // cleanTmp removes files left in tmp/: they were never acknowledged. Our
-// own (named by uniqueName on this host) are leftovers of a writer that
-// died, since Open holds the store's lock; another program's are removed
-// only after 36 hours, as the Maildir convention says, since it may be
-// delivering into the directory right now.
-func (s *Store) cleanTmp(dir string, now time.Time) {
+// own (named by uniqueName on this host) are removed unless their
+// session is alive (it may be writing them right now); another program's
+// are removed only after 36 hours, as the Maildir convention says, since
+// it may be delivering into the directory right now.
+func (s *Store) cleanTmp(dir string, now time.Time, live *liveness) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -179,7 +213,11 @@ func (s *Store) cleanTmp(dir string, now time.Time) {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		if !s.ownName(e.Name()) {
+		if sess, own := s.ownName(e.Name()); own {
+			if sess != "" && live.alive(sess) {
+				continue
+			}
+		} else {
 			fi, err := e.Info()
 			if err != nil || now.Sub(fi.ModTime()) < 36*time.Hour {
 				continue
@@ -190,22 +228,30 @@ func (s *Store) cleanTmp(dir string, now time.Time) {
 }
 
 // ownName reports whether a Maildir file name has uniqueName's form
-// ("SECS.MUSECPpidQseq.HOST") with this host.
-func (s *Store) ownName(name string) bool {
-	rest, ok := strings.CutSuffix(name, "."+s.host)
+// ("SECS.MUSECPpidRsessionQseq.HOST", with any fields and flags after
+// it) with this host, and returns its session ("" in a name made before
+// sessions, "SECS.MUSECPpidQseq.HOST").
+func (s *Store) ownName(name string) (session string, ok bool) {
+	rest, ok := strings.CutSuffix(maildirKey(name), "."+s.host)
 	if !ok {
-		return false
+		return "", false
 	}
 	secs, rest, ok := strings.Cut(rest, ".M")
 	if !ok || !allDigits(secs) {
-		return false
+		return "", false
 	}
 	usec, rest, ok := strings.Cut(rest, "P")
 	if !ok || !allDigits(usec) {
-		return false
+		return "", false
 	}
 	pid, seq, ok := strings.Cut(rest, "Q")
-	return ok && allDigits(pid) && allDigits(seq)
+	if !ok || !allDigits(seq) {
+		return "", false
+	}
+	if pid, session, ok = strings.Cut(pid, "R"); ok && len(session) != sessionIDLen {
+		return "", false
+	}
+	return session, allDigits(pid)
 }
 
 func allDigits(s string) bool {
@@ -223,28 +269,7 @@ func allDigits(s string) bool {
 func (s *Store) recordMtimes(ctx context.Context, mb mailboxRow) error {
 	cur, nw := dirMtime(s.mailPath(mb.dir, "cur")), dirMtime(s.mailPath(mb.dir, "new"))
 	_, err := s.wdb.ExecContext(ctx, "UPDATE mailboxes SET cur_mtime = ?, new_mtime = ? WHERE id = ?", cur, nw, mb.id)
-	if err == nil {
-		delete(s.dirty, mb.id)
-	}
 	return err
-}
-
-// recordCleanState records the directory mtimes of every mailbox written
-// to since open; the caller holds wmu.
-func (s *Store) recordCleanState(ctx context.Context) error {
-	mbs, err := s.mailboxRows(ctx)
-	if err != nil {
-		return err
-	}
-	for _, mb := range mbs {
-		if mb.curMtime != 0 && !s.dirty[mb.id] {
-			continue
-		}
-		if err := s.recordMtimes(ctx, mb); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ownOrphans reports whether re-indexed files include some in cur/, where
@@ -278,30 +303,6 @@ func (s *Store) renewUIDValidity(ctx context.Context, mb mailboxRow, rep *Report
 	return nil
 }
 
-// setOpenFlag records durably (a full fsync, whatever the connection's
-// synchronous mode) whether the store is open for writing; the caller
-// holds wmu. It is set before the first write transaction of a session
-// (withTx), not at Open, so a session that only reads (list, search, a
-// sync with nothing new) costs no fsync at all.
-func (s *Store) setOpenFlag(ctx context.Context, open bool) error {
-	v := "0"
-	if open {
-		v = "1"
-	}
-	if s.opts.NoSync {
-		_, err := s.wdb.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('open', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", v)
-		return err
-	}
-	if _, err := s.wdb.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
-		return err
-	}
-	_, err := s.wdb.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('open', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", v)
-	if _, err2 := s.wdb.ExecContext(ctx, "PRAGMA synchronous=NORMAL"); err == nil {
-		err = err2
-	}
-	return err
-}
-
 // maildirBase is a Maildir file name without its directory and without
 // the ":2,<flags>" part.
 func maildirBase(name string) string {
@@ -327,9 +328,10 @@ func maildirKey(name string) string {
 // files are dropped, files without rows are indexed (new/ files are moved
 // to cur/ first), and renamed files are followed; otherwise the findings
 // are only reported. When named is not nil, the remote ids that file
-// names carry are added to it (id -> "mailbox/file"). The caller holds
-// wmu.
-func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report, named map[string][]string) error {
+// names carry are added to it (id -> "mailbox/file"). Files a live
+// session is placing (named by it, not yet indexed) are left alone. The
+// caller holds wmu.
+func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report, named map[string][]string, live *liveness) error {
 	files := map[string]string{} // key -> "cur/name" or "new/name"
 	for _, sub := range []string{"new", "cur"} {
 		entries, err := os.ReadDir(s.mailPath(mb.dir, sub))
@@ -393,6 +395,9 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 		if s.isPlacing(key) {
 			continue // an append between its two stages
 		}
+		if sess, own := s.ownName(key); own && sess != "" && sess != s.session && live.alive(sess) {
+			continue // another process's append between its stages
+		}
 		orphans = append(orphans, f)
 	}
 	sort.Strings(orphans)
@@ -405,6 +410,10 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 	}
 	if !fix || len(dropped)+len(follows)+len(orphans) == 0 {
 		return nil
+	}
+	// Files move below: a crash from here on must find the mark.
+	if err := s.markDirty(ctx, mb.id); err != nil {
+		return err
 	}
 	// Orphans: move new/ files to cur/, then parse them outside the
 	// transaction.
