@@ -321,6 +321,12 @@ func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepar
 // transaction commits. Placed files are registered so that a concurrent
 // Check does not take them for orphans before indexPlaced runs.
 func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) (int64, error) {
+	// The session's mark comes first, so a crash after the renames leads
+	// the next Open to the files (session.go).
+	if err := s.markForAppend(ctx, mailbox); err != nil {
+		removeTmp(ps)
+		return 0, err
+	}
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	if s.closed.Load() {
@@ -577,10 +583,11 @@ func cleanText(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// uniqueName returns a Maildir unique name (time.MusecPpid_Qseq.host).
+// uniqueName returns a Maildir unique name (time.MusecPpidRsessionQseq.host);
+// the session tells other processes whose file it is (session.go).
 func (s *Store) uniqueName() string {
 	now := time.Now()
-	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.keySeq.Add(1), s.host)
+	return fmt.Sprintf("%d.M%dP%dR%sQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.session, s.keySeq.Add(1), s.host)
 }
 
 // maildirSafe escapes "/", ":" and "," in the host part of unique names
