@@ -9,7 +9,7 @@
 //	    INBOX/{tmp,new,cur}/   one Maildir per mailbox, readable by notmuch,
 //	    Sent/{tmp,new,cur}/    mutt and mbsync; hierarchy "a/b" is stored as
 //	    a.b/{tmp,new,cur}/     the flat directory "a.b" (see mailboxDir)
-//	  lock, write.lock, sync.lock, outbox.lock, mailboxes.gen, sessions/
+//	  lock, write.lock, sync.lock, outbox.lock, counters, sessions/
 //	                           how the processes sharing the store
 //	                           coordinate (lock.go)
 //
@@ -62,9 +62,10 @@
 //   - Writes are serialised across processes by an exclusive flock of
 //     ROOT/write.lock taken with the in-process writer mutex (writeLock):
 //     a write unit (file moves and their transaction) never interleaves
-//     with another process's. Every value a write hands out is read from
-//     the index inside its transaction: UIDs from the mailbox row, MODSEQs
-//     and message ids from meta (withTx), so no UID or id is given twice.
+//     with another process's. Every value a write hands out is read under
+//     that lock: UIDs from the mailbox row inside the transaction, MODSEQs
+//     and message ids from ROOT/counters, which each writer updates before
+//     its commit (withTx), so no UID, MODSEQ or id is given twice.
 //     Only a process that writes holds anything, and only while it
 //     writes: an interface that reads locks nothing.
 //   - The group commit batches the appends of one process; another
@@ -75,8 +76,8 @@
 //     that dies leaves its marks; the next Open, or the next LockSync in a
 //     process that stayed open, reconciles them (recoverDead).
 //   - Caches are per process and checked against the others: the mailbox
-//     lookup cache is emptied when ROOT/mailboxes.gen changes (renames and
-//     deletes bump it); the full-text indexer (DeferText) asks fts_pending
+//     lookup cache is emptied when the generation in ROOT/counters changes
+//     (renames and deletes bump it); the full-text indexer (DeferText) asks fts_pending
 //     rather than trusting its own count, and writes a message's row only
 //     if it is still pending, so two indexers never write one twice.
 //   - Subscribers hear of other processes' changes through a poll of

@@ -124,8 +124,11 @@ func (f *feed) noteOwn(first, last uint64) {
 	f.mu.Unlock()
 	f.ownMu.Lock()
 	defer f.ownMu.Unlock()
-	if !polling || f.own == nil {
+	if f.own == nil {
 		f.own = map[uint64]bool{}
+	}
+	if !polling {
+		clear(f.own)
 	}
 	for m := first + 1; m <= last; m++ {
 		f.own[m] = true

@@ -226,7 +226,7 @@ func TestCheckReportsDuplicates(t *testing.T) {
 }
 
 func TestIdentityInName(t *testing.T) {
-	s := &Store{host: maildirSafe(strings.Repeat("h", 300))}
+	s := &Store{host: maildirSafe(strings.Repeat("h", 300)), session: strings.Repeat("f", sessionIDLen)}
 	longest := strings.Repeat("~", idInName)
 	tests := []struct {
 		r    Remote

@@ -31,8 +31,8 @@ import (
 //	                   or left by a crash (sessionAlive)
 //	ROOT/NAME.lock     Store.Lock, held by its caller: "sync" serialises
 //	                   syncs of one account (LockSync)
-//	ROOT/mailboxes.gen a counter that mailbox renames and deletes bump, so
-//	                   other processes drop their cached mailbox lookups
+//	ROOT/counters      words the processes share without a query
+//	                   (counters, below)
 
 // flock is flock(2) retried when a signal interrupts it.
 func flock(f *os.File, how int) error {
@@ -247,33 +247,63 @@ func (s *Store) LockSync(ctx context.Context, waiting func()) (unlock func(), er
 	return unlock, nil
 }
 
-// genFile is ROOT/mailboxes.gen, an 8-byte counter bumped by mailbox
-// renames and deletes.
-type genFile struct{ f *os.File }
+// counters is ROOT/counters: three little-endian uint64 words the
+// processes sharing the store read with one pread instead of a query:
+//
+//	word 0  a generation that mailbox renames and deletes bump, so other
+//	        processes drop their cached mailbox lookups (dirCache)
+//	word 1  the last MODSEQ handed out
+//	word 2  the last message id handed out
+//
+// Words 1 and 2 are written before the transaction that uses the values
+// commits, under the write lock; a transaction that then fails leaves a
+// gap, never a value handed out twice. The index's meta rows stay the
+// durable record (Open starts from them): the file is not fsynced, and
+// after a power loss every process starts again from the index.
+type counters struct{ f *os.File }
 
-func openGen(root string) (genFile, error) {
-	f, err := os.OpenFile(filepath.Join(root, "mailboxes.gen"), os.O_RDWR|os.O_CREATE, 0o600)
-	return genFile{f}, err
+func openCounters(root string) (counters, error) {
+	f, err := os.OpenFile(filepath.Join(root, "counters"), os.O_RDWR|os.O_CREATE, 0o600)
+	return counters{f}, err
 }
 
-// read returns the counter (0 for a new file or none).
-func (g genFile) read() uint64 {
-	if g.f == nil {
-		return 0
+// load returns the three words (zero for a new file).
+func (c counters) load() (gen, modseq, lastID uint64) {
+	if c.f == nil {
+		return 0, 0, 0
 	}
-	var b [8]byte
-	if n, _ := g.f.ReadAt(b[:], 0); n != 8 {
-		return 0
+	var b [24]byte
+	if n, _ := c.f.ReadAt(b[:], 0); n < 24 {
+		clear(b[n:])
 	}
-	return binary.LittleEndian.Uint64(b[:])
+	le := binary.LittleEndian
+	return le.Uint64(b[0:]), le.Uint64(b[8:]), le.Uint64(b[16:])
 }
 
-// bump increments the counter; the caller holds the write lock.
-func (g genFile) bump() {
-	if g.f == nil {
+// generation returns word 0.
+func (c counters) generation() uint64 {
+	g, _, _ := c.load()
+	return g
+}
+
+// bump increments word 0; the caller holds the write lock.
+func (c counters) bump() {
+	if c.f == nil {
 		return
 	}
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], g.read()+1)
-	g.f.WriteAt(b[:], 0)
+	binary.LittleEndian.PutUint64(b[:], c.generation()+1)
+	c.f.WriteAt(b[:], 0)
+}
+
+// store writes words 1 and 2; the caller holds the write lock.
+func (c counters) store(modseq, lastID uint64) error {
+	if c.f == nil {
+		return nil
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[0:], modseq)
+	binary.LittleEndian.PutUint64(b[8:], lastID)
+	_, err := c.f.WriteAt(b[:], 8)
+	return err
 }

@@ -174,13 +174,13 @@ func (s *Store) mailboxDirRead(ctx context.Context, name string) (int64, string,
 // dirCache remembers mailbox lookups. A rename or delete of mailboxes
 // calls reset after its transaction commits and before it releases fmu;
 // a lookup that raced with it is not cached (its generation changed).
-// reset also bumps the counter in ROOT/mailboxes.gen, which every get
+// reset also bumps the generation in ROOT/counters, which every get
 // reads (one pread), so other processes' caches forget too.
 type dirCache struct {
 	mu     sync.Mutex
 	gen    uint64
 	m      map[string]mailboxDirEntry
-	shared genFile // ROOT/mailboxes.gen
+	shared counters // ROOT/counters
 	seen   uint64  // its value when m was last emptied
 }
 
@@ -190,7 +190,7 @@ type mailboxDirEntry struct {
 }
 
 func (c *dirCache) get(name string) (mailboxDirEntry, bool) {
-	v := c.shared.read()
+	v := c.shared.generation()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v != c.seen {

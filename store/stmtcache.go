@@ -27,11 +27,9 @@ const (
 	qInsertThread    = "INSERT INTO threads(subject, last_date) VALUES(?, ?)"
 	qTouchThread     = "UPDATE threads SET last_date = MAX(last_date, ?) WHERE id = ?"
 	qUpsertThreadRef = "INSERT INTO thread_refs(message_id, thread_id) VALUES(?, ?) ON CONFLICT(message_id) DO UPDATE SET thread_id = excluded.thread_id"
-	// qCounters reads the MODSEQ and message id counters (withTx).
-	qCounters = "SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'modseq'), (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'lastid')"
 )
 
-var hotQueries = []string{qInsertMessage, qInsertText, qInsertPending, qThreadOfRef, qThreadBySubject, qInsertThread, qTouchThread, qUpsertThreadRef, qCounters}
+var hotQueries = []string{qInsertMessage, qInsertText, qInsertPending, qThreadOfRef, qThreadBySubject, qInsertThread, qTouchThread, qUpsertThreadRef}
 
 // stmtCache keeps the writer connection's hot statements prepared: the
 // driver otherwise parses the SQL of every insert again, which was a

@@ -147,7 +147,7 @@ func (s *Store) openFiles() error {
 	if s.session, s.sessFile, err = startSession(s.root); err != nil {
 		return err
 	}
-	s.dirs.shared, err = openGen(s.root)
+	s.dirs.shared, err = openCounters(s.root)
 	return err
 }
 
@@ -374,8 +374,9 @@ func (s *Store) fsyncDir(dir string) error {
 
 // withTx runs fn in a write transaction on the writer connection; the
 // caller holds wmu. Another process may have written since this one last
-// did, so the MODSEQ and id counters continue from what the index says
-// (the writer lock keeps it from changing until the commit). The MODSEQs
+// did, so the MODSEQ and id counters continue from the highest of this
+// process's and ROOT/counters' (lock.go), which every writer updates
+// before its commit under the write lock. The MODSEQs
 // fn hands out are noted as this process's own before the commit, so
 // the feed's poll (feed.go) does not announce them a second time.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
@@ -384,13 +385,9 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	var ms, lid sql.NullInt64
-	if err := (cachedTx{tx, &s.stmts}).QueryRowContext(ctx, qCounters).Scan(&ms, &lid); err != nil {
-		tx.Rollback()
-		return fmt.Errorf("read counters: %w", err)
-	}
-	s.modseq, s.lastID = max(s.modseq, uint64(ms.Int64)), max(s.lastID, lid.Int64)
-	first := s.modseq
+	_, ms, lid := s.dirs.shared.load()
+	s.modseq, s.lastID = max(s.modseq, ms), max(s.lastID, int64(lid))
+	first, firstID := s.modseq, s.lastID
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
@@ -398,6 +395,12 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('modseq', ?), ('lastid', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", fmt.Sprint(s.modseq), fmt.Sprint(s.lastID)); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("save modseq: %w", err)
+	}
+	if s.modseq != first || s.lastID != firstID {
+		if err := s.dirs.shared.store(s.modseq, uint64(s.lastID)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("save counters: %w", err)
+		}
 	}
 	s.feed.noteOwn(first, s.modseq)
 	if err := tx.Commit(); err != nil {
