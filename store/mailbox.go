@@ -181,7 +181,7 @@ type dirCache struct {
 	gen    uint64
 	m      map[string]mailboxDirEntry
 	shared counters // ROOT/counters
-	seen   uint64  // its value when m was last emptied
+	seen   uint64   // its value when m was last emptied
 }
 
 type mailboxDirEntry struct {
