@@ -343,3 +343,27 @@ func (q *Query) usesText() bool {
 	}
 	return walk(q.root)
 }
+
+// NamesMailbox reports whether the query has an in: term anywhere (also
+// negated or inside OR), so that the caller knows the query chooses its
+// own mailboxes and a folder scope must not be added to it.
+func (q *Query) NamesMailbox() bool {
+	if q == nil {
+		return false
+	}
+	var walk func(n qnode) bool
+	walk = func(n qnode) bool {
+		switch n := n.(type) {
+		case *qMailbox:
+			return true
+		case *qAnd:
+			return slices.ContainsFunc(n.kids, walk)
+		case *qOr:
+			return slices.ContainsFunc(n.kids, walk)
+		case *qNot:
+			return walk(n.kid)
+		}
+		return false
+	}
+	return walk(q.root)
+}

@@ -23,12 +23,33 @@
 // holds the user's write lock, so they are queued for the other sessions
 // only, and answered to the client by the command itself.
 //
+// Hostile input. imapserver is used from third_party/go-imap, a copy of
+// go-imap v2.0.0-beta.8 with its command reader fixed (LETTERBOX.md there
+// lists each patch): a literal over 4,096 bytes outside APPEND's message
+// is refused at once, refused non-synchronizing literals (RFC 7888
+// section 4) and the rest of a failed command are skipped and never read
+// as commands, and client syntax errors are BAD, not NO [SERVERBUG].
+// Mailbox names are checked before any store call (names.go) against the
+// store's rules and Options.Limits (length, depth, mailboxes per user);
+// LIST patterns are matched in time linear in the name (listmatch.go).
+// FuzzIMAPSession feeds command streams through all of it.
+//
 // Transport: Serve takes a net.Listener. For IMAPS (port 993, RFC 8314)
 // the caller wraps the listener with tls.NewListener; on port 143 the
 // server offers STARTTLS when Options.TLSConfig is set and refuses LOGIN
 // (LOGINDISABLED) before TLS unless Options.InsecureAuth is set, which is
 // for development and loopback only.
 //
-// Package imapd imports store; it must not import other server packages
-// (it declares the Backend interface it needs) nor ui/ or sync/.
+// Connections and lifecycle: served on a server/netlimit listener (as the
+// daemon does), a connection may stay silent Options.LoginIdleTimeout
+// before login and Options.IdleTimeout after it (IDLE at least 30
+// minutes), and is marked logged in, so that the global connection cap
+// never evicts it. Every command runs on a context derived from the
+// server's base context, which Close cancels (and Shutdown, once its grace
+// period is over), so a long SEARCH or FETCH ends with the server. Serve
+// returns ErrServerClosed after Close or Shutdown, as net/http does.
+//
+// Package imapd imports store, server/netlimit, and server/backend for its
+// error values only; it must not import the other server packages (it
+// declares the Backend interface it needs) nor ui/ or sync/.
 package imapd

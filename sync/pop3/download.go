@@ -85,8 +85,9 @@ type syncer struct {
 // happen the next time. Syncs of one store, in this process or others,
 // run one at a time (store.LockSync): a second waits for the first.
 //
-// Errors of the connection and the server are classified (Temporary,
-// ErrAuth, ErrNoUIDL, ...); errors of the store are returned wrapped.
+// Errors of the connection and the server have the kinds of package sync
+// (Temporary, Auth, ... with ErrNoUIDL and the like); errors of the store
+// are returned wrapped.
 func Sync(ctx context.Context, st *store.Store, opts Options) (Result, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
