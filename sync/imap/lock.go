@@ -18,7 +18,7 @@ func (e *engine) locked(ctx context.Context, fn func() error) error {
 		e.report(lbsync.Event{Phase: lbsync.PhaseConnect, Note: "waiting for another sync of this account"})
 	})
 	if err != nil {
-		return &Error{Op: "sync", Err: err}
+		return lbsync.E("imap sync", lbsync.Other, err)
 	}
 	defer unlock()
 	if e.learned, err = loadLearned(ctx, e.st); err != nil {
