@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // A message's sync identity travels in its Maildir file name.
@@ -140,7 +141,10 @@ func stripIdentity(name string) string {
 // message just indexed as id in mailbox mbID. An identity that already
 // belongs to another message means the message was stored twice: it is
 // not moved, and the duplicate is returned as a finding.
-func restoreIdentity(ctx context.Context, tx *sql.Tx, id, mbID int64, r Remote) ([]string, error) {
+//
+// A restored remote id is dated by the file (created), as if remembered
+// when the message was stored, so KeepDays counts from then.
+func restoreIdentity(ctx context.Context, tx *sql.Tx, id, mbID int64, r Remote, created time.Time) ([]string, error) {
 	var found []string
 	if r.UID != 0 {
 		var other int64
@@ -166,8 +170,8 @@ func restoreIdentity(ctx context.Context, tx *sql.Tx, id, mbID int64, r Remote) 
 		case errors.Is(err, sql.ErrNoRows):
 			// Remembered without a message (RememberRemoteIDs) or not at
 			// all: it is this one's.
-			if _, err := tx.ExecContext(ctx, `INSERT INTO remote_ids(key, message_id, created) VALUES(?, ?, strftime('%s','now'))
-				ON CONFLICT(key) DO UPDATE SET message_id = excluded.message_id`, r.ID, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO remote_ids(key, message_id, created) VALUES(?, ?, ?)
+				ON CONFLICT(key) DO UPDATE SET message_id = excluded.message_id`, r.ID, id, created.Unix()); err != nil {
 				return nil, fmt.Errorf("restore remote id: %w", err)
 			}
 		default:

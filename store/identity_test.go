@@ -268,7 +268,9 @@ func FuzzNameIdentity(f *testing.F) {
 	for _, seed := range []string{"cur/1.M2P3R4Q5.h,R=42p,I=cG9wMzp4:2,S", "new/x,H=AAAA", ",,,=:2,", "a,R=,I=%%", "cur/1,R=99999999999"} {
 		f.Add(seed)
 	}
+	own := &Store{host: "host", session: strings.Repeat("0", sessionIDLen)}
 	f.Fuzz(func(t *testing.T, name string) {
+		own.ownName(name) // must not panic
 		r := nameIdentity(name)
 		if r.Partial && r.UID == 0 {
 			t.Fatalf("%q: partial without a UID", name)

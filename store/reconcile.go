@@ -464,7 +464,7 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 				return err
 			}
 			// The sync identity its name carries (identity.go).
-			dups, err := restoreIdentity(ctx, tx, id, mb.id, p.remote)
+			dups, err := restoreIdentity(ctx, tx, id, mb.id, p.remote, p.idate)
 			if err != nil {
 				return err
 			}
