@@ -34,6 +34,15 @@ import (
 // directory fsync before the commit), so this costs no extra I/O, and
 // holds across processes and power loss alike.
 //
+// An IMAP remote UID means something only with its mailbox's
+// UIDVALIDITY, which the name does not carry, and need not: orphans are
+// restored at Open and at LockSync, so before any sync pass that could
+// see another UIDVALIDITY; the sync stored the UIDVALIDITY before it
+// placed any message under it; and a pass that finds the UIDVALIDITY
+// changed forgets every remote UID of the mailbox (ResetRemote) and
+// matches the messages again. A restored UID is therefore always of the
+// UIDVALIDITY the sync state holds, after a kill or a power loss alike.
+//
 // The name records the identity the message was stored with: a move to
 // another mailbox drops it (a remote UID belongs to one mailbox), and
 // later changes (a completed body, UIDs taught by SetRemoteUIDs) live in
