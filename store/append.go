@@ -375,6 +375,12 @@ func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepar
 // transaction commits. Placed files are registered so that a concurrent
 // Check does not take them for orphans before indexPlaced runs.
 func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) (int64, error) {
+	// The session's mark comes first, so a crash after the renames leads
+	// the next Open to the files (session.go).
+	if err := s.markForAppend(ctx, mailbox); err != nil {
+		removeTmp(ps)
+		return 0, err
+	}
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	if s.closed.Load() {
@@ -397,7 +403,8 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 		removeTmp(ps)
 	}
 	for _, p := range ps {
-		p.finalRel = "cur/" + p.key + ":2," + MaildirFlags(p.flags)
+		// The name carries the message's sync identity (identity.go).
+		p.finalRel = "cur/" + p.key + identityFields(p.remote) + ":2," + MaildirFlags(p.flags)
 		src := p.tmp
 		if filepath.Dir(src) != s.mailPath(dir, "tmp") {
 			// The mailbox was renamed while the file was written.
@@ -418,6 +425,9 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 		s.placing[p.key] = true
 	}
 	s.placingMu.Unlock()
+	if s.opts.afterPlace != nil {
+		s.opts.afterPlace()
+	}
 	return mbID, nil
 }
 
@@ -627,14 +637,20 @@ func cleanText(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// uniqueName returns a Maildir unique name (time.MusecPpid_Qseq.host).
+// uniqueName returns a Maildir unique name (time.MusecPpidRsessionQseq.host);
+// the session tells other processes whose file it is (session.go).
 func (s *Store) uniqueName() string {
 	now := time.Now()
-	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.keySeq.Add(1), s.host)
+	return fmt.Sprintf("%d.M%dP%dR%sQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.session, s.keySeq.Add(1), s.host)
 }
 
-// maildirSafe escapes "/" and ":" in the host part of unique names.
+// maildirSafe escapes "/", ":" and "," in the host part of unique names
+// and caps it at hostInName bytes, so file names keep room for the
+// identity fields (identity.go).
 func maildirSafe(host string) string {
-	host = strings.ReplaceAll(host, "/", `\057`)
-	return strings.ReplaceAll(host, ":", `\072`)
+	host = strings.NewReplacer("/", `\057`, ":", `\072`, ",", `\054`).Replace(host)
+	if len(host) > hostInName {
+		host = host[:hostInName]
+	}
+	return host
 }

@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if roots := os.Getenv(preparedChildEnv); roots != "" {
 		os.Exit(preparedChild(roots))
 	}
+	if spec := os.Getenv(identityChildEnv); spec != "" {
+		os.Exit(identityChild(spec))
+	}
 	os.Exit(m.Run())
 }
 

@@ -265,10 +265,22 @@ func (s *Store) ReplaceBody(ctx context.Context, mailbox string, uid uint32, r i
 }
 
 // HasRemoteIDs reports which of keys were ever stored with Remote.ID.
+// A key longer than a file name can carry is also found under the hash
+// an orphan's name restores it by (identity.go).
 func (s *Store) HasRemoteIDs(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(keys))
-	for start := 0; start < len(keys); start += 500 {
-		chunk := keys[start:min(start+500, len(keys))]
+	asked := make([]string, 0, len(keys))
+	hashed := map[string]string{}
+	for _, k := range keys {
+		asked = append(asked, k)
+		if len(k) > idInName {
+			h := hashedRemoteID(k)
+			hashed[h] = k
+			asked = append(asked, h)
+		}
+	}
+	for start := 0; start < len(asked); start += 500 {
+		chunk := asked[start:min(start+500, len(asked))]
 		args := make([]any, len(chunk))
 		for i, k := range chunk {
 			args[i] = k
@@ -282,6 +294,9 @@ func (s *Store) HasRemoteIDs(ctx context.Context, keys []string) (map[string]boo
 			if err := rows.Scan(&k); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("remote ids: %w", err)
+			}
+			if long, ok := hashed[k]; ok {
+				k = long
 			}
 			out[k] = true
 		}

@@ -41,7 +41,7 @@ func Sync(ctx context.Context, st *store.Store, opts Options) (Result, error) {
 	}
 	defer c.close()
 	e.c = c
-	err = e.run(ctx)
+	err = e.locked(ctx, func() error { return e.run(ctx) })
 	if ctx.Err() != nil {
 		// A cancelled run fails its commands with network errors: say why.
 		err = lbsync.E("imap sync", lbsync.Other, ctx.Err())

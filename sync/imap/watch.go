@@ -84,7 +84,7 @@ func watchConn(ctx context.Context, e *engine) error {
 	c, opts := e.c, e.opts
 	full := func() error {
 		e.res = Result{}
-		err := e.run(ctx)
+		err := e.locked(ctx, func() error { return e.run(ctx) })
 		e.report(lbsync.Event{Phase: lbsync.PhaseDone, Err: err})
 		if err != nil && (lbsync.IsTemporary(err) || ctx.Err() != nil) {
 			return err
@@ -102,7 +102,7 @@ func watchConn(ctx context.Context, e *engine) error {
 		if !ok {
 			return &lbsync.Error{Op: "imap watch " + store.Inbox, Err: store.ErrNotFound}
 		}
-		if err := e.syncInbox(ctx, inbox); err != nil {
+		if err := e.locked(ctx, func() error { return e.syncInbox(ctx, inbox) }); err != nil {
 			return err
 		}
 		if c.selected != inbox.Name {
@@ -126,7 +126,7 @@ func watchConn(ctx context.Context, e *engine) error {
 				lastFull = time.Now()
 			}
 		case wakeLocal:
-			if err := e.replay(ctx); err != nil && !errors.Is(err, ErrMassDelete) {
+			if err := e.locked(ctx, func() error { return e.replay(ctx) }); err != nil && !errors.Is(err, ErrMassDelete) {
 				return err
 			}
 		}

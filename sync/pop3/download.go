@@ -82,7 +82,8 @@ type syncer struct {
 // the server deletes nothing before QUIT (RFC 1939 section 6), so a drop
 // before it changes nothing there; the choice of what to delete is made
 // again from the store at every Sync, so deletions a drop prevented
-// happen the next time. Run one Sync of a store at a time.
+// happen the next time. Syncs of one store, in this process or others,
+// run one at a time (store.LockSync): a second waits for the first.
 //
 // Errors of the connection and the server have the kinds of package sync
 // (Temporary, Auth, ... with ErrNoUIDL and the like); errors of the store
@@ -117,6 +118,15 @@ func (s *syncer) run(ctx context.Context) error {
 	if err := s.opts.Policy.check(); err != nil {
 		return err
 	}
+	// One sync of a store at a time, across processes (a cron job beside
+	// the interface): the second waits for the first.
+	unlock, err := s.st.LockSync(ctx, func() {
+		s.event(lbsync.Event{Phase: lbsync.PhaseConnect, Note: "waiting for another sync of this account"})
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer unlock()
 	s.event(lbsync.Event{Phase: lbsync.PhaseConnect, Note: s.opts.Client.Addr})
 	c, err := Dial(ctx, s.opts.Client)
 	if err != nil {

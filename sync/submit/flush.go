@@ -75,6 +75,13 @@ type flusher struct {
 func (o *Outbox) Flush(ctx context.Context, opts FlushOptions) (FlushResult, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// One flush of a store at a time across processes too (a cron sync
+	// beside the interface), or both would send the same message.
+	unlock, err := o.Store.Lock(ctx, "outbox", nil)
+	if err != nil {
+		return FlushResult{}, fmt.Errorf("flush outbox: %w", err)
+	}
+	defer unlock()
 	mb, err := o.Store.Mailbox(ctx, o.outbox())
 	if errors.Is(err, store.ErrNotFound) {
 		return FlushResult{}, nil

@@ -179,6 +179,12 @@ func (o *Outbox) Status(ctx context.Context) ([]Queued, error) {
 func (o *Outbox) Retry(ctx context.Context, uids ...uint32) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// The state file is shared with other processes' flushes.
+	unlock, err := o.Store.Lock(ctx, "outbox", nil)
+	if err != nil {
+		return fmt.Errorf("retry: %w", err)
+	}
+	defer unlock()
 	mb, err := o.Store.Mailbox(ctx, o.outbox())
 	if err != nil {
 		return fmt.Errorf("retry: %w", err)
