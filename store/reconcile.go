@@ -77,7 +77,9 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 	// crash, or a power loss, which with synchronous=NORMAL can roll back
 	// the last index transactions of messages already acknowledged.
 	var open string
-	_ = s.wdb.QueryRowContext(ctx, "SELECT value FROM meta WHERE key='open'").Scan(&open)
+	if err := s.wdb.QueryRowContext(ctx, "SELECT value FROM meta WHERE key='open'").Scan(&open); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read the open flag from meta: %w", err)
+	}
 	unclean := open == "1"
 	if err := s.adoptDirs(ctx, rep); err != nil {
 		return err
