@@ -87,7 +87,7 @@ func (e *engine) run(ctx context.Context) error {
 	if err := e.ensureLocal(ctx, targets); err != nil {
 		return err
 	}
-	if e.learned, err = loadLearned(ctx, e.st); err != nil {
+	if e.learned, err = e.loadLearned(ctx); err != nil {
 		return err
 	}
 	var errs []error
