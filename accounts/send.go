@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/letterbox-mail/letterbox/accounts/compose"
@@ -179,4 +180,15 @@ func (a *Account) Forward(ctx context.Context, id int64) (*compose.Draft, error)
 // MarkAnswered flags the message a sent reply answered.
 func (a *Account) MarkAnswered(ctx context.Context, id int64) error {
 	return a.SetFlags(ctx, []int64{id}, []string{store.FlagAnswered}, nil)
+}
+
+// ServerReply returns the SMTP server's reply in a send or flush error
+// ("535 5.7.8 authentication failed"), or the error's text when the
+// failure was not a reply.
+func ServerReply(err error) string {
+	var se *submit.Error
+	if errors.As(err, &se) && se.Code != 0 {
+		return strings.Join(strings.Fields(fmt.Sprintf("%d %s %s", se.Code, se.Enhanced, se.Message)), " ")
+	}
+	return err.Error()
 }
