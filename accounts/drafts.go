@@ -100,6 +100,15 @@ func (a *Account) SendDraft(ctx context.Context, id int64) (uint32, error) {
 	return uid, nil
 }
 
+// DeleteDraft removes draft id for good (not to Trash), journaled for
+// an IMAP account: for a draft sent from a composer that edited it.
+func (a *Account) DeleteDraft(ctx context.Context, id int64) error {
+	if err := a.removeForGood(ctx, id); err != nil {
+		return fmt.Errorf("%s: delete draft %d: %w", a.Config.Name, id, err)
+	}
+	return nil
+}
+
 // ErrNoRecipients is wrapped by the error of SendDraft for a draft with
 // no To, Cc or Bcc.
 var ErrNoRecipients = errors.New("no recipients")
