@@ -89,3 +89,29 @@ func TestFolderChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestArchiveCreatesFolder: an account without an Archive folder gets
+// one with its role at the first archive; for IMAP its creation is
+// journaled before the move, so the server gets it first.
+func TestArchiveCreatesFolder(t *testing.T) {
+	ctx := context.Background()
+	a := openIMAPOffline(t, "arch", 1)
+	msgs, err := a.List(ctx, Inbox, "", 10)
+	if err != nil || len(msgs) != 1 {
+		t.Fatal(msgs, err)
+	}
+	if err := a.Archive(ctx, []int64{msgs[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := a.Folder(ctx, RoleArchive); f != "Archive" || err != nil {
+		t.Fatalf("Archive role: %q, %v", f, err)
+	}
+	j, _ := a.PendingChanges(ctx)
+	var what []string
+	for _, c := range j {
+		what = append(what, a.DescribeChange(c))
+	}
+	if len(what) != 2 || what[0] != "create folder Archive" || !strings.HasPrefix(what[1], "move 1 message from INBOX to Archive") {
+		t.Errorf("pending changes %q", what)
+	}
+}
