@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/letterbox-mail/letterbox/accounts/compose"
+	"github.com/letterbox-mail/letterbox/internal/testpeer"
 	"github.com/letterbox-mail/letterbox/server"
 	"github.com/letterbox-mail/letterbox/store"
 )
@@ -140,5 +145,51 @@ func TestFlushWrongSMTPPassword(t *testing.T) {
 	q, _ := a.Outbox(context.Background())
 	if len(q) != 1 {
 		t.Errorf("Outbox holds %d", len(q))
+	}
+}
+
+// TestSentCopyToServerWithoutSent: end to end, a message sent from an
+// IMAP account whose server has no Sent folder (a Dovecot without one):
+// the Sent copy is journaled by the flush, the sync creates Sent on the
+// server and uploads the copy; nothing is dropped and the sync says so.
+func TestSentCopyToServerWithoutSent(t *testing.T) {
+	srv := addServer(t)
+	d := testpeer.StartDovecotWith(t, map[string]string{"alice@example.test": "alice"}, testpeer.DovecotOptions{NoSpecialFolders: true})
+	_, port, _ := net.SplitHostPort(d.IMAP)
+	p, _ := strconv.Atoi(port)
+	a := openSender(t, srv, 0, "alice")
+	a.Config.IMAP = ServerConfig{Host: "127.0.0.1", Port: p, Security: SecurityNone}
+	ctx := context.Background()
+	if _, err := a.Sync(ctx, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	queueTo(t, a, "copy kept")
+	res, err := a.Sync(ctx, SyncOptions{})
+	if err != nil || res.Sent != 1 {
+		t.Fatalf("sync: sent %d, %v", res.Sent, err)
+	}
+	// The copy was journaled during that sync's flush; the next sync
+	// uploads it.
+	res, err = a.Sync(ctx, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.IMAP.Dropped != 0 || !slices.ContainsFunc(res.IMAP.Notes, func(n string) bool { return strings.Contains(n, "Sent: created on the server") }) {
+		t.Errorf("sync result %+v", res.IMAP)
+	}
+	c, err := imapclient.DialInsecure(d.IMAP, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@example.test", "alice").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := c.Select("Sent", nil).Wait()
+	if err != nil || sel.NumMessages != 1 {
+		t.Fatalf("server Sent: %+v, %v", sel, err)
+	}
+	if j, _ := a.PendingChanges(ctx); len(j) != 0 {
+		t.Errorf("journal: %+v", j)
 	}
 }
