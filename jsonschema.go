@@ -106,6 +106,29 @@ type accountShowJSON struct {
 	accountJSON
 	Folders []folderJSON `json:"folders"`
 	Pending int          `json:"pending_changes"`
+	// Failed counts the changes the server refused for good (also in
+	// Pending); `letterbox changes` lists them.
+	Failed int `json:"failed_changes"`
+}
+
+// folderListJSON is one folder of `folder list --json`.
+type folderListJSON struct {
+	Name       string `json:"name"`
+	SpecialUse string `json:"special_use"`
+	Subscribed bool   `json:"subscribed"`
+	Total      int    `json:"total"`
+	Unread     int    `json:"unread"`
+}
+
+// changeJSON is one change of `changes --json`.
+type changeJSON struct {
+	ID          int64  `json:"id"`
+	State       string `json:"state"` // pending or failed
+	Op          string `json:"op"`
+	Description string `json:"description"`
+	Created     string `json:"created"`
+	Attempts    int    `json:"attempts"`
+	LastError   string `json:"last_error"`
 }
 
 type folderJSON struct {

@@ -40,8 +40,18 @@
 //	                            SaveAttachment, Subscribe, PendingChanges.
 //	mail.go                     List, Message, Render, Raw, SetFlags, Move,
 //	                            Delete, Archive (journaled for IMAP).
-//	send.go                     Compose, Reply, Forward, Queue, SaveDraft,
-//	                            FlushOutbox, Outbox.
+//	folders.go                  CreateFolder, RenameFolder, DeleteFolder,
+//	                            SubscribeFolder (journaled for IMAP; local
+//	                            only for POP3: FoldersLocalOnly).
+//	changes.go                  FailedChanges, DescribeChange, RetryChange,
+//	                            DropChange: changes the server refused.
+//	send.go                     Compose, Reply, Forward, Queue, FlushOutbox,
+//	                            Outbox: one submit.Outbox per account, whose
+//	                            mutex and lock file serialise every flush;
+//	                            ErrQueued.
+//	drafts.go                   SaveDraft, OpenDraft, ReplaceDraft (APPEND
+//	                            the new version, then expunge the old one),
+//	                            SendDraft.
 //	sync.go                     Sync, TestLogin, Temporary, ErrAuth,
 //	                            ErrMassDelete.
 //	watch.go                    Watch, WatchAll.

@@ -59,41 +59,52 @@ type SyncResult struct {
 }
 
 // Sync runs one sync of the account: the incoming server (IMAP two-way,
-// or POP3 download with the account's policy), then the outbox.
+// or POP3 download with the account's policy), then the outbox. The
+// outbox is flushed even when the incoming server failed (SMTP may be up
+// while IMAP is not); its own failure is SyncResult.OutboxErr, and the
+// returned error is the incoming server's.
 func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error) {
 	var res SyncResult
+	err := a.syncIncoming(ctx, opts, &res)
+	if ctx.Err() == nil {
+		fr, ferr := a.FlushOutbox(ctx, false, opts.Report)
+		res.Sent = len(fr.Sent)
+		res.OutboxErr = ferr
+	}
+	return res, err
+}
+
+// syncIncoming syncs the incoming server into res.
+func (a *Account) syncIncoming(ctx context.Context, opts SyncOptions, res *SyncResult) error {
 	switch a.Config.Mode {
 	case ModePOP3:
 		pw, err := a.password(ctx)
 		if err != nil {
-			return res, err
+			return err
 		}
 		o, err := a.pop3Options(pw, opts.Report)
 		if err != nil {
-			return res, err
+			return err
 		}
 		r, err := pop3.Sync(ctx, a.store, o)
 		res.POP3 = &r
 		if err != nil {
-			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
+			return fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
 	default:
 		o, err := a.imapOptions("", opts)
 		if err != nil {
-			return res, err
+			return err
 		}
 		// The password is looked up while the connection is made.
 		o.Server.PasswordFunc = a.password
 		r, err := imapsync.Sync(ctx, a.store, o)
 		res.IMAP = &r
 		if err != nil {
-			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
+			return fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
 	}
-	fr, err := a.FlushOutbox(ctx, false, opts.Report)
-	res.Sent = len(fr.Sent)
-	res.OutboxErr = err
-	return res, nil
+	return nil
 }
 
 // Temporary reports whether a sync or send error is worth retrying as is

@@ -58,6 +58,7 @@ type prepared struct {
 	size     int64
 	err      error
 	finalRel string // "cur/<key>:2,<flags>"
+	dir      string // the mailbox directory placeFiles put it in
 	remote   Remote
 	unsynced bool // written without fsync: the committer syncs the batch
 }
@@ -405,6 +406,7 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 	for _, p := range ps {
 		// The name carries the message's sync identity (identity.go).
 		p.finalRel = "cur/" + p.key + identityFields(p.remote) + ":2," + MaildirFlags(p.flags)
+		p.dir = dir
 		src := p.tmp
 		if filepath.Dir(src) != s.mailPath(dir, "tmp") {
 			// The mailbox was renamed while the file was written.
@@ -441,18 +443,37 @@ func (s *Store) unplace(ps []*prepared) {
 }
 
 // unplaceFailed removes placed files whose rows could not be committed:
-// their messages were not acknowledged. The caller may hold wmu (the lock
-// order is wmu before fmu).
-func (s *Store) unplaceFailed(ps []*prepared, mbID int64) {
+// their messages were not acknowledged. The mailbox's directory is looked
+// up again (a rename may have moved it since placeFiles); when that
+// fails, the directory of the placement is used. A file that could not be
+// removed is returned as an error: the next Open would index it as an
+// orphan. The caller may hold wmu (the lock order is wmu before fmu).
+func (s *Store) unplaceFailed(ps []*prepared, mbID int64) error {
 	s.fmu.Lock()
+	defer s.unplace(ps)
+	defer s.fmu.Unlock()
 	var dir string
-	if err := s.rdb.QueryRow("SELECT dir FROM mailboxes WHERE id = ?", mbID).Scan(&dir); err == nil {
-		for _, p := range ps {
-			os.Remove(s.mailPath(dir, p.finalRel))
+	lookupErr := s.rdb.QueryRow("SELECT dir FROM mailboxes WHERE id = ?", mbID).Scan(&dir)
+	var errs []error
+	for _, p := range ps {
+		d := dir
+		if lookupErr != nil {
+			d = p.dir
+		}
+		if d == "" || p.finalRel == "" {
+			continue
+		}
+		err := os.Remove(s.mailPath(d, p.finalRel))
+		switch {
+		case err == nil:
+		case os.IsNotExist(err) && lookupErr == nil:
+		case os.IsNotExist(err):
+			errs = append(errs, fmt.Errorf("remove uncommitted %s: mailbox %d not found (%v); the file may remain", p.finalRel, mbID, lookupErr))
+		default:
+			errs = append(errs, fmt.Errorf("remove uncommitted %s: %w", p.finalRel, err))
 		}
 	}
-	s.fmu.Unlock()
-	s.unplace(ps)
+	return errors.Join(errs...)
 }
 
 // isPlacing reports whether a Maildir key is placed but not yet indexed.
@@ -466,8 +487,7 @@ func (s *Store) isPlacing(key string) bool {
 // files, in one transaction under wmu.
 func (s *Store) indexPlaced(ctx context.Context, mailbox string, mbID int64, ps []*prepared) ([]AppendResult, error) {
 	if err := s.lockWrite(); err != nil {
-		s.unplaceFailed(ps, mbID)
-		return nil, err
+		return nil, errors.Join(err, s.unplaceFailed(ps, mbID))
 	}
 	defer s.wmu.Unlock()
 	return s.indexPlacedLocked(ctx, mailbox, mbID, ps)
@@ -516,8 +536,7 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 		return s.ensureDirty(ctx, tx, mbID)
 	})
 	if err != nil {
-		s.unplaceFailed(ps, mbID)
-		return nil, err
+		return nil, errors.Join(err, s.unplaceFailed(ps, mbID))
 	}
 	s.unplace(ps)
 	if s.opts.DeferText {

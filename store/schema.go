@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 7
+const schemaVersion = 8
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -155,4 +155,14 @@ CREATE TABLE IF NOT EXISTS mailbox_changes (
 	name       TEXT NOT NULL,
 	old_name   TEXT NOT NULL DEFAULT ''
 );
+-- Version 8: journal entries the server refused for good, kept (shown
+-- as failed changes) until the user retries or drops them. The trigger
+-- forgets the mark with its entry.
+CREATE TABLE IF NOT EXISTS journal_failed (
+	journal_id INTEGER PRIMARY KEY,
+	failed_at  INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS journal_failed_gone AFTER DELETE ON journal BEGIN
+	DELETE FROM journal_failed WHERE journal_id = old.id;
+END;
 `

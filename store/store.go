@@ -223,7 +223,10 @@ func (s *Store) openDB(ctx context.Context) error {
 		return fmt.Errorf("read modseq: %w", err)
 	}
 	var metaSeq sql.NullInt64
-	_ = w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='modseq'").Scan(&metaSeq)
+	if err := w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='modseq'").Scan(&metaSeq); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		s.closeDB()
+		return fmt.Errorf("read modseq from meta: %w", err)
+	}
 	s.modseq = uint64(max(ms.Int64, metaSeq.Int64))
 	// Message ids are never reused (scripts keep them, and the sync
 	// state refers to them): the next id continues after the highest
@@ -233,7 +236,10 @@ func (s *Store) openDB(ctx context.Context) error {
 		s.closeDB()
 		return fmt.Errorf("read message ids: %w", err)
 	}
-	_ = w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='lastid'").Scan(&metaID)
+	if err := w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='lastid'").Scan(&metaID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		s.closeDB()
+		return fmt.Errorf("read message ids from meta: %w", err)
+	}
 	s.lastID = max(maxID.Int64, metaID.Int64)
 	if err := s.stmts.prepare(ctx, w); err != nil {
 		s.closeDB()

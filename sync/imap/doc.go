@@ -12,9 +12,11 @@
 //
 //  1. connects (TLS, STARTTLS or plain) and logs in;
 //  2. lists the server's mailboxes with their SPECIAL-USE roles and
-//     subscriptions, and creates the local mailboxes it needs;
+//     subscriptions;
 //  3. replays the journal of local changes (MOVE, or COPY + UID STORE
-//     \Deleted + UID EXPUNGE; UID STORE; APPEND with UIDPLUS);
+//     \Deleted + UID EXPUNGE; UID STORE; APPEND with UIDPLUS; CREATE,
+//     RENAME, DELETE, SUBSCRIBE), then creates the local mailboxes it
+//     needs, so a folder changed offline is not brought back first;
 //  4. syncs each mailbox (subscribed ones, or those asked for): SELECT
 //     (CONDSTORE when offered), UIDVALIDITY check, the server's UID set
 //     (UID SEARCH ALL, or the full flag fetch), new messages newest first
@@ -35,8 +37,8 @@
 //
 // # Local changes and the journal
 //
-// Local is what the account layer calls for flags, moves, deletes and
-// appends. Each action first writes a journal entry (JSON, with the
+// Local is what the account layer calls for flags, moves, deletes,
+// appends and folders (create, rename, delete, subscribe; folders.go). Each action first writes a journal entry (JSON, with the
 // remote UIDs, Message-IDs and store ids of the messages as they were),
 // then applies the change to the store. That order is safe: a crash in
 // between leaves a journal entry for a change the store does not show;
@@ -76,11 +78,22 @@
 //     note, and the moved local copy is removed (the expunge wins); when
 //     another device already moved the same message to the same mailbox,
 //     the copy found there by Message-ID is adopted instead.
-//   - A replay whose target mailbox vanished on the server is dropped
-//     with a note; a dropped move puts the message back where the server
-//     still has it. A permanent NO marks the entry failed; after three
-//     failures it is dropped. A temporary failure stops the replay, and
-//     the rest waits for the next sync.
+//   - A mailbox a replayed APPEND or MOVE needs and the server lacks
+//     (Sent, Drafts, a folder another device deleted) is created there,
+//     with its special use by CREATE-SPECIAL-USE (RFC 6154) when the
+//     server has it; the local role is kept either way. A copy is never
+//     dropped and a move never undone for want of a folder.
+//   - Folder changes replay idempotently: CREATE of an existing folder,
+//     RENAME whose source is gone and target exists, DELETE of a missing
+//     folder are done already.
+//   - A permanent NO counts an attempt; the third marks the entry failed
+//     for good (store.JournalGiveUp): it stays in the journal with the
+//     server's words, is no longer replayed, and waits for the user to
+//     Retry or Drop it (failed.go; Drop undoes locally what it can). A
+//     failed rename or folder delete keeps the folders it is about out
+//     of the sync meanwhile. A temporary failure stops the replay, and
+//     the rest waits for the next sync. An entry that cannot be decoded
+//     is marked failed at once.
 //   - Local deletions are replayed as MOVE to Trash (Local.Delete) or
 //     UID STORE \Deleted + UID EXPUNGE (EXPUNGE without UIDPLUS).
 //

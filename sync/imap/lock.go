@@ -21,7 +21,7 @@ func (e *engine) locked(ctx context.Context, fn func() error) error {
 		return lbsync.E("imap sync", lbsync.Other, err)
 	}
 	defer unlock()
-	if e.learned, err = loadLearned(ctx, e.st); err != nil {
+	if e.learned, err = e.loadLearned(ctx); err != nil {
 		return err
 	}
 	return fn()

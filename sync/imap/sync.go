@@ -80,22 +80,24 @@ func (e *engine) run(ctx context.Context) error {
 			e.boxes[rb.Local] = rb
 		}
 	}
-	targets, err := e.targets()
-	if err != nil {
+	if e.learned, err = e.loadLearned(ctx); err != nil {
 		return err
 	}
-	if err := e.ensureLocal(ctx, targets); err != nil {
-		return err
-	}
-	if e.learned, err = loadLearned(ctx, e.st); err != nil {
-		return err
-	}
+	// The journal first: its folder changes (a rename, a delete, a
+	// subscription made offline) decide which mailboxes there are.
 	var errs []error
 	if err := e.replay(ctx); err != nil {
 		if !errors.Is(err, ErrMassDelete) {
 			return err
 		}
 		errs = append(errs, err)
+	}
+	targets, err := e.targets()
+	if err != nil {
+		return err
+	}
+	if err := e.ensureLocal(ctx, targets); err != nil {
+		return err
 	}
 	var synced []remoteBox
 	for _, rb := range targets {
@@ -234,8 +236,13 @@ func (e *engine) forgetLearned(ctx context.Context, synced []remoteBox) error {
 		return nil
 	}
 	entries, err := pendingEntries(ctx, e.st)
-	if err != nil || len(entries) > 0 {
+	if err != nil {
 		return err
+	}
+	for _, en := range entries {
+		if !en.Failed {
+			return nil // failed changes wait for the user, not for this
+		}
 	}
 	for id, l := range e.learned {
 		if slices.ContainsFunc(synced, func(rb remoteBox) bool { return rb.Local == l.Mailbox }) {

@@ -12,6 +12,12 @@
 //
 // The outbox keeps these promises (see Outbox for the details):
 //   - Queue returns once the message is durable in the Outbox mailbox.
+//   - Flush and Retry hold the store's cross-process "outbox" lock
+//     (store.Lock) besides the Outbox's mutex, and read the Outbox only
+//     once they hold it: two flushes, in one process or in two, never
+//     send a message twice.
+//   - A Sent copy that cannot be filed (Outbox.FileSent's error) stops
+//     the flush with that error; the message stays queued, marked sent.
 //   - Flush sends oldest first. Bcc recipients are in the envelope but the
 //     Bcc header is stripped from the bytes sent and from the Sent copy;
 //     the Outbox copy keeps it so the envelope survives a restart.
