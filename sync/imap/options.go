@@ -35,6 +35,40 @@ type Config struct {
 	// a keyring lookup or a password command adds no time of its own; its
 	// error ends the connection attempt and is returned as is.
 	PasswordFunc func(context.Context) (string, error)
+
+	// ConnectTimeout bounds each step of setting up the connection: the
+	// TCP connect, the TLS handshake (and STARTTLS), the greeting;
+	// lbsync.DefaultConnectTimeout when zero, none when negative.
+	ConnectTimeout time.Duration
+	// CommandTimeout is how long the server may stay silent while a reply
+	// is due (an inactivity bound, renewed by every read, so a long
+	// download never times out while it flows; IDLE is exempt);
+	// lbsync.DefaultCommandTimeout when zero, none when negative.
+	CommandTimeout time.Duration
+	// MaxLine bounds a server response's octets outside literals
+	// (DefaultMaxLine when zero; UID lists may be 64 times longer).
+	MaxLine int64
+	// MaxLiteral bounds each literal the server sends, that is the
+	// largest message accepted (DefaultMaxLiteral when zero).
+	MaxLiteral int64
+}
+
+// timeouts returns the connect and command timeouts, 0 for none.
+func (c Config) timeouts() (connect, command time.Duration) {
+	t := lbsync.Timeouts{Connect: c.ConnectTimeout, Command: c.CommandTimeout}
+	return t.ConnectOr(), t.CommandOr()
+}
+
+// limits returns the guard's bounds.
+func (c Config) limits() guardLimits {
+	l := guardLimits{maxLine: c.MaxLine, maxLiteral: c.MaxLiteral}
+	if l.maxLine <= 0 {
+		l.maxLine = DefaultMaxLine
+	}
+	if l.maxLiteral <= 0 {
+		l.maxLiteral = DefaultMaxLiteral
+	}
+	return l
 }
 
 // BodyPolicy says which message bodies a sync downloads after the
