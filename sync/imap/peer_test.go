@@ -48,6 +48,8 @@ type peer struct {
 	// (fixed in server/imap/copy.go, tested by TestAppendCutMidLiteral);
 	// no peer sets it now.
 	keepsCutAppend bool
+	// dovecot is the Dovecot behind a "dovecot" peer (its Maildirs).
+	dovecot *testpeer.Dovecot
 }
 
 // config returns the sync configuration through the proxy.
@@ -126,7 +128,7 @@ func startOurs(t *testing.T) *peer {
 func startDovecot(t *testing.T) *peer {
 	t.Helper()
 	d := testpeer.StartDovecot(t, map[string]string{testUser: testPass})
-	p := &peer{name: "dovecot", direct: d.IMAP, condstore: true, tlsAddr: d.IMAPS, startTLSAddr: d.IMAP, roots: d.Roots}
+	p := &peer{name: "dovecot", direct: d.IMAP, condstore: true, tlsAddr: d.IMAPS, startTLSAddr: d.IMAP, roots: d.Roots, dovecot: d}
 	p.proxy = newProxy(t, d.IMAP)
 	p.stop = d.Stop
 	p.start = func() { d.Restart(t) }
