@@ -64,10 +64,14 @@ type Server struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// HeloName is the name given in EHLO; "localhost" when empty.
 	HeloName string
-	// Timeout bounds the dial and each command; DefaultTimeout when zero.
-	// The server's reply to the end of the message may take five times
-	// as long.
+	// Timeout bounds each command once connected (the server's silence
+	// while a reply is due); DefaultTimeout when zero. The server's reply
+	// to the end of the message may take five times as long.
 	Timeout time.Duration
+	// ConnectTimeout bounds each step of setting up the connection: the
+	// TCP connect, the TLS handshake (and STARTTLS's), the greeting;
+	// lbsync.DefaultConnectTimeout when zero, none when negative.
+	ConnectTimeout time.Duration
 }
 
 // String describes the server without the password.
