@@ -109,6 +109,10 @@ type Options struct {
 	// Backoff bounds Watch's reconnect delays, which start at Backoff.Min
 	// and double up to Backoff.Max, jittered; 1s and 5m when zero.
 	Backoff Backoff
+	// PollInterval is how often Watch leaves IDLE to check the
+	// connection and, on a server without NOTIFY (RFC 5465), to ask for
+	// the STATUS of the other folders it syncs; 5 minutes when zero.
+	PollInterval time.Duration
 }
 
 // Backoff bounds reconnect delays.
