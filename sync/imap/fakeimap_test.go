@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/letterbox-mail/letterbox/server/tlsutil"
@@ -26,6 +27,9 @@ type fakeIMAP struct {
 	// hold is closed when the test ends: handlers that stall wait on it.
 	hold chan struct{}
 	wg   sync.WaitGroup
+	// conns counts the connections accepted (the number of the current
+	// one, as they come one after the other).
+	conns atomic.Int64
 }
 
 func newFakeIMAP(t *testing.T) *fakeIMAP {
@@ -60,6 +64,7 @@ func (f *fakeIMAP) start() {
 			if err != nil {
 				return
 			}
+			f.conns.Add(1)
 			f.wg.Add(1)
 			go func() {
 				defer f.wg.Done()
@@ -156,4 +161,11 @@ func selfSigned(t *testing.T) (srv, cli *tls.Config) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
 	return &tls.Config{Certificates: []tls.Certificate{cert}}, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// cut closes the connection w, as a network failure would.
+func cut(w io.Writer) {
+	if c, ok := w.(io.Closer); ok {
+		c.Close()
+	}
 }

@@ -97,6 +97,10 @@ type Options struct {
 	Bodies BodyPolicy
 	// Force lets a sync go on past the mass-delete guard.
 	Force bool
+	// Resume says how often and after how long Sync reconnects when the
+	// connection is lost in the middle of a run (3 times, from 1s, when
+	// zero).
+	Resume lbsync.Resume
 	// Report receives progress events; nil drops them.
 	Report lbsync.Reporter
 

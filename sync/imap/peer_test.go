@@ -141,11 +141,16 @@ type proxy struct {
 	ln     net.Listener
 	target atomic.Value // string
 	cut    atomic.Int64
-	// last is the number of bytes the last finished connection moved.
-	last  atomic.Int64
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]bool
+	// last is the number of bytes the last finished connection moved;
+	// total counts the bytes of all of them.
+	last, total atomic.Int64
+	// cutOnly limits the cut to the next cutN connections (the rest go
+	// through whole); otherwise every connection is cut.
+	cutOnly atomic.Bool
+	cutN    atomic.Int64
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]bool
 	// pipes counts the connections being relayed; ended is signalled
 	// each time one finishes.
 	pipes int
@@ -260,6 +265,10 @@ func (p *proxy) pipe(c net.Conn) {
 	defer p.track(s, false)
 	var used atomic.Int64
 	limit := p.cut.Load()
+	if p.cutOnly.Load() && p.cutN.Add(-1) < 0 {
+		limit = 0
+	}
+	defer func() { p.total.Add(used.Load()) }()
 	var once sync.Once
 	closeBoth := func() { once.Do(func() { c.Close(); s.Close() }) }
 	copyDir := func(dst, src net.Conn) {
