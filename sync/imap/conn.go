@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -30,8 +31,11 @@ type conn struct {
 	cond  bool        // CONDSTORE offered
 	uidpl bool        // UIDPLUS offered
 	// status is signalled by a STATUS response no command asked for (a
-	// NOTIFY notification, RFC 5465).
-	status chan struct{}
+	// NOTIFY notification, RFC 5465); notified holds them by server
+	// mailbox name until takeNotified.
+	status   chan struct{}
+	mu       sync.Mutex
+	notified map[string]*imap.StatusData
 	// selected is the server name of the selected mailbox and sel what
 	// SELECT said about it.
 	selected string
@@ -95,6 +99,7 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 			for msg.Next() != nil {
 			}
 		},
+		Status: cn.notify,
 	}}
 	// Closing the raw connection is the one way to interrupt the client.
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
@@ -134,12 +139,6 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 	}
 	cn.g = newGuard(plain, cfg.limits(), connectTO, commandTO)
 	cn.g.prefix = []byte(prefix)
-	cn.g.onStatus = func() {
-		select {
-		case cn.status <- struct{}{}:
-		default:
-		}
-	}
 	cn.c = imapclient.New(cn.g, opts)
 	cn.stop = stop
 	if err := cn.c.WaitGreeting(); err != nil {
@@ -211,6 +210,30 @@ func TestLogin(ctx context.Context, cfg Config) error {
 	}
 	cn.close()
 	return nil
+}
+
+// notify keeps a STATUS notification (it runs on the client's reader
+// goroutine: it must not block).
+func (c *conn) notify(d *imap.StatusData) {
+	c.mu.Lock()
+	if c.notified == nil {
+		c.notified = map[string]*imap.StatusData{}
+	}
+	c.notified[d.Mailbox] = d
+	c.mu.Unlock()
+	select {
+	case c.status <- struct{}{}:
+	default:
+	}
+}
+
+// takeNotified returns the notifications kept since the last call.
+func (c *conn) takeNotified() map[string]*imap.StatusData {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.notified
+	c.notified = nil
+	return n
 }
 
 // signal notes unilateral data (new mail, expunges, flag changes).

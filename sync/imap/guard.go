@@ -4,9 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	lbsync "github.com/letterbox-mail/letterbox/sync"
@@ -34,10 +32,7 @@ import (
 //     like are no-ops here).
 //
 // The first failure is kept (failure) so that errors, which the library
-// flattens into text, can name their cause. It also counts unsolicited
-// STATUS responses (RFC 5465 NOTIFY) and can send one raw command in
-// place of a NOOP (see sendRaw), the library having no way to send a
-// command it does not know.
+// flattens into text, can name their cause.
 type guard struct {
 	conn net.Conn
 
@@ -46,28 +41,17 @@ type guard struct {
 	// silence while a reply is due; 0 means none.
 	greetTimeout, cmdTimeout time.Duration
 	greeted                  bool
-	// pending maps the tags of commands sent and not completed to their
-	// names ("FETCH", "UID", "STATUS").
-	pending map[string]string
+	// pending holds the tags of commands sent and not completed.
+	pending map[string]bool
 	// waiting is set by a continuation request and cleared by our next
 	// write: the server waits for us.
 	waiting bool
 	failed  error
 	rd, wr  wireScan
 	curTag  string // tag of the response being read
-	curKind string // its name ("STATUS", "FETCH", ...)
 	// prefix is served before the connection's data: the stand-in
 	// greeting after our own STARTTLS.
 	prefix []byte
-	// raw, when set, replaces the next "NOOP" command sent.
-	raw string
-	// rawSent reports that raw went out.
-	rawSent bool
-
-	// statusLines counts STATUS responses; onStatus is called for one
-	// that arrives while no STATUS command is pending (a notification).
-	statusLines atomic.Int64
-	onStatus    func()
 }
 
 // guardLimits are the bounds of a guard.
@@ -88,7 +72,7 @@ const (
 )
 
 func newGuard(c net.Conn, lim guardLimits, greet, cmd time.Duration) *guard {
-	g := &guard{conn: c, greetTimeout: greet, cmdTimeout: cmd, pending: map[string]string{}}
+	g := &guard{conn: c, greetTimeout: greet, cmdTimeout: cmd, pending: map[string]bool{}}
 	g.rd = wireScan{maxLine: lim.maxLine, maxLiteral: lim.maxLiteral, onHead: g.readHead, onEnd: g.readEnd,
 		bigLine: func(head []byte) int64 {
 			if _, w, _ := headTokens(head); lim.maxLine > 0 && isListing(w[0]) {
@@ -109,50 +93,31 @@ func isListing(name string) bool {
 	return false
 }
 
-// readHead notes the tag and kind of a response (mu held).
+// readHead notes the tag of a response (mu held); a continuation
+// request means the server waits for us.
 func (g *guard) readHead(head []byte) {
-	tag, w, _ := headTokens(head)
-	g.curTag, g.curKind = tag, w[0]
-	if len(w[0]) > 0 && w[0][0] >= '0' && w[0][0] <= '9' {
-		g.curKind = w[1] // "* 3 EXISTS"
-	}
+	tag, _, _ := headTokens(head)
+	g.curTag = tag
 	if tag == "+" {
 		g.waiting = true
 	}
 }
 
-// readEnd completes a tagged command or counts a STATUS (mu held).
+// readEnd completes a tagged command (mu held).
 func (g *guard) readEnd() {
 	g.greeted = true
-	switch g.curTag {
-	case "*":
-		if g.curKind == "STATUS" {
-			g.statusLines.Add(1)
-			if !g.pendingName("STATUS") && g.onStatus != nil {
-				g.onStatus()
-			}
-		}
-	case "+":
-	default:
+	if g.curTag != "*" && g.curTag != "+" {
 		delete(g.pending, g.curTag)
 	}
 }
 
-// pendingName reports a pending command of that name (mu held).
-func (g *guard) pendingName(name string) bool {
-	for _, n := range g.pending {
-		if n == name {
-			return true
-		}
-	}
-	return false
-}
-
-// writeHead registers the tag of a command we send (mu held).
+// writeHead registers the tag of a command we send (mu held): a line
+// whose first word is followed by a space ("DONE" and SASL responses
+// are not).
 func (g *guard) writeHead(head []byte) {
-	tag, w, sp := headTokens(head)
+	tag, _, sp := headTokens(head)
 	if sp && tag != "" && tag != "*" && tag != "+" {
-		g.pending[tag] = w[0]
+		g.pending[tag] = true
 	}
 }
 
@@ -248,12 +213,6 @@ func (g *guard) Write(p []byte) (int, error) {
 		return 0, g.failed
 	}
 	out := p
-	if g.raw != "" && !g.rawSent {
-		if tag, rest, ok := strings.Cut(string(p), " "); ok && strings.EqualFold(rest, "NOOP\r\n") {
-			out = []byte(tag + " " + g.raw + "\r\n")
-			g.rawSent = true
-		}
-	}
 	g.wr.feed(out)
 	g.waiting = false
 	d, timed := g.due()
@@ -284,25 +243,6 @@ func (g *guard) Write(p []byte) (int, error) {
 		out = out[n:]
 	}
 	return len(p), nil
-}
-
-// sendRaw arranges for cmd (a command line without tag and CRLF) to be
-// sent in place of the next NOOP; its tagged reply then completes the
-// library's Noop command, which keeps the library's bookkeeping of tags
-// right. It reports false if the NOOP went out as is.
-func (g *guard) sendRaw(cmd string) {
-	g.mu.Lock()
-	g.raw, g.rawSent = cmd, false
-	g.mu.Unlock()
-}
-
-// rawDone reports whether the raw command went out, and forgets it.
-func (g *guard) rawDone() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	ok := g.rawSent
-	g.raw, g.rawSent = "", false
-	return ok
 }
 
 // Close closes the connection.
