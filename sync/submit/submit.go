@@ -5,6 +5,12 @@
 // It may import store; it must not import accounts, ui or server. It keeps
 // no package state, never logs, and never puts a password in an error.
 //
+// Each step of connecting (TCP, TLS handshake, STARTTLS, the greeting,
+// which is read here rather than by go-smtp) has Server.ConnectTimeout,
+// and each command Server.Timeout; a deadline that passes is an
+// lbsync.TimeoutError saying what did not come ("smtp tls: TLS handshake
+// not finished within 30s").
+//
 // Security is never downgraded: "tls" is TLS from the first byte (RFC 8314),
 // "starttls" fails with ErrNoStartTLS rather than continue in clear when
 // the server does not offer STARTTLS (RFC 3207), and "none" (plain text)
