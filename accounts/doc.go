@@ -54,6 +54,8 @@
 //	                            SendDraft.
 //	sync.go                     Sync, TestLogin, Temporary, ErrAuth,
 //	                            ErrMassDelete.
+//	connect.go                  the IMAP, POP3 and SMTP client settings of
+//	                            an account, timeouts and size bound included.
 //	watch.go                    Watch, WatchAll.
 //
 // Invariants: config.toml never holds a password; no package-level

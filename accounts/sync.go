@@ -140,7 +140,8 @@ func (a *Account) imapOptions(pw string, opts SyncOptions) (imapsync.Options, er
 	}
 	return imapsync.Options{
 		Account:      a.Config.Name,
-		Server:       imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: a.Dial, Login: a.Config.Username(), Password: pw},
+		Server:       a.Config.imapConfig(addr, sec, tc, a.Dial, pw),
+		PollInterval: a.Config.PollInterval,
 		Mailboxes:    opts.Mailboxes,
 		AllMailboxes: !a.Config.OnlySubscribed(),
 		Bodies:       bp,
@@ -161,7 +162,7 @@ func (a *Account) pop3Options(pw string, report lbsync.Reporter) (pop3.Options, 
 	}
 	return pop3.Options{
 		Account:     a.Config.Name,
-		Client:      pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: a.Dial, Login: a.Config.Username(), Password: pw},
+		Client:      a.Config.pop3Config(addr, sec, tc, a.Dial, pw),
 		Policy:      pol,
 		DeleteLocal: a.Config.POP3DeleteLocal,
 		Report:      report,
@@ -179,7 +180,7 @@ func (a *Account) smtpServer(ctx context.Context) (submit.Server, error) {
 	if err != nil {
 		return submit.Server{}, err
 	}
-	return submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: a.Config.Username(), Password: pw, TLS: tc, Dial: a.Dial}, nil
+	return a.Config.smtpServer(s, tc, a.Dial, pw), nil
 }
 
 // TestLogin logs in to the account's incoming server and to its SMTP
@@ -198,7 +199,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		return err
 	}
 	if proto == POP3 {
-		c, err := pop3.Dial(ctx, pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: dial, Login: acct.Username(), Password: password})
+		c, err := pop3.Dial(ctx, acct.pop3Config(addr, sec, tc, dial, password))
 		if err == nil {
 			err = c.Quit(ctx)
 		}
@@ -209,7 +210,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 			errs = append(errs, fmt.Errorf("POP3 %s: %w", addr, ExplainTLS(err, host)))
 		}
 	} else {
-		err := imapsync.TestLogin(ctx, imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: dial, Login: acct.Username(), Password: password})
+		err := imapsync.TestLogin(ctx, acct.imapConfig(addr, sec, tc, dial, password))
 		if errors.Is(err, lbsync.ErrAuth) {
 			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
 		}
@@ -222,7 +223,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 	if err != nil {
 		return err
 	}
-	srv := submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: acct.Username(), Password: password, TLS: stc, Dial: dial}
+	srv := acct.smtpServer(s, stc, dial, password)
 	if err := submit.TestLogin(ctx, srv); errors.Is(err, lbsync.ErrAuth) {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, ErrLoginRefused, err))
 	} else if err != nil {

@@ -205,6 +205,12 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:%[1]s/mail/%%u:LAYOUT=fs
 mail_fsync = always
+# NOTIFY (RFC 5465) works only with the mailbox list index (the default
+# from Dovecot 2.4 on).
+mailbox_list_index = yes
+# IDLE and NOTIFY look for changes this often when inotify does not tell
+# (30 s by default).
+mailbox_idle_check_interval = 1 secs
 namespace inbox {
   inbox = yes
   separator = /

@@ -32,8 +32,38 @@
 // their bodies following in the background pass (headers.go says why a
 // header pass over everything would not pay).
 //
-// Watch keeps INBOX live with IDLE and reconnects with backoff; a dropped
-// connection or a sleeping laptop is an event, not a fatal error.
+// A message of zero bytes on the server (Dovecot refuses to APPEND one,
+// but a broken delivery can leave one in a Maildir) is mirrored as a
+// marked placeholder (emptyPlaceholder), so the local count equals the
+// server's.
+//
+// A connection lost in the middle of a Sync (a reset, a timeout) is
+// resumed in the same run (Options.Resume: three reconnections, from
+// 1 s): the steps run again from what the store and the journal hold, so
+// nothing stored is fetched twice and a replayed change is not made
+// twice (a MOVE the server did before the cut is found in its
+// destination). A refused login, a certificate that does not verify or a
+// hostile server end the run.
+//
+// Watch keeps INBOX live with IDLE and the other folders with NOTIFY
+// (RFC 5465) where the server has it, or by polling their STATUS every
+// Options.PollInterval (notify.go); it reconnects with backoff; a
+// dropped connection or a sleeping laptop is an event, not a fatal
+// error.
+//
+// # The wire
+//
+// The client library (go-imap v2 imapclient, patched copy in
+// third_party) talks through a guard (guard.go, wirescan.go) that bounds
+// every server response outside literals (Config.MaxLine, 1 MiB; lists of
+// UIDs 64 times that) and every literal (Config.MaxLiteral, 100 MiB), and
+// owns the deadlines: each step of connecting (TCP, TLS, STARTTLS, which
+// is done below the library for that reason, and the greeting) has
+// Config.ConnectTimeout, and while a reply is due the server may not stay
+// silent longer than Config.CommandTimeout (renewed by every read; IDLE,
+// answered by a continuation, is exempt). Fetched messages are held in
+// memory only up to a budget per batch; the rest spill to unlinked
+// temporary files (literal.go).
 //
 // # Local changes and the journal
 //
