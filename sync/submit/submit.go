@@ -44,6 +44,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // Security modes of Server.
@@ -69,6 +71,11 @@ type Server struct {
 	// the server offers only that (RFC 4954). No AUTH when Login is empty.
 	// With SecurityNone the password crosses the network in clear.
 	Login, Password string
+	// OAuth2, when set, authenticates with a bearer token instead of the
+	// password: AUTH OAUTHBEARER, or XOAUTH2 when the server offers only
+	// that (RFC 4954, RFC 7628), as Login. A refused token is refreshed
+	// and tried once more (lbsync.OAuthRetry).
+	OAuth2 lbsync.TokenSource
 	// TLS is the client TLS configuration; nil means the system roots.
 	// ServerName defaults to Host.
 	TLS *tls.Config
