@@ -110,7 +110,9 @@ func TestOAuth2Submit(t *testing.T) {
 		t.Fatalf("refused: %v", err)
 	}
 
-	be.set(func(b *backend) { b.oauthFinal = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"} })
+	be.set(func(b *backend) {
+		b.oauthFinal = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}
+	})
 	src := &tokens{first: "stale", next: "good"}
 	srv.OAuth2 = src
 	if err := TestLogin(ctx, srv); !lbsync.IsTemporary(err) || len(src.refused) != 0 {
