@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"time"
-
-	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // Adding an OAuth2 account and signing in again: find the servers (the
@@ -137,7 +135,7 @@ func signInAndKeep(ctx context.Context, acct AccountConfig, j signInJob) (TokenP
 		j.progress("testing the login…", false)
 		tctx, cancel := context.WithTimeout(ctx, j.timeout)
 		defer cancel()
-		return TokenPlace{}, loginRefused(testLogin(tctx, acct, credential{oauth: src}, j.dial))
+		return TokenPlace{}, testLogin(tctx, acct, credential{oauth: src}, j.dial)
 	}
 	if j.dataDir == "" {
 		return TokenPlace{}, errors.New("no data directory for the OAuth2 token")
@@ -155,7 +153,7 @@ func signInAndKeep(ctx context.Context, acct AccountConfig, j signInJob) (TokenP
 	tctx, cancel := context.WithTimeout(ctx, j.timeout)
 	defer cancel()
 	if err := testLogin(tctx, acct, credential{oauth: staticSource(tok.AccessToken)}, j.dial); err != nil {
-		return TokenPlace{}, loginRefused(err)
+		return TokenPlace{}, err
 	}
 	j.progress("saving…", false)
 	dir := acct.DataDir(j.dataDir)
@@ -165,16 +163,6 @@ func signInAndKeep(ctx context.Context, acct AccountConfig, j signInJob) (TokenP
 	}
 	defer unlock()
 	return tokenStore{secrets: j.secrets, name: acct.Name, dir: dir}.save(tctx, tok.RefreshToken, true)
-}
-
-// loginRefused explains a login test that the servers refused: with a
-// token just issued, the servers do not take OAuth2 from this provider
-// or client (scopes, audience, user).
-func loginRefused(err error) error {
-	if err == nil || !errors.Is(err, lbsync.ErrAuth) {
-		return err
-	}
-	return fmt.Errorf("%w: the server refused the new token: check that the provider, client and scopes are the ones the mail server accepts: %w", ErrLoginRefused, err)
 }
 
 // ReauthOptions are what Reauthorize takes: letterbox account auth NAME.

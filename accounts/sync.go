@@ -196,6 +196,10 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 // testLogin is TestLogin with a password or an OAuth2 token source.
 func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dialFunc) error {
 	var errs []error
+	refused := ErrLoginRefused
+	if cr.oauth != nil {
+		refused = ErrTokenRefused
+	}
 	in := acct.Incoming()
 	proto := IMAP
 	if acct.Mode == ModePOP3 {
@@ -212,7 +216,7 @@ func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dial
 			err = c.Quit(ctx)
 		}
 		if errors.Is(err, lbsync.ErrAuth) {
-			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
+			err = fmt.Errorf("%w (%v)", refused, err)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("POP3 %s: %w", addr, ExplainTLS(err, host)))
@@ -220,7 +224,7 @@ func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dial
 	} else {
 		err := imapsync.TestLogin(ctx, acct.imapConfig(addr, sec, tc, dial, cr))
 		if errors.Is(err, lbsync.ErrAuth) {
-			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
+			err = fmt.Errorf("%w (%v)", refused, err)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("IMAP %s: %w", addr, ExplainTLS(err, host)))
@@ -233,7 +237,7 @@ func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dial
 	}
 	srv := acct.smtpServer(s, stc, dial, cr)
 	if err := submit.TestLogin(ctx, srv); errors.Is(err, lbsync.ErrAuth) {
-		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, ErrLoginRefused, err))
+		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, refused, err))
 	} else if err != nil {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w", srv, ExplainTLS(err, s.Host)))
 	}
@@ -243,6 +247,21 @@ func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dial
 // ErrLoginRefused is wrapped by TestLogin when a server answered but
 // refused the login name or password.
 var ErrLoginRefused = errors.New("login refused: check the login name and password")
+
+// ErrTokenRefused is wrapped by the login test of an OAuth2 account when
+// a server refused the token the provider had just issued: the server
+// does not take tokens of this provider, client or scopes, or for this
+// user. errors.Is(err, ErrLoginRefused) holds too.
+var ErrTokenRefused error = tokenRefused{}
+
+type tokenRefused struct{}
+
+func (tokenRefused) Error() string {
+	return "the server refused the new OAuth2 token: check that the provider, client id and scopes are those the mail server accepts, and the address"
+}
+
+// Is makes errors.Is(err, ErrLoginRefused) hold.
+func (tokenRefused) Is(target error) bool { return target == ErrLoginRefused }
 
 // SyncEvent is a sync progress event, re-exported so that the interface
 // needs only this package (ui never imports sync).
