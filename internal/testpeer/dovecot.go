@@ -73,6 +73,9 @@ type DovecotOAuth2 struct {
 	ClientID, ClientSecret string
 	// CAPEM trusts the provider's certificate.
 	CAPEM []byte
+	// Mechanisms are the SASL mechanisms offered for tokens: "xoauth2
+	// oauthbearer" when empty.
+	Mechanisms string
 }
 
 // StartDovecotWith is StartDovecot with options.
@@ -321,6 +324,13 @@ func (d *Dovecot) run(t testing.TB) error {
 	return nil
 }
 
+// Log returns what Dovecot logged so far (for a failing test's message).
+func (d *Dovecot) Log(t testing.TB) string {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(d.dir, "dovecot.log"))
+	return string(b)
+}
+
 // TLSConfig returns a client configuration trusting the server.
 func (d *Dovecot) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: d.Roots, ServerName: "127.0.0.1"}
@@ -384,10 +394,14 @@ timeout_msecs = 10000
 	if err := os.WriteFile(ext, []byte(conf), 0o644); err != nil {
 		return "", "", err
 	}
-	return " xoauth2 oauthbearer", fmt.Sprintf(`passdb {
+	mechs = o.Mechanisms
+	if mechs == "" {
+		mechs = "xoauth2 oauthbearer"
+	}
+	return " " + mechs, fmt.Sprintf(`passdb {
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = %s
   args = %s
 }
-`, ext), nil
+`, mechs, ext), nil
 }

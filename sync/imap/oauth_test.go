@@ -8,7 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/letterbox-mail/letterbox/internal/testidp"
+	"github.com/letterbox-mail/letterbox/internal/testpeer"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
@@ -179,5 +182,53 @@ func TestOAuth2Refused(t *testing.T) {
 	err = TestLogin(ctx, Config{Addr: f.addr(), Security: SecurityNone, Login: "ann@example.test", OAuth2: &tokens{tokenErr: down}})
 	if err != down {
 		t.Fatalf("token source down: %v", err)
+	}
+}
+
+// idpTokens is a TokenSource over a test identity provider: the first
+// token is an expired one, Refused issues a fresh one.
+type idpTokens struct {
+	idp   *testidp.IdP
+	first string
+	user  testidp.User
+	mu    sync.Mutex
+	n     int
+}
+
+func (s *idpTokens) Token(context.Context) (string, error) { return s.first, nil }
+
+func (s *idpTokens) Refused(context.Context, string) (string, error) {
+	s.mu.Lock()
+	s.n++
+	s.mu.Unlock()
+	tk, err := s.idp.Issue(testidp.Grant{User: s.user})
+	return tk.AccessToken, err
+}
+
+// TestOAuth2DovecotXOAUTH2 signs in to a Dovecot that offers only
+// XOAUTH2 (as Microsoft's servers): the expired token's refusal ends in
+// NO [AUTHENTICATIONFAILED] after the client's empty answer (it was BAD
+// before the imapclient patch), and the fresh token signs in.
+func TestOAuth2DovecotXOAUTH2(t *testing.T) {
+	user := testidp.User{Subject: "ann", Email: testUser}
+	idp := testidp.New(t, testidp.Options{User: user})
+	d := testpeer.StartDovecotWith(t, map[string]string{testUser: testPass}, testpeer.DovecotOptions{OAuth2: &testpeer.DovecotOAuth2{
+		IntrospectionURL: idp.IntrospectionURL(), ClientID: testidp.DefaultServerClientID,
+		ClientSecret: testidp.DefaultServerClientSecret, CAPEM: idp.CertPEM(), Mechanisms: "xoauth2"}})
+	dead, err := idp.Issue(testidp.Grant{User: user, AccessTTL: -time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &idpTokens{idp: idp, first: dead.AccessToken, user: user}
+	cfg := Config{Addr: d.IMAPS, TLS: d.TLSConfig(), Login: testUser, OAuth2: src}
+	if err := TestLogin(context.Background(), cfg); err != nil || src.n != 1 {
+		t.Fatalf("login: %v after %d refreshes\n%s", err, src.n, d.Log(t))
+	}
+	// Refused for good: the kind is Auth, the server's words are kept.
+	src = &idpTokens{idp: idp, first: dead.AccessToken, user: testidp.User{Subject: "x", Email: "nobody@example.test"}}
+	err = TestLogin(context.Background(), Config{Addr: d.IMAPS, TLS: d.TLSConfig(), Login: testUser, OAuth2: src})
+	var tre *lbsync.TokenRefusedError
+	if !errors.Is(err, lbsync.ErrAuth) || !errors.As(err, &tre) || tre.Mech != lbsync.MechXOAuth2 || !strings.Contains(err.Error(), "AUTHENTICATIONFAILED") {
+		t.Fatalf("refused: %v", err)
 	}
 }
