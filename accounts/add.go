@@ -150,6 +150,12 @@ func FindServers(ctx context.Context, opts AddOptions) (AccountConfig, error) {
 	if err != nil {
 		return AccountConfig{}, err
 	}
+	if opts.Auth == AuthOAuth2 {
+		// The OAuth2 settings before any probe.
+		if err := (AccountConfig{Auth: AuthOAuth2, OAuth2Settings: opts.OAuth2}).validateAuth(); err != nil {
+			return AccountConfig{}, fmt.Errorf("%w: %w", err, ErrInvalidSetting)
+		}
+	}
 	var overrides []Candidate
 	for _, o := range []struct {
 		proto Protocol
