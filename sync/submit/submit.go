@@ -3,7 +3,9 @@
 // store and flushes them, moving each one to Sent once the server has it.
 //
 // It may import store; it must not import accounts, ui or server. It keeps
-// no package state, never logs, and never puts a password in an error.
+// no package state, never logs, and never puts a password or a token in
+// an error. With Server.OAuth2 it authenticates with AUTH OAUTHBEARER or
+// XOAUTH2 (oauth.go) instead of a password.
 //
 // Each step of connecting (TCP, TLS handshake, STARTTLS, the greeting,
 // which is read here rather than by go-smtp) has Server.ConnectTimeout,
