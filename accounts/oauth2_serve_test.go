@@ -201,9 +201,14 @@ func TestOAuth2Revoked(t *testing.T) {
 	if !errors.Is(err, ErrSignInExpired) || !errors.Is(err, lbsync.ErrAuth) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("sync after revocation: %v", err)
 	}
-	// Sending says the same.
-	if _, err := a.smtpServer(ctx); err != nil {
+	// Sending says the same, and the message waits in the Outbox.
+	d := a.Compose()
+	d.To, d.Subject, d.Body = []compose.Address{{Addr: "bob@a.test"}}, "waits", "hi"
+	if _, err := a.Queue(ctx, d); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := a.FlushOutbox(ctx, false, nil); !errors.Is(err, ErrQueued) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("send after revocation: %v", err)
 	}
 
 	approved = e.approveNext(ctx)
@@ -215,6 +220,12 @@ func TestOAuth2Revoked(t *testing.T) {
 	<-approved
 	if _, err := a.Sync(ctx, SyncOptions{}); err != nil {
 		t.Fatalf("sync after signing in again: %v", err)
+	}
+	if _, err := RemoveAccount(ctx, o.ConfigPath, o.DataDir, "work", o.Secrets, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.kr.entries[KeyringService+"/work"+refreshUserTail]; ok {
+		t.Fatal("the refresh token stays in the keyring after account remove")
 	}
 }
 
@@ -265,4 +276,11 @@ func TestOAuth2NoKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.noTokenLeaked(t, []string{rt})
+	// Removing the account removes its refresh token.
+	if _, err := RemoveAccount(ctx, o.ConfigPath, o.DataDir, "work", o.Secrets, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("token file after account remove: %v", err)
+	}
 }
