@@ -129,8 +129,7 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 			return l, nil
 		}
 		if msg.err != nil {
-			l.err = msg.err
-			return l, func() tea.Msg { return errMsg{msg.err} }
+			return l.fail(msg.err)
 		}
 		l.total = msg.n
 		l.clampCursor()
@@ -141,8 +140,7 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 		}
 		l.pendingFrom = -1
 		if msg.err != nil {
-			l.err = msg.err
-			return l, func() tea.Msg { return errMsg{msg.err} }
+			return l.fail(msg.err)
 		}
 		l.err = nil
 		if len(msg.msgs) == 0 && msg.start > 0 {
@@ -223,6 +221,20 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 		return l.ensure()
 	}
 	return l, nil
+}
+
+// fail records that the count or a page of the source failed (a bad
+// query, a folder gone): the list shows the error instead of rows, and
+// the status line shows it once (the count and the page of one source
+// usually fail alike).
+func (l listModel) fail(err error) (listModel, tea.Cmd) {
+	same := l.err != nil && l.err.Error() == err.Error()
+	l.err = err
+	l.win, l.winFrom, l.total, l.cursor, l.top = nil, 0, 0, 0, 0
+	if same {
+		return l, nil
+	}
+	return l, func() tea.Msg { return errMsg{err} }
 }
 
 // move moves the cursor by n rows, scrolling to keep it on screen.
@@ -331,6 +343,19 @@ func (l *listModel) patch(id int64, f func(*accounts.Message)) {
 func (l listModel) View() string {
 	s := l.c.Styles
 	var b strings.Builder
+	if l.err != nil && len(l.win) == 0 {
+		// A failed count or page (a bad query): say so where the rows
+		// would be, since the status line's note expires.
+		msg := "cannot list this folder: "
+		if l.req.Query != "" {
+			msg = "search failed: "
+		}
+		b.WriteString(s.Error.Render(padRight(truncate("  "+msg+l.err.Error(), l.width), l.width)))
+		for i := 1; i < l.height; i++ {
+			b.WriteString("\n" + strings.Repeat(" ", l.width))
+		}
+		return b.String()
+	}
 	if l.total == 0 {
 		msg := "(no messages)"
 		if l.req.Query != "" {

@@ -69,7 +69,10 @@ func (m Model) header() string {
 		if mb, ok := m.sidebar.box(m.cur, m.folder); ok && m.query == "" {
 			info = append(info, fmt.Sprintf("%d messages, %d unread", mb.Total, mb.Unread))
 		}
-		if m.query != "" {
+		switch {
+		case m.query != "" && m.list.err != nil:
+			info = append(info, fmt.Sprintf("search %q: failed", m.query))
+		case m.query != "":
 			info = append(info, fmt.Sprintf("search %q: %d", m.query, max(0, m.list.total)))
 		}
 		if m.list.req.Threaded {
