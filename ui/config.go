@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/BurntSushi/toml"
 )
@@ -13,9 +14,11 @@ import (
 // Config is the interface's own settings file, ui.toml, next to
 // config.toml ($XDG_CONFIG_HOME/letterbox/ui.toml). It is optional:
 //
-//	[keys]                  # action = "key" or ["key", "key"]
+//	[keys]                  # action = "key" or ["key", "key"], every screen
 //	delete = ["d", "D"]
 //	next_account = "ctrl+n"
+//	[keys.reader]           # the reader only ([keys.list]: the list only)
+//	page_down = ["pgdown", "space"]
 //
 //	[theme]                 # colour = "#rrggbb" or "0".."255"
 //	accent = "#ff8800"
@@ -48,7 +51,7 @@ func DefaultConfigPath() (string, error) {
 
 // Settings are what a Config resolves to.
 type Settings struct {
-	Keys         KeyMap
+	Keys         KeyMaps
 	Theme        Theme
 	Threads      bool
 	SyncInterval string
@@ -64,7 +67,7 @@ func LoadSettings(path string, getenv func(string) string) (Settings, error) {
 // tables of config.toml, named by from for errors), then ui.toml at path
 // when it exists, then NO_COLOR from env.
 func LoadSettingsWith(base Config, from, path string, getenv func(string) string) (Settings, error) {
-	s := Settings{Keys: DefaultKeyMap(), Theme: DefaultTheme(), SyncInterval: "5m"}
+	s := Settings{Keys: DefaultKeyMaps(), Theme: DefaultTheme(), SyncInterval: "5m"}
 	if getenv("NO_COLOR") != "" {
 		s.Theme.NoColor = true
 	}
@@ -72,11 +75,11 @@ func LoadSettingsWith(base Config, from, path string, getenv func(string) string
 		return s, err
 	}
 	if path == "" {
-		return s, nil
+		return s, s.Keys.Check()
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
+		return s, s.Keys.Check()
 	}
 	if err != nil {
 		return s, fmt.Errorf("ui config: %w", err)
@@ -86,35 +89,52 @@ func LoadSettingsWith(base Config, from, path string, getenv func(string) string
 	if err != nil {
 		return s, fmt.Errorf("ui config %s: %w", path, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return s, fmt.Errorf("ui config %s: unknown key %s (tables: keys, theme, ui)", path, und[0])
+	for _, k := range md.Undecoded() {
+		// Tables inside [keys] ([keys.reader]) land in the map
+		// undecoded; apply checks them.
+		if len(k) < 3 || k[0] != "keys" {
+			return s, fmt.Errorf("ui config %s: unknown key %s (tables: keys, theme, ui)", path, k)
+		}
 	}
-	return s, s.apply(c, path)
+	if err := s.apply(c, path); err != nil {
+		return s, err
+	}
+	return s, s.Keys.Check()
 }
 
 // apply resolves the tables of c onto s; path names them in errors.
 func (s *Settings) apply(c Config, path string) error {
-	for name, v := range c.Keys {
-		var keys []string
-		switch v := v.(type) {
-		case string:
-			keys = []string{v}
-		case []any:
-			for _, e := range v {
-				str, ok := e.(string)
-				if !ok {
-					return fmt.Errorf("ui config %s: keys.%s: want a string or a list of strings", path, name)
-				}
-				keys = append(keys, str)
-			}
-		default:
-			return fmt.Errorf("ui config %s: keys.%s: want a string or a list of strings", path, name)
+	// [keys] first, on every screen, then [keys.list] and [keys.reader].
+	for _, name := range sortedKeys(c.Keys) {
+		if _, table := c.Keys[name].(map[string]any); table {
+			continue
 		}
-		if err := s.Keys.Override(name, keys); err != nil {
+		if err := s.override([]*KeyMap{&s.Keys.List, &s.Keys.Reader}, "keys", name, c.Keys[name]); err != nil {
 			return fmt.Errorf("ui config %s: %w", path, err)
 		}
 	}
-	for name, v := range c.Theme {
+	for _, name := range sortedKeys(c.Keys) {
+		table, ok := c.Keys[name].(map[string]any)
+		if !ok {
+			continue
+		}
+		var km *KeyMap
+		switch name {
+		case "list":
+			km = &s.Keys.List
+		case "reader":
+			km = &s.Keys.Reader
+		default:
+			return fmt.Errorf("ui config %s: [keys.%s]: no such screen (list, reader)", path, name)
+		}
+		for _, action := range sortedKeys(table) {
+			if err := s.override([]*KeyMap{km}, "keys."+name, action, table[action]); err != nil {
+				return fmt.Errorf("ui config %s: %w", path, err)
+			}
+		}
+	}
+	for _, name := range sortedKeys(c.Theme) {
+		v := c.Theme[name]
 		if name == "no_color" {
 			b, ok := v.(bool)
 			if !ok {
@@ -135,7 +155,8 @@ func (s *Settings) apply(c Config, path string) error {
 			return fmt.Errorf("ui config %s: %w", path, err)
 		}
 	}
-	for name, v := range c.UI {
+	for _, name := range sortedKeys(c.UI) {
+		v := c.UI[name]
 		switch name {
 		case "threads":
 			b, ok := v.(bool)
@@ -154,4 +175,44 @@ func (s *Settings) apply(c Config, path string) error {
 		}
 	}
 	return nil
+}
+
+// override rebinds action on each of maps to the keys of v (a string or
+// a list of strings); table names where v came from, for errors.
+func (s *Settings) override(maps []*KeyMap, table, action string, v any) error {
+	var keys []string
+	switch v := v.(type) {
+	case string:
+		keys = []string{v}
+	case []any:
+		for _, e := range v {
+			str, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("%s.%s: want a string or a list of strings", table, action)
+			}
+			keys = append(keys, str)
+		}
+	default:
+		return fmt.Errorf("%s.%s: want a string or a list of strings", table, action)
+	}
+	for _, km := range maps {
+		if err := km.Override(action, keys); err != nil {
+			if table != "keys" {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedKeys returns the keys of m in order, so that errors and the
+// order overrides apply in do not depend on map iteration.
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -27,6 +27,7 @@ func TestLoadSettings(t *testing.T) {
 [keys]
 delete = ["D", "ctrl+x"]
 next_account = "space"
+toggle_thread = "za"
 
 [theme]
 accent = "#ff8800"
@@ -40,12 +41,12 @@ sync_interval = "10m"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("D")}, s.Keys.Delete) ||
-		!key.Matches(tea.KeyMsg{Type: tea.KeyCtrlX}, s.Keys.Delete) ||
-		key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("d")}, s.Keys.Delete) {
+	if !key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("D")}, s.Keys.List.Delete) ||
+		!key.Matches(tea.KeyMsg{Type: tea.KeyCtrlX}, s.Keys.List.Delete) ||
+		key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("d")}, s.Keys.List.Delete) {
 		t.Fatal("delete not rebound")
 	}
-	if !key.Matches(tea.KeyMsg{Type: tea.KeySpace}, s.Keys.NextAccount) {
+	if !key.Matches(tea.KeyMsg{Type: tea.KeySpace}, s.Keys.List.NextAccount) {
 		t.Fatal("space not bound")
 	}
 	if s.Theme.Accent.True != "#ff8800" || !s.Theme.NoColor || !s.Threads || s.SyncInterval != "10m" {
@@ -53,9 +54,9 @@ sync_interval = "10m"
 	}
 	// The help overlay shows the new binding.
 	c := testCommon()
-	c.Keys = s.Keys
+	c.Keys, c.ReaderKeys = s.Keys.List, s.Keys.Reader
 	h := helpModel{c: c, width: 120, height: 40}
-	if v := h.View(); !strings.Contains(v, "D           delete (to Trash)") {
+	if v := h.View(); !strings.Contains(v, "D          delete (to Trash)") {
 		t.Fatalf("help:\n%s", v)
 	}
 	for _, bad := range []string{"[keys]\nfly = \"x\"", "[theme]\naccent = \"orange\"", "[colors]\nx = 1", "[ui]\nthreads = \"yes\"", "[keys]\ndelete = 3"} {
@@ -132,7 +133,7 @@ func TestSettingsFromConfigToml(t *testing.T) {
 	if err != nil || !s.Threads || s.SyncInterval != "1m" {
 		t.Fatalf("from config.toml: %+v %v", s, err)
 	}
-	if keys := s.Keys.Delete.Keys(); len(keys) != 1 || keys[0] != "D" {
+	if keys := s.Keys.List.Delete.Keys(); len(keys) != 1 || keys[0] != "D" {
 		t.Fatalf("delete keys = %v", keys)
 	}
 	path := filepath.Join(t.TempDir(), "ui.toml")

@@ -76,7 +76,7 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 
 // readerKey handles a key while a message is open.
 func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.c.Keys
+	k := m.c.ReaderKeys
 	var cmd tea.Cmd
 	id := m.reader.msg.ID
 	switch {

@@ -72,6 +72,9 @@ type Model struct {
 	picker   pickerModel
 	wizard   wizardModel
 	moveIDs  []int64 // what the picker will move
+	// seq holds the letters of a key sequence ("z" of "za") typed so
+	// far.
+	seq      string
 	quitting bool
 }
 
@@ -304,14 +307,59 @@ func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// keyMap returns the key map of the screen showing and its screen bit.
+func (m Model) keyMap() (KeyMap, int) {
+	if m.screen == screenReader {
+		return m.c.ReaderKeys, onReader
+	}
+	return m.c.Keys, onList
+}
+
+// sequence gathers the letters of key sequences ("za"): it returns the
+// key to act on (a whole sequence as one KeyMsg of its letters), or
+// false while a sequence is incomplete. A letter that continues no
+// sequence drops the ones before it and acts alone.
+func (m Model) sequence(msg tea.KeyMsg) (Model, tea.KeyMsg, bool) {
+	if m.screen != screenMain && m.screen != screenReader || m.sidebarF {
+		m.seq = ""
+		return m, msg, true
+	}
+	if msg.Type != tea.KeyRunes || len(msg.Runes) != 1 || msg.Alt {
+		m.seq = ""
+		return m, msg, true
+	}
+	km, screen := m.keyMap()
+	typed := m.seq + string(msg.Runes)
+	prefix, whole := km.sequenceStarts(typed, screen)
+	switch {
+	case whole:
+		m.seq = ""
+		return m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(typed)}, true
+	case prefix:
+		m.seq = typed
+		return m, msg, false
+	}
+	if m.seq != "" {
+		// "zj": z led nowhere; j acts (or starts a sequence itself).
+		m.seq = ""
+		return m.sequence(msg)
+	}
+	return m, msg, true
+}
+
 // key handles a key press: the prompt, then the screen's keys.
 func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.c.Keys
 	var cmd tea.Cmd
 	if m.prompt.active() {
+		m.seq = ""
 		m.prompt, cmd = m.prompt.Update(msg)
 		return m, cmd
 	}
+	var ok bool
+	if m, msg, ok = m.sequence(msg); !ok {
+		return m, nil
+	}
+	k, _ := m.keyMap()
 	switch m.screen {
 	case screenWizard:
 		m.wizard, cmd = m.wizard.Update(msg)

@@ -79,7 +79,7 @@ func (r readerModel) Update(msg tea.Msg) (readerModel, tea.Cmd) {
 		r.vp.SetContent(r.content())
 		return r, nil
 	case tea.KeyMsg:
-		k := r.c.Keys
+		k := r.c.ReaderKeys
 		switch {
 		case key.Matches(msg, k.Down):
 			r.vp.ScrollDown(1)
