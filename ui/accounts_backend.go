@@ -35,6 +35,10 @@ func (b *AccountBackend) Count(ctx context.Context, req PageRequest) (int, error
 	return b.A.Count(ctx, req)
 }
 
+func (b *AccountBackend) Position(ctx context.Context, req PageRequest, id int64) (int, error) {
+	return b.A.Position(ctx, req, id)
+}
+
 func (b *AccountBackend) Render(ctx context.Context, id int64) (*accounts.Rendered, error) {
 	return b.A.Render(ctx, id)
 }

@@ -82,9 +82,9 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Delete):
 		trash, _ := m.sidebar.box(m.cur, m.folder)
 		if n > 1 || trash.SpecialUse == accounts.SpecialTrash {
-			q := fmt.Sprintf("Delete %d message(s)?", n)
+			q := fmt.Sprintf("Delete %s?", plural(n, "message"))
 			if trash.SpecialUse == accounts.SpecialTrash {
-				q = fmt.Sprintf("Delete %d message(s) for good?", n)
+				q = fmt.Sprintf("Delete %s for good?", plural(n, "message"))
 			}
 			m.prompt = m.prompt.confirm(q, confirmedMsg{what: "delete", ids: ids})
 			return m, nil
@@ -92,7 +92,7 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 		return m.do(confirmedMsg{what: "delete", ids: ids})
 	case key.Matches(msg, k.Archive):
 		if n > 1 {
-			m.prompt = m.prompt.confirm(fmt.Sprintf("Archive %d messages?", n), confirmedMsg{what: "archive", ids: ids})
+			m.prompt = m.prompt.confirm(fmt.Sprintf("Archive %s?", plural(n, "message")), confirmedMsg{what: "archive", ids: ids})
 			return m, nil
 		}
 		return m.do(confirmedMsg{what: "archive", ids: ids})
@@ -104,7 +104,7 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.moveIDs = ids
-		m.picker = newPicker(m.c, fmt.Sprintf("Move %d message(s) to…", n), folders)
+		m.picker = newPicker(m.c, fmt.Sprintf("Move %s to…", plural(n, "message")), folders)
 		m.picker.width, m.picker.height = m.c.Width, max(1, m.c.Height-2)
 		m.back, m.screen = m.screen, screenPicker
 		return m, nil

@@ -23,6 +23,10 @@ type Backend interface {
 	// Count returns how many messages Page can return for req (Folder
 	// and Query; paging fields ignored).
 	Count(ctx context.Context, req PageRequest) (int, error)
+	// Position returns the row message id has in the folder listing req
+	// selects (Folder, Threaded; Query and paging ignored); an error
+	// when it is not there.
+	Position(ctx context.Context, req PageRequest, id int64) (int, error)
 	// Render decodes a message for reading.
 	Render(ctx context.Context, id int64) (*accounts.Rendered, error)
 	// SaveAttachment writes the decoded MIME part of message id to w.

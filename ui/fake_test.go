@@ -133,6 +133,18 @@ func (f *fakeBackend) Count(ctx context.Context, req PageRequest) (int, error) {
 	return len(f.source(req)), nil
 }
 
+func (f *fakeBackend) Position(ctx context.Context, req PageRequest, id int64) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	req.Query = ""
+	for i, m := range f.source(req) {
+		if m.ID == id {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("position of %d: %w", id, accounts.ErrNotFound)
+}
+
 func (f *fakeBackend) find(id int64) (string, int) {
 	for mb, list := range f.msgs {
 		for i, m := range list {

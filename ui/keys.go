@@ -82,6 +82,7 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Back):
 		m.screen = screenMain
+		m.status = m.status.clearNote()
 		return m, nil
 	case key.Matches(msg, k.NextMessage), key.Matches(msg, k.PrevMessage):
 		n := 1
@@ -119,6 +120,11 @@ func (m Model) open() (tea.Model, tea.Cmd) {
 	sel, ok := m.list.selected()
 	if !ok {
 		return m, nil
+	}
+	if m.screen == screenReader && m.reader.msg.ID != sel.ID {
+		// A note about the message shown before does not stay over
+		// this one.
+		m.status = m.status.clearNote()
 	}
 	m.screen = screenReader
 	var cmd tea.Cmd

@@ -48,14 +48,37 @@ func newList(c *Common, ctx context.Context) listModel {
 	return listModel{c: c, ctx: ctx, total: -1, pendingFrom: -1, tagged: map[int64]bool{}}
 }
 
-// load points the list at a new source and starts fetching it.
-func (l listModel) load(b Backend, req PageRequest, showTo bool) (listModel, tea.Cmd) {
+// load points the list at a new source and starts fetching it. With
+// keep, a message id, the list opens where that message is in the new
+// source (T, leaving a search), asking the backend for its row first.
+func (l listModel) load(b Backend, req PageRequest, showTo bool, keep int64) (listModel, tea.Cmd) {
 	l.b, l.req, l.showTo = b, req, showTo
 	l.total, l.cursor, l.top, l.win, l.winFrom, l.err = -1, 0, 0, nil, 0, nil
 	l.keepID = 0
 	l.tagged = map[int64]bool{}
 	l.pendingFrom = -1
-	return l.reload()
+	if keep == 0 || req.Query != "" {
+		return l.reload()
+	}
+	l.countID++
+	l.pageID++ // a page on its way belongs to the old source
+	l.keepID = keep
+	return l, positionCmd(l.ctx, b, req, keep, l.countID)
+}
+
+// positionCmd counts the source and finds the row of message keep in it.
+func positionCmd(ctx context.Context, b Backend, req PageRequest, keep int64, id int) tea.Cmd {
+	return func() tea.Msg {
+		n, err := b.Count(ctx, req)
+		if err != nil {
+			return countMsg{id: id, err: err, row: -1}
+		}
+		row, err := b.Position(ctx, req, keep)
+		if err != nil {
+			row = -1 // not there (any more): the list opens at the top
+		}
+		return countMsg{id: id, n: n, row: row}
+	}
 }
 
 // reload re-counts the source and re-fetches the window where it is (a
@@ -80,7 +103,7 @@ func (l listModel) reload() (listModel, tea.Cmd) {
 func countCmd(ctx context.Context, b Backend, req PageRequest, id int) tea.Cmd {
 	return func() tea.Msg {
 		n, err := b.Count(ctx, req)
-		return countMsg{id: id, n: n, err: err}
+		return countMsg{id: id, n: n, err: err, row: -1}
 	}
 }
 
@@ -132,6 +155,10 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 			return l.fail(msg.err)
 		}
 		l.total = msg.n
+		if msg.row >= 0 {
+			// The kept message's row: the cursor there, mid-screen.
+			l.cursor, l.top = msg.row, msg.row-l.height/2
+		}
 		l.clampCursor()
 		return l.ensure()
 	case pageMsg:

@@ -130,3 +130,11 @@ func (l listModel) position() string {
 	}
 	return fmt.Sprintf("%d/%d", l.cursor+1, l.total)
 }
+
+// plural is "1 message", "3 messages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

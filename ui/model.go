@@ -247,8 +247,14 @@ func (m Model) reloadList() (tea.Model, tea.Cmd) {
 	req := PageRequest{Folder: m.folder, Query: m.query, Threaded: m.threaded && m.query == ""}
 	mb, _ := m.sidebar.box(m.cur, m.folder)
 	showTo := mb.SpecialUse == accounts.SpecialSent || mb.SpecialUse == accounts.SpecialDrafts || m.folder == outboxName
+	// The same folder in another order, or back from a search: the
+	// selected message stays selected.
+	var keep int64
+	if sel, ok := m.list.selected(); ok && m.list.b == b && m.list.req.Folder == req.Folder && m.list.err == nil {
+		keep = sel.ID
+	}
 	var cmd tea.Cmd
-	m.list, cmd = m.list.load(b, req, showTo)
+	m.list, cmd = m.list.load(b, req, showTo, keep)
 	return m, cmd
 }
 

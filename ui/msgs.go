@@ -37,10 +37,12 @@ type pageMsg struct {
 	err   error
 }
 
-// countMsg carries the number of rows of the list's source.
+// countMsg carries the number of rows of the list's source and, when
+// the list keeps a message selected across sources, its row (else -1).
 type countMsg struct {
 	id  int
 	n   int
+	row int
 	err error
 }
 

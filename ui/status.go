@@ -65,6 +65,14 @@ func (s statusModel) setNote(text string, isErr bool) (statusModel, tea.Cmd) {
 	return s, tea.Tick(ttl, func(time.Time) tea.Msg { return statusExpireMsg{seq: seq} })
 }
 
+// clearNote removes the note now (it belonged to a message no longer
+// shown); its pending expiry then does nothing.
+func (s statusModel) clearNote() statusModel {
+	s.seq++
+	s.note, s.isErr = "", false
+	return s
+}
+
 func (s statusModel) Update(msg tea.Msg) (statusModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case errMsg:

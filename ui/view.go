@@ -67,7 +67,7 @@ func (m Model) header() string {
 		left += st.HeaderDim.Render(" › ") + st.Header.Render("compose")
 	default:
 		if mb, ok := m.sidebar.box(m.cur, m.folder); ok && m.query == "" {
-			info = append(info, fmt.Sprintf("%d messages, %d unread", mb.Total, mb.Unread))
+			info = append(info, fmt.Sprintf("%s, %d unread", plural(mb.Total, "message"), mb.Unread))
 		}
 		switch {
 		case m.query != "" && m.list.err != nil:
