@@ -19,6 +19,9 @@ type Common struct {
 	Keys       KeyMap
 	ReaderKeys KeyMap
 	Renderer   *lipgloss.Renderer
+	// Wrap is the widest the reader lays text out, in cells; 0 for the
+	// window's width.
+	Wrap int
 	// Now is the clock (fixed in tests, so dates in goldens are stable).
 	Now func() time.Time
 	// Log receives diagnostics; it writes to a file, never the terminal.
@@ -31,7 +34,7 @@ func NewCommon(r *lipgloss.Renderer, theme Theme, keys KeyMaps, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Common{Styles: NewStyles(r, theme), Keys: keys.List, ReaderKeys: keys.Reader, Renderer: r, Now: time.Now, Log: log}
+	return &Common{Styles: NewStyles(r, theme), Keys: keys.List, ReaderKeys: keys.Reader, Renderer: r, Now: time.Now, Log: log, Wrap: defaultWrap}
 }
 
 // Minimum size the layout is designed for; smaller terminals get a notice.

@@ -27,6 +27,7 @@ import (
 //	[ui]
 //	threads = true          # open folders threaded
 //	sync_interval = "5m"    # background sync period; "0" turns it off
+//	wrap = 80               # widest the reader lays text out; 0: the window
 //
 // Action names are listed by the help overlay (?) and in README.md.
 type Config struct {
@@ -55,6 +56,8 @@ type Settings struct {
 	Theme        Theme
 	Threads      bool
 	SyncInterval string
+	// Wrap is the widest the reader lays text out (0: the window's).
+	Wrap int
 }
 
 // LoadSettings reads ui.toml at path (a missing file gives the defaults)
@@ -67,7 +70,7 @@ func LoadSettings(path string, getenv func(string) string) (Settings, error) {
 // tables of config.toml, named by from for errors), then ui.toml at path
 // when it exists, then NO_COLOR from env.
 func LoadSettingsWith(base Config, from, path string, getenv func(string) string) (Settings, error) {
-	s := Settings{Keys: DefaultKeyMaps(), Theme: DefaultTheme(), SyncInterval: "5m"}
+	s := Settings{Keys: DefaultKeyMaps(), Theme: DefaultTheme(), SyncInterval: "5m", Wrap: defaultWrap}
 	if getenv("NO_COLOR") != "" {
 		s.Theme.NoColor = true
 	}
@@ -170,8 +173,14 @@ func (s *Settings) apply(c Config, path string) error {
 				return fmt.Errorf("ui config %s: ui.sync_interval: want a duration such as \"5m\"", path)
 			}
 			s.SyncInterval = str
+		case "wrap":
+			n, ok := v.(int64)
+			if !ok || n < 0 || n > 1000 {
+				return fmt.Errorf("ui config %s: ui.wrap: want a number of columns (0: the window's width)", path)
+			}
+			s.Wrap = int(n)
 		default:
-			return fmt.Errorf("ui config %s: ui.%s: unknown setting (threads, sync_interval)", path, name)
+			return fmt.Errorf("ui config %s: ui.%s: unknown setting (%s)", path, name, uiSettingNames)
 		}
 	}
 	return nil
@@ -216,3 +225,6 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(out)
 	return out
 }
+
+// uiSettingNames lists the [ui] settings, for errors.
+const uiSettingNames = "threads, sync_interval, wrap"

@@ -36,6 +36,7 @@ dim = "244"
 [ui]
 threads = true
 sync_interval = "10m"
+wrap = 72
 `), 0o600)
 	s, err = LoadSettings(path, env(map[string]string{"NO_COLOR": "1"}))
 	if err != nil {
@@ -49,7 +50,7 @@ sync_interval = "10m"
 	if !key.Matches(tea.KeyMsg{Type: tea.KeySpace}, s.Keys.List.NextAccount) {
 		t.Fatal("space not bound")
 	}
-	if s.Theme.Accent.True != "#ff8800" || !s.Theme.NoColor || !s.Threads || s.SyncInterval != "10m" {
+	if s.Theme.Accent.True != "#ff8800" || !s.Theme.NoColor || !s.Threads || s.SyncInterval != "10m" || s.Wrap != 72 {
 		t.Fatalf("settings %+v", s)
 	}
 	// The help overlay shows the new binding.
@@ -59,7 +60,7 @@ sync_interval = "10m"
 	if v := h.View(); !strings.Contains(v, "D          delete (to Trash)") {
 		t.Fatalf("help:\n%s", v)
 	}
-	for _, bad := range []string{"[keys]\nfly = \"x\"", "[theme]\naccent = \"orange\"", "[colors]\nx = 1", "[ui]\nthreads = \"yes\"", "[keys]\ndelete = 3"} {
+	for _, bad := range []string{"[keys]\nfly = \"x\"", "[theme]\naccent = \"orange\"", "[colors]\nx = 1", "[ui]\nthreads = \"yes\"", "[ui]\nwrap = \"wide\"", "[keys]\ndelete = 3"} {
 		os.WriteFile(path, []byte(bad), 0o600)
 		if _, err := LoadSettings(path, env(nil)); err == nil {
 			t.Errorf("%q: no error", bad)

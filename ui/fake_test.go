@@ -30,6 +30,8 @@ type fakeBackend struct {
 	syncEv  []accounts.SyncEvent
 	feed    *fakeFeed
 	pages   int // Page calls
+	// rendered replaces the made-up text of these messages.
+	rendered map[int64]*accounts.Rendered
 }
 
 var _ Backend = (*fakeBackend)(nil)
@@ -164,6 +166,9 @@ func (f *fakeBackend) Render(ctx context.Context, id int64) (*accounts.Rendered,
 		return nil, fmt.Errorf("message %d: %w", id, accounts.ErrNotFound)
 	}
 	m := f.msgs[mb][i]
+	if r, ok := f.rendered[id]; ok {
+		return r, nil
+	}
 	r := &accounts.Rendered{
 		Headers: []accounts.HeaderField{{Key: "Date", Value: m.Date.Format(time.RFC1123Z)}, {Key: "From", Value: accounts.FormatAddresses(m.From)},
 			{Key: "To", Value: accounts.FormatAddresses(m.To)}, {Key: "Subject", Value: m.Subject}},

@@ -35,7 +35,8 @@ type listModel struct {
 	height  int         // rows on screen
 	width   int
 	win     []accounts.Message
-	winFrom int // row of win[0]
+	winFrom int        // row of win[0]
+	tree    []treeCell // threaded: the tree of each row of win
 	// pageID and countID are the latest requests; older results drop.
 	pageID, countID int
 	pendingFrom     int // start of the page being fetched; -1 if none
@@ -53,7 +54,7 @@ func newList(c *Common, ctx context.Context) listModel {
 // source (T, leaving a search), asking the backend for its row first.
 func (l listModel) load(b Backend, req PageRequest, showTo bool, keep int64) (listModel, tea.Cmd) {
 	l.b, l.req, l.showTo = b, req, showTo
-	l.total, l.cursor, l.top, l.win, l.winFrom, l.err = -1, 0, 0, nil, 0, nil
+	l.total, l.cursor, l.top, l.win, l.winFrom, l.err, l.tree = -1, 0, 0, nil, 0, nil, nil
 	l.keepID = 0
 	l.tagged = map[int64]bool{}
 	l.pendingFrom = -1
@@ -177,6 +178,10 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 			return l.fetch(max(0, msg.start-winSize/2), false)
 		}
 		l.win, l.winFrom = msg.msgs, msg.start
+		l.tree = nil
+		if l.req.Threaded {
+			l.tree = threadTree(l.win)
+		}
 		if len(msg.msgs) < winSize && l.total != msg.start+len(msg.msgs) && l.total >= 0 {
 			l.total = msg.start + len(msg.msgs)
 		}
@@ -413,7 +418,7 @@ func (l listModel) View() string {
 			b.WriteString(s.Dim.Render(padRight("  …", l.width)))
 			continue
 		}
-		b.WriteString(l.renderRow(m, i == l.cursor, now))
+		b.WriteString(l.renderRow(i, m, i == l.cursor, now))
 	}
 	return b.String()
 }

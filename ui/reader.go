@@ -152,7 +152,7 @@ func (r readerModel) content() string {
 		b.WriteString(st.Warn.Render(truncate("! "+p, w)) + "\n")
 	}
 	b.WriteString(st.Separator.Render(strings.Repeat("─", w)) + "\n")
-	b.WriteString(formatBody(r.r.Text, w, st.Body, st.Quote))
+	b.WriteString(r.body())
 	if n := len(r.r.Attachments); n > 0 {
 		b.WriteString("\n" + st.Separator.Render(strings.Repeat("─", w)) + "\n")
 		b.WriteString(st.Label.Render(fmt.Sprintf("%d attachment(s) — tab selects, S saves, o opens", n)) + "\n")
@@ -172,6 +172,25 @@ func (r readerModel) content() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// bodyWidth is the width the text is laid out at: the window's, at most
+// the wrap width ([ui] wrap, 0 for the window's).
+func (r readerModel) bodyWidth() int {
+	w := max(10, r.width)
+	if r.c.Wrap > 0 {
+		w = min(w, max(20, r.c.Wrap))
+	}
+	return w
+}
+
+// body is the message's text laid out (see reflow.go).
+func (r readerModel) body() string {
+	if r.r == nil {
+		return ""
+	}
+	st := r.c.Styles
+	return formatBody(r.r.Text, r.bodyWidth(), st.Body, st.Quote)
+}
+
 // shownHeader reports whether a header is displayed (the store gives
 // Date, From, To, Cc, Subject and a few more).
 func shownHeader(k string) bool {
@@ -180,33 +199,6 @@ func shownHeader(k string) bool {
 		return true
 	}
 	return false
-}
-
-// formatBody wraps text to w cells and dims quoted lines.
-func formatBody(text string, w int, body, quote interface{ Render(...string) string }) string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\t", "    ")
-	var b strings.Builder
-	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		line = strings.Map(func(r rune) rune {
-			if r < ' ' || r == 0x7f {
-				return -1
-			}
-			return r
-		}, line)
-		style := body
-		if strings.HasPrefix(strings.TrimLeft(line, " "), ">") {
-			style = quote
-		}
-		if line == "" {
-			b.WriteString("\n")
-			continue
-		}
-		for _, wl := range strings.Split(ansi.Wrap(line, w, ""), "\n") {
-			b.WriteString(style.Render(wl) + "\n")
-		}
-	}
-	return b.String()
 }
 
 // humanSize is "120 KB".

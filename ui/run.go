@@ -73,6 +73,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		wizard = setup
 	}
 	c := NewCommon(r, o.Settings.Theme, o.Settings.Keys, o.Log)
+	c.Wrap = o.Settings.Wrap
 	m := New(work, c, Options{Accounts: backends, Setup: wizard, SyncInterval: interval,
 		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads})
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx),
