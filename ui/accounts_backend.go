@@ -61,6 +61,18 @@ func (b *AccountBackend) Archive(ctx context.Context, ids []int64) error {
 	return b.A.Archive(ctx, ids)
 }
 
+func (b *AccountBackend) DeletedForGood(ctx context.Context, ids []int64) ([]int64, error) {
+	return b.A.DeletedForGood(ctx, ids)
+}
+
+func (b *AccountBackend) Snapshot(ctx context.Context, ids []int64, scope []string) (accounts.Snapshot, error) {
+	return b.A.Snapshot(ctx, ids, scope)
+}
+
+func (b *AccountBackend) Restore(ctx context.Context, s accounts.Snapshot) (int, error) {
+	return b.A.Restore(ctx, s)
+}
+
 func (b *AccountBackend) Trash(ctx context.Context) (string, error) {
 	return b.A.Folder(ctx, accounts.RoleTrash)
 }

@@ -21,6 +21,8 @@ type confirmedMsg struct {
 	what string // "delete", "archive", "move"
 	ids  []int64
 	to   string
+	// forGood: a delete that removes every message for good (no undo).
+	forGood bool
 }
 
 // discardMsg throws the composer's message away (after a yes).
@@ -75,21 +77,24 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.list.tagged = map[int64]bool{}
+		var what string
+		switch {
+		case flag == accounts.FlagSeen && set:
+			what = "marked " + plural(n, "message") + " read"
+		case flag == accounts.FlagSeen:
+			what = "marked " + plural(n, "message") + " unread"
+		case set:
+			what = "flagged " + plural(n, "message")
+		default:
+			what = "unflagged " + plural(n, "message")
+		}
 		if set {
-			return m, flagsCmd(ctx, b, ids, []string{flag}, nil, "")
+			return m, flagsCmd(ctx, b, ids, []string{flag}, nil, what)
 		}
-		return m, flagsCmd(ctx, b, ids, nil, []string{flag}, "")
+		return m, flagsCmd(ctx, b, ids, nil, []string{flag}, what)
 	case key.Matches(msg, k.Delete):
-		trash, _ := m.sidebar.box(m.cur, m.folder)
-		if n > 1 || trash.SpecialUse == accounts.SpecialTrash {
-			q := fmt.Sprintf("Delete %s?", plural(n, "message"))
-			if trash.SpecialUse == accounts.SpecialTrash {
-				q = fmt.Sprintf("Delete %s for good?", plural(n, "message"))
-			}
-			m.prompt = m.prompt.confirm(q, confirmedMsg{what: "delete", ids: ids})
-			return m, nil
-		}
-		return m.do(confirmedMsg{what: "delete", ids: ids})
+		// The account says which would go for good; deleteChecked asks.
+		return m, deleteCheckCmd(ctx, b, ids)
 	case key.Matches(msg, k.Archive):
 		if n > 1 {
 			m.prompt = m.prompt.confirm(fmt.Sprintf("Archive %s?", plural(n, "message")), confirmedMsg{what: "archive", ids: ids})
@@ -147,6 +152,12 @@ func (m Model) do(c confirmedMsg) (tea.Model, tea.Cmd) {
 		noun = fmt.Sprintf("%d messages", len(ids))
 	}
 	return m, func() tea.Msg {
+		var undo *accounts.Snapshot
+		if !c.forGood {
+			if snap, err := b.Snapshot(ctx, ids, nil); err == nil {
+				undo = &snap
+			}
+		}
 		var err error
 		var what string
 		switch c.what {
@@ -157,14 +168,22 @@ func (m Model) do(c confirmedMsg) (tea.Model, tea.Cmd) {
 		case "move":
 			err, what = b.Move(ctx, ids, c.to), "moved "+noun+" to "+c.to
 		}
-		return actionDoneMsg{account: b.Name(), what: what, err: err}
+		return actionDoneMsg{account: b.Name(), what: what, err: err, undo: undo}
 	}
 }
 
+// flagsCmd changes flags; with what (a user's action, not the read mark
+// of opening a message) it can be undone.
 func flagsCmd(ctx context.Context, b Backend, ids []int64, add, remove []string, what string) tea.Cmd {
 	return func() tea.Msg {
+		var undo *accounts.Snapshot
+		if what != "" {
+			if snap, err := b.Snapshot(ctx, ids, append(slices.Clone(add), remove...)); err == nil {
+				undo = &snap
+			}
+		}
 		err := b.SetFlags(ctx, ids, add, remove)
-		return actionDoneMsg{account: b.Name(), what: what, err: err}
+		return actionDoneMsg{account: b.Name(), what: what, err: err, undo: undo}
 	}
 }
 
@@ -178,7 +197,15 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		cmds := []tea.Cmd{m.refresh(msg.account)}
 		if msg.what != "" {
-			cmds = append(cmds, func() tea.Msg { return infoMsg{msg.what} })
+			m.undoLast = nil // U undoes the last action or nothing
+		}
+		if msg.undo != nil {
+			var c tea.Cmd
+			m, c = m.remember(msg.account, msg.what, msg.undo)
+			what := msg.what + " · " + m.c.Keys.Undo.Help().Key + " undoes"
+			cmds = append(cmds, c, func() tea.Msg { return infoMsg{text: what, ttl: undoTTL} })
+		} else if msg.what != "" {
+			cmds = append(cmds, func() tea.Msg { return infoMsg{text: msg.what} })
 		}
 		if msg.account == m.backend().Name() {
 			next, c := m.list.reload()
@@ -188,6 +215,15 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case confirmedMsg:
 		return m.do(msg)
+	case deleteCheckedMsg:
+		return m.deleteChecked(msg)
+	case undoneMsg:
+		return m.undone(msg)
+	case undoExpireMsg:
+		if m.undoLast != nil && m.undoLast.seq == msg.seq {
+			m.undoLast = nil
+		}
+		return m, nil
 	case pickedMsg:
 		m.screen = m.back
 		if msg.folder == "" {
@@ -237,9 +273,9 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.screen = screenReader
 		}
 		if msg.draft {
-			return m, tea.Batch(m.refresh(msg.account), func() tea.Msg { return infoMsg{"draft saved"} })
+			return m, tea.Batch(m.refresh(msg.account), func() tea.Msg { return infoMsg{text: "draft saved"} })
 		}
-		cmds := []tea.Cmd{m.refresh(msg.account), func() tea.Msg { return infoMsg{"queued in the Outbox; sending…"} }}
+		cmds := []tea.Cmd{m.refresh(msg.account), func() tea.Msg { return infoMsg{text: "queued in the Outbox; sending…"} }}
 		if i := m.find(msg.account); i >= 0 {
 			if m.accts[i].syncing {
 				m.accts[i].pendingFlush = true
@@ -258,7 +294,7 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case discardMsg:
 		m.screen = m.back
-		return m, func() tea.Msg { return infoMsg{"message discarded"} }
+		return m, func() tea.Msg { return infoMsg{text: "message discarded"} }
 	case promptDoneMsg:
 		return m.promptDone(msg)
 	case searchTickMsg:
@@ -272,9 +308,9 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case msg.err != nil:
 			return m, func() tea.Msg { return errMsg{msg.err} }
 		case msg.opened:
-			return m, func() tea.Msg { return infoMsg{"opened " + filepath.Base(msg.path)} }
+			return m, func() tea.Msg { return infoMsg{text: "opened " + filepath.Base(msg.path)} }
 		}
-		return m, func() tea.Msg { return infoMsg{"saved " + msg.path} }
+		return m, func() tea.Msg { return infoMsg{text: "saved " + msg.path} }
 	}
 	return m, cmd
 }

@@ -37,6 +37,14 @@ type Backend interface {
 	Move(ctx context.Context, ids []int64, folder string) error
 	Delete(ctx context.Context, ids []int64) error
 	Archive(ctx context.Context, ids []int64) error
+	// DeletedForGood returns those of ids that Delete would remove for
+	// good (in Trash already, or no Trash): the interface asks first.
+	DeletedForGood(ctx context.Context, ids []int64) ([]int64, error)
+	// Snapshot records the folders of ids and their flags of scope;
+	// Restore puts them back as they were (undo of a move, a delete to
+	// Trash or a flag change) and says how many it found.
+	Snapshot(ctx context.Context, ids []int64, scope []string) (accounts.Snapshot, error)
+	Restore(ctx context.Context, s accounts.Snapshot) (int, error)
 	// Trash returns the Trash folder's name, "" when there is none.
 	Trash(ctx context.Context) (string, error)
 	// Compose, Reply and Forward start drafts.

@@ -30,6 +30,9 @@ type fakeBackend struct {
 	syncEv  []accounts.SyncEvent
 	feed    *fakeFeed
 	pages   int // Page calls
+	// plainTrash lists Trash without its special use (as a POP3
+	// account's local Trash may be).
+	plainTrash bool
 	// rendered replaces the made-up text of these messages.
 	rendered map[int64]*accounts.Rendered
 }
@@ -72,6 +75,9 @@ func (f *fakeBackend) Mailboxes(ctx context.Context) ([]accounts.Mailbox, error)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	uses := map[string]string{"Archive": accounts.SpecialArchive, "Drafts": accounts.SpecialDrafts, "Sent": accounts.SpecialSent, "Trash": accounts.SpecialTrash}
+	if f.plainTrash {
+		delete(uses, "Trash")
+	}
 	var out []accounts.Mailbox
 	for name, list := range f.msgs {
 		mb := accounts.Mailbox{Name: name, SpecialUse: uses[name], Total: len(list)}
@@ -244,7 +250,13 @@ func (f *fakeBackend) Delete(ctx context.Context, ids []int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("delete " + idList(ids))
-	f.moveLocked(ids, "Trash")
+	for _, id := range ids {
+		if mb, i := f.find(id); mb == "Trash" {
+			f.msgs[mb] = slices.Delete(f.msgs[mb], i, i+1)
+		} else if i >= 0 {
+			f.moveLocked([]int64{id}, "Trash")
+		}
+	}
 	return nil
 }
 
@@ -257,6 +269,62 @@ func (f *fakeBackend) Archive(ctx context.Context, ids []int64) error {
 }
 
 func (f *fakeBackend) Trash(ctx context.Context) (string, error) { return "Trash", nil }
+
+func (f *fakeBackend) DeletedForGood(ctx context.Context, ids []int64) ([]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []int64
+	for _, id := range ids {
+		if mb, _ := f.find(id); mb == "Trash" {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeBackend) Snapshot(ctx context.Context, ids []int64, scope []string) (accounts.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := accounts.Snapshot{Flags: scope}
+	for _, id := range ids {
+		mb, i := f.find(id)
+		if i < 0 {
+			return s, accounts.ErrNotFound
+		}
+		s.Places = append(s.Places, accounts.Place{ID: id, Mailbox: mb, Flags: slices.Clone(f.msgs[mb][i].Flags)})
+	}
+	return s, nil
+}
+
+func (f *fakeBackend) Restore(ctx context.Context, s accounts.Snapshot) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []int64
+	for _, p := range s.Places {
+		ids = append(ids, p.ID)
+	}
+	f.record("restore " + idList(ids))
+	n := 0
+	for _, p := range s.Places {
+		mb, i := f.find(p.ID)
+		if i < 0 {
+			continue
+		}
+		n++
+		if mb != p.Mailbox {
+			f.moveLocked([]int64{p.ID}, p.Mailbox)
+			mb, i = f.find(p.ID)
+		}
+		m := &f.msgs[mb][i]
+		for _, fl := range s.Flags {
+			m.Flags = slices.DeleteFunc(slices.Clone(m.Flags), func(x string) bool { return x == fl })
+			if slices.Contains(p.Flags, fl) {
+				m.Flags = append(m.Flags, fl)
+			}
+		}
+	}
+	return n, nil
+}
 
 func (f *fakeBackend) Compose() *compose.Draft {
 	return &compose.Draft{From: compose.Address{Name: "Me", Addr: f.Address()}, Body: "\n\n-- \nme\n"}

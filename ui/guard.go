@@ -137,6 +137,18 @@ func (gb gatedBackend) Archive(ctx context.Context, ids []int64) error {
 	return gb.run(func() error { return gb.b.Archive(ctx, ids) })
 }
 
+func (gb gatedBackend) DeletedForGood(ctx context.Context, ids []int64) ([]int64, error) {
+	return through(gb.g, func() ([]int64, error) { return gb.b.DeletedForGood(ctx, ids) })
+}
+
+func (gb gatedBackend) Snapshot(ctx context.Context, ids []int64, scope []string) (accounts.Snapshot, error) {
+	return through(gb.g, func() (accounts.Snapshot, error) { return gb.b.Snapshot(ctx, ids, scope) })
+}
+
+func (gb gatedBackend) Restore(ctx context.Context, s accounts.Snapshot) (int, error) {
+	return through(gb.g, func() (int, error) { return gb.b.Restore(ctx, s) })
+}
+
 func (gb gatedBackend) Trash(ctx context.Context) (string, error) {
 	return through(gb.g, func() (string, error) { return gb.b.Trash(ctx) })
 }

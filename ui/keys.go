@@ -54,6 +54,8 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.ToggleThreads):
 		m.threaded = !m.threaded
 		return m.reloadList()
+	case key.Matches(msg, k.Undo):
+		return m.undo()
 	}
 	if m.sidebarF {
 		m.sidebar, cmd = m.sidebar.Update(msg)
@@ -93,17 +95,19 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.list, cmd = m.list.ensure()
 		next, c2 := m.open()
 		return next, tea.Batch(cmd, c2)
+	case key.Matches(msg, k.Undo):
+		return m.undo()
 	case key.Matches(msg, k.SaveAttachment):
 		a, ok := m.reader.attachment()
 		if !ok {
-			return m, func() tea.Msg { return infoMsg{"this message has no attachments"} }
+			return m, func() tea.Msg { return infoMsg{text: "this message has no attachments"} }
 		}
 		m.prompt, cmd = m.prompt.open(promptSave, "save to: ", defaultSavePath(a))
 		return m, cmd
 	case key.Matches(msg, k.OpenAttachment):
 		a, ok := m.reader.attachment()
 		if !ok {
-			return m, func() tea.Msg { return infoMsg{"this message has no attachments"} }
+			return m, func() tea.Msg { return infoMsg{text: "this message has no attachments"} }
 		}
 		return m, openAttachmentCmd(m.ctx, m.backend(), id, a)
 	case key.Matches(msg, k.Reply), key.Matches(msg, k.ReplyAll), key.Matches(msg, k.Forward),

@@ -72,6 +72,9 @@ type Model struct {
 	picker   pickerModel
 	wizard   wizardModel
 	moveIDs  []int64 // what the picker will move
+	// undoLast is the last action U can undo (nil after undoTTL).
+	undoLast *undoState
+	undoSeq  int
 	// seq holds the letters of a key sequence ("z" of "za") typed so
 	// far.
 	seq      string
@@ -182,7 +185,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case syncNowMsg, syncTickMsg, syncStartedMsg, syncEventMsg, syncDoneMsg, feedMsg:
 		return m.updateSync(msg)
 	case actionDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,
-		composeSendMsg, composeDraftMsg, composeCancel, discardMsg, confirmedMsg:
+		composeSendMsg, composeDraftMsg, composeCancel, discardMsg, confirmedMsg, deleteCheckedMsg, undoneMsg, undoExpireMsg:
 		return m.updateAction(msg)
 	case completionMsg, editorDoneMsg:
 		m.composer, cmd = m.composer.Update(msg, m.ctx, m.backend())

@@ -16,8 +16,12 @@ import (
 // errMsg is the one error message: shown in the status line, expiring.
 type errMsg struct{ err error }
 
-// infoMsg is a short note for the status line, expiring.
-type infoMsg struct{ text string }
+// infoMsg is a short note for the status line, expiring after ttl
+// (infoTTL when zero).
+type infoMsg struct {
+	text string
+	ttl  time.Duration
+}
 
 // statusExpireMsg clears the status note with sequence seq.
 type statusExpireMsg struct{ seq int }
@@ -59,6 +63,8 @@ type actionDoneMsg struct {
 	account string
 	what    string // "deleted 3 messages"
 	err     error
+	// undo is the state before the action, when it can be undone.
+	undo *accounts.Snapshot
 }
 
 // draftMsg carries a draft to open in the composer.

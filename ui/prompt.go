@@ -75,7 +75,7 @@ func (p promptModel) Update(msg tea.Msg) (promptModel, tea.Cmd) {
 				yes := p.onYes
 				return p, func() tea.Msg { return yes }
 			}
-			return p, func() tea.Msg { return infoMsg{"cancelled"} }
+			return p, func() tea.Msg { return infoMsg{text: "cancelled"} }
 		}
 		return p, nil
 	}

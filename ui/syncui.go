@@ -86,11 +86,11 @@ func syncNote(msg syncDoneMsg) tea.Msg {
 	case msg.sum.OutboxErr != nil:
 		return errMsg{fmt.Errorf("%s: send: %v", msg.account, msg.sum.OutboxErr)}
 	case msg.sum.Sent > 0 && msg.sum.New > 0:
-		return infoMsg{fmt.Sprintf("%s: %d new, %d sent", msg.account, msg.sum.New, msg.sum.Sent)}
+		return infoMsg{text: fmt.Sprintf("%s: %d new, %d sent", msg.account, msg.sum.New, msg.sum.Sent)}
 	case msg.sum.Sent > 0:
-		return infoMsg{fmt.Sprintf("%s: %d sent", msg.account, msg.sum.Sent)}
+		return infoMsg{text: fmt.Sprintf("%s: %d sent", msg.account, msg.sum.Sent)}
 	case msg.sum.New > 0:
-		return infoMsg{fmt.Sprintf("%s: %d new", msg.account, msg.sum.New)}
+		return infoMsg{text: fmt.Sprintf("%s: %d new", msg.account, msg.sum.New)}
 	}
 	return nil
 }
