@@ -43,6 +43,10 @@ func (b *AccountBackend) Render(ctx context.Context, id int64) (*accounts.Render
 	return b.A.Render(ctx, id)
 }
 
+func (b *AccountBackend) HTML(ctx context.Context, id int64) (string, error) {
+	return b.A.HTML(ctx, id)
+}
+
 func (b *AccountBackend) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
 	return b.A.SaveAttachment(ctx, id, part, w)
 }

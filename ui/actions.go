@@ -303,6 +303,11 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.query = strings.TrimSpace(m.prompt.input.Value())
 		return m.reloadList()
+	case browserDoneMsg:
+		if msg.err != nil {
+			return m, func() tea.Msg { return errMsg{msg.err} }
+		}
+		return m, func() tea.Msg { return infoMsg{text: msg.what} }
 	case attachmentDoneMsg:
 		switch {
 		case msg.err != nil:
@@ -334,6 +339,24 @@ func (m Model) promptDone(msg promptDoneMsg) (tea.Model, tea.Cmd) {
 		}
 		a, _ := m.reader.attachment()
 		return m, saveAttachmentCmd(m.ctx, m.backend(), m.reader.msg.ID, a, expandHome(strings.TrimSpace(msg.value)))
+	case promptFind:
+		if !msg.ok {
+			m.reader = m.reader.setFind("")
+		}
+		return m, nil
+	case promptLink:
+		if !msg.ok {
+			return m, nil
+		}
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(msg.value), &n); err != nil {
+			return m, func() tea.Msg { return errMsg{fmt.Errorf("open link: %q is not a link number", msg.value)} }
+		}
+		link, ok := m.reader.link(n)
+		if !ok {
+			return m, func() tea.Msg { return errMsg{fmt.Errorf("open link: no link %d (1–%d)", n, len(m.reader.links))} }
+		}
+		return m, openLinkCmd(link)
 	case promptAttach:
 		if !msg.ok {
 			return m, nil

@@ -29,6 +29,9 @@ type Backend interface {
 	Position(ctx context.Context, req PageRequest, id int64) (int, error)
 	// Render decodes a message for reading.
 	Render(ctx context.Context, id int64) (*accounts.Rendered, error)
+	// HTML returns the message's HTML part (an error wrapping
+	// accounts.ErrNoHTML when it has none), for the browser.
+	HTML(ctx context.Context, id int64) (string, error)
 	// SaveAttachment writes the decoded MIME part of message id to w.
 	SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error)
 	// SetFlags, Move, Delete (to Trash) and Archive change messages

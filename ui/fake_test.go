@@ -33,6 +33,8 @@ type fakeBackend struct {
 	// plainTrash lists Trash without its special use (as a POP3
 	// account's local Trash may be).
 	plainTrash bool
+	// html is the HTML part of these messages.
+	html map[int64]string
 	// rendered replaces the made-up text of these messages.
 	rendered map[int64]*accounts.Rendered
 }
@@ -185,6 +187,15 @@ func (f *fakeBackend) Render(ctx context.Context, id int64) (*accounts.Rendered,
 		r.Attachments = []accounts.Attachment{{Part: "2", Filename: "report.pdf", ContentType: "application/pdf", Size: 123456}}
 	}
 	return r, nil
+}
+
+func (f *fakeBackend) HTML(ctx context.Context, id int64) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h, ok := f.html[id]; ok {
+		return h, nil
+	}
+	return "", fmt.Errorf("message %d: %w", id, accounts.ErrNoHTML)
 }
 
 func (f *fakeBackend) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {

@@ -117,6 +117,10 @@ func (gb gatedBackend) Render(ctx context.Context, id int64) (*accounts.Rendered
 	return through(gb.g, func() (*accounts.Rendered, error) { return gb.b.Render(ctx, id) })
 }
 
+func (gb gatedBackend) HTML(ctx context.Context, id int64) (string, error) {
+	return through(gb.g, func() (string, error) { return gb.b.HTML(ctx, id) })
+}
+
 func (gb gatedBackend) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
 	return through(gb.g, func() (int64, error) { return gb.b.SaveAttachment(ctx, id, part, w) })
 }

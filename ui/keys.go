@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -97,6 +98,21 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return next, tea.Batch(cmd, c2)
 	case key.Matches(msg, k.Undo):
 		return m.undo()
+	case key.Matches(msg, k.Search):
+		m.prompt, cmd = m.prompt.open(promptFind, "find: ", "")
+		return m, cmd
+	case key.Matches(msg, k.OpenHTML):
+		return m, openHTMLCmd(m.ctx, m.backend(), id)
+	case key.Matches(msg, k.OpenLink):
+		switch n := len(m.reader.links); n {
+		case 0:
+			return m, func() tea.Msg { return infoMsg{text: "this message has no links"} }
+		case 1:
+			return m, openLinkCmd(m.reader.links[0])
+		default:
+			m.prompt, cmd = m.prompt.open(promptLink, fmt.Sprintf("open link (1–%d): ", n), "")
+			return m, cmd
+		}
 	case key.Matches(msg, k.SaveAttachment):
 		a, ok := m.reader.attachment()
 		if !ok {

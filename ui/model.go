@@ -184,7 +184,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.openFolder(msg.account, msg.folder)
 	case syncNowMsg, syncTickMsg, syncStartedMsg, syncEventMsg, syncDoneMsg, feedMsg:
 		return m.updateSync(msg)
-	case actionDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,
+	case actionDoneMsg, browserDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,
 		composeSendMsg, composeDraftMsg, composeCancel, discardMsg, confirmedMsg, deleteCheckedMsg, undoneMsg, undoExpireMsg:
 		return m.updateAction(msg)
 	case completionMsg, editorDoneMsg:
@@ -362,6 +362,10 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.prompt.active() {
 		m.seq = ""
 		m.prompt, cmd = m.prompt.Update(msg)
+		if m.prompt.kind == promptFind {
+			// The search in the message follows the typing.
+			m.reader = m.reader.setFind(m.prompt.input.Value())
+		}
 		return m, cmd
 	}
 	var ok bool

@@ -16,6 +16,8 @@ const (
 	promptSave               // S: where to save an attachment
 	promptAttach             // ^a in the composer: a file to attach
 	promptConfirm            // y/n before a destructive action
+	promptFind               // / in the reader: a search in the message
+	promptLink               // l in the reader: the number of a link
 )
 
 // searchDelay is how long typing pauses before the search runs.

@@ -151,24 +151,3 @@ func layoutBody(text string, w int) []bodyLine {
 	}
 	return out
 }
-
-// formatBody lays text out at width w (see above), quoted lines in the
-// quote style.
-func formatBody(text string, w int, body, quote interface{ Render(...string) string }) string {
-	var b strings.Builder
-	for _, l := range layoutBody(text, w) {
-		if l.depth == 0 {
-			if l.text != "" {
-				b.WriteString(body.Render(l.text))
-			}
-			b.WriteByte('\n')
-			continue
-		}
-		prefix := strings.Repeat(">", l.depth)
-		if l.text != "" {
-			prefix += " "
-		}
-		b.WriteString(quote.Render(prefix+l.text) + "\n")
-	}
-	return b.String()
-}

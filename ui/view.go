@@ -63,6 +63,9 @@ func (m Model) header() string {
 	switch m.screen {
 	case screenReader:
 		left += st.HeaderDim.Render(" › ") + st.Header.Render(truncate(m.reader.msg.Subject, max(10, w/2)))
+		if p := m.reader.position(); p != "" {
+			info = append(info, p)
+		}
 	case screenComposer:
 		left += st.HeaderDim.Render(" › ") + st.Header.Render("compose")
 	default:
