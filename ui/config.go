@@ -28,6 +28,7 @@ import (
 //	threads = true          # open folders threaded
 //	sync_interval = "5m"    # background sync period; "0" turns it off
 //	wrap = 80               # widest the reader lays text out; 0: the window
+//	mouse = true            # false: clicks and the wheel stay the terminal's
 //
 // Action names are listed by the help overlay (?) and in README.md.
 type Config struct {
@@ -58,6 +59,9 @@ type Settings struct {
 	SyncInterval string
 	// Wrap is the widest the reader lays text out (0: the window's).
 	Wrap int
+	// NoMouse leaves the mouse to the terminal (selecting text):
+	// [ui] mouse = false.
+	NoMouse bool
 }
 
 // LoadSettings reads ui.toml at path (a missing file gives the defaults)
@@ -173,6 +177,12 @@ func (s *Settings) apply(c Config, path string) error {
 				return fmt.Errorf("ui config %s: ui.sync_interval: want a duration such as \"5m\"", path)
 			}
 			s.SyncInterval = str
+		case "mouse":
+			b, ok := v.(bool)
+			if !ok {
+				return fmt.Errorf("ui config %s: ui.mouse: want true or false", path)
+			}
+			s.NoMouse = !b
 		case "wrap":
 			n, ok := v.(int64)
 			if !ok || n < 0 || n > 1000 {
@@ -227,4 +237,4 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // uiSettingNames lists the [ui] settings, for errors.
-const uiSettingNames = "threads, sync_interval, wrap"
+const uiSettingNames = "threads, sync_interval, wrap, mouse"

@@ -281,13 +281,28 @@ func (m Model) layout() (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// mouse routes wheel and clicks by where they happen.
+// mouse routes wheel and clicks by where they happen: the wheel scrolls
+// what is under it (list, sidebar, reader, help); a left click selects a
+// message (a second click on it opens it) or opens a folder or account.
+// Drags and releases do nothing. Run turns the mouse off when [ui]
+// mouse is false.
 func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
+	if m.prompt.active() {
+		return m, nil
+	}
 	y := msg.Y - 1 // below the header line
+	wheel := msg.Button == tea.MouseButtonWheelUp || msg.Button == tea.MouseButtonWheelDown
+	leftClick := msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft
+	if !wheel && !leftClick {
+		return m, nil
+	}
 	switch m.screen {
 	case screenReader:
 		m.reader, cmd = m.reader.Update(msg)
+		return m, cmd
+	case screenHelp:
+		m.help, cmd = m.help.Update(msg)
 		return m, cmd
 	case screenMain:
 	default:
@@ -297,14 +312,11 @@ func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if msg.X < m.sidebar.width {
-		if msg.Action != tea.MouseActionPress || msg.Button != tea.MouseButtonLeft {
-			return m, nil
-		}
 		msg.Y = y
 		m.sidebar, cmd = m.sidebar.Update(msg)
 		return m, cmd
 	}
-	if msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft {
+	if leftClick {
 		m.sidebarF, m.sidebar.focused = false, false
 		if m.list.click(y) {
 			return m.open()

@@ -76,8 +76,13 @@ func Run(ctx context.Context, o RunOptions) error {
 	c.Wrap = o.Settings.Wrap
 	m := New(work, c, Options{Accounts: backends, Setup: wizard, SyncInterval: interval,
 		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads})
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx),
-		tea.WithInput(in), tea.WithOutput(out))
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
+	if !o.Settings.NoMouse {
+		// Clicks select, the wheel scrolls; without it the terminal
+		// keeps the mouse for selecting text.
+		popts = append(popts, tea.WithMouseCellMotion())
+	}
+	p := tea.NewProgram(m, popts...)
 	final, err := p.Run()
 	// The program has stopped: no Update runs any more, but the
 	// goroutines of its Cmds may. Stop them and wait for them.
