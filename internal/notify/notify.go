@@ -1,0 +1,94 @@
+// Package notify sends desktop notifications over the D-Bus session bus
+// (org.freedesktop.Notifications, the Desktop Notifications
+// Specification 1.2, method Notify). It owns nothing else: the interface
+// (package ui) is handed a function that calls Send, and decides what to
+// say and when.
+//
+// It never starts a bus (no autolaunch): without a session bus address
+// ($DBUS_SESSION_BUS_ADDRESS, or $XDG_RUNTIME_DIR/bus) there is nothing
+// to notify and SessionAddress says so. It imports nothing of ours.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// The notification service, its object and method (spec section
+// "D-BUS Protocol").
+const (
+	service = "org.freedesktop.Notifications"
+	object  = "/org/freedesktop/Notifications"
+	method  = service + ".Notify"
+)
+
+// ErrNoBus is returned when no session bus is there.
+var ErrNoBus = errors.New("no D-Bus session bus")
+
+// Notification is what a notification shows.
+type Notification struct {
+	App     string // the application's name ("letterbox")
+	Icon    string // an icon name of the theme ("mail-unread"), may be empty
+	Summary string // one line
+	Body    string // a few lines; the spec allows simple markup, so it is escaped
+}
+
+// SessionAddress returns the session bus address: $DBUS_SESSION_BUS_ADDRESS,
+// else the socket $XDG_RUNTIME_DIR/bus when it exists.
+func SessionAddress(getenv func(string) string) (string, bool) {
+	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+		return a, true
+	}
+	if dir := getenv("XDG_RUNTIME_DIR"); dir != "" {
+		p := filepath.Join(dir, "bus")
+		if st, err := os.Stat(p); err == nil && st.Mode()&os.ModeSocket != 0 {
+			return "unix:path=" + p, true
+		}
+	}
+	return "", false
+}
+
+// Send shows n through the notification service on the bus at address
+// and returns the id the server gave it. It connects for this one call:
+// new mail is rare, and no connection outlives the call.
+func Send(ctx context.Context, address string, n Notification) (uint32, error) {
+	if address == "" {
+		return 0, ErrNoBus
+	}
+	conn, err := dbus.Connect(address, dbus.WithContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("notify: connect to the session bus: %w", err)
+	}
+	defer conn.Close()
+	var id uint32
+	err = conn.Object(service, object).CallWithContext(ctx, method, 0,
+		n.App, uint32(0), n.Icon, n.Summary, escape(n.Body), []string{}, map[string]dbus.Variant{}, int32(-1)).Store(&id)
+	if err != nil {
+		return 0, fmt.Errorf("notify: %s: %w", method, err)
+	}
+	return id, nil
+}
+
+// escape makes text safe for the body's markup (spec: "Markup"): &, <
+// and > as entities.
+func escape(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '&':
+			out = append(out, "&amp;"...)
+		case '<':
+			out = append(out, "&lt;"...)
+		case '>':
+			out = append(out, "&gt;"...)
+		default:
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
