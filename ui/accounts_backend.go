@@ -35,6 +35,14 @@ func (b *AccountBackend) Count(ctx context.Context, req PageRequest) (int, error
 	return b.A.Count(ctx, req)
 }
 
+func (b *AccountBackend) Message(ctx context.Context, id int64) (accounts.Message, error) {
+	m, err := b.A.Message(ctx, id)
+	if err != nil {
+		return accounts.Message{}, err
+	}
+	return *m, nil
+}
+
 func (b *AccountBackend) Position(ctx context.Context, req PageRequest, id int64) (int, error) {
 	return b.A.Position(ctx, req, id)
 }

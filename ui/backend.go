@@ -23,6 +23,8 @@ type Backend interface {
 	// Count returns how many messages Page can return for req (Folder
 	// and Query; paging fields ignored).
 	Count(ctx context.Context, req PageRequest) (int, error)
+	// Message returns one message's metadata.
+	Message(ctx context.Context, id int64) (accounts.Message, error)
 	// Position returns the row message id has in the folder listing req
 	// selects (Folder, Threaded; Query and paging ignored); an error
 	// when it is not there.

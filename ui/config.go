@@ -29,6 +29,7 @@ import (
 //	sync_interval = "5m"    # background sync period; "0" turns it off
 //	wrap = 80               # widest the reader lays text out; 0: the window
 //	mouse = true            # false: clicks and the wheel stay the terminal's
+//	notify = "auto"         # new mail: "dbus" (desktop), "bell", "off"; auto: desktop, else bell
 //
 // Action names are listed by the help overlay (?) and in README.md.
 type Config struct {
@@ -62,6 +63,9 @@ type Settings struct {
 	// NoMouse leaves the mouse to the terminal (selecting text):
 	// [ui] mouse = false.
 	NoMouse bool
+	// Notify says how new mail is announced: "auto", "dbus", "bell",
+	// "off" (see notify.go).
+	Notify string
 }
 
 // LoadSettings reads ui.toml at path (a missing file gives the defaults)
@@ -74,7 +78,7 @@ func LoadSettings(path string, getenv func(string) string) (Settings, error) {
 // tables of config.toml, named by from for errors), then ui.toml at path
 // when it exists, then NO_COLOR from env.
 func LoadSettingsWith(base Config, from, path string, getenv func(string) string) (Settings, error) {
-	s := Settings{Keys: DefaultKeyMaps(), Theme: DefaultTheme(), SyncInterval: "5m", Wrap: defaultWrap}
+	s := Settings{Keys: DefaultKeyMaps(), Theme: DefaultTheme(), SyncInterval: "5m", Wrap: defaultWrap, Notify: notifyAuto}
 	if getenv("NO_COLOR") != "" {
 		s.Theme.NoColor = true
 	}
@@ -183,6 +187,14 @@ func (s *Settings) apply(c Config, path string) error {
 				return fmt.Errorf("ui config %s: ui.mouse: want true or false", path)
 			}
 			s.NoMouse = !b
+		case "notify":
+			str, _ := v.(string)
+			switch str {
+			case notifyAuto, notifyDBus, notifyBell, notifyOff:
+				s.Notify = str
+			default:
+				return fmt.Errorf("ui config %s: ui.notify: want \"auto\", \"dbus\", \"bell\" or \"off\"", path)
+			}
 		case "wrap":
 			n, ok := v.(int64)
 			if !ok || n < 0 || n > 1000 {
@@ -237,4 +249,4 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // uiSettingNames lists the [ui] settings, for errors.
-const uiSettingNames = "threads, sync_interval, wrap, mouse"
+const uiSettingNames = "threads, sync_interval, wrap, mouse, notify"

@@ -143,6 +143,16 @@ func (f *fakeBackend) Count(ctx context.Context, req PageRequest) (int, error) {
 	return len(f.source(req)), nil
 }
 
+func (f *fakeBackend) Message(ctx context.Context, id int64) (accounts.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mb, i := f.find(id)
+	if i < 0 {
+		return accounts.Message{}, fmt.Errorf("message %d: %w", id, accounts.ErrNotFound)
+	}
+	return f.msgs[mb][i], nil
+}
+
 func (f *fakeBackend) Position(ctx context.Context, req PageRequest, id int64) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -109,6 +109,10 @@ func (gb gatedBackend) Count(ctx context.Context, req PageRequest) (int, error) 
 	return through(gb.g, func() (int, error) { return gb.b.Count(ctx, req) })
 }
 
+func (gb gatedBackend) Message(ctx context.Context, id int64) (accounts.Message, error) {
+	return through(gb.g, func() (accounts.Message, error) { return gb.b.Message(ctx, id) })
+}
+
 func (gb gatedBackend) Position(ctx context.Context, req PageRequest, id int64) (int, error) {
 	return through(gb.g, func() (int, error) { return gb.b.Position(ctx, req, id) })
 }

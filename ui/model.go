@@ -28,6 +28,7 @@ type acct struct {
 	feed         Feed
 	syncing      bool
 	pendingFlush bool // a message was queued while a sync ran
+	notify       notifyState
 }
 
 // Options configure New.
@@ -42,6 +43,14 @@ type Options struct {
 	SyncOnStart bool
 	// Threads opens folders threaded.
 	Threads bool
+	// Notify is [ui] notify: "auto" (when empty), "dbus", "bell", "off".
+	Notify string
+	// Desktop shows a desktop notification (nil: there is no session
+	// bus); Bell rings the terminal's bell. See notify.go.
+	Desktop func(ctx context.Context, summary, body string) error
+	Bell    func()
+	// NotifyDelay gathers new mail into one notice; notifyDelay when 0.
+	NotifyDelay time.Duration
 	// FeedCoalesce is how long the change feed gathers a burst of
 	// commits into one refresh; feedCoalesce when zero, none when
 	// negative.
@@ -86,6 +95,12 @@ type Model struct {
 func New(ctx context.Context, c *Common, opts Options) Model {
 	if opts.FeedCoalesce == 0 {
 		opts.FeedCoalesce = feedCoalesce
+	}
+	if opts.NotifyDelay <= 0 {
+		opts.NotifyDelay = notifyDelay
+	}
+	if opts.Notify == "" {
+		opts.Notify = notifyAuto
 	}
 	m := Model{c: c, ctx: ctx, opts: opts, folder: accounts.Inbox, threaded: opts.Threads}
 	names := make([]string, 0, len(opts.Accounts))
@@ -184,6 +199,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.openFolder(msg.account, msg.folder)
 	case syncNowMsg, syncTickMsg, syncStartedMsg, syncEventMsg, syncDoneMsg, feedMsg:
 		return m.updateSync(msg)
+	case notifyTickMsg:
+		return m.notice(msg)
 	case actionDoneMsg, browserDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,
 		composeSendMsg, composeDraftMsg, composeCancel, discardMsg, confirmedMsg, deleteCheckedMsg, undoneMsg, undoExpireMsg:
 		return m.updateAction(msg)

@@ -53,7 +53,8 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if i < 0 || msg.closed {
 			return m, nil
 		}
-		cmds := []tea.Cmd{watchFeed(m.ctx, msg.account, m.accts[i].feed, m.opts.FeedCoalesce), m.refresh(msg.account)}
+		m, cmd = m.noteNewMail(i, msg.changes)
+		cmds := []tea.Cmd{cmd, watchFeed(m.ctx, msg.account, m.accts[i].feed, m.opts.FeedCoalesce), m.refresh(msg.account)}
 		if i == m.cur && touches(msg.changes, m.folder, m.query != "") {
 			m.list, cmd = m.list.reload()
 			cmds = append(cmds, cmd)
