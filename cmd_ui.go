@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/letterbox-mail/letterbox/accounts"
-	"github.com/letterbox-mail/letterbox/internal/notify"
 	"github.com/letterbox-mail/letterbox/server"
 	"github.com/letterbox-mail/letterbox/ui"
 )
@@ -99,28 +97,11 @@ func runInterface(ctx context.Context, e *env, cfg *accounts.Config, cfgPath, ba
 	// Accounts the wizard adds are the interface's: Run closes them.
 	setup := &ui.AccountSetup{ConfigPath: cfgPath, DataDir: base, Secrets: secrets}
 	err = ui.Run(ctx, ui.RunOptions{Accounts: backends, Setup: setup, Settings: settings, SyncOnStart: syncOnStart,
-		Desktop: desktopNotifier(e.getenv, logger), Log: logger, In: e.stdin, Out: e.stdout})
+		Desktop: ui.DesktopNotifier(e.getenv), Log: logger, In: e.stdin, Out: e.stdout})
 	if err != nil {
 		return fmt.Errorf("interface: %w (log: %s)", err, logPath)
 	}
 	return nil
-}
-
-// desktopNotifier returns the interface's desktop notifier: a D-Bus
-// org.freedesktop.Notifications call on the session bus, or nil when
-// there is no session bus.
-func desktopNotifier(getenv func(string) string, log *slog.Logger) func(ctx context.Context, summary, body string) error {
-	addr, ok := notify.SessionAddress(getenv)
-	if !ok {
-		return nil
-	}
-	return func(ctx context.Context, summary, body string) error {
-		_, err := notify.Send(ctx, addr, notify.Notification{App: "letterbox", Icon: "mail-unread", Summary: summary, Body: body})
-		if err != nil {
-			log.Warn("desktop notification", "err", err)
-		}
-		return err
-	}
 }
 
 // quietStderr points file descriptor 2 at f until the returned function

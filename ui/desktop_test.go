@@ -1,4 +1,4 @@
-package notify
+package ui
 
 import (
 	"context"
@@ -15,12 +15,12 @@ import (
 )
 
 // recorder is a notification service that records Notify calls.
-type recorder struct {
+type notifyRecorder struct {
 	mu    sync.Mutex
 	calls []Notification
 }
 
-func (r *recorder) Notify(app string, replaces uint32, icon, summary, body string, actions []string,
+func (r *notifyRecorder) Notify(app string, replaces uint32, icon, summary, body string, actions []string,
 	hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -28,22 +28,22 @@ func (r *recorder) Notify(app string, replaces uint32, icon, summary, body strin
 	return uint32(len(r.calls)), nil
 }
 
-// TestSendOverPrivateBus runs itself again under dbus-run-session (a
+// TestDesktopNotificationOverPrivateBus runs itself again under dbus-run-session (a
 // private session bus), where a recorder takes the name
 // org.freedesktop.Notifications and Send must reach it.
-func TestSendOverPrivateBus(t *testing.T) {
+func TestDesktopNotificationOverPrivateBus(t *testing.T) {
 	if os.Getenv("LETTERBOX_NOTIFY_CHILD") == "" {
 		runner := testpeer.Require(t, "dbus-run-session", "dbus")
 		testpeer.Require(t, "dbus-daemon", "dbus-daemon")
-		cmd := exec.Command(runner, "--", os.Args[0], "-test.run", "^TestSendOverPrivateBus$", "-test.v")
+		cmd := exec.Command(runner, "--", os.Args[0], "-test.run", "^TestDesktopNotificationOverPrivateBus$", "-test.v")
 		cmd.Env = append(os.Environ(), "LETTERBOX_NOTIFY_CHILD=1")
 		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestSendOverPrivateBus") {
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestDesktopNotificationOverPrivateBus") {
 			t.Fatalf("under dbus-run-session: %v\n%s", err, out)
 		}
 		return
 	}
-	addr, ok := SessionAddress(os.Getenv)
+	addr, ok := sessionBusAddress(os.Getenv)
 	if !ok {
 		t.Fatal("dbus-run-session gave no bus address")
 	}
@@ -52,16 +52,16 @@ func TestSendOverPrivateBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	rec := &recorder{}
-	if err := srv.Export(rec, object, service); err != nil {
+	rec := &notifyRecorder{}
+	if err := srv.Export(rec, notifyObject, notifyService); err != nil {
 		t.Fatal(err)
 	}
-	if reply, err := srv.RequestName(service, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+	if reply, err := srv.RequestName(notifyService, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
 		t.Fatalf("request name: %v %v", reply, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	id, err := Send(ctx, addr, Notification{App: "letterbox", Icon: "mail-unread", Summary: "2 new messages", Body: "Ann <ann@example.test>: Q3 & more"})
+	id, err := sendNotification(ctx, addr, Notification{App: "letterbox", Icon: "mail-unread", Summary: "2 new messages", Body: "Ann <ann@example.test>: Q3 & more"})
 	if err != nil || id != 1 {
 		t.Fatalf("send: %d %v", id, err)
 	}
@@ -73,21 +73,21 @@ func TestSendOverPrivateBus(t *testing.T) {
 	}
 }
 
-func TestSessionAddress(t *testing.T) {
-	env := map[string]string{}
-	get := func(k string) string { return env[k] }
-	if _, ok := SessionAddress(get); ok {
+func TestSessionBusAddress(t *testing.T) {
+	vars := map[string]string{}
+	get := func(k string) string { return vars[k] }
+	if _, ok := sessionBusAddress(get); ok {
 		t.Fatal("an address without a bus")
 	}
-	env["XDG_RUNTIME_DIR"] = t.TempDir() // no socket in it
-	if _, ok := SessionAddress(get); ok {
+	vars["XDG_RUNTIME_DIR"] = t.TempDir() // no socket in it
+	if _, ok := sessionBusAddress(get); ok {
 		t.Fatal("an address without a socket")
 	}
-	env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/run/user/1/bus"
-	if a, ok := SessionAddress(get); !ok || a != "unix:path=/run/user/1/bus" {
+	vars["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/run/user/1/bus"
+	if a, ok := sessionBusAddress(get); !ok || a != "unix:path=/run/user/1/bus" {
 		t.Fatal(a)
 	}
-	if _, err := Send(context.Background(), "", Notification{}); err != ErrNoBus {
+	if _, err := sendNotification(context.Background(), "", Notification{}); err != errNoBus {
 		t.Fatal(err)
 	}
 }
