@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 6
+const schemaVersion = 7
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -132,4 +132,6 @@ DROP INDEX IF EXISTS messages_by_file;
 CREATE TABLE IF NOT EXISTS fts_pending (
 	message_id INTEGER PRIMARY KEY
 );
+-- Version 7: the thread order (threadorder.go: columns, index and
+-- triggers added by migrateThreadOrder).
 `

@@ -166,6 +166,10 @@ func (s *Store) openDB(ctx context.Context) error {
 			w.Close()
 			return fmt.Errorf("create schema: %w", err)
 		}
+		if err := migrateThreadOrder(ctx, w, version); err != nil {
+			w.Close()
+			return fmt.Errorf("thread order: %w", err)
+		}
 		if _, err := w.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 			w.Close()
 			return fmt.Errorf("set schema version: %w", err)
