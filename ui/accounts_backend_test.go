@@ -205,3 +205,21 @@ func TestAccountBackendPosition(t *testing.T) {
 		t.Fatalf("a message of another folder: %v", err)
 	}
 }
+
+// TestThreadedListRealBackend: the threaded list of a real account pages
+// by keyset windows to its end and back.
+func TestThreadedListRealBackend(t *testing.T) {
+	b := openTestAccount(t, 900, map[string][]string{})
+	h := newHarness(t, 100, 24, Options{Accounts: []Backend{b}, Threads: true})
+	h.wantView("threads", "note 899", "1/900")
+	h.keys("G")
+	h.wantView("note 0 ", "900/900")
+	for i := 0; i < 20; i++ {
+		h.process(keyMsg("pgup"))
+	}
+	h.settle()
+	sel, ok := h.m.list.selected()
+	if !ok || sel.Subject != fmt.Sprintf("note %d", 899-h.m.list.cursor) {
+		t.Fatalf("row %d holds %q", h.m.list.cursor, sel.Subject)
+	}
+}

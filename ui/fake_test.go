@@ -96,6 +96,25 @@ func (f *fakeBackend) Mailboxes(ctx context.Context) ([]accounts.Mailbox, error)
 
 func (f *fakeBackend) source(req PageRequest) []accounts.Message {
 	list := f.msgs[req.Folder]
+	if req.Query == "" && req.Threaded && len(req.Collapsed) > 0 {
+		// Collapsed threads: their first row, with the thread's size.
+		var out []accounts.Message
+		first := map[int64]int{}
+		for _, m := range list {
+			if !slices.Contains(req.Collapsed, m.ThreadID) {
+				out = append(out, m)
+				continue
+			}
+			if i, ok := first[m.ThreadID]; ok {
+				out[i].ThreadSize++
+				continue
+			}
+			m.ThreadSize = 1
+			first[m.ThreadID] = len(out)
+			out = append(out, m)
+		}
+		return out
+	}
 	if req.Query == "" {
 		return list
 	}
@@ -120,8 +139,8 @@ func (f *fakeBackend) Page(ctx context.Context, req PageRequest) ([]accounts.Mes
 	if req.After.ID != 0 {
 		start = len(list)
 		for i, m := range list {
-			if m.Date.Before(req.After.Date) || m.Date.Equal(req.After.Date) && m.ID < req.After.ID {
-				start = i
+			if m.ID == req.After.ID {
+				start = i + 1
 				break
 			}
 		}
@@ -140,6 +159,9 @@ func (f *fakeBackend) Count(ctx context.Context, req PageRequest) (int, error) {
 	if strings.Contains(req.Query, "(") {
 		return 0, errors.New("query: unbalanced parenthesis at position 1")
 	}
+	if !req.Threaded {
+		req.Collapsed = nil
+	}
 	return len(f.source(req)), nil
 }
 
@@ -157,8 +179,12 @@ func (f *fakeBackend) Position(ctx context.Context, req PageRequest, id int64) (
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	req.Query = ""
+	thread := int64(-1)
+	if mb, i := f.find(id); i >= 0 && slices.Contains(req.Collapsed, f.msgs[mb][i].ThreadID) {
+		thread = f.msgs[mb][i].ThreadID
+	}
 	for i, m := range f.source(req) {
-		if m.ID == id {
+		if m.ID == id || m.ThreadID == thread {
 			return i, nil
 		}
 	}

@@ -57,6 +57,8 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.reloadList()
 	case key.Matches(msg, k.Undo):
 		return m.undo()
+	case key.Matches(msg, k.ToggleThread) && !m.sidebarF:
+		return m.toggleThread()
 	}
 	if m.sidebarF {
 		m.sidebar, cmd = m.sidebar.Update(msg)
@@ -75,6 +77,29 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	m.list, cmd = m.list.Update(msg)
 	return m, cmd
+}
+
+// toggleThread folds the selected message's thread to its first message,
+// or unfolds it; the selection stays on the thread.
+func (m Model) toggleThread() (tea.Model, tea.Cmd) {
+	if !m.list.req.Threaded {
+		return m, func() tea.Msg {
+			return infoMsg{text: "threads are off: " + m.c.Keys.ToggleThreads.Help().Key + " turns them on"}
+		}
+	}
+	sel, ok := m.list.selected()
+	if !ok {
+		return m, nil
+	}
+	if m.collapsed == nil {
+		m.collapsed = map[int64]bool{}
+	}
+	if m.collapsed[sel.ThreadID] {
+		delete(m.collapsed, sel.ThreadID)
+	} else {
+		m.collapsed[sel.ThreadID] = true
+	}
+	return m.reloadList()
 }
 
 // readerKey handles a key while a message is open.

@@ -116,7 +116,7 @@ func (l listModel) fetch(from int, keyset bool) (listModel, tea.Cmd) {
 	req := l.req
 	req.Limit = winSize
 	req.Offset = from
-	if i := from - 1 - l.winFrom; keyset && from > 0 && req.Query == "" && !req.Threaded && i >= 0 && i < len(l.win) {
+	if i := from - 1 - l.winFrom; keyset && from > 0 && req.Query == "" && i >= 0 && i < len(l.win) {
 		req.After = l.win[i].Key()
 		req.Offset = 0
 	}

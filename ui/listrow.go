@@ -50,6 +50,9 @@ func (l listModel) renderRow(i int, m accounts.Message, selected bool, now time.
 			subj = ""
 		}
 		subj = cell.prefix + subj
+		if m.ThreadSize > 1 {
+			subj = fmt.Sprintf("▸ %s (+%d)", subj, m.ThreadSize-1)
+		}
 	}
 	line := cur + string(marks) + " " + padRight(date, 8) + " " + padRight(truncate(who, whoW), whoW) + " " + truncate(subj, subjW)
 	line = padRight(line, l.width)

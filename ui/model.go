@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -67,20 +68,22 @@ type Model struct {
 	cur      int    // current account
 	folder   string // current folder
 	threaded bool
-	query    string // the search filter of the list, if any
-	screen   screen
-	back     screen // where help and the picker return to
-	sidebarF bool   // the sidebar has the focus
-	sidebar  sidebarModel
-	list     listModel
-	reader   readerModel
-	composer composerModel
-	prompt   promptModel
-	status   statusModel
-	help     helpModel
-	picker   pickerModel
-	wizard   wizardModel
-	moveIDs  []int64 // what the picker will move
+	// collapsed are the threads (ThreadID) folded in this folder.
+	collapsed map[int64]bool
+	query     string // the search filter of the list, if any
+	screen    screen
+	back      screen // where help and the picker return to
+	sidebarF  bool   // the sidebar has the focus
+	sidebar   sidebarModel
+	list      listModel
+	reader    readerModel
+	composer  composerModel
+	prompt    promptModel
+	status    statusModel
+	help      helpModel
+	picker    pickerModel
+	wizard    wizardModel
+	moveIDs   []int64 // what the picker will move
 	// undoLast is the last action U can undo (nil after undoTTL).
 	undoLast *undoState
 	undoSeq  int
@@ -251,6 +254,7 @@ func (m Model) openFolder(name, folder string) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.cur, m.folder, m.query = i, folder, ""
+	m.collapsed = map[int64]bool{}
 	m.sidebar = m.sidebar.choose(i, folder)
 	if m.screen == screenReader {
 		m.screen = screenMain
@@ -265,6 +269,12 @@ func (m Model) reloadList() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	req := PageRequest{Folder: m.folder, Query: m.query, Threaded: m.threaded && m.query == ""}
+	if req.Threaded {
+		for t := range m.collapsed {
+			req.Collapsed = append(req.Collapsed, t)
+		}
+		slices.Sort(req.Collapsed)
+	}
 	mb, _ := m.sidebar.box(m.cur, m.folder)
 	showTo := mb.SpecialUse == accounts.SpecialSent || mb.SpecialUse == accounts.SpecialDrafts || m.folder == outboxName
 	// The same folder in another order, or back from a search: the

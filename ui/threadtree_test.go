@@ -64,3 +64,31 @@ func TestThreadTree(t *testing.T) {
 		}
 	}
 }
+
+// TestCollapseThread: space (or za) folds the selected message's thread
+// to its first row, with the number of messages hidden, and unfolds
+// it; the selection stays on the thread; in a flat list it says how to
+// turn threads on (issue 15 item 12).
+func TestCollapseThread(t *testing.T) {
+	f := threadFake()
+	h := newHarness(t, 100, 20, Options{Accounts: []Backend{f}})
+	h.keys("space")
+	h.wantView("threads are off")
+	h.keys("T", "j", "j")
+	if sel, _ := h.m.list.selected(); sel.ID != 3 {
+		t.Fatalf("selected %d", sel.ID)
+	}
+	h.keys("space")
+	h.wantView("▸ Plans for Q3 (+5)", "Lunch", "1/3")
+	h.notView("Budget numbers")
+	if sel, _ := h.m.list.selected(); sel.ID != 1 {
+		t.Fatalf("after folding: selected %d", sel.ID)
+	}
+	h.keys("j", "z", "a") // Lunch folds too, by the sequence
+	h.wantView("▸ Lunch (+1)", "2/2")
+	h.keys("k", "z", "a")
+	h.wantView("Budget numbers", "├─", "▸ Lunch (+1)", "1/7")
+	// z then something else: z is dropped, the other key acts.
+	h.keys("z", "j")
+	h.wantView("2/7")
+}
