@@ -7,6 +7,8 @@ import (
 
 	"github.com/letterbox-mail/letterbox/store"
 	"github.com/letterbox-mail/letterbox/store/mailgen"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // BenchmarkSearchInMailbox is BenchmarkSearchOneWord scoped to INBOX
@@ -63,7 +65,7 @@ func BenchmarkParseMessage(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, raw := range msgs {
-			if _, err := store.ParseMessage(bytes.NewReader(raw)); err != nil {
+			if _, err := mime.Parse(bytes.NewReader(raw)); err != nil {
 				b.Fatal(err)
 			}
 		}

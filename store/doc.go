@@ -53,8 +53,11 @@
 // where it can (FTS5 is the exception), so the index could move to another
 // database behind the same API.
 //
-// Package store imports no other letterbox package. The MIME parser, the
-// query language and the Maildir/mbox readers are written here because no
-// maintained library does them over streams with the limits we need;
-// decoding itself is go-message's and HTML-to-text is inbucket/html2text.
+// Package store imports no other letterbox package but its own
+// subpackages: store/mime, the streaming MIME parser and renderer (the
+// store re-exports the types of its own API, Address, Rendered,
+// Attachment and HeaderField, as aliases). The query language and the
+// Maildir/mbox readers are written here because no maintained library does
+// them over streams with the limits we need; decoding itself is
+// go-message's and HTML-to-text is inbucket/html2text.
 package store

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // Deferred full-text indexing (Options.DeferText). A delivery commits the
@@ -161,7 +163,7 @@ func (s *Store) catchUpText(ctx context.Context) error {
 type pendingText struct {
 	id   int64
 	path string // "" when the message is gone
-	pm   *ParsedMessage
+	pm   *mime.Parsed
 	err  error // opening its file failed
 }
 

@@ -1,7 +1,7 @@
-package store
+package mime
 
-// MIME reading shared by ParseMessage (index), RenderMessage and
-// SaveAttachment (readers). Everything streams: one bufio.Reader of
+// MIME reading shared by Parse (index), Render and
+// SavePart (readers). Everything streams: one bufio.Reader of
 // mimeBufSize per multipart level, text parts read up to a cap, every other
 // body decoded into io.Discard. Content problems never fail a parse; they are
 // collected in mimeProblems. Only errors of the caller's reader are returned.
@@ -153,7 +153,7 @@ func (p *mimePart) bodyText() bool {
 	return len(p.path) == 0 || (p.disp != "attachment" && p.filename == "")
 }
 
-// attachment applies the rule of ParsedMessage.HasAttachment.
+// attachment applies the rule of Parsed.HasAttachment.
 func (p *mimePart) attachment() bool {
 	return p.disp == "attachment" || (!strings.HasPrefix(p.mediaType, "text/") && p.filename != "")
 }
