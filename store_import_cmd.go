@@ -186,7 +186,7 @@ func storeDemo(ctx context.Context, e *env, args []string) error {
 	}
 	for _, q := range []string{"has:attachment is:unread", "subject:meeting OR subject:report"} {
 		t0 := time.Now()
-		n, err := s.Count(ctx, q)
+		n, err := s.Count(ctx, q, store.SearchOptions{})
 		if err != nil {
 			return err
 		}

@@ -29,21 +29,28 @@ func BenchmarkSearchInMailbox(b *testing.B) {
 }
 
 // BenchmarkCount counts the matches of one word in the whole store and in
-// INBOX.
+// INBOX, named in the query or by SearchOptions.Mailbox.
 func BenchmarkCount(b *testing.B) {
 	s := openFixture(b)
 	ctx := context.Background()
 	for _, w := range benchWords[:3] {
 		b.Run(w, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if n, err := s.Count(ctx, w); err != nil || n == 0 {
+				if n, err := s.Count(ctx, w, store.SearchOptions{}); err != nil || n == 0 {
 					b.Fatalf("count %q: %d, %v", w, n, err)
 				}
 			}
 		})
 		b.Run(w+"/INBOX", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if n, err := s.Count(ctx, w+" in:INBOX"); err != nil || n == 0 {
+				if n, err := s.Count(ctx, w+" in:INBOX", store.SearchOptions{}); err != nil || n == 0 {
+					b.Fatalf("count %q: %d, %v", w, n, err)
+				}
+			}
+		})
+		b.Run(w+"/Mailbox", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if n, err := s.Count(ctx, w, store.SearchOptions{Mailbox: "INBOX"}); err != nil || n == 0 {
 					b.Fatalf("count %q: %d, %v", w, n, err)
 				}
 			}

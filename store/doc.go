@@ -54,10 +54,13 @@
 // database behind the same API.
 //
 // Package store imports no other letterbox package but its own
-// subpackages: store/mime, the streaming MIME parser and renderer (the
-// store re-exports the types of its own API, Address, Rendered,
-// Attachment and HeaderField, as aliases). The query language and the
-// Maildir/mbox readers are written here because no maintained library does
-// them over streams with the limits we need; decoding itself is
+// subpackages: store/mime, the streaming MIME parser and renderer, and
+// store/query, the search language (parser, syntax tree, compiler to SQL
+// over this package's schema). The store re-exports the types of its own
+// API that they define (Address, Rendered, Attachment, HeaderField,
+// QueryError) as aliases. Search and Count scope a query to
+// SearchOptions.Mailbox by one rule, query.Scope, on the syntax tree. The
+// Maildir/mbox readers are written here because no maintained library
+// reads them over streams with the limits we need; decoding itself is
 // go-message's and HTML-to-text is inbucket/html2text.
 package store

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/letterbox-mail/letterbox/store/mime"
+
+	"github.com/letterbox-mail/letterbox/store/query"
 )
 
 // Deferred full-text indexing (Options.DeferText). A delivery commits the
@@ -282,8 +284,8 @@ func (s *Store) writeText(ctx context.Context, batch []*pendingText) error {
 }
 
 // textReady catches up the full-text index when q reads it.
-func (s *Store) textReady(ctx context.Context, q *Query) error {
-	if !q.usesText() {
+func (s *Store) textReady(ctx context.Context, q *query.Query) error {
+	if !q.UsesText() {
 		return nil
 	}
 	return s.catchUpText(ctx)

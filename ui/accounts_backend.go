@@ -73,7 +73,7 @@ func (b *AccountBackend) Count(ctx context.Context, req PageRequest) (int, error
 		if req.Folder != "" && !hasIn(q) {
 			q = "(" + q + ") in:" + quoteTerm(req.Folder)
 		}
-		return b.A.Store.Count(ctx, q)
+		return b.A.Store.Count(ctx, q, store.SearchOptions{})
 	}
 	mb, err := b.A.Store.Mailbox(ctx, req.Folder)
 	if err != nil {
