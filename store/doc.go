@@ -53,6 +53,20 @@
 // where it can (FTS5 is the exception), so the index could move to another
 // database behind the same API.
 //
+// The narrow interface. The packages that use a store through its
+// operations declare, each for itself, the interface of the operations
+// they call, with var _ Store = (*store.Store)(nil): imapd.Store and
+// pop3d.Store (server/imap, server/pop3), imapsync.Store, pop3.Store and
+// submit.Store (sync/imap, sync/pop3, sync/submit). That is the Go way
+// (interfaces belong to their users) and it is the better one here: the
+// consumers need very different slices of *Store (POP3 seven operations,
+// IMAP sync twenty-five), so each list is the exact contract a second
+// implementation (the index in PostgreSQL) must meet for that consumer,
+// and a test can fake just that. The composition roots keep the concrete
+// type: server/backend opens a *Store per user and hands it out through
+// the protocols' Backend interfaces, and accounts and the command line
+// open and close their stores.
+//
 // Package store imports no other letterbox package but its own
 // subpackages: store/mime, the streaming MIME parser and renderer, and
 // store/query, the search language (parser, syntax tree, compiler to SQL

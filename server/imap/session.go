@@ -22,7 +22,7 @@ type session struct {
 	log  *slog.Logger
 
 	user *userState // nil before login
-	st   *store.Store
+	st   Store
 	sel  *selected // nil unless a mailbox is selected
 }
 

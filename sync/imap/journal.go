@@ -55,7 +55,7 @@ type entry struct {
 
 // pendingEntries returns the journal entries of this package in order.
 // Entries that cannot be decoded are dropped: they can never replay.
-func pendingEntries(ctx context.Context, st *store.Store) ([]entry, error) {
+func pendingEntries(ctx context.Context, st Store) ([]entry, error) {
 	all, err := st.Journal(ctx)
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ const (
 )
 
 // stateUint reads a numeric sync-state value (0 when unset).
-func stateUint(ctx context.Context, st *store.Store, key string) (uint64, error) {
+func stateUint(ctx context.Context, st Store, key string) (uint64, error) {
 	v, err := st.SyncState(ctx, key)
 	if err != nil || v == "" {
 		return 0, err
@@ -159,7 +159,7 @@ type learnedRef struct {
 	UID     uint32 `json:"uid"`
 }
 
-func loadLearned(ctx context.Context, st *store.Store) (map[int64]learnedRef, error) {
+func loadLearned(ctx context.Context, st Store) (map[int64]learnedRef, error) {
 	m := map[int64]learnedRef{}
 	v, err := st.SyncState(ctx, keyLearned)
 	if err != nil || v == "" {

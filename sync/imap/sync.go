@@ -13,7 +13,7 @@ import (
 // engine is one sync over one connection; the goroutine that runs it owns
 // the connection.
 type engine struct {
-	st      *store.Store
+	st      Store
 	opts    Options
 	c       *conn
 	boxes   map[string]remoteBox // by local name
@@ -31,7 +31,7 @@ type engine struct {
 // as events and joined into the returned error, after the other mailboxes
 // were synced; a connection failure ends the run with an error for which
 // IsTemporary holds. Local changes are never lost by a failed run.
-func Sync(ctx context.Context, st *store.Store, opts Options) (Result, error) {
+func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 	e := &engine{st: st, opts: opts}
 	e.report(lbsync.Event{Phase: lbsync.PhaseConnect})
 	c, err := dial(ctx, opts.Server)

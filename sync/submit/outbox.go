@@ -37,7 +37,7 @@ const (
 // Flush and Retry are serialised; use one Outbox per Outbox mailbox and do
 // not copy it. Queue and Status may run alongside a Flush.
 type Outbox struct {
-	Store *store.Store
+	Store Store
 	// Mailbox is the Outbox mailbox, DefaultOutbox when empty; created on
 	// first use.
 	Mailbox string
@@ -108,7 +108,7 @@ func (o *Outbox) Queue(ctx context.Context, raw io.Reader) (uint32, error) {
 }
 
 // ensureMailbox creates mailbox name if it does not exist.
-func ensureMailbox(ctx context.Context, st *store.Store, name, specialUse string) error {
+func ensureMailbox(ctx context.Context, st Store, name, specialUse string) error {
 	_, err := st.Mailbox(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		_, err = st.CreateMailbox(ctx, name, specialUse)
