@@ -42,6 +42,11 @@
 //     batches when appends pause (textindex.go); every search that reads
 //     the full-text index first indexes what waits, so no search misses
 //     an acknowledged message.
+//   - A message's MIME structure and envelope (mime.Structure, for IMAP's
+//     BODYSTRUCTURE and ENVELOPE) are derived data too: Structures
+//     computes them on first use with a bounded streaming parse and keeps
+//     them in the table structures, whose rows go with their messages
+//     (a trigger) and are recomputed when stale (structure.go).
 //   - Changes are published to subscribers after commit, through a buffered(1)
 //     notification channel per subscriber; a slow subscriber never blocks a
 //     writer.

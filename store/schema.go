@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 6
+const schemaVersion = 7
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -132,4 +132,16 @@ DROP INDEX IF EXISTS messages_by_file;
 CREATE TABLE IF NOT EXISTS fts_pending (
 	message_id INTEGER PRIMARY KEY
 );
+-- Version 7: the MIME structure and envelope of a message (mime.Structure,
+-- for IMAP's BODYSTRUCTURE and ENVELOPE; structure.go), recorded on first
+-- use. size is the message's, so a replaced body is told. The trigger
+-- drops the row with its message, whatever path deletes it.
+CREATE TABLE IF NOT EXISTS structures (
+	message_id INTEGER PRIMARY KEY,
+	size       INTEGER NOT NULL,
+	data       BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS structures_gone AFTER DELETE ON messages BEGIN
+	DELETE FROM structures WHERE message_id = old.id;
+END;
 `

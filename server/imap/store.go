@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // Store is the part of the mail store that the IMAP sessions uses: the operations of
@@ -28,6 +29,7 @@ type Store interface {
 	SearchUIDs(ctx context.Context, mailbox string, f *store.Filter) ([]uint32, error)
 	SetFlags(ctx context.Context, mailbox string, uids []uint32, op store.FlagOp, flags []string) ([]store.FlagUpdate, error)
 	SetSubscribed(ctx context.Context, name string, subscribed bool) error
+	Structures(ctx context.Context, msgs []store.Message) ([]*mime.Structure, error)
 	Snapshot(ctx context.Context, mailbox string) (*store.Snapshot, error)
 	Subscribe() *store.Subscription
 	UIDs(ctx context.Context, mailbox string) ([]uint32, error)

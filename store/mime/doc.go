@@ -1,7 +1,8 @@
 // Package mime is the store's MIME reader: it parses raw RFC 5322 / MIME
 // messages (RFC 2045-2049, RFC 2183, RFC 2231) over streams, with limits,
 // for the index (Parse), for readers (Render, SavePart) and for the IMAP
-// server's BODYSTRUCTURE and ENVELOPE.
+// server's BODYSTRUCTURE and ENVELOPE (ParseStructure, whose Structure
+// the store keeps once computed: MarshalBinary, UnmarshalBinary).
 //
 // Everything streams: a message of any size is read once, through one
 // bufio.Reader of 4 KiB per nesting level; text parts are read up to a
@@ -14,7 +15,8 @@
 // and with its panics recovered.
 //
 // Package mime imports no other letterbox package (package store imports
-// it and re-exports the types of its own API: Address, Rendered, ...).
+// it and re-exports the types of its own API: Address, Rendered, ...);
+// its fuzz targets build MIME trees with internal/mimetree.
 // It holds no state between calls; every function is safe for concurrent
 // use.
 package mime
