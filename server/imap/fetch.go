@@ -1,7 +1,6 @@
 package imapd
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -77,7 +76,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		}
 	}
 	structs := map[uint32]*mime.Structure{}
-	if options.Envelope || options.BodyStructure != nil {
+	if needsStructure(options) {
 		list, err := s.st.Structures(ctx, msgs)
 		if err != nil {
 			return storeError("fetch "+name, err)
@@ -118,12 +117,32 @@ func needsFile(options *imap.FetchOptions) bool {
 	return len(options.BodySection) > 0 || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
 }
 
+// needsStructure reports whether options need the message's structure:
+// for ENVELOPE, BODY, BODYSTRUCTURE and every section but the whole
+// message.
+func needsStructure(options *imap.FetchOptions) bool {
+	if options.Envelope || options.BodyStructure != nil || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0 {
+		return true
+	}
+	for _, bs := range options.BodySection {
+		if !wholeMessage(bs) {
+			return true
+		}
+	}
+	return false
+}
+
+// wholeMessage reports BODY[] (with or without a partial).
+func wholeMessage(bs *imap.FetchItemBodySection) bool {
+	return bs.Specifier == imap.PartSpecifierNone && len(bs.Part) == 0
+}
+
 // fetchOne writes the FETCH response of one message. The file is opened
 // before the response starts, so a message expunged meanwhile is left out
-// rather than half written; so is one without a structure when the
-// envelope or body structure is asked for (its file was gone).
+// rather than half written; so is one without a structure when it is
+// needed (its file was gone).
 func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Message, st *mime.Structure, options *imap.FetchOptions, flagsChanged bool) error {
-	if st == nil && (options.Envelope || options.BodyStructure != nil) {
+	if st == nil && needsStructure(options) {
 		return nil
 	}
 	var f *os.File
@@ -156,28 +175,25 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Messa
 		rw.WriteBodyStructure(imapBodyStructure(st.Body))
 	}
 	for _, bs := range options.BodySection {
-		if err := writeBodySection(rw, f, bs); err != nil {
+		var err error
+		if wholeMessage(bs) {
+			err = writeWholeMessage(rw, f, bs)
+		} else {
+			err = writeBodySectionOf(rw, f, st, bs)
+		}
+		if err != nil {
 			rw.Close()
 			return fmt.Errorf("fetch %s/%d: %w", m.Mailbox, m.UID, err)
 		}
 	}
 	for _, bs := range options.BinarySection {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
+		if err := writeBinarySectionOf(rw, f, st, bs); err != nil {
 			rw.Close()
-			return err
-		}
-		data := imapserver.ExtractBinarySection(bufio.NewReader(f), bs)
-		if err := writeBytes(rw.WriteBinarySection(bs, int64(len(data))), data); err != nil {
-			rw.Close()
-			return err
+			return fmt.Errorf("fetch %s/%d: %w", m.Mailbox, m.UID, err)
 		}
 	}
 	for _, bss := range options.BinarySectionSize {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			rw.Close()
-			return err
-		}
-		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bufio.NewReader(f), bss))
+		rw.WriteBinarySectionSize(bss, binarySize(f, st, bss))
 	}
 	return rw.Close()
 }
@@ -205,35 +221,20 @@ func (s *session) openMessage(m *store.Message) (*os.File, error) {
 	}
 }
 
-// writeBodySection writes BODY[section]<partial>. The whole message is
-// streamed from the file; other sections are cut out by imapserver.
-func writeBodySection(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.FetchItemBodySection) error {
-	if bs.Specifier == imap.PartSpecifierNone && len(bs.Part) == 0 {
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		off, n := int64(0), fi.Size()
-		if bs.Partial != nil {
-			off = min(bs.Partial.Offset, n)
-			n = min(bs.Partial.Size, n-off)
-		}
-		wc := rw.WriteBodySection(bs, n)
-		_, err = io.Copy(wc, io.NewSectionReader(f, off, n))
-		if cerr := wc.Close(); err == nil {
-			err = cerr
-		}
+// writeWholeMessage writes BODY[]<partial>, streamed from the file as
+// it is.
+func writeWholeMessage(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.FetchItemBodySection) error {
+	fi, err := f.Stat()
+	if err != nil {
 		return err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+	off, n := int64(0), fi.Size()
+	if bs.Partial != nil {
+		off = min(bs.Partial.Offset, n)
+		n = min(bs.Partial.Size, n-off)
 	}
-	data := imapserver.ExtractBodySection(bufio.NewReader(f), bs)
-	return writeBytes(rw.WriteBodySection(bs, int64(len(data))), data)
-}
-
-func writeBytes(wc io.WriteCloser, data []byte) error {
-	_, err := wc.Write(data)
+	wc := rw.WriteBodySection(bs, n)
+	_, err = io.Copy(wc, io.NewSectionReader(f, off, n))
 	if cerr := wc.Close(); err == nil {
 		err = cerr
 	}
