@@ -279,6 +279,13 @@ func (c *conn) selectWait(name string, cmd *imapclient.SelectCommand) (*imap.Sel
 	return data, nil
 }
 
+// maxCollected caps a literal readMsg holds in memory. A server may
+// announce any size; the largest literals this package keeps whole are a
+// message fetched with its header (at most bodyMemMax by RFC822.SIZE;
+// bigger bodies are streamed, see readBody) and a candidate compared with
+// a message to upload (maxRecoverSize). A longer one is read and dropped.
+const maxCollected = maxRecoverSize
+
 // readMsg collects one FETCH response, as FetchMessageData.Collect does,
 // for the items this package asks for. A literal cut short closes the
 // client before anything reads on: go-imap hands the connection back to
@@ -290,7 +297,15 @@ func (c *conn) readMsg(msg *imapclient.FetchMessageData) (*imapclient.FetchMessa
 		switch it := item.(type) {
 		case imapclient.FetchItemDataBodySection:
 			var b []byte
-			if it.Literal != nil {
+			switch {
+			case it.Literal == nil:
+			case it.Literal.Size() > maxCollected:
+				// Read and dropped: as if the server had sent nothing.
+				if _, err := io.CopyN(io.Discard, it.Literal, it.Literal.Size()); err != nil {
+					c.c.Close()
+					return nil, err
+				}
+			default:
 				b = make([]byte, it.Literal.Size())
 				if _, err := io.ReadFull(it.Literal, b); err != nil {
 					c.c.Close()
