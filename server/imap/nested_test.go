@@ -1,14 +1,19 @@
 package imapd
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
+	"net"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/letterbox-mail/letterbox/store"
 	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
@@ -112,5 +117,90 @@ func TestFetchNestedMessage(t *testing.T) {
 		if depth != mime.MaxNesting {
 			t.Errorf("%d message/rfc822 levels described, want %d", depth, mime.MaxNesting)
 		}
+	}
+}
+
+// BenchmarkFetchNested fetches BODYSTRUCTURE and ENVELOPE of the nested
+// message through the server, the first time (a new copy each op: the
+// structure is computed) and again (read from the index). Allocations
+// are the whole process's: server and raw client. The same figures with
+// the server's RSS: bench/nested.sh.
+func BenchmarkFetchNested(b *testing.B) {
+	be := &fakeBackend{t: b, dir: b.TempDir(), stores: map[string]*store.Store{}}
+	b.Cleanup(func() {
+		for _, s := range be.stores {
+			s.Close()
+		}
+	})
+	srv := New(be, Options{InsecureAuth: true, Location: time.UTC})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(l)
+	b.Cleanup(func() { srv.Close() })
+	st, err := be.Store(context.Background(), testUser)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	// do sends cmd and reads to its tagged reply; it returns whether a
+	// BODYSTRUCTURE came.
+	do := func(cmd string) bool {
+		fmt.Fprintf(c, "t %s\r\n", cmd)
+		got := false
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				b.Fatalf("%s: %v", cmd, err)
+			}
+			got = got || strings.Contains(line, "BODYSTRUCTURE")
+			if strings.HasPrefix(line, "t ") {
+				if !strings.HasPrefix(line, "t OK") {
+					b.Fatalf("%s: %s", cmd, line)
+				}
+				return got
+			}
+		}
+	}
+	fetch := func(b *testing.B, uid uint32) {
+		if !do(fmt.Sprintf("UID FETCH %d (BODYSTRUCTURE ENVELOPE)", uid)) {
+			b.Fatalf("UID FETCH %d: no BODYSTRUCTURE", uid)
+		}
+	}
+	do("LOGIN " + testUser + " " + testPass)
+	do("SELECT INBOX")
+	for _, levels := range []int{5000, 20000} {
+		raw := nestedMessage(levels)
+		add := func() uint32 {
+			res, err := st.Append(context.Background(), "INBOX", bytes.NewReader(raw), store.AppendOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			do("NOOP") // the session learns of the message
+			return res.UID
+		}
+		b.Run(fmt.Sprintf("%d/first", levels), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				uid := add()
+				b.StartTimer()
+				fetch(b, uid)
+			}
+		})
+		uid := add()
+		fetch(b, uid)
+		b.Run(fmt.Sprintf("%d/again", levels), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				fetch(b, uid)
+			}
+		})
 	}
 }
