@@ -1,75 +1,58 @@
 // Command letterbox is a terminal mail client with a companion mail
-// server. This file holds the command-line wiring only: global flags,
-// subcommand dispatch and the XDG defaults; the work is done by the
-// packages (store/, server/, accounts/, sync/, ui/).
+// server. Package main is the command line only: it parses arguments and
+// flags, wires the packages that do the work (accounts/, store/,
+// server/, ui/) and prints their results; it holds no mail logic.
+//
+// Layout: main.go builds the command tree (spf13/cobra) and maps errors
+// to exit codes; env.go resolves the global settings (--config, --data)
+// and opens accounts and stores; cmd_*.go hold one command family each
+// (cmd_docs.go: completion scripts and man pages);
+// args.go parses arguments (ids, limits, flag names, arguments that
+// begin with "-"); output.go and jsonschema.go are everything printed
+// (tables, progress, JSON Lines); prompt.go reads passwords and
+// confirmations from a terminal.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sort"
-	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/letterbox-mail/letterbox/accounts"
+	"github.com/letterbox-mail/letterbox/server/queue"
+	"github.com/letterbox-mail/letterbox/server/users"
+	"github.com/letterbox-mail/letterbox/store"
 )
 
-// Exit codes, stable for scripts (documented in the README).
+// Exit codes, the same for every command (README, "Exit codes", and the
+// root command's help).
 const (
 	exitOK       = 0
 	exitFailure  = 1 // the operation failed
-	exitUsage    = 2 // bad flags or arguments
-	exitNotFound = 3 // the mailbox, message or account does not exist
+	exitUsage    = 2 // bad command, flag, argument or value
+	exitNotFound = 3 // no such account, folder, message, user, queue entry or file
 )
 
-// env is what every command gets: global settings and the streams, so
-// commands are testable without touching the process's globals.
-type env struct {
-	configFile string
-	dataDir    string
-	stdin      io.Reader
-	stdout     io.Writer
-	stderr     io.Writer
-}
+// exitCodesHelp is the table of exit codes in `letterbox --help`.
+const exitCodesHelp = `Exit codes (the same for every command):
+  0  success; --help
+  1  the operation failed: network, a server's refusal, I/O, a store
+     that is not clean, a sync or send that did not complete
+  2  usage: unknown command or flag, a bad argument or value (--limit 0),
+     a malformed query, an unknown flag name, a confirmation that
+     needs --yes without a terminal
+  3  not found: no such account, folder, message, server user, queue
+     entry, or file named on the command line
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e *env, args []string) error
-}
-
-// usageError marks an error that should print usage and exit 2.
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
-
-func commands() []command {
-	return []command{
-		{"demo", "try letterbox: a local server with sample mail, and the interface", runDemo},
-		{"ui", "open the terminal interface (the default with no command)", runUI},
-		{"account", "add, list, show, test or remove mail accounts", runAccount},
-		{"sync", "sync accounts with their servers (IMAP two-way, POP3 download) and send the outbox", runSync},
-		{"list", "list a folder of an account", runList},
-		{"search", "search an account's mail", runSearch},
-		{"read", "print a message", runRead},
-		{"flag", "change flags: flag ACCOUNT ID... +seen -flagged", runFlag},
-		{"move", "move messages to a folder", runMove},
-		{"delete", "delete messages (to Trash)", runDelete},
-		{"send", "compose and send a message (through the Outbox)", runSend},
-		{"outbox", "show or flush the Outbox", runOutbox},
-		{"serve", "run the mail server (SMTP, IMAP, POP3); user, queue and dkim administration", runServe},
-		{"store", "work with a mail store: import, ls, search, show, check, export, demo", runStore},
-		{"version", "print the version", func(ctx context.Context, e *env, args []string) error {
-			fmt.Fprintln(e.stdout, "letterbox", version)
-			return nil
-		}},
-	}
-}
+Errors are one line on stderr, "letterbox: WHAT: WHY" (a malformed
+query adds the query and a caret under the fault); usage errors add a
+pointer to the command's --help.`
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -81,155 +64,163 @@ func main() {
 	os.Exit(code)
 }
 
-// run parses the global flags, picks the subcommand and maps its error to
-// an exit code.
+// run executes the command line args with the given streams and returns
+// the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet("letterbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&e.configFile, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/letterbox/config.toml)")
-	fs.StringVar(&e.dataDir, "data", "", "data `DIR` (default $XDG_DATA_HOME/letterbox)")
-	fs.Usage = func() { printUsage(stderr, fs) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		// No command: the interface, when there is a terminal to draw on.
-		if isTerminal(stdin) && isTerminal(stdout) {
-			return exitCode(stderr, runUI(ctx, e, nil))
-		}
-		printUsage(stderr, fs)
-		return exitUsage
-	}
-	name, rest := fs.Arg(0), fs.Args()[1:]
-	if name == "help" {
-		if len(rest) == 0 {
-			printUsage(stdout, fs)
-			return exitOK
-		}
-		name, rest = rest[0], []string{"--help"}
-	}
-	for _, c := range commands() {
-		if c.name == name {
-			return exitCode(stderr, c.run(ctx, e, rest))
-		}
-	}
-	fmt.Fprintf(stderr, "letterbox: unknown command %q (see letterbox help)\n", name)
-	return exitUsage
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	return reportError(stderr, cmd, err)
 }
 
-func printUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "usage: letterbox [--config FILE] [--data DIR] COMMAND [ARGS]")
-	fmt.Fprintln(w, "\ncommands:")
-	cmds := commands()
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
-	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+// newRootCmd builds the command tree; every command reads its settings
+// and streams from e.
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "letterbox",
+		Short: "A terminal mail client with a companion mail server",
+		Long: `letterbox is a terminal mail client with a companion mail server.
+
+With no command it opens the interface (on a terminal). The headless
+commands (account, sync, list, search, read, flag, move, delete, send,
+outbox) work on one account's local store and never wait for the network,
+except sync and send. serve runs the server; store works on a store
+directory. --json prints JSON Lines (docs/cli.md has the schemas).
+
+` + exitCodesHelp,
+		Version:                    version,
+		SuggestionsMinimumDistance: 2,
+		Args:                       rootArgs,
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// No command: the interface, when there is a terminal to draw on.
+			if isTerminal(e.stdin) && isTerminal(e.stdout) {
+				return runUI(cmd.Context(), e, false)
+			}
+			cmd.SetOut(e.stderr)
+			_ = cmd.Usage()
+			return usagef("no command given, and no terminal for the interface")
+		},
 	}
-	fmt.Fprintln(w, "\nglobal flags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fmt.Fprintln(w, "\nRun 'letterbox COMMAND --help' for a command's flags.")
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.configFile, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/letterbox/config.toml; for serve, server.toml)")
+	pf.StringVar(&e.dataDir, "data", "", "data `DIR` (default $XDG_DATA_HOME/letterbox)")
+	root.AddGroup(&cobra.Group{ID: "client", Title: "Mail client:"}, &cobra.Group{ID: "server", Title: "Server and store:"})
+	for _, c := range []*cobra.Command{uiCmd(e), demoCmd(e), accountCmd(e), syncCmd(e), listCmd(e), searchCmd(e),
+		readCmd(e), flagCmd(e), moveCmd(e), deleteCmd(e), sendCmd(e), outboxCmd(e)} {
+		c.GroupID = "client"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{serveCmd(e), storeCmd(e)} {
+		c.GroupID = "server"
+		root.AddCommand(c)
+	}
+	root.AddCommand(versionCmd(e), completionCmd(e), manCmd(e))
+	root.SetHelpCommand(helpCmd())
+	root.CompletionOptions.DisableDefaultCmd = true
+	return root
 }
 
-func exitCode(stderr io.Writer, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK
+// rootArgs refuses an unknown command with suggestions.
+func rootArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
 	}
+	msg := fmt.Sprintf("unknown command %q", args[0])
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", s[0])
+	}
+	return usagef("%s", msg)
+}
+
+// groupCmd is a command that only holds subcommands: without one it is a
+// usage error, with an unknown one too.
+func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use + " COMMAND",
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("%s: missing subcommand", cmdName(cmd))
+			}
+			msg := fmt.Sprintf("%s: unknown subcommand %q", cmdName(cmd), args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %s?)", s[0])
+			}
+			return usagef("%s", msg)
+		},
+	}
+	c.SuggestionsMinimumDistance = 2
+	c.AddCommand(subs...)
+	return c
+}
+
+func versionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(e.stdout, "letterbox", version)
+			return nil
+		},
+	}
+}
+
+// usageError is a usage mistake: exit 2, with a pointer to --help.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// usagef returns a usageError.
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// notFoundError marks err as "not found" (exit 3) when nothing below it
+// says so already: a file named on the command line that does not exist.
+type notFoundError struct{ err error }
+
+func (n notFoundError) Error() string { return n.err.Error() }
+func (n notFoundError) Unwrap() error { return n.err }
+
+// reportedError is a failure whose reason was already printed (a sync's
+// summary line): exit 1 with a short closing line.
+type reportedError struct{ msg string }
+
+func (r reportedError) Error() string { return r.msg }
+
+// exitCodeOf classifies err by the one rule of the README.
+func exitCodeOf(err error) int {
 	var ue usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, "letterbox:", ue.msg)
+	var nf notFoundError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
 		return exitUsage
-	}
-	fmt.Fprintln(stderr, "letterbox:", err)
-	if errors.Is(err, errNotFound) {
+	case errors.As(err, &nf), errors.Is(err, accounts.ErrUnknownAccount), errors.Is(err, store.ErrNotFound),
+		errors.Is(err, users.ErrNotFound), errors.Is(err, queue.ErrNotFound):
 		return exitNotFound
 	}
 	return exitFailure
 }
 
-// dataHome returns the data directory: --data, else $XDG_DATA_HOME/letterbox,
-// else ~/.local/share/letterbox.
-func (e *env) dataHome() (string, error) {
-	if e.dataDir != "" {
-		return e.dataDir, nil
+// reportError prints err once, "letterbox: ...", and returns its exit
+// code.
+func reportError(stderr io.Writer, cmd *cobra.Command, err error) int {
+	code := exitCodeOf(err)
+	if err == nil {
+		return code
 	}
-	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
-		return filepath.Join(x, "letterbox"), nil
+	fmt.Fprintln(stderr, "letterbox:", err)
+	if code == exitUsage && cmd != nil {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("no data directory: set --data or XDG_DATA_HOME: %w", err)
-	}
-	return filepath.Join(home, ".local", "share", "letterbox"), nil
-}
-
-// newFlagSet returns a subcommand's flag set that also accepts the global
-// flags after the subcommand name.
-func (e *env) newFlagSet(name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("letterbox "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.StringVar(&e.configFile, "config", e.configFile, "config `FILE`")
-	fs.StringVar(&e.dataDir, "data", e.dataDir, "data `DIR`")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: letterbox %s\n\nflags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args, allowing flags after positional arguments
-// ("store search --json from:ann" and "store search from:ann --json").
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		// An argument that looks like a flag but is not one ("-draft" as
-		// a negated search term) is positional.
-		for len(args) > 0 && isUnknownFlag(fs, args[0]) {
-			pos = append(pos, args[0])
-			args = args[1:]
-		}
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(os.Stdout)
-				return nil, err
-			}
-			return nil, usageError{err.Error()}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
-func isUnknownFlag(fs *flag.FlagSet, arg string) bool {
-	if len(arg) < 2 || arg[0] != '-' || arg == "--" {
-		return false
-	}
-	name := strings.TrimLeft(arg, "-")
-	name, _, _ = strings.Cut(name, "=")
-	if name == "h" || name == "help" {
-		return false
-	}
-	return fs.Lookup(name) == nil
-}
-
-func joinArgs(args []string) string { return strings.Join(args, " ") }
-
-// noArgs rejects positional arguments for commands that take none, so a
-// mistyped flag is an error rather than silently ignored.
-func noArgs(name string, pos []string) error {
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("%s: unexpected argument %q (see --help)", name, pos[0])}
-	}
-	return nil
+	return code
 }

@@ -8,25 +8,34 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/letterbox-mail/letterbox/store"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
 )
 
-// Account is one configured account opened for use: its local store (the
-// only thing the interface and the read commands touch) and the way to
-// its servers (used by Sync and the outbox). Local actions go to the
-// store at once and, for IMAP accounts, to the sync journal, so they work
-// the same online and offline.
+// Account is one configured account opened for use: its local store and
+// the way to its servers (used by Sync, Watch and the outbox). It is the
+// only door to an account's mail: the interface and the command line read
+// (Page, Count, Render, Mailboxes, Subscribe, ...) and change (SetFlags,
+// Move, Delete, Queue, ...) through its methods and never see the store
+// or the sync packages. Local actions go to the store at once and, for
+// IMAP accounts, to the sync journal, so they work the same online and
+// offline.
 //
 // Call order: OpenAccount, any methods (safe for concurrent use, as the
 // store is), Close.
 type Account struct {
 	Config AccountConfig
-	Store  *store.Store
+
+	store *store.Store
 
 	secrets *Secrets
 	local   *imapsync.Local
+	// mu guards listeners: the channels of the running Watch calls,
+	// signalled after each journaled local action (localChanged).
+	mu        sync.Mutex
+	listeners map[chan struct{}]bool
 	// Dial, when set, opens every network connection of the account
 	// (tests route it through proxies); a net.Dialer otherwise.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -47,7 +56,8 @@ func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *
 	if err != nil {
 		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
 	}
-	a := &Account{Config: acct, Store: st, secrets: secrets, local: &imapsync.Local{Store: st}}
+	a := &Account{Config: acct, store: st, secrets: secrets}
+	a.local = &imapsync.Local{Store: st, Changed: a.localChanged}
 	if err := a.ensureMailboxes(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
@@ -56,7 +66,7 @@ func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *
 }
 
 // Close closes the store.
-func (a *Account) Close() error { return a.Store.Close() }
+func (a *Account) Close() error { return a.store.Close() }
 
 // ensureMailboxes creates the local Outbox and, for POP3 accounts (whose
 // server has only an inbox), the usual folders with their roles. IMAP
@@ -72,10 +82,10 @@ func (a *Account) ensureMailboxes(ctx context.Context) error {
 			struct{ name, use string }{"Junk", store.SpecialJunk})
 	}
 	for _, w := range want {
-		if _, err := a.Store.Mailbox(ctx, w.name); err == nil {
+		if _, err := a.store.Mailbox(ctx, w.name); err == nil {
 			continue
 		}
-		if _, err := a.Store.CreateMailbox(ctx, w.name, w.use); err != nil && !errors.Is(err, store.ErrExists) {
+		if _, err := a.store.CreateMailbox(ctx, w.name, w.use); err != nil && !errors.Is(err, store.ErrExists) {
 			return err
 		}
 	}
@@ -108,7 +118,7 @@ func (a *Account) Folder(ctx context.Context, role Role) (string, error) {
 	}
 	use := map[Role]string{RoleSent: store.SpecialSent, RoleDrafts: store.SpecialDrafts, RoleTrash: store.SpecialTrash,
 		RoleArchive: store.SpecialArchive, RoleJunk: store.SpecialJunk}[role]
-	mbs, err := a.Store.Mailboxes(ctx)
+	mbs, err := a.store.Mailboxes(ctx)
 	if err != nil {
 		return "", fmt.Errorf("folder %s: %w", role, err)
 	}

@@ -161,13 +161,14 @@ func (c *Config) Find(name string) (*AccountConfig, error) {
 	return nil, c.unknown(name)
 }
 
-// Add validates acct and appends it; the name must not be in use.
+// Add validates acct and appends it; the name must not be in use (the
+// error wraps ErrAccountExists).
 func (c *Config) Add(acct AccountConfig) error {
 	if err := acct.Validate(); err != nil {
 		return fmt.Errorf("add account: %w", err)
 	}
 	if _, err := c.Find(acct.Name); err == nil {
-		return fmt.Errorf("add account: an account named %q already exists", acct.Name)
+		return fmt.Errorf("add account: %w: an account named %q already exists", ErrAccountExists, acct.Name)
 	}
 	c.Accounts = append(c.Accounts, acct)
 	return nil

@@ -37,7 +37,7 @@ func parseConfig(data []byte) (*Config, error) {
 	var cfg Config
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
-		return nil, err
+		return nil, syntaxErrorLine(data, err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		return nil, unknownKeys(data, undecoded)
@@ -51,6 +51,19 @@ func parseConfig(data []byte) (*Config, error) {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// syntaxErrorLine puts a TOML syntax error on the line it is on: the
+// decoder counts a newline it has read past, so an unclosed "[[account]"
+// on line 1 was reported on line 2.
+func syntaxErrorLine(data []byte, err error) error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) || pe.Position.Start < 0 || pe.Position.Start > len(data) {
+		return err
+	}
+	pe.Position.Line = 1 + bytes.Count(data[:pe.Position.Start], []byte("\n"))
+	pe.Line = pe.Position.Line
+	return pe
 }
 
 // unknownKeys explains the first key the decoder did not use, naming the

@@ -21,10 +21,6 @@ type SRVResolver interface {
 	LookupSRV(ctx context.Context, service, proto, name string) (string, []*net.SRV, error)
 }
 
-// LoginTester checks a login and password against an endpoint. The
-// protocol clients provide it; discovery only finds the endpoint.
-type LoginTester func(ctx context.Context, ep Endpoint, login, password string) error
-
 // DefaultAutoconfigURLs returns the autoconfig locations tried in order:
 // the provider's autoconfig host, then the domain's well-known path
 // (Mozilla's lookup order, without plain HTTP). In these templates

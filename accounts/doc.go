@@ -1,13 +1,19 @@
 // Package accounts is the account layer: the TOML configuration, the
 // credentials (OS keyring via go-keyring, with a password command as the
-// fallback), server discovery, and the Account type the interface and the
-// command line use to read, search, change and send mail. It reads from the
-// store and writes through the store and the sync journal, so it behaves
-// the same online and offline.
+// fallback), server discovery and account setup, and the Account type,
+// the only door through which the interface and the command line read,
+// search, change, sync and send mail. It reads from the store and writes
+// through the store and the sync journal, so it behaves the same online
+// and offline.
 //
-// It may import store and sync; it must not import ui or server.
+// It may import store and sync (and its subpackages); it must not import
+// ui or server (its tests start server in-process as a peer). Its callers
+// import it and accounts/compose only: the value types they need
+// (Message, Mailbox, Rendered, Change, SyncEvent, FlushResult, ...) are
+// re-exported here as aliases, and no store or sync type leaves the
+// package except as such an alias (no *store.Store leaves it at all).
 //
-// What is here so far, one concern per file:
+// One concern per file:
 //
 //	config.go, configfile.go,   Config and AccountConfig: config.toml at
 //	validate.go, policy.go      $XDG_CONFIG_HOME/letterbox (DefaultConfigPath),
@@ -24,10 +30,27 @@
 //	probeproto.go               protocol and offers TLS (RFC 8314 order).
 //	setup.go                    Discoverer.Configure: discovery + probes into
 //	                            a new AccountConfig.
+//	add.go                      AddAccount: setup written once for the
+//	                            command line and the wizard (FindServers,
+//	                            TestLogin, keyring, config.toml).
+//	account.go                  Account, OpenAccount, Close, folder roles.
+//	types.go                    the re-exported value types and constants.
+//	read.go                     Page, Count (one scoping rule, from the
+//	                            query's syntax tree), Mailboxes, Addresses,
+//	                            SaveAttachment, Subscribe, PendingChanges.
+//	mail.go                     List, Message, Render, Raw, SetFlags, Move,
+//	                            Delete, Archive (journaled for IMAP).
+//	send.go                     Compose, Reply, Forward, Queue, SaveDraft,
+//	                            FlushOutbox, Outbox.
+//	sync.go                     Sync, TestLogin, Temporary, ErrAuth,
+//	                            ErrMassDelete.
+//	watch.go                    Watch, WatchAll.
 //
 // Invariants: config.toml never holds a password; no package-level
 // mutable state; every network call takes a context and every dependency
 // (keyring, command runner, HTTP client, resolver, dialer) is a field, so
-// tests run against local fakes on 127.0.0.1 only. Logging in is not
-// tested here: the protocol clients plug in as a LoginTester.
+// tests run against local fakes on 127.0.0.1 only. An Account is safe for
+// concurrent use: local actions signal every running Watch through a
+// fan-out under a lock, never by rewriting shared hooks. Errors of the
+// servers have the kinds of package sync (Temporary, Auth, ...).
 package accounts

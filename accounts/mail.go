@@ -13,38 +13,28 @@ import (
 // stays the same when a message moves between folders, so a script can
 // list, then flag, then move the same id.
 
-// List returns a page of folder, newest first; with a query, the matches
-// of the store query language in that folder ("" for every folder).
-func (a *Account) List(ctx context.Context, folder, query string, limit int) ([]store.Message, error) {
-	if query != "" {
-		msgs, err := a.Store.Search(ctx, query, store.SearchOptions{Mailbox: folder, Limit: limit})
-		if err != nil {
-			return nil, fmt.Errorf("%s: search: %w", a.Config.Name, err)
-		}
-		return msgs, nil
+// List returns the first limit messages of folder, newest first; with a
+// query, the matches of the store query language in that folder ("" for
+// every folder), scoped as Page scopes them.
+func (a *Account) List(ctx context.Context, folder, query string, limit int) ([]Message, error) {
+	if query == "" && folder == "" {
+		folder = Inbox
 	}
-	if folder == "" {
-		folder = store.Inbox
-	}
-	msgs, err := a.Store.List(ctx, store.ListOptions{Mailbox: folder, Limit: limit})
-	if err != nil {
-		return nil, fmt.Errorf("%s: list %s: %w", a.Config.Name, folder, err)
-	}
-	return msgs, nil
+	return a.Page(ctx, PageRequest{Folder: folder, Query: query, Limit: limit})
 }
 
 // Message returns one message's metadata.
-func (a *Account) Message(ctx context.Context, id int64) (*store.Message, error) {
-	m, err := a.Store.Get(ctx, id)
+func (a *Account) Message(ctx context.Context, id int64) (*Message, error) {
+	m, err := a.store.Get(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("%s: message %d: %w", a.Config.Name, id, err)
+		return nil, fmt.Errorf("%s: %w", a.Config.Name, err) // err names the message
 	}
 	return m, nil
 }
 
 // Render returns a message decoded for reading.
-func (a *Account) Render(ctx context.Context, id int64) (*store.Rendered, error) {
-	r, err := a.Store.Render(ctx, id)
+func (a *Account) Render(ctx context.Context, id int64) (*Rendered, error) {
+	r, err := a.store.Render(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("%s: read %d: %w", a.Config.Name, id, err)
 	}
@@ -53,7 +43,7 @@ func (a *Account) Render(ctx context.Context, id int64) (*store.Rendered, error)
 
 // Raw opens a message's RFC 5322 bytes; the caller closes the file.
 func (a *Account) Raw(ctx context.Context, id int64) (*os.File, error) {
-	f, err := a.Store.OpenRaw(ctx, id)
+	f, err := a.store.OpenRaw(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("%s: raw %d: %w", a.Config.Name, id, err)
 	}
@@ -64,9 +54,9 @@ func (a *Account) Raw(ctx context.Context, id int64) (*os.File, error) {
 func (a *Account) byMailbox(ctx context.Context, ids []int64) (map[string][]uint32, []string, error) {
 	groups := map[string][]uint32{}
 	for _, id := range ids {
-		m, err := a.Store.Get(ctx, id)
+		m, err := a.store.Get(ctx, id)
 		if err != nil {
-			return nil, nil, fmt.Errorf("message %d: %w", id, err)
+			return nil, nil, err // err names the message
 		}
 		groups[m.Mailbox] = append(groups[m.Mailbox], m.UID)
 	}
@@ -95,7 +85,7 @@ func (a *Account) SetFlags(ctx context.Context, ids []int64, add, remove []strin
 			if a.Config.Mode == ModeIMAP {
 				_, err = a.local.SetFlags(ctx, mb, groups[mb], step.op, step.flags)
 			} else {
-				_, err = a.Store.SetFlags(ctx, mb, groups[mb], step.op, step.flags)
+				_, err = a.store.SetFlags(ctx, mb, groups[mb], step.op, step.flags)
 			}
 			if err != nil {
 				return fmt.Errorf("%s: flag in %s: %w", a.Config.Name, mb, err)
@@ -107,7 +97,7 @@ func (a *Account) SetFlags(ctx context.Context, ids []int64, add, remove []strin
 
 // Move moves messages to folder.
 func (a *Account) Move(ctx context.Context, ids []int64, folder string) error {
-	if _, err := a.Store.Mailbox(ctx, folder); err != nil {
+	if _, err := a.store.Mailbox(ctx, folder); err != nil {
 		return fmt.Errorf("%s: move to %s: %w", a.Config.Name, folder, err)
 	}
 	groups, names, err := a.byMailbox(ctx, ids)
@@ -122,7 +112,7 @@ func (a *Account) Move(ctx context.Context, ids []int64, folder string) error {
 		if a.Config.Mode == ModeIMAP {
 			_, err = a.local.Move(ctx, mb, groups[mb], folder)
 		} else {
-			_, _, err = a.Store.Move(ctx, mb, groups[mb], folder)
+			_, _, err = a.store.Move(ctx, mb, groups[mb], folder)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: move %s to %s: %w", a.Config.Name, mb, folder, err)
@@ -148,9 +138,9 @@ func (a *Account) Delete(ctx context.Context, ids []int64) error {
 		if a.Config.Mode == ModeIMAP {
 			err = a.local.Delete(ctx, mb, groups[mb], trash)
 		} else if trash != "" && trash != mb {
-			_, _, err = a.Store.Move(ctx, mb, groups[mb], trash)
+			_, _, err = a.store.Move(ctx, mb, groups[mb], trash)
 		} else {
-			_, err = a.Store.Remove(ctx, mb, groups[mb])
+			_, err = a.store.Remove(ctx, mb, groups[mb])
 		}
 		if err != nil {
 			return fmt.Errorf("%s: delete from %s: %w", a.Config.Name, mb, err)

@@ -27,7 +27,7 @@ func (a *Account) outbox(ctx context.Context) (*submit.Outbox, error) {
 	if sent == "" {
 		sent = "Sent"
 	}
-	o := &submit.Outbox{Store: a.Store, Mailbox: OutboxName, Sent: sent, Server: a.smtpServer}
+	o := &submit.Outbox{Store: a.store, Mailbox: OutboxName, Sent: sent, Server: a.smtpServer}
 	if a.Config.Mode == ModeIMAP {
 		o.OnSent = a.uploadSent
 	}
@@ -38,11 +38,11 @@ func (a *Account) outbox(ctx context.Context) (*submit.Outbox, error) {
 // next sync appends it to the server's Sent folder: the local copy is
 // replaced by a journaled one.
 func (a *Account) uploadSent(ctx context.Context, mailbox string, uid uint32) {
-	m, err := a.Store.GetByUID(ctx, mailbox, uid)
+	m, err := a.store.GetByUID(ctx, mailbox, uid)
 	if err != nil {
 		return
 	}
-	f, err := a.Store.OpenRaw(ctx, m.ID)
+	f, err := a.store.OpenRaw(ctx, m.ID)
 	if err != nil {
 		return
 	}
@@ -50,7 +50,7 @@ func (a *Account) uploadSent(ctx context.Context, mailbox string, uid uint32) {
 	if _, err := a.local.Append(ctx, mailbox, f, m.Flags); err != nil {
 		return
 	}
-	a.Store.Remove(ctx, mailbox, []uint32{uid})
+	a.store.Remove(ctx, mailbox, []uint32{uid})
 }
 
 // Compose returns a new draft from the account's address, with its
@@ -95,12 +95,12 @@ func (a *Account) QueueRaw(ctx context.Context, raw *bytes.Buffer) (uint32, erro
 // FlushOutbox sends what waits in the Outbox. A temporary failure (no
 // network) leaves the rest queued and is returned; permanent refusals are
 // in the result and marked failed, and retried only with retryFailed.
-func (a *Account) FlushOutbox(ctx context.Context, retryFailed bool, report lbsync.Reporter) (submit.FlushResult, error) {
+func (a *Account) FlushOutbox(ctx context.Context, retryFailed bool, report Reporter) (FlushResult, error) {
 	o, err := a.outbox(ctx)
 	if err != nil {
 		return submit.FlushResult{}, fmt.Errorf("%s: outbox: %w", a.Config.Name, err)
 	}
-	mb, err := a.Store.Mailbox(ctx, OutboxName)
+	mb, err := a.store.Mailbox(ctx, OutboxName)
 	if err == nil && mb.Total == 0 {
 		return submit.FlushResult{}, nil
 	}
@@ -116,7 +116,7 @@ func (a *Account) FlushOutbox(ctx context.Context, retryFailed bool, report lbsy
 
 // Outbox lists the messages waiting in the Outbox with their delivery
 // notes (attempts, the server's last reply).
-func (a *Account) Outbox(ctx context.Context) ([]submit.Queued, error) {
+func (a *Account) Outbox(ctx context.Context) ([]Queued, error) {
 	o, err := a.outbox(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: outbox: %w", a.Config.Name, err)
@@ -175,7 +175,7 @@ func (a *Account) SaveDraft(ctx context.Context, d *compose.Draft) error {
 	}
 	if folder == "" {
 		folder = "Drafts"
-		if _, err := a.Store.CreateMailbox(ctx, folder, store.SpecialDrafts); err != nil && !errors.Is(err, store.ErrExists) {
+		if _, err := a.store.CreateMailbox(ctx, folder, store.SpecialDrafts); err != nil && !errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("%s: save draft: %w", a.Config.Name, err)
 		}
 	}
@@ -183,7 +183,7 @@ func (a *Account) SaveDraft(ctx context.Context, d *compose.Draft) error {
 	if a.Config.Mode == ModeIMAP {
 		_, err = a.local.Append(ctx, folder, &buf, flags)
 	} else {
-		_, err = a.Store.Append(ctx, folder, &buf, store.AppendOptions{Flags: flags})
+		_, err = a.store.Append(ctx, folder, &buf, store.AppendOptions{Flags: flags})
 	}
 	if err != nil {
 		return fmt.Errorf("%s: save draft: %w", a.Config.Name, err)

@@ -28,7 +28,7 @@ func TestSaveDraft(t *testing.T) {
 		if err != nil || len(msgs) != 1 || !msgs[0].HasFlag(`\Draft`) {
 			t.Fatalf("%s: Drafts = %+v, %v", tc.mode, msgs, err)
 		}
-		j, err := a.Store.Journal(ctx)
+		j, err := a.store.Journal(ctx)
 		if err != nil || len(j) != tc.journal {
 			t.Fatalf("%s: journal = %d entries, %v", tc.mode, len(j), err)
 		}

@@ -14,8 +14,8 @@ import (
 // the login the autoconfig document gave, if any. overrides are the
 // servers the user named (see CandidateFor); a protocol with an override
 // is probed only there, and discovery is skipped when every protocol
-// needed has one. The password is not tested: pass the result to a
-// LoginTester.
+// needed has one. The password is not tested: TestLogin does that
+// (FindServers and AddAccount chain the two).
 func (d *Discoverer) Configure(ctx context.Context, name, email string, mode Mode, overrides ...Candidate) (AccountConfig, error) {
 	acct := AccountConfig{Name: name, Email: email, Mode: mode}
 	if err := validName(name); err != nil {

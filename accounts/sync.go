@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
@@ -21,13 +20,37 @@ type SyncOptions struct {
 	// subscribed ones.
 	Mailboxes []string
 	// Report receives progress events; nil drops them.
-	Report lbsync.Reporter
+	Report Reporter
 }
+
+// ErrMassDelete is wrapped by the error of a Sync that stopped before
+// deleting more than half of a folder (and over 100 messages), locally or
+// on the server; SyncOptions.Force goes past it. errors.As with
+// *MassDeleteError gives the folder and the counts.
+var ErrMassDelete = imapsync.ErrMassDelete
+
+// MassDeleteError is the error of a sync stopped by the mass-delete guard.
+type MassDeleteError = imapsync.MassDeleteError
+
+// The results of the sync and send operations, re-exported so that the
+// command line and the interface need only this package.
+type (
+	// IMAPResult is what an IMAP sync did (new, changed, deleted).
+	IMAPResult = imapsync.Result
+	// POP3Result is what a POP3 download did.
+	POP3Result = pop3.Result
+	// FlushResult is what an outbox flush did: sent, failed, remaining.
+	FlushResult = submit.FlushResult
+	// SendFailure is one message the flush could not send, with why.
+	SendFailure = submit.Failure
+	// Queued is a message waiting in the Outbox with its delivery notes.
+	Queued = submit.Queued
+)
 
 // SyncResult is what one Account.Sync did.
 type SyncResult struct {
-	IMAP *imapsync.Result `json:"imap,omitempty"`
-	POP3 *pop3.Result     `json:"pop3,omitempty"`
+	IMAP *IMAPResult `json:"imap,omitempty"`
+	POP3 *POP3Result `json:"pop3,omitempty"`
 	// Sent counts outbox messages submitted.
 	Sent int `json:"sent"`
 	// OutboxErr is the outbox flush's failure, if any (the incoming
@@ -49,7 +72,7 @@ func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error
 		if err != nil {
 			return res, err
 		}
-		r, err := pop3.Sync(ctx, a.Store, o)
+		r, err := pop3.Sync(ctx, a.store, o)
 		res.POP3 = &r
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
@@ -61,7 +84,7 @@ func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error
 		}
 		// The password is looked up while the connection is made.
 		o.Server.PasswordFunc = a.password
-		r, err := imapsync.Sync(ctx, a.Store, o)
+		r, err := imapsync.Sync(ctx, a.store, o)
 		res.IMAP = &r
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
@@ -74,11 +97,18 @@ func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error
 }
 
 // Temporary reports whether a sync or send error is worth retrying as is
-// (the network or the server is down), as opposed to needing the user
-// (a wrong password, a refused message).
+// (the network or the server is down, a timeout, or the operation was
+// cancelled), as opposed to needing the user (a wrong password, an
+// untrusted certificate, a refused message). The kinds are package
+// sync's; see ErrAuth for a refused login.
 func Temporary(err error) bool {
-	return imapsync.IsTemporary(err) || pop3.Temporary(err) || submit.Temporary(err)
+	k := lbsync.KindOf(err)
+	return k == lbsync.Temporary || k == lbsync.Cancelled
 }
+
+// ErrAuth is matched (errors.Is) by the error of a Sync, Watch, send or
+// login test that a server refused the login name or password of.
+var ErrAuth = lbsync.ErrAuth
 
 func (a *Account) imapOptions(pw string, opts SyncOptions) (imapsync.Options, error) {
 	addr, host, sec := endpoint(a.Config.IMAP, IMAP)
@@ -161,7 +191,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		if err == nil {
 			err = c.Quit(ctx)
 		}
-		if errors.Is(err, pop3.ErrAuth) {
+		if errors.Is(err, lbsync.ErrAuth) {
 			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
 		}
 		if err != nil {
@@ -169,7 +199,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		}
 	} else {
 		err := imapsync.TestLogin(ctx, imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: dial, Login: acct.Username(), Password: password})
-		if errors.Is(err, imapsync.ErrAuth) {
+		if errors.Is(err, lbsync.ErrAuth) {
 			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
 		}
 		if err != nil {
@@ -182,7 +212,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		return err
 	}
 	srv := submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: acct.Username(), Password: password, TLS: stc, Dial: dial}
-	if err := submit.TestLogin(ctx, srv); errors.Is(err, submit.ErrAuth) {
+	if err := submit.TestLogin(ctx, srv); errors.Is(err, lbsync.ErrAuth) {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, ErrLoginRefused, err))
 	} else if err != nil {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w", srv, ExplainTLS(err, s.Host)))
@@ -198,6 +228,10 @@ var ErrLoginRefused = errors.New("login refused: check the login name and passwo
 // needs only this package (ui never imports sync).
 type SyncEvent = lbsync.Event
 
+// Reporter receives SyncEvents; a nil Reporter drops them. It must not
+// block for long.
+type Reporter = lbsync.Reporter
+
 // The sync phases the interface tells apart, re-exported from sync.
 const (
 	PhaseHeaders = lbsync.PhaseHeaders
@@ -205,74 +239,3 @@ const (
 	PhaseIdle    = lbsync.PhaseIdle
 	PhaseDone    = lbsync.PhaseDone
 )
-
-// Watch keeps the account in sync until ctx ends: for IMAP, IDLE on INBOX
-// with a full sync every interval and local changes replayed at once
-// (imapsync.Watch, which reconnects with backoff); for POP3, a download
-// every interval. The outbox is flushed every interval in both modes.
-// It returns nil when ctx ends, or an error retrying cannot fix (a
-// refused password, an untrusted certificate).
-func (a *Account) Watch(ctx context.Context, interval time.Duration, opts SyncOptions) error {
-	if interval <= 0 {
-		interval = 5 * time.Minute
-	}
-	flush := func() {
-		if _, err := a.FlushOutbox(ctx, false, opts.Report); err != nil && ctx.Err() == nil {
-			opts.Report.Report(lbsync.Event{Account: a.Config.Name, Mailbox: OutboxName, Phase: lbsync.PhaseSend, Err: err})
-		}
-	}
-	if a.Config.Mode == ModeIMAP {
-		pw, err := a.password(ctx)
-		if err != nil {
-			return err
-		}
-		o, err := a.imapOptions(pw, opts)
-		if err != nil {
-			return err
-		}
-		changes := make(chan struct{}, 1)
-		a.local.Changed = func() {
-			select {
-			case changes <- struct{}{}:
-			default:
-			}
-		}
-		o.Changes, o.Interval = changes, interval
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			for {
-				flush()
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		}()
-		err = imapsync.Watch(ctx, a.Store, o)
-		<-done
-		if err != nil {
-			return fmt.Errorf("%s: %w", a.Config.Name, err)
-		}
-		return nil
-	}
-	for {
-		if _, err := a.Sync(ctx, opts); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if !Temporary(err) {
-				return err
-			}
-			opts.Report.Report(lbsync.Event{Account: a.Config.Name, Phase: lbsync.PhaseConnect, Err: err, Note: "will try again"})
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(interval):
-		}
-	}
-}

@@ -57,16 +57,109 @@ type Listen struct {
 	POP3S      string `toml:"pop3s"`
 }
 
-// Limits are the abuse and resource limits.
+// Limits are the abuse and resource limits (the [limits] table). Zero
+// values select the defaults, which Finish fills in.
 type Limits struct {
-	MaxMessageBytes    int64 `toml:"max_message_bytes"`
-	MaxRecipients      int   `toml:"max_recipients"`
-	MaxConnsPerIP      int   `toml:"max_conns_per_ip"`
-	MessagesPerHour    int   `toml:"messages_per_hour"`
-	MaxAuthFailures    int   `toml:"max_auth_failures"`
-	RejectBareLF       bool  `toml:"reject_bare_lf"`
-	IMAPAppendLimit    int64 `toml:"imap_append_limit"`
-	POP3IdleTimeoutSec int   `toml:"pop3_idle_timeout_seconds"`
+	MaxMessageBytes int64 `toml:"max_message_bytes"`
+	MaxRecipients   int   `toml:"max_recipients"`
+	MessagesPerHour int   `toml:"messages_per_hour"`
+	RejectBareLF    bool  `toml:"reject_bare_lf"`
+	IMAPAppendLimit int64 `toml:"imap_append_limit"`
+
+	// MaxConnections caps the open connections of all listeners
+	// together, counted before the TLS handshake; 3/4 of the open-file
+	// limit (RLIMIT_NOFILE) when zero, and never more.
+	MaxConnections int `toml:"max_connections"`
+	// MaxConnsPerIP caps the connections from one IP to each SMTP
+	// service (MX, submission); IMAPMaxConnsPerIP and POP3MaxConnsPerIP
+	// to IMAP and POP3.
+	MaxConnsPerIP     int `toml:"max_conns_per_ip"`
+	IMAPMaxConnsPerIP int `toml:"imap_max_conns_per_ip"`
+	POP3MaxConnsPerIP int `toml:"pop3_max_conns_per_ip"`
+	// ExemptLoopback lifts the per-IP caps for loopback clients; false
+	// unless set, except in dev mode.
+	ExemptLoopback *bool `toml:"exempt_loopback"`
+	// HandshakeTimeout bounds a TLS handshake (implicit TLS, STARTTLS,
+	// STLS); at most 30 s.
+	HandshakeTimeout duration `toml:"handshake_timeout"`
+	// LoginIdleTimeout is the idle timeout before login (IMAP, POP3,
+	// SMTP submission).
+	LoginIdleTimeout duration `toml:"login_idle_timeout"`
+	// SMTPIdleTimeout, IMAPIdleTimeout and POP3IdleTimeout are the
+	// idle timeouts after login (and on the MX port throughout).
+	SMTPIdleTimeout duration `toml:"smtp_idle_timeout"`
+	IMAPIdleTimeout duration `toml:"imap_idle_timeout"`
+	POP3IdleTimeout duration `toml:"pop3_idle_timeout"`
+	// POP3IdleTimeoutSec is the older spelling of POP3IdleTimeout.
+	POP3IdleTimeoutSec int `toml:"pop3_idle_timeout_seconds"`
+
+	// MaxAuthFailures failed logins from one IP to one account within
+	// AuthFailureWindow lock that account out for that IP until the
+	// window passes. AuthMaxDelay caps the delay an IP with failed
+	// logins waits for each answer.
+	MaxAuthFailures   int      `toml:"max_auth_failures"`
+	AuthFailureWindow duration `toml:"auth_failure_window"`
+	AuthMaxDelay      duration `toml:"auth_max_delay"`
+}
+
+// Default limits.
+const (
+	DefaultMaxConnsPerIP     = 20
+	DefaultIMAPMaxConnsPerIP = 50
+	DefaultPOP3MaxConnsPerIP = 20
+	DefaultHandshakeTimeout  = 30 * time.Second
+	DefaultLoginIdleTimeout  = 30 * time.Second
+	// DefaultSMTPIdleTimeout is RFC 5321 section 4.5.3.2.7's server
+	// timeout.
+	DefaultSMTPIdleTimeout = 5 * time.Minute
+	// DefaultIMAPIdleTimeout is the least RFC 9051 section 5.4 allows
+	// after login; IDLE clients renew every 29 minutes (RFC 2177).
+	DefaultIMAPIdleTimeout = 30 * time.Minute
+	// DefaultPOP3IdleTimeout is the least RFC 1939 section 3 allows.
+	DefaultPOP3IdleTimeout   = 10 * time.Minute
+	DefaultMaxAuthFailures   = 10
+	DefaultAuthFailureWindow = 10 * time.Minute
+	DefaultAuthMaxDelay      = 4 * time.Second
+	// MaxHandshakeTimeout is the most handshake_timeout may be.
+	MaxHandshakeTimeout = 30 * time.Second
+)
+
+// finish fills in the defaults and checks the limits.
+func (l *Limits) finish(dev bool) error {
+	setInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDur := func(v *duration, d time.Duration) {
+		if v.Duration <= 0 {
+			v.Duration = d
+		}
+	}
+	setInt(&l.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	setInt(&l.IMAPMaxConnsPerIP, DefaultIMAPMaxConnsPerIP)
+	setInt(&l.POP3MaxConnsPerIP, DefaultPOP3MaxConnsPerIP)
+	setInt(&l.MaxAuthFailures, DefaultMaxAuthFailures)
+	if l.ExemptLoopback == nil {
+		l.ExemptLoopback = &dev
+	}
+	if l.POP3IdleTimeout.Duration <= 0 && l.POP3IdleTimeoutSec > 0 {
+		l.POP3IdleTimeout.Duration = time.Duration(l.POP3IdleTimeoutSec) * time.Second
+	}
+	setDur(&l.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDur(&l.LoginIdleTimeout, DefaultLoginIdleTimeout)
+	setDur(&l.SMTPIdleTimeout, DefaultSMTPIdleTimeout)
+	setDur(&l.IMAPIdleTimeout, DefaultIMAPIdleTimeout)
+	setDur(&l.POP3IdleTimeout, DefaultPOP3IdleTimeout)
+	setDur(&l.AuthFailureWindow, DefaultAuthFailureWindow)
+	setDur(&l.AuthMaxDelay, DefaultAuthMaxDelay)
+	if l.HandshakeTimeout.Duration > MaxHandshakeTimeout {
+		return fmt.Errorf("config: limits.handshake_timeout %v is over %v", l.HandshakeTimeout.Duration, MaxHandshakeTimeout)
+	}
+	if l.MaxConnections < 0 {
+		return fmt.Errorf("config: limits.max_connections %d is negative", l.MaxConnections)
+	}
+	return nil
 }
 
 func isLoopback(addr string) bool {
@@ -171,5 +264,5 @@ func (c *Config) Finish() error {
 	if c.TLS.Cert == "" && !c.Dev {
 		return fmt.Errorf("config: a TLS certificate is required outside --dev (tls.cert, tls.key or --tls-cert/--tls-key)")
 	}
-	return nil
+	return c.Limits.finish(c.Dev)
 }

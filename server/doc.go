@@ -9,10 +9,18 @@
 //	DATA/dkim/                keys from `letterbox serve dkim keygen`
 //
 // The parts, each its own package: server/backend (users, stores, login
-// throttling), server/smtp (MX and submission), server/delivery (local
-// delivery, all recipients or none, and hand-off to the queue),
-// server/queue (durable outbound queue, MX lookup, retries, DSNs),
-// server/imap, server/pop3, server/tlsutil.
+// penalty), server/netlimit (connection caps, handshake deadlines, idle
+// timeouts, shared by every listener), server/smtp (MX and submission),
+// server/delivery (local delivery, all recipients or none, and hand-off to
+// the queue), server/queue (durable outbound queue, MX lookup, retries,
+// DSNs), server/imap, server/pop3, server/tlsutil.
+//
+// Lifecycle: New opens the users and prepares TLS; Start opens the queue
+// and the listeners (ctx bounds the start only, and a failed Start closes
+// everything); Shutdown lets sessions finish, Close stops at once. The
+// three protocol servers have net/http's shape: Serve(l) returns their
+// ErrServerClosed after Shutdown or Close, and Close cancels the base
+// context their sessions' work runs on.
 //
 // It imports store and its own subpackages (and store/mailgen for the
 // sample mail of --dev); nothing but main imports server.

@@ -15,17 +15,29 @@ import (
 
 	"github.com/letterbox-mail/letterbox/server/backend"
 	"github.com/letterbox-mail/letterbox/server/delivery"
+	imapd "github.com/letterbox-mail/letterbox/server/imap"
+	"github.com/letterbox-mail/letterbox/server/netlimit"
+	pop3d "github.com/letterbox-mail/letterbox/server/pop3"
 	"github.com/letterbox-mail/letterbox/server/queue"
 	smtpd "github.com/letterbox-mail/letterbox/server/smtp"
 	"github.com/letterbox-mail/letterbox/server/tlsutil"
 	"github.com/letterbox-mail/letterbox/store"
 )
 
-// service is what each protocol server offers.
+// service is what each protocol server offers, in the shape of net/http's
+// Server: Serve returns its package's ErrServerClosed after Shutdown or
+// Close, and Close cancels the base context of what sessions do.
 type service interface {
 	Serve(l net.Listener) error
 	Shutdown(ctx context.Context) error
 	Close() error
+}
+
+// serverClosed reports whether err is how a service's Serve says it was
+// closed.
+func serverClosed(err error) bool {
+	return errors.Is(err, smtpd.ErrServerClosed) || errors.Is(err, imapd.ErrServerClosed) ||
+		errors.Is(err, pop3d.ErrServerClosed) || errors.Is(err, net.ErrClosed)
 }
 
 // Server is the running daemon.
@@ -48,6 +60,9 @@ type Server struct {
 	// polling interval (tests).
 	QueueBackoff func(n int) time.Duration
 	QueuePoll    time.Duration
+
+	// lim counts the connections of every listener (server/netlimit).
+	lim *netlimit.Limiter
 
 	closing   atomic.Bool
 	mu        sync.Mutex
@@ -82,7 +97,9 @@ func New(cfg *Config, log *slog.Logger) (*Server, error) {
 	}
 	// The server lives long enough to index full text when deliveries
 	// pause (store.Options.DeferText); searches catch up first.
-	be, err := backend.New(cfg.Data, backend.Options{Domains: cfg.Domains, MaxFailures: cfg.Limits.MaxAuthFailures, Logger: log,
+	be, err := backend.New(cfg.Data, backend.Options{Domains: cfg.Domains, Logger: log,
+		MaxFailures: cfg.Limits.MaxAuthFailures, FailureWindow: cfg.Limits.AuthFailureWindow.Duration,
+		MaxDelay:     cfg.Limits.AuthMaxDelay.Duration,
 		StoreOptions: &store.Options{DeferText: true}})
 	if err != nil {
 		return nil, err
@@ -100,8 +117,19 @@ func (s *Server) Addr(name string) net.Addr {
 }
 
 // Start opens the queue and every configured listener and serves them in
-// the background. If one listener cannot be opened, none is kept.
+// the background. ctx bounds the start only: once Start has returned,
+// Shutdown and Close stop the server. If ctx ends or anything cannot be
+// opened, Start closes all it and New opened (listeners, stores) and
+// returns the error; the Server cannot be used again.
 func (s *Server) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
 	cfg := s.cfg
 	// The queue bounces into local INBOXes through the deliverer, and the
 	// deliverer queues remote mail: dl is set once the queue exists.
@@ -126,31 +154,39 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.Queue = q
 	dl = delivery.New(s.Backend, q, cfg.Hostname, s.log)
 
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
+	s.lim = s.newLimiter()
+	lim := cfg.Limits
+	proto := func(name, refusal string, perIP int) *netlimit.Protocol {
+		return s.lim.Protocol(netlimit.ProtocolOptions{Name: name, MaxConnsPerIP: perIP,
+			ExemptLoopback: *lim.ExemptLoopback, Refusal: refusal})
+	}
 	smtpOpts := func(mode smtpd.Mode) smtpd.Options {
 		return smtpd.Options{Mode: mode, Hostname: cfg.Hostname, TLSConfig: s.tls, AllowInsecureAuth: cfg.Dev,
-			MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxRecipients: cfg.Limits.MaxRecipients,
-			MaxConnsPerIP: cfg.Limits.MaxConnsPerIP, MaxMessagesPerHour: cfg.Limits.MessagesPerHour,
-			RejectBareLF: cfg.Limits.RejectBareLF, Logger: s.log.With("proto", "smtp")}
+			MaxMessageBytes: lim.MaxMessageBytes, MaxRecipients: lim.MaxRecipients,
+			MaxMessagesPerHour: lim.MessagesPerHour, RejectBareLF: lim.RejectBareLF,
+			LoginIdleTimeout: lim.LoginIdleTimeout.Duration, HandshakeTimeout: lim.HandshakeTimeout.Duration,
+			ReadTimeout: lim.SMTPIdleTimeout.Duration, Logger: s.log.With("proto", "smtp")}
 	}
+	const smtpRefusal = "421 4.7.0 %s\r\n" // RFC 5321 section 3.8
 	mx := smtpd.New(s.Backend, dl, smtpOpts(smtpd.ModeMX))
 	sub := smtpd.New(s.Backend, dl, smtpOpts(smtpd.ModeSubmission))
 	s.services = append(s.services, mx, sub)
-	if err := s.listen("smtp", cfg.Listen.SMTP, false, mx); err != nil {
+	mxProto := proto("smtp", smtpRefusal, lim.MaxConnsPerIP)
+	subProto := proto("submission", smtpRefusal, lim.MaxConnsPerIP)
+	if err := s.listen(ctx, "smtp", cfg.Listen.SMTP, mxProto, false, mx); err != nil {
 		return err
 	}
-	if err := s.listen("submission", cfg.Listen.Submission, false, sub); err != nil {
+	if err := s.listen(ctx, "submission", cfg.Listen.Submission, subProto, false, sub); err != nil {
 		return err
 	}
-	if err := s.listen("smtps", cfg.Listen.SMTPS, true, sub); err != nil {
+	if err := s.listen(ctx, "smtps", cfg.Listen.SMTPS, subProto, true, sub); err != nil {
 		return err
 	}
-	if err := s.startMailboxes(); err != nil {
+	if err := s.startMailboxes(ctx, proto); err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start: %w", err)
 	}
 	qctx, cancel := context.WithCancel(context.Background())
 	s.cancelQ, s.qDone = cancel, make(chan struct{})
@@ -161,12 +197,31 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// listen opens addr (when not empty) and serves svc on it.
-func (s *Server) listen(name, addr string, implicitTLS bool, svc service) error {
+// newLimiter is the global connection count: limits.max_connections, but
+// never above the cap the open-file limit allows.
+func (s *Server) newLimiter() *netlimit.Limiter {
+	l := s.cfg.Limits
+	maxConns := netlimit.DefaultMaxConns()
+	if l.MaxConnections > maxConns {
+		s.log.Warn("limits.max_connections is above what the open-file limit allows; using the lower value",
+			"max_connections", l.MaxConnections, "allowed", maxConns)
+	} else if l.MaxConnections > 0 {
+		maxConns = l.MaxConnections
+	}
+	s.log.Info("connection limits", "max_connections", maxConns, "handshake_timeout", l.HandshakeTimeout.Duration,
+		"exempt_loopback", *l.ExemptLoopback)
+	return netlimit.New(netlimit.Options{MaxConns: maxConns, HandshakeTimeout: l.HandshakeTimeout.Duration,
+		Logger: s.log.With("part", "netlimit")})
+}
+
+// listen opens addr (when not empty) and serves svc on it, through proto's
+// connection limits (and, for implicit TLS, its handshake deadline).
+func (s *Server) listen(ctx context.Context, name, addr string, proto *netlimit.Protocol, implicitTLS bool, svc service) error {
 	if addr == "" {
 		return nil
 	}
-	l, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen %s on %s: %w", name, addr, err)
 	}
@@ -174,13 +229,15 @@ func (s *Server) listen(name, addr string, implicitTLS bool, svc service) error 
 	s.addrs[name] = l.Addr()
 	s.listeners = append(s.listeners, l)
 	s.mu.Unlock()
+	var cfg *tls.Config
 	if implicitTLS {
-		l = tls.NewListener(l, s.tls)
+		cfg = s.tls
 	}
+	wl := proto.Listen(l, cfg)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := svc.Serve(l); err != nil && !errors.Is(err, net.ErrClosed) && !s.closing.Load() {
+		if err := svc.Serve(wl); err != nil && !serverClosed(err) && !s.closing.Load() {
 			s.log.Error("serve", "listener", name, "err", err)
 		}
 	}()
@@ -212,6 +269,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}(svc)
 	}
 	wg.Wait()
+	// Listeners no service took (a Start that failed half-way).
+	s.mu.Lock()
+	for _, l := range s.listeners {
+		l.Close()
+	}
+	s.mu.Unlock()
 	return errors.Join(append(errs, s.finish())...)
 }
 

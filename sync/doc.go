@@ -3,7 +3,13 @@
 // download with the account's deletion policy (sync/pop3), and sending
 // through SMTP with the outbox flush (sync/submit), publishing progress
 // events as it goes. This package holds only what they share: the
-// progress Event and the Reporter that receives it.
+// progress Event and the Reporter that receives it (event.go), and the one
+// error vocabulary (errors.go, classify.go): every error the three return
+// has a Kind (Temporary, Auth, Permanent, Protocol, Cancelled, or Other
+// for local failures), found with KindOf or errors.Is(err, ErrAuth) and
+// the other sentinels, and network, TLS and context errors are classified
+// by one function, Classify. A timeout is Temporary and its message names
+// the operation that timed out.
 //
 // It and its subpackages may import store only; they must not import
 // accounts, ui or server (tests may start a server/ in-process as a

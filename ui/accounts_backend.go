@@ -2,19 +2,15 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"strings"
-	"unicode"
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
-	"github.com/letterbox-mail/letterbox/store"
 )
 
-// AccountBackend is the Backend of one *accounts.Account. Reads go to the
-// account's local store (keyset paging, search, counts); changes go
-// through the account's methods, which journal them for the server.
+// AccountBackend is the Backend of one *accounts.Account: every method is
+// the account's own (reads from its local store, changes journaled for
+// the server); it adds nothing but the Feed wrapper.
 type AccountBackend struct {
 	A *accounts.Account
 }
@@ -27,67 +23,24 @@ func NewAccountBackend(a *accounts.Account) *AccountBackend { return &AccountBac
 func (b *AccountBackend) Name() string    { return b.A.Config.Name }
 func (b *AccountBackend) Address() string { return b.A.Config.Email }
 
-func (b *AccountBackend) Mailboxes(ctx context.Context) ([]store.Mailbox, error) {
-	boxes, err := b.A.Store.Mailboxes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", b.Name(), err)
-	}
-	return boxes, nil
+func (b *AccountBackend) Mailboxes(ctx context.Context) ([]accounts.Mailbox, error) {
+	return b.A.Mailboxes(ctx)
 }
 
-// hasIn reports whether a query names its own mailbox (in:).
-func hasIn(q string) bool {
-	for _, f := range strings.Fields(q) {
-		if strings.HasPrefix(strings.TrimLeft(f, "-("), "in:") {
-			return true
-		}
-	}
-	return false
-}
-
-// quoteTerm quotes a value for the store query language.
-func quoteTerm(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
-func (b *AccountBackend) Page(ctx context.Context, req PageRequest) ([]store.Message, error) {
-	st := b.A.Store
-	if req.Query != "" {
-		mb := req.Folder
-		if hasIn(req.Query) {
-			mb = ""
-		}
-		return st.Search(ctx, req.Query, store.SearchOptions{Mailbox: mb, Offset: req.Offset, Limit: req.Limit})
-	}
-	sort := store.SortDate
-	if req.Threaded {
-		sort = store.SortThread
-		req.After = store.MessageKey{}
-	}
-	return st.List(ctx, store.ListOptions{Mailbox: req.Folder, Sort: sort, Offset: req.Offset, Limit: req.Limit, After: req.After})
+func (b *AccountBackend) Page(ctx context.Context, req PageRequest) ([]accounts.Message, error) {
+	return b.A.Page(ctx, req)
 }
 
 func (b *AccountBackend) Count(ctx context.Context, req PageRequest) (int, error) {
-	if req.Query != "" {
-		q := req.Query
-		if req.Folder != "" && !hasIn(q) {
-			q = "(" + q + ") in:" + quoteTerm(req.Folder)
-		}
-		return b.A.Store.Count(ctx, q, store.SearchOptions{})
-	}
-	mb, err := b.A.Store.Mailbox(ctx, req.Folder)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", b.Name(), err)
-	}
-	return mb.Total, nil
+	return b.A.Count(ctx, req)
 }
 
-func (b *AccountBackend) Render(ctx context.Context, id int64) (*store.Rendered, error) {
+func (b *AccountBackend) Render(ctx context.Context, id int64) (*accounts.Rendered, error) {
 	return b.A.Render(ctx, id)
 }
 
 func (b *AccountBackend) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
-	return b.A.Store.SaveAttachment(ctx, id, part, w)
+	return b.A.SaveAttachment(ctx, id, part, w)
 }
 
 func (b *AccountBackend) SetFlags(ctx context.Context, ids []int64, add, remove []string) error {
@@ -151,61 +104,22 @@ func (b *AccountBackend) Flush(ctx context.Context, report func(accounts.SyncEve
 }
 
 // Addresses finds senders and recipients whose name or address starts
-// with prefix, newest first, through the full-text index.
-func (b *AccountBackend) Addresses(ctx context.Context, prefix string, limit int) ([]store.Address, error) {
-	word := strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return unicode.ToLower(r)
-		}
-		return -1
-	}, prefix)
-	if word == "" {
-		return nil, nil
-	}
-	msgs, err := b.A.Store.Search(ctx, "from:"+word+"* OR to:"+word+"* OR cc:"+word+"*", store.SearchOptions{Limit: 200})
-	if err != nil {
-		return nil, err
-	}
-	return matchAddresses(msgs, prefix, limit), nil
+// with prefix, newest first.
+func (b *AccountBackend) Addresses(ctx context.Context, prefix string, limit int) ([]accounts.Address, error) {
+	return b.A.Addresses(ctx, prefix, limit)
 }
 
-// matchAddresses picks from msgs the distinct addresses whose address or
-// a word of whose name starts with prefix (case-insensitive).
-func matchAddresses(msgs []store.Message, prefix string, limit int) []store.Address {
-	p := strings.ToLower(strings.TrimSpace(prefix))
-	seen := map[string]bool{}
-	var out []store.Address
-	for _, m := range msgs {
-		for _, list := range [][]store.Address{m.From, m.To, m.Cc} {
-			for _, a := range list {
-				key := strings.ToLower(a.Addr)
-				if seen[key] || a.Addr == "" {
-					continue
-				}
-				ok := strings.HasPrefix(key, p)
-				for _, w := range strings.Fields(strings.ToLower(a.Name)) {
-					ok = ok || strings.HasPrefix(w, p)
-				}
-				if ok {
-					seen[key] = true
-					out = append(out, a)
-					if len(out) >= limit {
-						return out
-					}
-				}
-			}
-		}
-	}
-	return out
-}
-
-// Subscribe wraps the store's change feed.
-func (b *AccountBackend) Subscribe() Feed { return storeFeed{b.A.Store.Subscribe()} }
+// Subscribe wraps the account's change feed.
+func (b *AccountBackend) Subscribe() Feed { return accountFeed{b.A.Subscribe()} }
 
 func (b *AccountBackend) Temporary(err error) bool { return accounts.Temporary(err) }
 
-type storeFeed struct{ s *store.Subscription }
+// Close closes the account. Run closes the accounts the wizard opened;
+// those given in RunOptions.Accounts are the caller's to close.
+func (b *AccountBackend) Close() error { return b.A.Close() }
 
-func (f storeFeed) C() <-chan struct{}   { return f.s.C }
-func (f storeFeed) Pull() []store.Change { return f.s.Pull() }
-func (f storeFeed) Close()               { f.s.Close() }
+type accountFeed struct{ s *accounts.Subscription }
+
+func (f accountFeed) C() <-chan struct{}      { return f.s.C }
+func (f accountFeed) Pull() []accounts.Change { return f.s.Pull() }
+func (f accountFeed) Close()                  { f.s.Close() }

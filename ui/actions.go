@@ -13,7 +13,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // confirmedMsg carries a destructive action the user said yes to.
@@ -57,12 +57,12 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 			return draftMsg{account: b.Name(), draft: d, err: err}
 		}
 	case key.Matches(msg, k.ToggleRead), key.Matches(msg, k.Flag):
-		flag := store.FlagSeen
+		flag := accounts.FlagSeen
 		if key.Matches(msg, k.Flag) {
-			flag = store.FlagFlagged
+			flag = accounts.FlagFlagged
 		}
 		set := !m.hasFlag(ids[0], flag)
-		change := func(x *store.Message) {
+		change := func(x *accounts.Message) {
 			x.Flags = slices.DeleteFunc(slices.Clone(x.Flags), func(f string) bool { return strings.EqualFold(f, flag) })
 			if set {
 				x.Flags = append(x.Flags, flag)
@@ -81,9 +81,9 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 		return m, flagsCmd(ctx, b, ids, nil, []string{flag}, "")
 	case key.Matches(msg, k.Delete):
 		trash, _ := m.sidebar.box(m.cur, m.folder)
-		if n > 1 || trash.SpecialUse == store.SpecialTrash {
+		if n > 1 || trash.SpecialUse == accounts.SpecialTrash {
 			q := fmt.Sprintf("Delete %d message(s)?", n)
-			if trash.SpecialUse == store.SpecialTrash {
+			if trash.SpecialUse == accounts.SpecialTrash {
 				q = fmt.Sprintf("Delete %d message(s) for good?", n)
 			}
 			m.prompt = m.prompt.confirm(q, confirmedMsg{what: "delete", ids: ids})
@@ -319,7 +319,7 @@ func (m Model) refresh(name string) tea.Cmd {
 
 // defaultSavePath is ~/Downloads/NAME when that folder exists, else NAME
 // in the working directory.
-func defaultSavePath(a store.Attachment) string {
+func defaultSavePath(a accounts.Attachment) string {
 	name := safeFileName(a)
 	if home, err := os.UserHomeDir(); err == nil {
 		if st, err := os.Stat(filepath.Join(home, "Downloads")); err == nil && st.IsDir() {
@@ -333,7 +333,7 @@ func defaultSavePath(a store.Attachment) string {
 }
 
 // safeFileName is the attachment's file name without directories.
-func safeFileName(a store.Attachment) string {
+func safeFileName(a accounts.Attachment) string {
 	name := filepath.Base(strings.ReplaceAll(a.Filename, "\\", "/"))
 	if name == "" || name == "." || name == "/" || name == ".." {
 		name = "attachment-" + strings.ReplaceAll(a.Part, ".", "-")
@@ -341,7 +341,7 @@ func safeFileName(a store.Attachment) string {
 	return name
 }
 
-func saveAttachmentCmd(ctx context.Context, b Backend, id int64, a store.Attachment, path string) tea.Cmd {
+func saveAttachmentCmd(ctx context.Context, b Backend, id int64, a accounts.Attachment, path string) tea.Cmd {
 	return func() tea.Msg {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
@@ -362,7 +362,7 @@ func saveAttachmentCmd(ctx context.Context, b Backend, id int64, a store.Attachm
 // openAttachmentCmd saves the attachment to a private temporary
 // directory and hands it to xdg-open, whose output is discarded so it
 // never prints over the screen.
-func openAttachmentCmd(ctx context.Context, b Backend, id int64, a store.Attachment) tea.Cmd {
+func openAttachmentCmd(ctx context.Context, b Backend, id int64, a accounts.Attachment) tea.Cmd {
 	return func() tea.Msg {
 		dir, err := os.MkdirTemp("", "letterbox-open-")
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
-	"github.com/letterbox-mail/letterbox/store"
 )
 
 // Backend is what the interface needs from one mail account. Every method
@@ -18,14 +17,14 @@ type Backend interface {
 	Name() string
 	Address() string
 	// Mailboxes lists the folders with their counts, INBOX first.
-	Mailboxes(ctx context.Context) ([]store.Mailbox, error)
+	Mailboxes(ctx context.Context) ([]accounts.Mailbox, error)
 	// Page returns one page of a folder or of a search (see PageRequest).
-	Page(ctx context.Context, req PageRequest) ([]store.Message, error)
+	Page(ctx context.Context, req PageRequest) ([]accounts.Message, error)
 	// Count returns how many messages Page can return for req (Folder
 	// and Query; paging fields ignored).
 	Count(ctx context.Context, req PageRequest) (int, error)
 	// Render decodes a message for reading.
-	Render(ctx context.Context, id int64) (*store.Rendered, error)
+	Render(ctx context.Context, id int64) (*accounts.Rendered, error)
 	// SaveAttachment writes the decoded MIME part of message id to w.
 	SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error)
 	// SetFlags, Move, Delete (to Trash) and Archive change messages
@@ -53,7 +52,7 @@ type Backend interface {
 	Flush(ctx context.Context, report func(accounts.SyncEvent)) (int, error)
 	// Addresses returns known addresses that start with prefix, for
 	// completion in the composer.
-	Addresses(ctx context.Context, prefix string, limit int) ([]store.Address, error)
+	Addresses(ctx context.Context, prefix string, limit int) ([]accounts.Address, error)
 	// Subscribe starts a feed of the store's committed changes.
 	Subscribe() Feed
 	// Temporary reports whether err means "offline, try later" rather
@@ -61,19 +60,10 @@ type Backend interface {
 	Temporary(err error) bool
 }
 
-// PageRequest selects a page: of Folder, or of the matches of Query (the
-// store query language) in Folder ("" folder with a query: every folder).
-// Threaded lists by thread (offset paging only); otherwise newest first,
-// continuing after After when it is set (keyset paging) and then
-// skipping Offset rows.
-type PageRequest struct {
-	Folder   string
-	Query    string
-	Threaded bool
-	After    store.MessageKey
-	Offset   int
-	Limit    int
-}
+// PageRequest selects a page: of Folder, or of the matches of Query in
+// Folder. It is the account layer's, so the interface scopes a search by
+// the same rule as the command line (see accounts.PageRequest).
+type PageRequest = accounts.PageRequest
 
 // SyncSummary is what one sync did, for the status line.
 type SyncSummary struct {
@@ -88,6 +78,6 @@ type SyncSummary struct {
 // Pull. C is closed when the feed or the store is closed.
 type Feed interface {
 	C() <-chan struct{}
-	Pull() []store.Change
+	Pull() []accounts.Change
 	Close()
 }

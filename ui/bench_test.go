@@ -106,7 +106,7 @@ func buildBenchStore(root string, n int) error {
 			items = append(items, store.AppendItem{Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
 				Flags: benchFlags(j)})
 		}
-		res, err := st.AppendMany(ctx, store.Inbox, items)
+		res, err := st.AppendMany(ctx, accounts.Inbox, items)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func benchFlags(j int) []string {
 	if j%4 == 0 {
 		return nil
 	}
-	return []string{store.FlagSeen}
+	return []string{accounts.FlagSeen}
 }
 
 // openBench opens the bench account as letterbox does.
@@ -183,7 +183,7 @@ func launch(b *testing.B, base string) (Model, *accounts.Account, string) {
 	m := New(ctx, testCommon(), Options{Accounts: []Backend{NewAccountBackend(a)}})
 	m = drive(m, tea.WindowSizeMsg{Width: 160, Height: 50})
 	m = drive(m, mailboxesCmd(ctx, m.accts[0].b)())
-	m = drive(m, folderMsg{account: "bench", folder: store.Inbox})
+	m = drive(m, folderMsg{account: "bench", folder: accounts.Inbox})
 	return m, a, m.View()
 }
 
@@ -291,7 +291,7 @@ func BenchmarkThreadedPage(b *testing.B) {
 	for _, off := range []int{0, 50000} {
 		b.Run(fmt.Sprintf("offset=%d", off), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				msgs, err := be.Page(context.Background(), PageRequest{Folder: store.Inbox, Threaded: true, Offset: off, Limit: winSize})
+				msgs, err := be.Page(context.Background(), PageRequest{Folder: accounts.Inbox, Threaded: true, Offset: off, Limit: winSize})
 				if err != nil || len(msgs) != winSize {
 					b.Fatal(len(msgs), err)
 				}

@@ -13,8 +13,8 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
-	"github.com/letterbox-mail/letterbox/store"
 )
 
 // composerModel is the built-in editor: To, Cc, Bcc and Subject fields
@@ -32,7 +32,7 @@ type composerModel struct {
 	focus   int // 0-3 the fields, 4 the body
 	// completion of the address under the cursor
 	complID int
-	compl   []store.Address
+	compl   []accounts.Address
 	complAt int
 	width   int
 	height  int

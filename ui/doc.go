@@ -15,11 +15,11 @@
 // Boundaries: the package reaches mail only through the Backend interface
 // (backend.go), implemented over *accounts.Account by AccountBackend
 // (accounts_backend.go) and by a fake in the tests, and sets accounts up
-// through Setup (AccountSetup, setup.go). It uses the value types of
-// store (Message, Mailbox, Rendered, Change) and compose (Draft), and
-// the sync progress event as accounts re-exports it (accounts.SyncEvent),
-// but never store's SQL, the sync packages, the network or server.
-// Nothing imports ui but main.
+// through Setup (AccountSetup, setup.go). It imports accounts (the value
+// types Message, Mailbox, Rendered, Change and the sync progress event,
+// all re-exported there) and accounts/compose (Draft), and nothing else of
+// ours: never store, the sync packages, the network or server. Nothing
+// imports ui but main.
 //
 // Files: common.go (Common, sizes), theme.go (Theme, Styles), keymap.go
 // (KeyMap, defaults, overrides), config.go (ui.toml), one file per

@@ -13,7 +13,6 @@ import (
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
-	"github.com/letterbox-mail/letterbox/store"
 )
 
 // fakeBackend is an in-memory Backend for the model tests: folders of
@@ -22,7 +21,7 @@ import (
 type fakeBackend struct {
 	name string
 	mu   sync.Mutex
-	msgs map[string][]store.Message // by folder, newest first
+	msgs map[string][]accounts.Message // by folder, newest first
 	// calls records changes: "flags 3 +\Seen", "delete 3", "move 3 Archive", "queue ...".
 	calls   []string
 	queued  []*compose.Draft
@@ -40,24 +39,24 @@ var testNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 // newFake makes an account with n messages in INBOX (id 1 newest) and a
 // few in the other folders.
 func newFake(name string, n int) *fakeBackend {
-	f := &fakeBackend{name: name, msgs: map[string][]store.Message{}, feed: newFakeFeed()}
+	f := &fakeBackend{name: name, msgs: map[string][]accounts.Message{}, feed: newFakeFeed()}
 	for _, mb := range []string{"INBOX", "Archive", "Drafts", "Sent", "Trash", "Outbox"} {
 		f.msgs[mb] = nil
 	}
-	senders := []store.Address{{Name: "Ann Archer", Addr: "ann@example.test"}, {Name: "Bob Baker", Addr: "bob@example.test"},
+	senders := []accounts.Address{{Name: "Ann Archer", Addr: "ann@example.test"}, {Name: "Bob Baker", Addr: "bob@example.test"},
 		{Addr: "carol@example.test"}, {Name: "Dmitri Volkov", Addr: "dmitri@example.test"}}
 	for i := 1; i <= n; i++ {
-		m := store.Message{ID: int64(i), Mailbox: "INBOX", UID: uint32(n - i + 1),
+		m := accounts.Message{ID: int64(i), Mailbox: "INBOX", UID: uint32(n - i + 1),
 			Date:    testNow.Add(-time.Duration(i) * 7 * time.Hour),
-			From:    []store.Address{senders[i%len(senders)]},
-			To:      []store.Address{{Name: "Me", Addr: name + "@example.test"}},
+			From:    []accounts.Address{senders[i%len(senders)]},
+			To:      []accounts.Address{{Name: "Me", Addr: name + "@example.test"}},
 			Subject: fmt.Sprintf("Message number %d", i), MessageID: fmt.Sprintf("m%d@example.test", i),
 			HasAttachment: i%5 == 0}
 		if i%3 != 0 {
-			m.Flags = []string{store.FlagSeen}
+			m.Flags = []string{accounts.FlagSeen}
 		}
 		if i%7 == 0 {
-			m.Flags = append(m.Flags, store.FlagFlagged)
+			m.Flags = append(m.Flags, accounts.FlagFlagged)
 		}
 		f.msgs["INBOX"] = append(f.msgs["INBOX"], m)
 	}
@@ -67,15 +66,15 @@ func newFake(name string, n int) *fakeBackend {
 func (f *fakeBackend) Name() string    { return f.name }
 func (f *fakeBackend) Address() string { return f.name + "@example.test" }
 
-func (f *fakeBackend) Mailboxes(ctx context.Context) ([]store.Mailbox, error) {
+func (f *fakeBackend) Mailboxes(ctx context.Context) ([]accounts.Mailbox, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	uses := map[string]string{"Archive": store.SpecialArchive, "Drafts": store.SpecialDrafts, "Sent": store.SpecialSent, "Trash": store.SpecialTrash}
-	var out []store.Mailbox
+	uses := map[string]string{"Archive": accounts.SpecialArchive, "Drafts": accounts.SpecialDrafts, "Sent": accounts.SpecialSent, "Trash": accounts.SpecialTrash}
+	var out []accounts.Mailbox
 	for name, list := range f.msgs {
-		mb := store.Mailbox{Name: name, SpecialUse: uses[name], Total: len(list)}
+		mb := accounts.Mailbox{Name: name, SpecialUse: uses[name], Total: len(list)}
 		for _, m := range list {
-			if !m.HasFlag(store.FlagSeen) {
+			if !m.HasFlag(accounts.FlagSeen) {
 				mb.Unread++
 			}
 		}
@@ -85,21 +84,21 @@ func (f *fakeBackend) Mailboxes(ctx context.Context) ([]store.Mailbox, error) {
 	return out, nil
 }
 
-func (f *fakeBackend) source(req PageRequest) []store.Message {
+func (f *fakeBackend) source(req PageRequest) []accounts.Message {
 	list := f.msgs[req.Folder]
 	if req.Query == "" {
 		return list
 	}
-	var out []store.Message
+	var out []accounts.Message
 	for _, m := range list {
-		if strings.Contains(strings.ToLower(m.Subject+" "+store.FormatAddresses(m.From)), strings.ToLower(req.Query)) {
+		if strings.Contains(strings.ToLower(m.Subject+" "+accounts.FormatAddresses(m.From)), strings.ToLower(req.Query)) {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-func (f *fakeBackend) Page(ctx context.Context, req PageRequest) ([]store.Message, error) {
+func (f *fakeBackend) Page(ctx context.Context, req PageRequest) ([]accounts.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pages++
@@ -145,22 +144,22 @@ func (f *fakeBackend) find(id int64) (string, int) {
 	return "", -1
 }
 
-func (f *fakeBackend) Render(ctx context.Context, id int64) (*store.Rendered, error) {
+func (f *fakeBackend) Render(ctx context.Context, id int64) (*accounts.Rendered, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	mb, i := f.find(id)
 	if i < 0 {
-		return nil, fmt.Errorf("message %d: %w", id, store.ErrNotFound)
+		return nil, fmt.Errorf("message %d: %w", id, accounts.ErrNotFound)
 	}
 	m := f.msgs[mb][i]
-	r := &store.Rendered{
-		Headers: []store.HeaderField{{Key: "Date", Value: m.Date.Format(time.RFC1123Z)}, {Key: "From", Value: store.FormatAddresses(m.From)},
-			{Key: "To", Value: store.FormatAddresses(m.To)}, {Key: "Subject", Value: m.Subject}},
+	r := &accounts.Rendered{
+		Headers: []accounts.HeaderField{{Key: "Date", Value: m.Date.Format(time.RFC1123Z)}, {Key: "From", Value: accounts.FormatAddresses(m.From)},
+			{Key: "To", Value: accounts.FormatAddresses(m.To)}, {Key: "Subject", Value: m.Subject}},
 		Text: "Hello,\n\nthis is the body of " + m.Subject + ", with a line long enough that it has to be wrapped when the terminal is narrow.\n\n" +
 			"On Monday, Ann wrote:\n> the quoted text\n> of the previous message\n\n-- \nsignature\n",
 	}
 	if m.HasAttachment {
-		r.Attachments = []store.Attachment{{Part: "2", Filename: "report.pdf", ContentType: "application/pdf", Size: 123456}}
+		r.Attachments = []accounts.Attachment{{Part: "2", Filename: "report.pdf", ContentType: "application/pdf", Size: 123456}}
 	}
 	return r, nil
 }
@@ -211,7 +210,7 @@ func (f *fakeBackend) moveLocked(ids []int64, to string) {
 			m := f.msgs[mb][i]
 			f.msgs[mb] = slices.Delete(f.msgs[mb], i, i+1)
 			m.Mailbox = to
-			f.msgs[to] = append([]store.Message{m}, f.msgs[to]...)
+			f.msgs[to] = append([]accounts.Message{m}, f.msgs[to]...)
 		}
 	}
 }
@@ -251,7 +250,7 @@ func (f *fakeBackend) Reply(ctx context.Context, id int64, all bool) (*compose.D
 	defer f.mu.Unlock()
 	mb, i := f.find(id)
 	if i < 0 {
-		return nil, store.ErrNotFound
+		return nil, accounts.ErrNotFound
 	}
 	m := f.msgs[mb][i]
 	d := &compose.Draft{From: compose.Address{Name: "Me", Addr: f.Address()}, Subject: "Re: " + m.Subject,
@@ -268,7 +267,7 @@ func (f *fakeBackend) Forward(ctx context.Context, id int64) (*compose.Draft, er
 	defer f.mu.Unlock()
 	mb, i := f.find(id)
 	if i < 0 {
-		return nil, store.ErrNotFound
+		return nil, accounts.ErrNotFound
 	}
 	return &compose.Draft{From: compose.Address{Addr: f.Address()}, Subject: "Fwd: " + f.msgs[mb][i].Subject,
 		Body: "---------- Forwarded message ----------\n"}, nil
@@ -315,10 +314,10 @@ func (f *fakeBackend) Flush(ctx context.Context, report func(accounts.SyncEvent)
 	return len(f.queued), nil
 }
 
-func (f *fakeBackend) Addresses(ctx context.Context, prefix string, limit int) ([]store.Address, error) {
+func (f *fakeBackend) Addresses(ctx context.Context, prefix string, limit int) ([]accounts.Address, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return matchAddresses(f.msgs["INBOX"], prefix, limit), nil
+	return fakeAddresses(f.msgs["INBOX"], prefix, limit), nil
 }
 
 func (f *fakeBackend) Subscribe() Feed { return f.feed }
@@ -331,13 +330,13 @@ var errOffline = errors.New("dial tcp: connection refused")
 type fakeFeed struct {
 	c       chan struct{}
 	mu      sync.Mutex
-	pending []store.Change
+	pending []accounts.Change
 }
 
 func newFakeFeed() *fakeFeed { return &fakeFeed{c: make(chan struct{}, 1)} }
 
 func (f *fakeFeed) C() <-chan struct{} { return f.c }
-func (f *fakeFeed) Pull() []store.Change {
+func (f *fakeFeed) Pull() []accounts.Change {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := f.pending
@@ -345,7 +344,7 @@ func (f *fakeFeed) Pull() []store.Change {
 	return out
 }
 func (f *fakeFeed) Close() {}
-func (f *fakeFeed) publish(ch ...store.Change) {
+func (f *fakeFeed) publish(ch ...accounts.Change) {
 	f.mu.Lock()
 	f.pending = append(f.pending, ch...)
 	f.mu.Unlock()
@@ -353,4 +352,23 @@ func (f *fakeFeed) publish(ch ...store.Change) {
 	case f.c <- struct{}{}:
 	default:
 	}
+}
+
+// fakeAddresses returns the distinct senders of msgs whose address or
+// name starts with prefix.
+func fakeAddresses(msgs []accounts.Message, prefix string, limit int) []accounts.Address {
+	p := strings.ToLower(prefix)
+	seen := map[string]bool{}
+	var out []accounts.Address
+	for _, m := range msgs {
+		for _, a := range append(append([]accounts.Address{}, m.From...), m.To...) {
+			if seen[a.Addr] || len(out) >= limit ||
+				!strings.HasPrefix(strings.ToLower(a.Addr), p) && !strings.HasPrefix(strings.ToLower(a.Name), p) {
+				continue
+			}
+			seen[a.Addr] = true
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -146,6 +146,34 @@ func (h *harness) wantView(subs ...string) {
 	}
 }
 
+// waitView processes messages until the screen shows every one of subs,
+// for up to 10 seconds: for results that arrive after a delay of the
+// model's own (the change feed's coalescing), which a settle window must
+// not be assumed to cover.
+func (h *harness) waitView(subs ...string) {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		v := h.view()
+		missing := ""
+		for _, s := range subs {
+			if !strings.Contains(v, s) {
+				missing = s
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		select {
+		case msg := <-h.out:
+			h.process(msg)
+		case <-deadline:
+			h.t.Fatalf("screen never showed %q:\n%s", missing, v)
+		}
+	}
+}
+
 func (h *harness) notView(subs ...string) {
 	h.t.Helper()
 	v := h.view()

@@ -6,7 +6,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // mainKey handles a key on the main screen (sidebar + list).
@@ -50,7 +50,7 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			n = -1
 		}
 		i := ((m.cur+n)%len(m.accts) + len(m.accts)) % len(m.accts)
-		return m.openFolder(m.accts[i].b.Name(), store.Inbox)
+		return m.openFolder(m.accts[i].b.Name(), accounts.Inbox)
 	case key.Matches(msg, k.ToggleThreads):
 		m.threaded = !m.threaded
 		return m.reloadList()
@@ -123,11 +123,11 @@ func (m Model) open() (tea.Model, tea.Cmd) {
 	m.screen = screenReader
 	var cmd tea.Cmd
 	m.reader, cmd = m.reader.open(m.ctx, m.backend(), sel)
-	if !sel.HasFlag(store.FlagSeen) {
-		seen := func(x *store.Message) { x.Flags = append(slices.Clone(x.Flags), store.FlagSeen) }
+	if !sel.HasFlag(accounts.FlagSeen) {
+		seen := func(x *accounts.Message) { x.Flags = append(slices.Clone(x.Flags), accounts.FlagSeen) }
 		m.list.patch(sel.ID, seen)
 		seen(&m.reader.msg)
-		cmd = tea.Batch(cmd, flagsCmd(m.ctx, m.backend(), []int64{sel.ID}, []string{store.FlagSeen}, nil, ""))
+		cmd = tea.Batch(cmd, flagsCmd(m.ctx, m.backend(), []int64{sel.ID}, []string{accounts.FlagSeen}, nil, ""))
 	}
 	return m, cmd
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // The message list is virtualised: it knows how many rows its source has
@@ -34,7 +34,7 @@ type listModel struct {
 	top     int         // first row on screen
 	height  int         // rows on screen
 	width   int
-	win     []store.Message
+	win     []accounts.Message
 	winFrom int // row of win[0]
 	// pageID and countID are the latest requests; older results drop.
 	pageID, countID int
@@ -276,7 +276,7 @@ func (l *listModel) nextMatch(dir int) {
 		return
 	}
 	for i := l.cursor + dir; i >= l.winFrom && i < l.winFrom+len(l.win); i += dir {
-		if !l.win[i-l.winFrom].HasFlag(store.FlagSeen) {
+		if !l.win[i-l.winFrom].HasFlag(accounts.FlagSeen) {
 			l.cursor = i
 			l.clampCursor()
 			return
@@ -292,15 +292,15 @@ func (l listModel) setSize(w, h int) (listModel, tea.Cmd) {
 }
 
 // row returns row i if it is loaded.
-func (l listModel) row(i int) (store.Message, bool) {
+func (l listModel) row(i int) (accounts.Message, bool) {
 	if i < l.winFrom || i >= l.winFrom+len(l.win) {
-		return store.Message{}, false
+		return accounts.Message{}, false
 	}
 	return l.win[i-l.winFrom], true
 }
 
 // selected returns the message under the cursor, if loaded.
-func (l listModel) selected() (store.Message, bool) { return l.row(l.cursor) }
+func (l listModel) selected() (accounts.Message, bool) { return l.row(l.cursor) }
 
 // targets returns the ids an action applies to: the tagged messages, or
 // the selected one.
@@ -320,7 +320,7 @@ func (l listModel) targets() []int64 {
 
 // patch changes the loaded copy of message id (an optimistic update, the
 // store change feed brings the truth).
-func (l *listModel) patch(id int64, f func(*store.Message)) {
+func (l *listModel) patch(id int64, f func(*accounts.Message)) {
 	for i := range l.win {
 		if l.win[i].ID == id {
 			f(&l.win[i])

@@ -7,13 +7,13 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // One row of the message list, and the text helpers it uses.
 
 // renderRow draws one row: cursor, marks, date, sender, subject.
-func (l listModel) renderRow(m store.Message, selected bool, now time.Time) string {
+func (l listModel) renderRow(m accounts.Message, selected bool, now time.Time) string {
 	s := l.c.Styles
 	cur := "  "
 	if selected {
@@ -23,12 +23,12 @@ func (l listModel) renderRow(m store.Message, selected bool, now time.Time) stri
 	if l.tagged[m.ID] {
 		marks[0] = '*'
 	}
-	if !m.HasFlag(store.FlagSeen) {
+	if !m.HasFlag(accounts.FlagSeen) {
 		marks[1] = 'N'
-	} else if m.HasFlag(store.FlagAnswered) {
+	} else if m.HasFlag(accounts.FlagAnswered) {
 		marks[1] = 'r'
 	}
-	if m.HasFlag(store.FlagFlagged) {
+	if m.HasFlag(accounts.FlagFlagged) {
 		marks[2] = '!'
 	}
 	if m.HasAttachment {
@@ -53,14 +53,14 @@ func (l listModel) renderRow(m store.Message, selected bool, now time.Time) stri
 		return s.RowSelected.Render(line)
 	case l.tagged[m.ID]:
 		return s.RowTagged.Render(line)
-	case !m.HasFlag(store.FlagSeen):
+	case !m.HasFlag(accounts.FlagSeen):
 		return s.RowUnread.Render(line)
 	}
 	return s.Row.Render(line)
 }
 
 // sender names who a row is from (or, in sent mail, to).
-func sender(m store.Message, showTo bool) string {
+func sender(m accounts.Message, showTo bool) string {
 	list, prefix := m.From, ""
 	if showTo {
 		list, prefix = m.To, "to "

@@ -7,7 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // screen is what fills the body of the window.
@@ -42,6 +42,10 @@ type Options struct {
 	SyncOnStart bool
 	// Threads opens folders threaded.
 	Threads bool
+	// FeedCoalesce is how long the change feed gathers a burst of
+	// commits into one refresh; feedCoalesce when zero, none when
+	// negative.
+	FeedCoalesce time.Duration
 }
 
 // Model is the root model: it owns the children, routes messages to
@@ -74,7 +78,10 @@ type Model struct {
 // New returns the root model. Feeds of the accounts' stores are opened
 // here and closed by Close.
 func New(ctx context.Context, c *Common, opts Options) Model {
-	m := Model{c: c, ctx: ctx, opts: opts, folder: store.Inbox, threaded: opts.Threads}
+	if opts.FeedCoalesce == 0 {
+		opts.FeedCoalesce = feedCoalesce
+	}
+	m := Model{c: c, ctx: ctx, opts: opts, folder: accounts.Inbox, threaded: opts.Threads}
 	names := make([]string, 0, len(opts.Accounts))
 	for _, b := range opts.Accounts {
 		m.accts = append(m.accts, acct{b: b, feed: b.Subscribe()})
@@ -108,13 +115,13 @@ func (m Model) Init() tea.Cmd {
 	}
 	cmds := []tea.Cmd{syncTick(m.opts.SyncInterval)}
 	for _, a := range m.accts {
-		cmds = append(cmds, mailboxesCmd(m.ctx, a.b), watchFeed(a.b.Name(), a.feed))
+		cmds = append(cmds, mailboxesCmd(m.ctx, a.b), watchFeed(m.ctx, a.b.Name(), a.feed, m.opts.FeedCoalesce))
 		if m.opts.SyncOnStart {
 			cmds = append(cmds, func() tea.Msg { return syncNowMsg{account: a.b.Name()} })
 		}
 	}
 	first := m.accts[0].b.Name()
-	cmds = append(cmds, func() tea.Msg { return folderMsg{account: first, folder: store.Inbox} })
+	cmds = append(cmds, func() tea.Msg { return folderMsg{account: first, folder: accounts.Inbox} })
 	return tea.Batch(cmds...)
 }
 
@@ -182,6 +189,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseMsg:
 		return m.mouse(msg)
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			return m.keySeq(msg)
+		}
 		return m.key(msg)
 	}
 	// Everything else (cursor blinks, spinners, the wizard's steps) goes
@@ -233,7 +243,7 @@ func (m Model) reloadList() (tea.Model, tea.Cmd) {
 	}
 	req := PageRequest{Folder: m.folder, Query: m.query, Threaded: m.threaded && m.query == ""}
 	mb, _ := m.sidebar.box(m.cur, m.folder)
-	showTo := mb.SpecialUse == store.SpecialSent || mb.SpecialUse == store.SpecialDrafts || m.folder == outboxName
+	showTo := mb.SpecialUse == accounts.SpecialSent || mb.SpecialUse == accounts.SpecialDrafts || m.folder == outboxName
 	var cmd tea.Cmd
 	m.list, cmd = m.list.load(b, req, showTo)
 	return m, cmd
@@ -344,6 +354,24 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.readerKey(msg)
 	}
 	return m.mainKey(msg)
+}
+
+// keySeq handles a KeyRunes message that carries several runes: Bubble
+// Tea v1 reports every letter of one terminal read as one message, so
+// fast typing, held keys and SSH deliver "jjjj". Each rune acts as its
+// own key press, in order (the first may open a prompt that the rest
+// are typed into). A bracketed paste is not split.
+func (m Model) keySeq(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	cmds := make([]tea.Cmd, 0, len(msg.Runes))
+	for _, r := range msg.Runes {
+		next, cmd := m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+		m = next.(Model)
+		cmds = append(cmds, cmd)
+		if m.quitting {
+			break
+		}
+	}
+	return m, tea.Batch(cmds...)
 }
 
 func (m Model) quit() (tea.Model, tea.Cmd) {

@@ -11,7 +11,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/letterbox-mail/letterbox/accounts"
-	"github.com/letterbox-mail/letterbox/store"
 )
 
 func twoAccounts(n int) (*fakeBackend, *fakeBackend, Options) {
@@ -73,9 +72,9 @@ func TestStaleResultsDropped(t *testing.T) {
 	_, _, opts := twoAccounts(10)
 	h := newHarness(t, 80, 20, opts)
 	old := h.m.list.pageID - 1
-	h.send(pageMsg{id: old, start: 0, msgs: []store.Message{{ID: 999, Subject: "stale"}}})
+	h.send(pageMsg{id: old, start: 0, msgs: []accounts.Message{{ID: 999, Subject: "stale"}}})
 	h.notView("stale")
-	h.send(renderedMsg{id: h.m.reader.id - 1, r: &store.Rendered{Text: "stale body"}})
+	h.send(renderedMsg{id: h.m.reader.id - 1, r: &accounts.Rendered{Text: "stale body"}})
 	if h.m.reader.r != nil {
 		t.Fatal("stale render kept")
 	}
@@ -299,17 +298,19 @@ func TestStatusProgressBars(t *testing.T) {
 
 func TestFeedRefreshesList(t *testing.T) {
 	f, _, opts := twoAccounts(5)
+	// Longer than the harness's settle window, which the test must not
+	// rely on.
+	opts.FeedCoalesce = 8 * settleIdle
 	h := newHarness(t, 90, 24, opts)
 	f.mu.Lock()
 	m := f.msgs["INBOX"][0]
 	m.ID, m.Subject = 77, "Fresh arrival"
-	f.msgs["INBOX"] = append([]store.Message{m}, f.msgs["INBOX"]...)
+	f.msgs["INBOX"] = append([]accounts.Message{m}, f.msgs["INBOX"]...)
 	f.mu.Unlock()
-	f.feed.publish(store.Change{Kind: store.ChangeMessageAdded, Mailbox: "INBOX", ID: 77})
-	h.settle()
-	time.Sleep(0) // the feed Cmd coalesces for feedCoalesce
-	h.settle()
-	h.wantView("Fresh arrival", "6 messages")
+	f.feed.publish(accounts.Change{Kind: accounts.ChangeMessageAdded, Mailbox: "INBOX", ID: 77})
+	// The feed Cmd gathers changes for opts.FeedCoalesce before the
+	// refresh: wait for the refresh itself, not for a settle window.
+	h.waitView("Fresh arrival", "6 messages")
 	// The selection stays on the message it was on.
 	if sel, _ := h.m.list.selected(); sel.ID != 1 {
 		t.Fatalf("selection moved to %d", sel.ID)
@@ -405,7 +406,7 @@ func TestEditorResult(t *testing.T) {
 
 func TestOutboxShownWhenNotEmpty(t *testing.T) {
 	f, _, opts := twoAccounts(3)
-	f.msgs["Outbox"] = []store.Message{{ID: 50, Mailbox: "Outbox", Subject: "waiting", To: []store.Address{{Addr: "x@example.test"}}, Date: testNow}}
+	f.msgs["Outbox"] = []accounts.Message{{ID: 50, Mailbox: "Outbox", Subject: "waiting", To: []accounts.Address{{Addr: "x@example.test"}}, Date: testNow}}
 	h := newHarness(t, 90, 24, opts)
 	h.wantView("Outbox")
 	h.keys("tab", "G", "k", "enter") // the last entries: Outbox, bob

@@ -7,7 +7,6 @@ import (
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
-	"github.com/letterbox-mail/letterbox/store"
 )
 
 // The messages that flow through Update. Results of requests carry the
@@ -26,7 +25,7 @@ type statusExpireMsg struct{ seq int }
 // mailboxesMsg carries the folders of an account.
 type mailboxesMsg struct {
 	account string
-	boxes   []store.Mailbox
+	boxes   []accounts.Mailbox
 	err     error
 }
 
@@ -34,7 +33,7 @@ type mailboxesMsg struct {
 type pageMsg struct {
 	id    int
 	start int
-	msgs  []store.Message
+	msgs  []accounts.Message
 	err   error
 }
 
@@ -48,8 +47,8 @@ type countMsg struct {
 // renderedMsg carries a decoded message for the reader.
 type renderedMsg struct {
 	id  int
-	msg store.Message
-	r   *store.Rendered
+	msg accounts.Message
+	r   *accounts.Rendered
 	err error
 }
 
@@ -79,7 +78,7 @@ type sentMsg struct {
 // completionMsg carries address completions for the composer.
 type completionMsg struct {
 	id    int
-	addrs []store.Address
+	addrs []accounts.Address
 }
 
 // editorDoneMsg reports the end of $EDITOR on the body file.
@@ -115,7 +114,7 @@ type syncTickMsg struct{ at time.Time }
 // feedMsg carries committed store changes of an account.
 type feedMsg struct {
 	account string
-	changes []store.Change
+	changes []accounts.Change
 	closed  bool
 }
 

@@ -10,7 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // readerModel shows one message: the headers, the text (HTML rendered as
@@ -19,8 +19,8 @@ import (
 type readerModel struct {
 	c       *Common
 	id      int // of the latest render request
-	msg     store.Message
-	r       *store.Rendered
+	msg     accounts.Message
+	r       *accounts.Rendered
 	err     error
 	loading bool
 	att     int // selected attachment, -1 for none
@@ -37,7 +37,7 @@ func newReader(c *Common) readerModel {
 }
 
 // open starts rendering m.
-func (r readerModel) open(ctx context.Context, b Backend, m store.Message) (readerModel, tea.Cmd) {
+func (r readerModel) open(ctx context.Context, b Backend, m accounts.Message) (readerModel, tea.Cmd) {
 	r.id++
 	r.msg, r.r, r.err, r.loading, r.att = m, nil, nil, true, -1
 	r.vp.SetContent("")
@@ -57,9 +57,9 @@ func (r readerModel) setSize(w, h int) readerModel {
 }
 
 // attachment returns the selected attachment (the first when none is).
-func (r readerModel) attachment() (store.Attachment, bool) {
+func (r readerModel) attachment() (accounts.Attachment, bool) {
 	if r.r == nil || len(r.r.Attachments) == 0 {
-		return store.Attachment{}, false
+		return accounts.Attachment{}, false
 	}
 	return r.r.Attachments[max(r.att, 0)], true
 }

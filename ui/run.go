@@ -17,7 +17,12 @@ import (
 
 // RunOptions configure Run.
 type RunOptions struct {
-	Accounts    []Backend
+	// Accounts are the caller's: Run does not close them, and the caller
+	// may close them as soon as Run returns.
+	Accounts []Backend
+	// Setup runs the wizard; the Backends it opens belong to the
+	// interface, which closes those that are io.Closers (AccountBackend
+	// is) before Run returns.
 	Setup       Setup
 	Settings    Settings
 	SyncOnStart bool
@@ -30,6 +35,12 @@ type RunOptions struct {
 // Run shows the interface until the user quits or ctx ends. It takes the
 // whole terminal (alternate screen, mouse); nothing else may write to it
 // meanwhile (log to a file: see OpenLog).
+//
+// Before it returns, Run cancels the context of the interface's work and
+// waits for every call into the accounts that is still running (a sync,
+// a search) to return; later calls fail at once. So when Run returns,
+// nothing of the interface uses o.Accounts any more, and the accounts the
+// wizard opened are closed.
 func Run(ctx context.Context, o RunOptions) error {
 	out := o.Out
 	if out == nil {
@@ -48,16 +59,38 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	work, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g := newGate()
+	backends := make([]Backend, len(o.Accounts))
+	for i, b := range o.Accounts {
+		backends[i] = gatedBackend{b: b, g: g}
+	}
+	var setup *gatedSetup
+	var wizard Setup
+	if o.Setup != nil {
+		setup = &gatedSetup{s: o.Setup, g: g}
+		wizard = setup
+	}
 	c := NewCommon(r, o.Settings.Theme, o.Settings.Keys, o.Log)
-	m := New(ctx, c, Options{Accounts: o.Accounts, Setup: o.Setup, SyncInterval: interval,
+	m := New(work, c, Options{Accounts: backends, Setup: wizard, SyncInterval: interval,
 		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads})
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx),
 		tea.WithInput(in), tea.WithOutput(out))
 	final, err := p.Run()
+	// The program has stopped: no Update runs any more, but the
+	// goroutines of its Cmds may. Stop them and wait for them.
+	cancel()
+	g.close()
 	if fm, ok := final.(Model); ok {
 		fm.Close()
 	} else {
 		m.Close()
+	}
+	if setup != nil {
+		if cerr := setup.closeOpened(); cerr != nil && o.Log != nil {
+			o.Log.Error("closing an account added in the interface", "err", cerr)
+		}
 	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil

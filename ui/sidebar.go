@@ -8,7 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // outboxName is the local mailbox of mail waiting for SMTP (accounts'
@@ -31,17 +31,17 @@ type sidebarModel struct {
 
 type sidebarAccount struct {
 	name  string
-	boxes []store.Mailbox
+	boxes []accounts.Mailbox
 }
 
 // entry is one line of the sidebar.
 type entry struct {
 	account int
-	box     *store.Mailbox // nil for the account's own line
+	box     *accounts.Mailbox // nil for the account's own line
 }
 
 func newSidebar(c *Common, names []string) sidebarModel {
-	s := sidebarModel{c: c, folder: store.Inbox}
+	s := sidebarModel{c: c, folder: accounts.Inbox}
 	for _, n := range names {
 		s.accounts = append(s.accounts, sidebarAccount{name: n})
 	}
@@ -49,7 +49,7 @@ func newSidebar(c *Common, names []string) sidebarModel {
 }
 
 // setBoxes replaces the folders of account name, ordered for display.
-func (s sidebarModel) setBoxes(name string, boxes []store.Mailbox) sidebarModel {
+func (s sidebarModel) setBoxes(name string, boxes []accounts.Mailbox) sidebarModel {
 	for i := range s.accounts {
 		if s.accounts[i].name == name {
 			s.accounts[i].boxes = orderBoxes(boxes)
@@ -59,14 +59,14 @@ func (s sidebarModel) setBoxes(name string, boxes []store.Mailbox) sidebarModel 
 }
 
 // specialRank orders the special folders after INBOX.
-var specialRank = map[string]int{store.SpecialDrafts: 1, store.SpecialSent: 2, store.SpecialArchive: 3,
-	store.SpecialJunk: 4, store.SpecialTrash: 5}
+var specialRank = map[string]int{accounts.SpecialDrafts: 1, accounts.SpecialSent: 2, accounts.SpecialArchive: 3,
+	accounts.SpecialJunk: 4, accounts.SpecialTrash: 5}
 
-func orderBoxes(boxes []store.Mailbox) []store.Mailbox {
-	out := append([]store.Mailbox(nil), boxes...)
-	rank := func(mb store.Mailbox) int {
+func orderBoxes(boxes []accounts.Mailbox) []accounts.Mailbox {
+	out := append([]accounts.Mailbox(nil), boxes...)
+	rank := func(mb accounts.Mailbox) int {
 		switch {
-		case mb.Name == store.Inbox:
+		case mb.Name == accounts.Inbox:
 			return 0
 		case mb.Name == outboxName:
 			return 9
@@ -105,16 +105,16 @@ func (s sidebarModel) entries() []entry {
 }
 
 // box returns the current folder's mailbox, if known.
-func (s sidebarModel) box(account int, name string) (store.Mailbox, bool) {
+func (s sidebarModel) box(account int, name string) (accounts.Mailbox, bool) {
 	if account < 0 || account >= len(s.accounts) {
-		return store.Mailbox{}, false
+		return accounts.Mailbox{}, false
 	}
 	for _, mb := range s.accounts[account].boxes {
 		if mb.Name == name {
 			return mb, true
 		}
 	}
-	return store.Mailbox{}, false
+	return accounts.Mailbox{}, false
 }
 
 // folders returns the folder names of account i.
@@ -213,7 +213,7 @@ func (s sidebarModel) pick(ents []entry) tea.Cmd {
 		return nil
 	}
 	e := ents[s.cursor]
-	fm := folderMsg{account: s.accounts[e.account].name, folder: store.Inbox}
+	fm := folderMsg{account: s.accounts[e.account].name, folder: accounts.Inbox}
 	if e.box != nil {
 		fm.folder = e.box.Name
 	}

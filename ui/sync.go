@@ -77,13 +77,22 @@ func waitStream(ch <-chan tea.Msg) tea.Cmd {
 	}
 }
 
-// watchFeed waits for the next batch of store changes of account name.
-func watchFeed(name string, f Feed) tea.Cmd {
+// watchFeed waits for the next batch of store changes of account name,
+// then gathers what else comes within coalesce (the context ending cuts
+// the wait short).
+func watchFeed(ctx context.Context, name string, f Feed, coalesce time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		if _, ok := <-f.C(); !ok {
 			return feedMsg{account: name, closed: true}
 		}
-		time.Sleep(feedCoalesce)
+		if coalesce > 0 {
+			t := time.NewTimer(coalesce)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+		}
 		return feedMsg{account: name, changes: f.Pull()}
 	}
 }

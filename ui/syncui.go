@@ -6,7 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/accounts"
 )
 
 // updateSync handles the background sync and the change feeds.
@@ -53,7 +53,7 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if i < 0 || msg.closed {
 			return m, nil
 		}
-		cmds := []tea.Cmd{watchFeed(msg.account, m.accts[i].feed), m.refresh(msg.account)}
+		cmds := []tea.Cmd{watchFeed(m.ctx, msg.account, m.accts[i].feed, m.opts.FeedCoalesce), m.refresh(msg.account)}
 		if i == m.cur && touches(msg.changes, m.folder, m.query != "") {
 			m.list, cmd = m.list.reload()
 			cmds = append(cmds, cmd)
@@ -65,9 +65,9 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // touches reports whether changes concern the listed folder (a search
 // may list any folder, so any change concerns it).
-func touches(changes []store.Change, folder string, search bool) bool {
+func touches(changes []accounts.Change, folder string, search bool) bool {
 	for _, c := range changes {
-		if search || strings.EqualFold(c.Mailbox, folder) || c.Kind == store.ChangeMailboxRenamed || c.Kind == store.ChangeMailboxDeleted {
+		if search || strings.EqualFold(c.Mailbox, folder) || c.Kind == accounts.ChangeMailboxRenamed || c.Kind == accounts.ChangeMailboxDeleted {
 			return true
 		}
 	}
@@ -104,7 +104,7 @@ func (m Model) addAccount(msg wizardDoneMsg) (tea.Model, tea.Cmd) {
 	m.screen = screenMain
 	next, cmd := m.layout()
 	m = next.(Model)
-	return m, tea.Batch(cmd, mailboxesCmd(m.ctx, msg.b), watchFeed(name, msg.feed), syncTick(m.opts.SyncInterval),
-		func() tea.Msg { return folderMsg{account: name, folder: store.Inbox} },
+	return m, tea.Batch(cmd, mailboxesCmd(m.ctx, msg.b), watchFeed(m.ctx, name, msg.feed, m.opts.FeedCoalesce), syncTick(m.opts.SyncInterval),
+		func() tea.Msg { return folderMsg{account: name, folder: accounts.Inbox} },
 		func() tea.Msg { return syncNowMsg{account: name} })
 }

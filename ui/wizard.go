@@ -25,7 +25,9 @@ type Setup interface {
 	// Save keeps the password in the keyring (or sets acct.PasswordCmd
 	// when passwordCmd is not empty) and adds acct to config.toml.
 	Save(ctx context.Context, acct accounts.AccountConfig, password, passwordCmd string) error
-	// Open opens the saved account.
+	// Open opens the saved account. The save step's Cmd returns the
+	// Backend in a message and Update adds it to the model; the
+	// interface owns it (Run closes it if it is an io.Closer).
 	Open(ctx context.Context, acct accounts.AccountConfig) (Backend, error)
 }
 

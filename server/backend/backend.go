@@ -1,6 +1,8 @@
 // Package backend is what the server's protocols share: the user database,
 // each user's mail store (opened once, kept open, shared by all sessions),
-// the local domains, and the throttle on failed logins.
+// the local domains, and the penalty on failed logins: a delay per IP
+// before each answer, growing with its failures, and a lockout per (IP,
+// account), never per IP alone.
 //
 // On disk, under the server's data directory:
 //
@@ -31,8 +33,11 @@ import (
 var (
 	// ErrAuthFailed is a wrong user name or password.
 	ErrAuthFailed = users.ErrAuthFailed
-	// ErrThrottled means too many failed logins came from the address.
-	ErrThrottled = errors.New("too many failed logins; try again later")
+	// ErrThrottled means the account is locked out for the client's
+	// address after too many failed logins from it; the protocols answer
+	// it as a temporary refusal (IMAP NO [UNAVAILABLE], POP3 -ERR
+	// [SYS/TEMP], SMTP 454 4.7.0), never as a wrong password.
+	ErrThrottled = errors.New("too many failed logins to this account from this address; try again later")
 	// ErrNoUser means the address is not a local user.
 	ErrNoUser = users.ErrNotFound
 	// ErrClosed means the backend was closed.
@@ -51,11 +56,20 @@ type Options struct {
 	// Domains are the local domains; the first is the default for logins
 	// given without a domain.
 	Domains []string
-	// MaxFailures failed logins from one IP within FailureWindow block
-	// further attempts from it until the window passes; 10 and 10 minutes
-	// when zero.
+	// MaxFailures failed logins from one IP to one account lock that
+	// account out for that IP until FailureWindow has passed since the
+	// last one; DefaultMaxFailures and DefaultFailureWindow when zero.
 	MaxFailures   int
 	FailureWindow time.Duration
+	// MaxDelay caps the delay before each answer to an IP with failed
+	// logins (250 ms after the first failure, doubling with each);
+	// DefaultMaxDelay when zero.
+	MaxDelay time.Duration
+	// Now and Sleep are the clock and the delay of the penalty;
+	// time.Now and a timer that ctx interrupts when nil (tests inject
+	// their own).
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 	// StoreOptions are passed to store.Open.
 	StoreOptions *store.Options
 	Logger       *slog.Logger
@@ -74,8 +88,8 @@ type Backend struct {
 	stores map[string]*store.Store
 	closed bool
 
-	fmu      sync.Mutex
-	failures map[string][]time.Time // IP -> failure times within the window
+	fmu sync.Mutex
+	pen penalty
 }
 
 // New opens the backend rooted at dataDir.
@@ -87,10 +101,19 @@ func New(dataDir string, opts Options) (*Backend, error) {
 		opts.Domains[i] = strings.ToLower(strings.TrimSuffix(d, "."))
 	}
 	if opts.MaxFailures <= 0 {
-		opts.MaxFailures = 10
+		opts.MaxFailures = DefaultMaxFailures
 	}
 	if opts.FailureWindow <= 0 {
-		opts.FailureWindow = 10 * time.Minute
+		opts.FailureWindow = DefaultFailureWindow
+	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = DefaultMaxDelay
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -100,7 +123,8 @@ func New(dataDir string, opts Options) (*Backend, error) {
 		return nil, err
 	}
 	return &Backend{Users: db, dir: dataDir, opts: opts, log: opts.Logger,
-		stores: map[string]*store.Store{}, failures: map[string][]time.Time{}}, nil
+		stores: map[string]*store.Store{},
+		pen:    penalty{byIP: map[string]strikes{}, byAccount: map[accountKey]strikes{}}}, nil
 }
 
 // Domains returns the local domains.
@@ -131,20 +155,31 @@ func (b *Backend) LoginName(username string) string {
 }
 
 // Authenticate checks a login from remote and returns the user's canonical
-// address. Failures are counted per IP; past the limit every attempt from
-// that IP fails with ErrThrottled, before the password is even looked at.
+// address. An address with failed logins waits before every answer, longer
+// with each failure (up to MaxDelay), whatever the outcome, so that the
+// wait tells nothing. An account locked out for the address fails with
+// ErrThrottled without its password being checked. A wrong password and an
+// unknown user both fail with ErrAuthFailed after the same hashing work.
 func (b *Backend) Authenticate(ctx context.Context, username, password string, remote net.Addr) (string, error) {
-	ip := HostOf(remote)
-	if b.throttled(ip) {
-		b.log.Warn("auth throttled", "remote", ip, "user", username)
+	ip := penaltyKey(remote)
+	login := b.LoginName(username)
+	delay, locked := b.check(ip, login, b.opts.Now())
+	if locked {
+		b.log.Warn("auth locked out", "remote", ip, "user", login)
+		if err := b.opts.Sleep(ctx, delay); err != nil {
+			return "", err
+		}
 		return "", ErrThrottled
 	}
-	user, err := b.Users.Authenticate(ctx, b.LoginName(username), password)
+	user, err := b.Users.Authenticate(ctx, login, password)
+	if errors.Is(err, users.ErrAuthFailed) {
+		delay = b.fail(ip, login, b.opts.Now())
+		b.log.Info("auth failed", "remote", ip, "user", login, "delay", delay)
+	}
+	if serr := b.opts.Sleep(ctx, delay); serr != nil && err == nil {
+		return "", serr
+	}
 	if err != nil {
-		if errors.Is(err, users.ErrAuthFailed) {
-			b.fail(ip)
-			b.log.Info("auth failed", "remote", ip, "user", username)
-		}
 		return "", err
 	}
 	return user, nil
@@ -160,40 +195,6 @@ func HostOf(a net.Addr) string {
 		return a.String()
 	}
 	return h
-}
-
-func (b *Backend) prune(ip string, now time.Time) []time.Time {
-	fs := b.failures[ip]
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) > b.opts.FailureWindow {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(b.failures, ip)
-	} else {
-		b.failures[ip] = fs
-	}
-	return fs
-}
-
-func (b *Backend) throttled(ip string) bool {
-	b.fmu.Lock()
-	defer b.fmu.Unlock()
-	return len(b.prune(ip, time.Now())) >= b.opts.MaxFailures
-}
-
-func (b *Backend) fail(ip string) {
-	b.fmu.Lock()
-	defer b.fmu.Unlock()
-	now := time.Now()
-	b.failures[ip] = append(b.prune(ip, now), now)
-	if len(b.failures) > 100000 { // bound memory under a spray of addresses
-		for k := range b.failures {
-			delete(b.failures, k)
-			break
-		}
-	}
 }
 
 // StoreDir is where a user's store lives.

@@ -29,6 +29,16 @@
 // (LOGINDISABLED) before TLS unless Options.InsecureAuth is set, which is
 // for development and loopback only.
 //
-// Package imapd imports store; it must not import other server packages
-// (it declares the Backend interface it needs) nor ui/ or sync/.
+// Connections and lifecycle: served on a server/netlimit listener (as the
+// daemon does), a connection may stay silent Options.LoginIdleTimeout
+// before login and Options.IdleTimeout after it (IDLE at least 30
+// minutes), and is marked logged in, so that the global connection cap
+// never evicts it. Every command runs on a context derived from the
+// server's base context, which Close cancels (and Shutdown, once its grace
+// period is over), so a long SEARCH or FETCH ends with the server. Serve
+// returns ErrServerClosed after Close or Shutdown, as net/http does.
+//
+// Package imapd imports store, server/netlimit, and server/backend for its
+// error values only; it must not import the other server packages (it
+// declares the Backend interface it needs) nor ui/ or sync/.
 package imapd

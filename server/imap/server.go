@@ -21,7 +21,9 @@ import (
 // server/backend.Backend implements it.
 type Backend interface {
 	// Authenticate checks a login from remote and returns the user's
-	// canonical address. Any error refuses the login.
+	// canonical address. Any error refuses the login: backend.ErrAuthFailed
+	// and backend.ErrNoUser as a wrong password, anything else
+	// (backend.ErrThrottled, a cancelled ctx) as a temporary refusal.
 	Authenticate(ctx context.Context, username, password string, remote net.Addr) (string, error)
 	// Store returns the user's open store, shared by all sessions; the
 	// server never closes it.
@@ -31,8 +33,20 @@ type Backend interface {
 // ErrServerClosed is returned by Serve after Close or Shutdown.
 var ErrServerClosed = errors.New("imap: server closed")
 
-// DefaultAppendLimit is the APPENDLIMIT when Options.AppendLimit is zero.
-const DefaultAppendLimit = 50 << 20
+// Defaults of Options.
+const (
+	// DefaultAppendLimit is the APPENDLIMIT when Options.AppendLimit is
+	// zero.
+	DefaultAppendLimit = 50 << 20
+	// DefaultLoginIdleTimeout is go-imap's own timeout before login.
+	DefaultLoginIdleTimeout = 30 * time.Second
+	// DefaultIdleTimeout is the least RFC 9051 section 5.4 allows after
+	// login.
+	DefaultIdleTimeout = 30 * time.Minute
+	// minIDLETimeout is the least an IDLE command is given, whatever
+	// IdleTimeout says: RFC 2177 clients renew IDLE every 29 minutes.
+	minIDLETimeout = 30 * time.Minute
+)
 
 // Options configure a Server.
 type Options struct {
@@ -50,6 +64,13 @@ type Options struct {
 	// AppendLimit is the largest message APPEND accepts (RFC 7889), in
 	// bytes; DefaultAppendLimit when zero.
 	AppendLimit uint32
+	// LoginIdleTimeout and IdleTimeout are how long a client may send
+	// nothing before and after login; DefaultLoginIdleTimeout and
+	// DefaultIdleTimeout when zero. An IDLE command is given at least 30
+	// minutes (RFC 2177 clients renew it every 29). They apply to
+	// connections from a netlimit listener; on others only go-imap's own
+	// timeouts do (30 s before login, 35 minutes after).
+	LoginIdleTimeout, IdleTimeout time.Duration
 	// Location is the time zone of SEARCH dates (SINCE, BEFORE, ON and
 	// their SENT variants compare calendar days); time.Local when nil.
 	Location *time.Location
@@ -63,6 +84,11 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	imap *imapserver.Server
+
+	// ctx is the base context of every command; Close cancels it, and
+	// so does Shutdown when its grace period ends.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	connID atomic.Uint64
 	hub    hub // live state of logged-in users
@@ -87,7 +113,14 @@ func New(be Backend, opts Options) *Server {
 	if opts.Location == nil {
 		opts.Location = time.Local
 	}
-	s := &Server{be: be, opts: opts, log: opts.Logger, sessions: map[*session]struct{}{}}
+	if opts.LoginIdleTimeout <= 0 {
+		opts.LoginIdleTimeout = DefaultLoginIdleTimeout
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{be: be, opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, sessions: map[*session]struct{}{}}
 	s.hub.users = map[string]*userState{}
 	s.hub.log = s.log
 	s.imap = imapserver.New(&imapserver.Options{
@@ -124,13 +157,14 @@ func capabilities() imap.CapSet {
 }
 
 // Serve accepts connections on l until Close or Shutdown, and returns
-// ErrServerClosed then. The caller keeps ownership of creating l; the
-// server closes it when it stops.
+// ErrServerClosed then (at once, closing l, if the server is closed
+// already). The server closes l when it stops.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
+		l.Close()
 		return ErrServerClosed
 	}
 	s.mu.Lock()
@@ -147,11 +181,13 @@ func (s *Server) Serve(l net.Listener) error {
 	return fmt.Errorf("imap serve %s: %w", l.Addr(), err)
 }
 
-// Close closes the listeners and every connection at once.
+// Close closes the listeners and every connection at once, and cancels
+// the commands in progress.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	s.cancel()
 	return s.closeLib()
 }
 
@@ -168,7 +204,8 @@ func (s *Server) closeLib() error {
 
 // Shutdown stops accepting connections, says BYE (RFC 9051 section
 // 7.1.5) to every client, and waits until their sessions have ended or ctx
-// is done; then it closes what is left.
+// is done; then it cancels the commands still running and closes what is
+// left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -196,6 +233,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	s.cancel()
 	if cerr := s.closeLib(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"github.com/letterbox-mail/letterbox/server/backend"
+	"github.com/letterbox-mail/letterbox/server/netlimit"
 	"github.com/letterbox-mail/letterbox/store"
 )
 
@@ -20,6 +22,14 @@ type session struct {
 	srv  *Server
 	conn *imapserver.Conn
 	log  *slog.Logger
+	// cx is the context of the session's commands: the server's base
+	// context, and cancelled when the session ends.
+	cx     context.Context
+	cancel context.CancelFunc
+	// nl is the connection as netlimit counted it (nil on other
+	// listeners), found at the start: STARTTLS may wrap it later in a way
+	// netlimit.From cannot see through.
+	nl *netlimit.Conn
 
 	user *userState // nil before login
 	st   Store
@@ -40,18 +50,31 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
 	}
 	id := s.connID.Add(1)
-	sess := &session{srv: s, conn: c, log: s.log.With("conn", id, "remote", c.NetConn().RemoteAddr().String())}
+	nc := c.NetConn()
+	cx, cancel := context.WithCancel(s.ctx)
+	sess := &session{srv: s, conn: c, cx: cx, cancel: cancel, nl: netlimit.From(nc),
+		log: s.log.With("conn", id, "remote", nc.RemoteAddr().String())}
+	sess.setIdle(s.opts.LoginIdleTimeout)
 	s.addSession(sess)
 	sess.log.Debug("imap connection")
 	return sess, nil, nil
 }
 
-// ctx is the context of a command. imapserver passes none; commands are
-// bounded by the connection's own timeouts.
-func (s *session) ctx() context.Context { return context.Background() }
+// setIdle sets the connection's idle timeout, on netlimit listeners.
+func (s *session) setIdle(d time.Duration) {
+	if s.nl != nil {
+		s.nl.SetIdle(d)
+	}
+}
+
+// ctx is the context of a command. imapserver passes none; this one ends
+// when the server is closed (or its Shutdown gives up waiting) and when
+// the session ends.
+func (s *session) ctx() context.Context { return s.cx }
 
 // Close ends the session: it is called once, when the connection ends.
 func (s *session) Close() error {
+	s.cancel()
 	s.unselect()
 	if s.user != nil {
 		s.srv.hub.release(s.user)
@@ -62,14 +85,34 @@ func (s *session) Close() error {
 	return nil
 }
 
+// Errors of logins (RFC 5530 response codes).
+var (
+	errLockedOut = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
+		Text: "Too many failed logins to this account from your address, try again later"}
+	errAuthUnavailable = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
+		Text: "Temporary authentication failure"}
+)
+
 // Login implements LOGIN and AUTHENTICATE PLAIN (RFC 9051 sections 6.2.3
-// and 6.2.2). Every failure looks the same to the client.
+// and 6.2.2). A wrong password and an unknown user get the same
+// [AUTHENTICATIONFAILED]; an account locked out for the client's address,
+// or a failure of ours, gets [UNAVAILABLE], so that the client does not
+// tell its user that a good password is wrong.
 func (s *session) Login(username, password string) error {
 	ctx := s.ctx()
-	user, err := s.srv.be.Authenticate(ctx, username, password, s.conn.NetConn().RemoteAddr())
-	if err != nil {
-		s.log.Info("imap login failed", "login", username, "err", err)
+	nc := s.conn.NetConn()
+	user, err := s.srv.be.Authenticate(ctx, username, password, nc.RemoteAddr())
+	switch {
+	case err == nil:
+	case errors.Is(err, backend.ErrAuthFailed), errors.Is(err, backend.ErrNoUser):
+		s.log.Info("imap login failed", "login", clean(username))
 		return imapserver.ErrAuthFailed
+	case errors.Is(err, backend.ErrThrottled):
+		s.log.Warn("imap login locked out", "login", clean(username))
+		return errLockedOut
+	default:
+		s.log.Error("imap login error", "login", clean(username), "err", err)
+		return errAuthUnavailable
 	}
 	st, err := s.srv.be.Store(ctx, user)
 	if err != nil {
@@ -79,6 +122,10 @@ func (s *session) Login(username, password string) error {
 	s.st = st
 	s.user = s.srv.hub.acquire(user, st)
 	s.log = s.log.With("user", user)
+	if s.nl != nil {
+		s.nl.LoggedIn()
+	}
+	s.setIdle(s.srv.opts.IdleTimeout)
 	s.log.Info("imap login")
 	return nil
 }
@@ -105,8 +152,11 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 }
 
 // Idle implements IDLE (RFC 2177): updates are written as the store's
-// change feed brings them, until stop is closed.
+// change feed brings them, until stop is closed. The client may stay
+// silent for at least 30 minutes meanwhile.
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	s.setIdle(max(s.srv.opts.IdleTimeout, minIDLETimeout))
+	defer s.setIdle(s.srv.opts.IdleTimeout)
 	if s.user == nil {
 		<-stop
 		return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/letterbox-mail/letterbox/server/backend"
+	"github.com/letterbox-mail/letterbox/server/netlimit"
 )
 
 // authAllowed reports whether credentials may be sent now: over TLS, or
@@ -62,7 +63,7 @@ func (ss *session) cmdStls() bool {
 	raw := ss.conn
 	ss.mu.Unlock()
 	tc := tls.Server(raw, cfg)
-	tc.SetDeadline(time.Now().Add(ss.srv.opts.IdleTimeout))
+	tc.SetDeadline(time.Now().Add(ss.srv.opts.HandshakeTimeout))
 	if err := tc.HandshakeContext(ss.ctx); err != nil {
 		ss.log.Info("pop3 STLS handshake failed", "err", err)
 		return true
@@ -140,7 +141,7 @@ func (ss *session) cmdAuth(arg string) bool {
 			return true
 		}
 		ss.mu.Lock()
-		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.opts.IdleTimeout))
+		ss.conn.SetReadDeadline(time.Now().Add(ss.idleTimeout()))
 		ss.mu.Unlock()
 		line, err := readLine(ss.br, ss.srv.opts.MaxLineLength)
 		if err != nil {
@@ -196,8 +197,10 @@ func (ss *session) login(name, password string) bool {
 		ss.authFailures++
 		switch {
 		case errors.Is(err, backend.ErrThrottled):
-			ss.log.Warn("pop3 login throttled", "login", sanitize(name))
-			ss.fail("[SYS/TEMP] Too many failed logins; try again later")
+			// RFC 3206 section 4: not the credentials, a temporary
+			// condition.
+			ss.log.Warn("pop3 login locked out", "login", sanitize(name))
+			ss.fail("[SYS/TEMP] Too many failed logins to this account from your address; try again later")
 		case errors.Is(err, backend.ErrAuthFailed), errors.Is(err, backend.ErrNoUser):
 			ss.log.Info("pop3 login failed", "login", sanitize(name))
 			ss.fail("[AUTH] Authentication failed")
@@ -225,6 +228,9 @@ func (ss *session) login(name, password string) bool {
 		return false
 	}
 	ss.user, ss.drop, ss.state = addr, drop, stateTransaction
+	ss.mu.Lock()
+	netlimit.LoggedIn(ss.conn)
+	ss.mu.Unlock()
 	ss.log = ss.log.With("user", addr)
 	ss.log.Info("pop3 login", "messages", len(drop.msgs), "tls", ss.tls)
 	ss.ok("Logged in, %d messages", len(drop.msgs))

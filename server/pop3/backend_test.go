@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/letterbox-mail/letterbox/server/backend"
 	"github.com/letterbox-mail/letterbox/store"
@@ -22,11 +23,12 @@ func newLocalListener(t testing.TB) net.Listener {
 	return l
 }
 
-// With the real backend: a login by local part, a wrong password counted
-// per address until the backend throttles, and mail in the user's store.
+// With the real backend: a login by local part, wrong passwords counted
+// per address and account until the backend locks the account out for the
+// address, and mail in the user's store.
 func TestRealBackend(t *testing.T) {
 	be, err := backend.New(t.TempDir(), backend.Options{Domains: []string{"example.test"}, MaxFailures: 2,
-		StoreOptions: &store.Options{NoSync: true}})
+		StoreOptions: &store.Options{NoSync: true}, Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +63,9 @@ func TestRealBackend(t *testing.T) {
 	cl = e.dial()
 	cl.cmd("AUTH PLAIN "+plainIR("", "alice", "wrong"), "-ERR [AUTH] Authentication failed")
 	cl.cmd("AUTH PLAIN "+plainIR("", "nobody@example.test", "wrong"), "-ERR [AUTH] Authentication failed")
-	cl.cmd("AUTH PLAIN "+plainIR("", "alice", alicePW), "-ERR [SYS/TEMP] Too many failed logins")
+	cl.cmd("AUTH PLAIN "+plainIR("", "nobody@example.test", "wrong"), "-ERR [AUTH] Authentication failed")
 	cl.expectClosed()
+	cl = e.dial()
+	cl.cmd("AUTH PLAIN "+plainIR("", "nobody@example.test", "wrong"), "-ERR [SYS/TEMP] Too many failed logins")
+	cl.cmd("AUTH PLAIN "+plainIR("", "alice", alicePW), "+OK Logged in")
 }

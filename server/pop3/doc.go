@@ -4,7 +4,8 @@
 // RFC 4616) over a user's INBOX in the mail store.
 //
 // It is written by hand: no usable Go POP3 server library exists, and the
-// protocol is small. It uses the standard library only.
+// protocol is small. Besides the standard library it uses store,
+// server/netlimit and server/backend (see Boundaries).
 //
 // # Sessions
 //
@@ -46,16 +47,25 @@
 // # TLS and authentication
 //
 // STLS is offered when Options.TLSConfig is set and the connection is not
-// yet encrypted. For POP3S (port 995, RFC 8314) wrap the listener with
-// tls.NewListener, or call ServeTLS. USER/PASS and AUTH are refused on a
+// yet encrypted; its handshake has Options.HandshakeTimeout to finish. For
+// POP3S (port 995, RFC 8314) hand Serve a server/netlimit listener with
+// TLS (as the daemon does), or call ServeTLS: both bound the handshake. USER/PASS and AUTH are refused on a
 // connection without TLS unless Options.AllowInsecureAuth is set (for
 // development on loopback), and CAPA does not list them then. Failed
-// logins are counted by the Backend, which throttles per address; a
+// logins are counted by the Backend, which delays answers per address and
+// locks an account out per address ("-ERR [SYS/TEMP]", RFC 3206); a
 // session is closed after three failures. Passwords are never logged.
+//
+// # Timeouts and limits
+//
+// A session may send nothing for Options.LoginIdleTimeout before login and
+// Options.IdleTimeout after it. On a netlimit listener a login marks the
+// connection, so that the global connection cap never evicts it; the caps
+// themselves are the listener's business.
 //
 // # Boundaries
 //
-// It may import store and server/backend (for its error values); it must
-// not import the other protocol packages. It declares the Backend it needs
+// It may import store, server/netlimit and server/backend (for its error
+// values); it must not import the other protocol packages. It declares the Backend it needs
 // so tests can hand it a fake.
 package pop3d

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/letterbox-mail/letterbox/server/netlimit"
 	"github.com/letterbox-mail/letterbox/store"
 )
 
@@ -40,10 +42,17 @@ type Options struct {
 	// AllowInsecureAuth permits USER/PASS and AUTH without TLS. Only for
 	// development on loopback.
 	AllowInsecureAuth bool
-	// IdleTimeout closes a session that sends nothing, or reads nothing
-	// of a reply, for this long; 10 minutes, the minimum of RFC 1939
-	// section 3, when zero.
+	// IdleTimeout closes a logged-in session that sends nothing, or a
+	// session that reads nothing of a reply, for this long;
+	// DefaultIdleTimeout, the minimum of RFC 1939 section 3, when zero.
 	IdleTimeout time.Duration
+	// LoginIdleTimeout is how long a session may send nothing before it
+	// has logged in; DefaultLoginIdleTimeout when zero.
+	LoginIdleTimeout time.Duration
+	// HandshakeTimeout bounds the TLS handshake after STLS and on
+	// ServeTLS; DefaultHandshakeTimeout when zero. (On a netlimit
+	// listener with TLS, the listener bounds the handshake.)
+	HandshakeTimeout time.Duration
 	// MaxLineLength is the longest command line accepted, in octets
 	// including the CRLF; 512 when zero.
 	MaxLineLength int
@@ -54,8 +63,10 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultIdleTimeout   = 10 * time.Minute
-	DefaultMaxLineLength = 512
+	DefaultIdleTimeout      = 10 * time.Minute
+	DefaultLoginIdleTimeout = 30 * time.Second
+	DefaultHandshakeTimeout = 30 * time.Second
+	DefaultMaxLineLength    = 512
 )
 
 // Server serves POP3 on any number of listeners. Its methods are safe for
@@ -90,6 +101,12 @@ func New(be Backend, opts Options) *Server {
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.LoginIdleTimeout <= 0 {
+		opts.LoginIdleTimeout = DefaultLoginIdleTimeout
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if opts.MaxLineLength <= 0 {
 		opts.MaxLineLength = DefaultMaxLineLength
@@ -144,13 +161,16 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 // ServeTLS serves POP3S (implicit TLS, RFC 8314 section 3.3) on l with
-// Options.TLSConfig; it is Serve(tls.NewListener(l, TLSConfig)).
+// Options.TLSConfig, each handshake bounded by HandshakeTimeout. It is
+// for a listener without connection limits; the daemon hands Serve a
+// netlimit listener with TLS instead.
 func (s *Server) ServeTLS(l net.Listener) error {
 	if s.opts.TLSConfig == nil {
 		l.Close()
 		return errors.New("pop3: ServeTLS without Options.TLSConfig")
 	}
-	return s.Serve(tls.NewListener(l, s.opts.TLSConfig))
+	lim := netlimit.New(netlimit.Options{MaxConns: math.MaxInt, HandshakeTimeout: s.opts.HandshakeTimeout, Logger: s.log})
+	return s.Serve(lim.Protocol(netlimit.ProtocolOptions{Name: "pop3s"}).Listen(l, s.opts.TLSConfig))
 }
 
 // retryable reports accept errors that pass: timeouts, a connection reset

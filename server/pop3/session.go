@@ -117,17 +117,26 @@ func (ss *session) serve() {
 }
 
 // setIdle records whether the session waits for a command and, when it
-// starts to, arms the idle timeout. It reports false when the server is
-// closing: the session must end.
+// starts to, arms the idle timeout: LoginIdleTimeout before login,
+// IdleTimeout after. It reports false when the server is closing: the
+// session must end.
 func (ss *session) setIdle(idle bool) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	closing := ss.srv.isClosing()
 	ss.idle = idle && !closing
 	if ss.idle {
-		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.opts.IdleTimeout))
+		ss.conn.SetReadDeadline(time.Now().Add(ss.idleTimeout()))
 	}
 	return !closing
+}
+
+// idleTimeout is how long the client may now send nothing.
+func (ss *session) idleTimeout() time.Duration {
+	if ss.state == stateAuthorization {
+		return ss.srv.opts.LoginIdleTimeout
+	}
+	return ss.srv.opts.IdleTimeout
 }
 
 // wakeIfIdle makes the read of an idle session return at once, so it sees

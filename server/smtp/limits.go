@@ -1,71 +1,75 @@
 package smtpd
 
 import (
+	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sync"
 	"time"
 
-	"github.com/letterbox-mail/letterbox/server/backend"
+	"github.com/letterbox-mail/letterbox/server/netlimit"
 )
 
 func sprintf(format string, v ...any) string { return fmt.Sprintf(format, v...) }
 func sprint(v ...any) string                 { return fmt.Sprint(v...) }
 
-// limitListener refuses a connection with 421 when its IP already has
-// MaxConnsPerIP open, before go-smtp sees it.
-type limitListener struct {
+// listener prepares each accepted connection for go-smtp: a submission
+// client gets LoginIdleTimeout until it authenticates, and a plain
+// connection is watched for its STARTTLS handshake. (The caps on
+// connections are the netlimit listener's, below.)
+type listener struct {
 	net.Listener
 	s *Server
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		ip := backend.HostOf(c.RemoteAddr())
-		if !l.s.opts.LimitLoopback {
-			if a := net.ParseIP(ip); a != nil && a.IsLoopback() {
-				return c, nil
-			}
-		}
-		l.s.mu.Lock()
-		n := l.s.perIP[ip]
-		if n >= l.s.opts.MaxConnsPerIP {
-			l.s.mu.Unlock()
-			l.s.log.Warn("smtp connection refused: too many from one address", "remote", ip, "open", n)
-			go func() {
-				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-				fmt.Fprintf(c, "421 4.7.0 Too many connections from your address, try again later\r\n")
-				c.Close()
-			}()
-			continue
-		}
-		l.s.perIP[ip] = n + 1
-		l.s.mu.Unlock()
-		return &countedConn{Conn: c, s: l.s, ip: ip}, nil
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
 	}
+	if l.s.opts.Mode == ModeSubmission {
+		netlimit.SetIdle(c, l.s.opts.LoginIdleTimeout)
+	}
+	if _, ok := c.(*tls.Conn); ok {
+		return c, nil // go-smtp recognises implicit TLS by the type
+	}
+	return &startTLSConn{Conn: c, timeout: l.s.opts.HandshakeTimeout}, nil
 }
 
-type countedConn struct {
+// startTLSConn bounds the STARTTLS handshake. After the greeting, the only
+// 220 reply of an SMTP session is STARTTLS's "220 Ready to start TLS"
+// (RFC 3207 section 4), the last thing sent in clear: when it is written,
+// the reads and writes of the handshake get HandshakeTimeout in all
+// (go-smtp sets its own deadlines again for the first command after it).
+// From then on everything written is a TLS record; a reply in clear text
+// means go-smtp gave up on the handshake and would go on unencrypted, so
+// the connection is closed instead.
+type startTLSConn struct {
 	net.Conn
-	s    *Server
-	ip   string
-	once sync.Once
+	timeout time.Duration
+	// Only go-smtp's goroutine writes.
+	greeted bool // the 220 greeting was written
+	started bool // the STARTTLS 220 was written
 }
 
-func (c *countedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		if c.s.perIP[c.ip]--; c.s.perIP[c.ip] <= 0 {
-			delete(c.s.perIP, c.ip)
+func (c *startTLSConn) Write(b []byte) (int, error) {
+	switch {
+	case c.started && len(b) > 0 && '0' <= b[0] && b[0] <= '9':
+		c.Conn.Close()
+		return 0, net.ErrClosed
+	case bytes.HasPrefix(b, []byte("220 ")):
+		if c.greeted {
+			c.started = true
+			c.Conn.SetDeadline(time.Now().Add(c.timeout))
 		}
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
+		c.greeted = true
+	}
+	return c.Conn.Write(b)
 }
+
+// NetConn returns the wrapped connection (netlimit looks through it).
+func (c *startTLSConn) NetConn() net.Conn { return c.Conn }
 
 // rateLimiter counts events per key in a sliding window.
 type rateLimiter struct {

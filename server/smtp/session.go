@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/letterbox-mail/letterbox/server/backend"
@@ -20,8 +19,6 @@ var (
 	errRelayDenied  = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Relay access denied"}
 	errNoSuchUser   = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
 	errNotOwner     = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Sender address is not owned by the authenticated user"}
-	errThrottled    = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins, try again later"}
-	errTempAuth     = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}
 	errTempFail     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem, try again later"}
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required (RFC 4954)"}
 	errNoMX         = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Bounces and unauthenticated relay are not accepted on this port"}
@@ -47,55 +44,6 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	id := fmt.Sprintf("%x%04x", time.Now().Unix(), s.ids.Add(1)&0xffff)
 	s.log.Debug("smtp connect", "id", id, "remote", c.Conn().RemoteAddr().String())
 	return &session{s: s, c: c, id: id}, nil
-}
-
-var _ smtp.AuthSession = (*session)(nil)
-
-// AuthMechanisms offers PLAIN and LOGIN on submission ports only; the MX
-// port does not advertise AUTH at all.
-func (ss *session) AuthMechanisms() []string {
-	if ss.s.opts.Mode != ModeSubmission {
-		return nil
-	}
-	return []string{sasl.Plain, sasl.Login}
-}
-
-// Auth implements AUTH (RFC 4954) for PLAIN (RFC 4616) and LOGIN.
-func (ss *session) Auth(mech string) (sasl.Server, error) {
-	if ss.s.opts.Mode != ModeSubmission {
-		return nil, smtp.ErrAuthUnsupported
-	}
-	check := func(username, password string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		user, err := ss.s.be.Authenticate(ctx, username, password, ss.c.Conn().RemoteAddr())
-		switch {
-		case err == nil:
-			ss.user = user
-			ss.s.log.Info("smtp auth", "id", ss.id, "user", user)
-			return nil
-		case errors.Is(err, backend.ErrThrottled):
-			return errThrottled
-		case errors.Is(err, backend.ErrAuthFailed):
-			ss.s.log.Info("smtp auth failed", "id", ss.id, "remote", ss.c.Conn().RemoteAddr().String(), "user", username)
-			return smtp.ErrAuthFailed
-		default:
-			ss.s.log.Error("smtp auth", "id", ss.id, "err", err)
-			return errTempAuth
-		}
-	}
-	switch mech {
-	case sasl.Plain:
-		return sasl.NewPlainServer(func(identity, username, password string) error {
-			if identity != "" && identity != username {
-				return smtp.ErrAuthFailed
-			}
-			return check(username, password)
-		}), nil
-	case sasl.Login:
-		return newLoginServer(check), nil
-	}
-	return nil, smtp.ErrAuthUnknownMechanism
 }
 
 // Mail checks the reverse path (RFC 5321 section 4.1.1.2).
@@ -160,7 +108,7 @@ func (ss *session) Data(r io.Reader) error {
 	_, isTLS := ss.c.TLSConnectionState()
 	env := Envelope{From: ss.from, To: append([]string(nil), ss.to...), User: ss.user, Helo: ss.c.Hostname(),
 		Remote: ss.c.Conn().RemoteAddr(), TLS: isTLS, ID: ss.id}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(ss.s.ctx, 10*time.Minute)
 	defer cancel()
 	start := time.Now()
 	br := ss.s.bufs.Get().(*bufio.Reader)

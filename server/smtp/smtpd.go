@@ -5,13 +5,23 @@
 // to the user, any recipient).
 //
 // It checks the envelope and enforces the limits (message size, recipients,
-// connections per IP, messages per user per hour, bare CR/LF); what happens
-// to an accepted message is the Deliverer's business: it must make the
-// message durable for every recipient, or for none, before Data returns.
+// messages per user per hour, bare CR/LF); what happens to an accepted
+// message is the Deliverer's business: it must make the message durable
+// for every recipient, or for none, before Data returns.
+//
+// Connections: the daemon serves it on server/netlimit listeners, which
+// cap connections per IP and in all, and bound the handshake of implicit
+// TLS (port 465). On top of go-smtp's per-command timeouts (ReadTimeout,
+// WriteTimeout), a submission client must authenticate without staying
+// silent LoginIdleTimeout, and a STARTTLS handshake (RFC 3207) must finish
+// within HandshakeTimeout. Sessions run on a context derived from the
+// server's base context, which Close cancels. Serve returns
+// ErrServerClosed after Close or Shutdown, as net/http does.
 //
 // It must not import the other protocol packages. It declares the small
 // interfaces it needs (Backend, Deliverer) so tests can hand it fakes, and
-// takes only error values and HostOf from server/backend.
+// takes only error values and HostOf from server/backend, and the
+// connection marks of server/netlimit.
 package smtpd
 
 import (
@@ -28,6 +38,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 )
+
+// ErrServerClosed is returned by Serve after Close or Shutdown.
+var ErrServerClosed = errors.New("smtp: server closed")
 
 // Backend is what smtpd needs to know about users and domains.
 type Backend interface {
@@ -89,17 +102,20 @@ type Options struct {
 	MaxMessageBytes int64
 	// MaxRecipients per message; 100.
 	MaxRecipients int
-	// MaxConnsPerIP concurrent connections from one IP; 20. Loopback
-	// clients are exempt (like Postfix's anvil exempts $mynetworks)
-	// unless LimitLoopback is set.
-	MaxConnsPerIP int
-	LimitLoopback bool
 	// MaxMessagesPerHour a submission user may send; 500.
 	MaxMessagesPerHour int
 	// RejectBareLF refuses messages with a CR or LF outside CRLF instead
 	// of normalising them (SMTP smuggling defence either way).
 	RejectBareLF bool
-	// ReadTimeout and WriteTimeout per command; 5 and 1 minutes.
+	// LoginIdleTimeout is how long a submission client may send nothing
+	// before it has authenticated; 30 s. It applies on netlimit
+	// listeners.
+	LoginIdleTimeout time.Duration
+	// HandshakeTimeout bounds a STARTTLS handshake; 30 s.
+	HandshakeTimeout time.Duration
+	// ReadTimeout and WriteTimeout per command; 5 (RFC 5321 section
+	// 4.5.3.2.7) and 1 minutes. ReadTimeout is also the idle timeout of
+	// the MX port and of authenticated sessions.
 	ReadTimeout, WriteTimeout time.Duration
 	Logger                    *slog.Logger
 }
@@ -114,8 +130,11 @@ func (o *Options) defaults() {
 	if o.MaxRecipients <= 0 {
 		o.MaxRecipients = 100
 	}
-	if o.MaxConnsPerIP <= 0 {
-		o.MaxConnsPerIP = 20
+	if o.LoginIdleTimeout <= 0 {
+		o.LoginIdleTimeout = 30 * time.Second
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 30 * time.Second
 	}
 	if o.MaxMessagesPerHour <= 0 {
 		o.MaxMessagesPerHour = 500
@@ -141,9 +160,12 @@ type Server struct {
 	srv  *smtp.Server
 	rate *rateLimiter
 
-	ids   atomic.Uint64
-	mu    sync.Mutex
-	perIP map[string]int
+	// ctx is the base context of sessions; Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	closed atomic.Bool
+
+	ids atomic.Uint64
 	// bufs holds the DATA normaliser's read buffers (*bufio.Reader): one
 	// per message was most of the garbage a busy MX made.
 	bufs sync.Pool
@@ -152,7 +174,8 @@ type Server struct {
 // New returns a Server; call Serve with each listener.
 func New(be Backend, dl Deliverer, opts Options) *Server {
 	opts.defaults()
-	s := &Server{be: be, dl: dl, opts: opts, log: opts.Logger, perIP: map[string]int{},
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{be: be, dl: dl, opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel,
 		rate: newRateLimiter(opts.MaxMessagesPerHour, time.Hour)}
 	s.bufs.New = func() any { return bufio.NewReaderSize(nil, crlfBufSize) }
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
@@ -168,18 +191,26 @@ func New(be Backend, dl Deliverer, opts Options) *Server {
 	return s
 }
 
-// Serve accepts connections on l until Close or Shutdown. For implicit
-// TLS (port 465) pass tls.NewListener(l, opts.TLSConfig).
+// Serve accepts connections on l until Close or Shutdown, and returns
+// ErrServerClosed then. For implicit TLS (port 465) pass a netlimit
+// listener with TLS, or tls.NewListener(l, opts.TLSConfig).
 func (s *Server) Serve(l net.Listener) error {
-	err := s.srv.Serve(&limitListener{Listener: l, s: s})
-	if errors.Is(err, smtp.ErrServerClosed) {
-		return nil
+	if s.closed.Load() {
+		l.Close()
+		return ErrServerClosed
+	}
+	err := s.srv.Serve(&listener{Listener: l, s: s})
+	if err == nil || errors.Is(err, smtp.ErrServerClosed) || s.closed.Load() {
+		return ErrServerClosed
 	}
 	return err
 }
 
-// Shutdown stops accepting and waits for sessions to end or ctx to expire.
+// Shutdown stops accepting and waits for sessions to end or ctx to expire;
+// then it cancels what sessions still do (Close closes them).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closed.Store(true)
+	defer s.cancel()
 	err := s.srv.Shutdown(ctx)
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
@@ -187,8 +218,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Close closes the listeners and every connection at once.
+// Close closes the listeners and every connection at once, and cancels
+// what sessions do.
 func (s *Server) Close() error {
+	s.closed.Store(true)
+	s.cancel()
 	err := s.srv.Close()
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil

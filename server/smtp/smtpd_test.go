@@ -255,27 +255,6 @@ func TestRejectBareLF(t *testing.T) {
 	}
 }
 
-func TestConnsPerIP(t *testing.T) {
-	_, dial := start(t, Options{Mode: ModeMX, MaxConnsPerIP: 2, LimitLoopback: true})
-	a, b := dial(), dial()
-	_ = a
-	_ = b
-	c, err := net.Dial("tcp", a.c.RemoteAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, _ := bufio.NewReader(c).ReadString('\n')
-	if !strings.HasPrefix(line, "421 4.7.0") {
-		t.Fatalf("third connection got %q, want 421", line)
-	}
-	a.cmd("QUIT", "221 ")
-	a.c.Close()
-	time.Sleep(100 * time.Millisecond)
-	dial().cmd("NOOP", "250 ")
-}
-
 func TestParsePath(t *testing.T) {
 	tests := []struct {
 		in, want string

@@ -2,7 +2,10 @@
 // password hashes in one passwd-style file, DATA/passwd, with one line per
 // user:
 //
-//	alice@example.test:$argon2id$v=19$m=65536,t=2,p=1$SALT$HASH
+//	alice@example.test:$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH
+//
+// (the PHC string format; m is in KiB). Verify reads the parameters from
+// each hash, so hashes made with other parameters keep working.
 //
 // The file is rewritten atomically (temporary file, fsync, rename) and
 // re-read when another process (`letterbox serve user add` while the daemon
@@ -41,11 +44,13 @@ var (
 	ErrInvalid    = errors.New("invalid address or password")
 )
 
-// Argon2id parameters for new hashes: OWASP's 19 MiB, 2 passes, 1 lane.
-// Each verification needs that much memory, so at most maxHashing run at
-// once (200 clients logging in together must not cost 200 × 19 MiB), and
-// a successful login is remembered for authCacheTTL so clients that
-// reconnect all day (IDLE, mbsync, fetchmail) do not pay for it each time.
+// Argon2id parameters for new hashes: OWASP's minimum of 19 MiB
+// (m=19456 KiB), 2 passes, 1 lane, a 16-byte salt and a 32-byte key.
+// Each verification needs that much memory, so at most GOMAXPROCS of them
+// run at once (DB.hashing: 200 clients logging in together must not cost
+// 200 × 19 MiB), and a successful login is remembered for authCacheTTL so
+// that clients which reconnect all day (IDLE, mbsync, fetchmail) do not
+// pay for it each time.
 const (
 	argonTime    = 2
 	argonMemory  = 19 * 1024
@@ -64,7 +69,8 @@ type DB struct {
 	mtime time.Time
 	size  int64
 
-	hashing chan struct{} // bounds concurrent argon2 runs
+	hashing chan struct{}                    // bounds concurrent argon2 runs
+	verify  func(hash, password string) bool // Verify; tests count the calls
 	cmu     sync.Mutex
 	cache   map[string]cached // address -> last good login
 	pepper  [32]byte          // keys the cache digests; random per process
@@ -78,7 +84,7 @@ type cached struct {
 // Open loads DATA/passwd, creating nothing until the first write.
 func Open(dataDir string) (*DB, error) {
 	db := &DB{path: filepath.Join(dataDir, "passwd"), users: map[string]string{},
-		hashing: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))), cache: map[string]cached{}}
+		hashing: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))), cache: map[string]cached{}, verify: Verify}
 	if _, err := rand.Read(db.pepper[:]); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
@@ -288,7 +294,7 @@ func (db *DB) Authenticate(ctx context.Context, addr, password string) (string, 
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	good := Verify(hash, password)
+	good := db.verify(hash, password)
 	<-db.hashing
 	if !good || cerr != nil || !ok {
 		return "", ErrAuthFailed
@@ -330,7 +336,9 @@ func (db *DB) remember(addr, hash, password string) {
 	db.cache[addr] = cached{digest: d, expires: time.Now().Add(authCacheTTL)}
 }
 
-// dummyHash is verified against for unknown users (password "x").
+// dummyHash is verified against for unknown users: it has the parameters
+// and the salt and key lengths of Hash's, so an unknown user costs the
+// same work as a wrong password.
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 // Hash returns the PHC-format argon2id hash of password with a fresh salt.

@@ -100,3 +100,42 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// An unknown user, an invalid name and a wrong password all run one
+// argon2 verification, of a hash with the same parameters: timing does not
+// tell whether an address exists.
+func TestUnknownUserHashes(t *testing.T) {
+	db, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add("alice@example.test", "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	var verified []string
+	db.verify = func(hash, password string) bool {
+		verified = append(verified, hash)
+		return Verify(hash, password)
+	}
+	ctx := context.Background()
+	shape := func(h string) string { // the PHC string without salt and key, and their lengths
+		p := strings.Split(h, "$")
+		if len(p) != 6 {
+			t.Fatalf("hash %q", h)
+		}
+		return strings.Join(p[:4], "$") + "$" + strings.Repeat("s", len(p[4])) + "$" + strings.Repeat("k", len(p[5]))
+	}
+	real, err := Hash("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{"alice@example.test", "nobody@example.test", "not an address"} {
+		verified = nil
+		if _, err := db.Authenticate(ctx, addr, "wrong"); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		if len(verified) != 1 || shape(verified[0]) != shape(real) {
+			t.Fatalf("%s: verified %q, want one hash shaped like %q", addr, verified, real)
+		}
+	}
+}

@@ -2,7 +2,10 @@ package query
 
 // Scoping a query to a mailbox, on the syntax tree.
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // NamesMailbox reports whether q has an in: term anywhere, negated or not:
 // such a query says itself which mailboxes it searches ("in:Archive
@@ -18,17 +21,9 @@ func (q *Query) NamesMailbox() bool {
 		case *qMailbox:
 			return true
 		case *qAnd:
-			for _, k := range n.kids {
-				if walk(k) {
-					return true
-				}
-			}
+			return slices.ContainsFunc(n.kids, walk)
 		case *qOr:
-			for _, k := range n.kids {
-				if walk(k) {
-					return true
-				}
-			}
+			return slices.ContainsFunc(n.kids, walk)
 		case *qNot:
 			return walk(n.kid)
 		}

@@ -80,3 +80,27 @@ func TestSplitMailbox(t *testing.T) {
 		}
 	}
 }
+
+// NamesMailbox looks at the syntax tree: an in: inside a quoted value is
+// text, not a mailbox term.
+func TestNamesMailbox(t *testing.T) {
+	for q, want := range map[string]bool{
+		"in:Sent x":                true,
+		"x -in:Trash":              true,
+		"(in:INBOX OR y)":          true,
+		`NOT (a OR in:"Old mail")`: true,
+		"inbox":                    false,
+		"from:in":                  false,
+		`subject:"check in:room"`:  false,
+		`"in:Sent"`:                false,
+		`body:"x in:y" OR z`:       false,
+	} {
+		pq, err := Parse(q)
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		if got := pq.NamesMailbox(); got != want {
+			t.Errorf("%q: NamesMailbox() = %v, want %v", q, got, want)
+		}
+	}
+}

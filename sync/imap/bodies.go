@@ -244,7 +244,7 @@ func FetchBody(ctx context.Context, st Store, opts Options, mailbox string, uid 
 	}
 	j := slices.IndexFunc(list, func(rb remoteBox) bool { return rb.Local == mb })
 	if j < 0 {
-		return &Error{Op: "fetch body", Mailbox: mb, Err: store.ErrNotFound}
+		return &lbsync.Error{Op: "imap fetch body " + mb, Err: store.ErrNotFound}
 	}
 	sel, err := c.selectBox(list[j].Name)
 	if err != nil {
@@ -255,7 +255,7 @@ func FetchBody(ctx context.Context, st Store, opts Options, mailbox string, uid 
 		return err
 	}
 	if state.uv != sel.UIDValidity {
-		return &Error{Op: "fetch body", Mailbox: mb, Err: errors.New("UIDVALIDITY changed: sync the mailbox first")}
+		return &lbsync.Error{Op: "imap fetch body " + mb, Err: errors.New("UIDVALIDITY changed: sync the mailbox first")}
 	}
 	return e.fetchBodyList(ctx, mb, []store.RemotePair{{UID: uid, RemoteUID: ri[i].RemoteUID}})
 }

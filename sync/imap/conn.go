@@ -10,7 +10,9 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // conn is one logged-in IMAP connection. Like aerc's worker, exactly one
@@ -113,7 +115,7 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 	default:
 		stop()
 		raw.Close()
-		return nil, &Error{Op: "connect", Err: fmt.Errorf("unknown security %q", cfg.Security)}
+		return nil, &lbsync.Error{Op: "imap connect", Kind: lbsync.Permanent, Err: fmt.Errorf("unknown security %q", cfg.Security)}
 	}
 	cn.stop = stop
 	if err := cn.c.WaitGreeting(); err != nil {
@@ -127,8 +129,8 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 	}
 	if err := cn.c.Login(cfg.Login, pw).Wait(); err != nil {
 		cn.close()
-		if isNo(err) {
-			return nil, &Error{Op: "login", Err: fmt.Errorf("%s as %s: %w: %v", cfg.Addr, cfg.Login, ErrAuth, err)}
+		if isNo(err) && !isTemporary(err) {
+			return nil, &lbsync.Error{Op: "imap login", Kind: lbsync.Auth, Err: fmt.Errorf("%s as %s: refused: %w", cfg.Addr, cfg.Login, err)}
 		}
 		return fail("login", err)
 	}
@@ -144,7 +146,7 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 
 // TestLogin connects as Sync would (TLS, STARTTLS or none), logs in and
 // logs out, changing nothing: account setup uses it to check a password
-// before saving anything. A refused login wraps ErrAuth.
+// before saving anything. A refused login is of kind lbsync.Auth.
 func TestLogin(ctx context.Context, cfg Config) error {
 	cn, err := dial(ctx, cfg)
 	if err != nil {

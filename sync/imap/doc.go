@@ -107,7 +107,9 @@
 // A message's remote UID is stored with the message itself (store.Remote),
 // so an interrupted sync never duplicates or loses a message.
 //
-// Errors are *Error values naming the operation and mailbox; errors.Is
-// tells ErrAuth (wrong credentials: do not retry), ErrTemporary (network
-// or server unavailable: retry later) and ErrMassDelete apart.
+// Errors are *lbsync.Error values naming the operation and mailbox ("imap
+// fetch INBOX: ..."), classified by the kinds of package sync: errors.Is
+// tells lbsync.ErrAuth (wrong credentials: do not retry),
+// lbsync.ErrTemporary (network or server unavailable, a timeout: retry
+// later) and ErrMassDelete (this package's own) apart.
 package imapsync

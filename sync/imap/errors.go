@@ -4,56 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"syscall"
 
 	"github.com/emersion/go-imap/v2"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
-// Errors that callers tell apart with errors.Is.
-var (
-	// ErrAuth means the server refused the login: retrying will not help
-	// until the credentials change.
-	ErrAuth = errors.New("authentication failed")
-	// ErrTemporary means the network or the server failed in a way that
-	// may pass (connection refused or cut, timeout, server unavailable):
-	// try again later. Local changes stay in the journal meanwhile.
-	ErrTemporary = errors.New("temporary failure")
-	// ErrMassDelete means a mailbox sync stopped before deleting too much;
-	// errors.As with *MassDeleteError gives the counts.
-	ErrMassDelete = errors.New("sync would delete too many messages")
-)
+// Errors are *lbsync.Error values of kind Temporary, Auth, Permanent,
+// Protocol or Cancelled (see package sync), with an Op naming the IMAP
+// operation and mailbox ("imap fetch INBOX"); callers test them with
+// errors.Is(err, lbsync.ErrAuth), lbsync.IsTemporary and the like. The
+// mass-delete guard has its own error.
 
-// Error is a failed IMAP operation on one mailbox (Mailbox may be empty).
-type Error struct {
-	// Op is the operation: "login", "fetch", "select", ...
-	Op string
-	// Mailbox is the local name of the mailbox, if any.
-	Mailbox string
-	// Temporary marks network failures and server unavailability.
-	Temporary bool
-	// Err is the underlying error.
-	Err error
-}
-
-// Error formats the error as "imap OP MAILBOX: ERR".
-func (e *Error) Error() string {
-	s := "imap " + e.Op
-	if e.Mailbox != "" {
-		s += " " + e.Mailbox
-	}
-	return s + ": " + e.Err.Error()
-}
-
-// Unwrap returns the underlying error.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is makes errors.Is(err, ErrTemporary) hold for temporary failures.
-func (e *Error) Is(target error) bool { return target == ErrTemporary && e.Temporary }
-
-// IsTemporary reports whether err is worth retrying later.
-func IsTemporary(err error) bool { return errors.Is(err, ErrTemporary) }
+// ErrMassDelete means a mailbox sync stopped before deleting too much;
+// errors.As with *MassDeleteError gives the counts.
+var ErrMassDelete = errors.New("sync would delete too many messages")
 
 // MassDeleteError reports a mailbox sync stopped by the mass-delete guard.
 type MassDeleteError struct {
@@ -83,52 +48,55 @@ func (e *MassDeleteError) Is(target error) bool { return target == ErrMassDelete
 // more than half of the mailbox and more than 100 messages.
 func massDelete(n, total int) bool { return n > 100 && 2*n > total }
 
-// wrap classifies err from operation op on mailbox. Once a client
-// exists, an error that is not an IMAP status response means the
-// connection failed (the client closes it on any I/O or protocol error):
-// temporary. IMAP refusals are temporary only when their code says so
-// (see isTemporary). Before that (dial, TLS handshake) only network
-// errors are temporary: a certificate problem is not.
+// wrap classifies err from operation op on mailbox into an *lbsync.Error
+// ("imap OP MAILBOX: ERR"). An error that has a kind already is returned
+// as it is. A cancelled context is Cancelled and a deadline Temporary. An
+// IMAP status response is classified by its type and code (kindOf). Other
+// errors go to the network classifier; once a client exists, an error it
+// leaves unclassified means the connection failed (the client closes it
+// on any I/O or protocol error): Temporary. Before that (dial, TLS
+// handshake) only the classifier decides: a certificate problem is not
+// temporary.
 func (c *conn) wrap(op, mailbox string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var e *Error
-	if errors.As(err, &e) {
+	var e *lbsync.Error
+	if errors.As(err, &e) && e.Kind != lbsync.Other {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Op: op, Mailbox: mailbox, Err: err}
+	k := kindOf(err)
+	if k == lbsync.Other && c != nil && c.c != nil {
+		k = lbsync.Temporary
 	}
-	temp := isTemporary(err)
-	var ie *imap.Error
-	if !errors.As(err, &ie) && c != nil && c.c != nil {
-		temp = true
+	if mailbox != "" {
+		op += " " + mailbox
 	}
-	return &Error{Op: op, Mailbox: mailbox, Temporary: temp, Err: err}
+	return &lbsync.Error{Op: "imap " + op, Kind: k, Err: err}
 }
 
-// isTemporary classifies an error without looking at the connection.
-func isTemporary(err error) bool {
+// kindOf classifies an error without looking at the connection: an IMAP
+// status response by its type and code (RFC 5530 response codes), the
+// rest as package sync does.
+func kindOf(err error) lbsync.Kind {
 	var ie *imap.Error
-	if errors.As(err, &ie) {
+	if errors.As(err, &ie) && !errors.Is(err, context.Canceled) {
 		if ie.Type == imap.StatusResponseTypeBye {
-			return true
+			return lbsync.Temporary
 		}
 		switch ie.Code {
 		case imap.ResponseCodeUnavailable, imap.ResponseCodeInUse, imap.ResponseCodeServerBug, imap.ResponseCodeLimit:
-			return true
+			return lbsync.Temporary
+		case imap.ResponseCodeAuthenticationFailed, imap.ResponseCodeAuthorizationFailed, imap.ResponseCodeExpired:
+			return lbsync.Auth
 		}
-		return false
+		return lbsync.Permanent
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
+	return lbsync.KindOf(err)
 }
+
+// isTemporary reports an error worth retrying later (see kindOf).
+func isTemporary(err error) bool { return kindOf(err) == lbsync.Temporary }
 
 // isNo reports an IMAP NO (or BAD) with one of codes (any code when none
 // are given).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // model is what the test expects on the server: Message-ID -> mailbox
@@ -104,9 +105,9 @@ func TestFaults(t *testing.T) {
 			switch {
 			case err == nil:
 				completed++
-				time.Sleep(10 * time.Millisecond) // let the proxy count
+				p.proxy.waitIdle(t) // the connection's bytes are counted when it ends
 				traffic = p.proxy.last.Load()
-			case !IsTemporary(err):
+			case !lbsync.IsTemporary(err):
 				t.Fatalf("round %d (cut at %d): not a temporary error: %v", round, cut, err)
 			}
 		}

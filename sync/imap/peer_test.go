@@ -144,6 +144,10 @@ type proxy struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]bool
+	// pipes counts the connections being relayed; ended is signalled
+	// each time one finishes.
+	pipes int
+	ended chan struct{}
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -152,7 +156,7 @@ func newProxy(t *testing.T, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, conns: map[net.Conn]bool{}}
+	p := &proxy{ln: ln, conns: map[net.Conn]bool{}, ended: make(chan struct{}, 1)}
 	p.target.Store(target)
 	p.wg.Add(1)
 	go p.serve()
@@ -199,10 +203,44 @@ func (p *proxy) serve() {
 			return
 		}
 		p.wg.Add(1)
+		p.mu.Lock()
+		p.pipes++
+		p.mu.Unlock()
 		go func() {
 			defer p.wg.Done()
+			defer p.pipeEnded()
 			p.pipe(c)
 		}()
+	}
+}
+
+func (p *proxy) pipeEnded() {
+	p.mu.Lock()
+	p.pipes--
+	p.mu.Unlock()
+	select {
+	case p.ended <- struct{}{}:
+	default:
+	}
+}
+
+// waitIdle waits until no connection is being relayed, so that last
+// counts the connection that just finished.
+func (p *proxy) waitIdle(t *testing.T) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		p.mu.Lock()
+		idle := p.pipes == 0
+		p.mu.Unlock()
+		if idle {
+			return
+		}
+		select {
+		case <-p.ended:
+		case <-deadline:
+			t.Fatal("the proxy still relays a connection")
+		}
 	}
 }
 

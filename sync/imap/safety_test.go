@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // seedMany appends n messages "<prefix>-<i>" to mb over one connection.
@@ -168,7 +169,7 @@ func TestOffline(t *testing.T) {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err := Sync(sctx, st, opts)
 		cancel()
-		if err == nil || !IsTemporary(err) || !errors.Is(err, ErrTemporary) {
+		if err == nil || !lbsync.IsTemporary(err) || !errors.Is(err, lbsync.ErrTemporary) {
 			t.Fatalf("sync with the server down: %v, want a temporary error", err)
 		}
 		p.start()

@@ -30,7 +30,7 @@ type engine struct {
 // steps) and returns what it did. Errors of single mailboxes are reported
 // as events and joined into the returned error, after the other mailboxes
 // were synced; a connection failure ends the run with an error for which
-// IsTemporary holds. Local changes are never lost by a failed run.
+// lbsync.IsTemporary holds. Local changes are never lost by a failed run.
 func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 	e := &engine{st: st, opts: opts}
 	e.report(lbsync.Event{Phase: lbsync.PhaseConnect})
@@ -44,7 +44,7 @@ func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 	err = e.run(ctx)
 	if ctx.Err() != nil {
 		// A cancelled run fails its commands with network errors: say why.
-		err = &Error{Op: "sync", Err: ctx.Err()}
+		err = lbsync.E("imap sync", lbsync.Other, ctx.Err())
 	}
 	e.report(lbsync.Event{Phase: lbsync.PhaseDone, Err: err})
 	return e.res, err
@@ -105,7 +105,7 @@ func (e *engine) run(ctx context.Context) error {
 			continue
 		}
 		e.report(lbsync.Event{Mailbox: rb.Local, Phase: lbsync.PhaseHeaders, Err: err})
-		if ctx.Err() != nil || IsTemporary(err) {
+		if ctx.Err() != nil || lbsync.IsTemporary(err) {
 			return errors.Join(append(errs, err)...)
 		}
 		errs = append(errs, err)
@@ -113,7 +113,7 @@ func (e *engine) run(ctx context.Context) error {
 	for _, rb := range synced {
 		if err := e.fetchBodies(ctx, rb); err != nil {
 			e.report(lbsync.Event{Mailbox: rb.Local, Phase: lbsync.PhaseBodies, Err: err})
-			if ctx.Err() != nil || IsTemporary(err) {
+			if ctx.Err() != nil || lbsync.IsTemporary(err) {
 				return errors.Join(append(errs, err)...)
 			}
 			errs = append(errs, err)

@@ -285,8 +285,8 @@ func TestLoginFailure(t *testing.T) {
 		opts := testOptions(p)
 		opts.Server.Password = "wrong"
 		_, err := Sync(context.Background(), newStore(t), opts)
-		if !errors.Is(err, ErrAuth) || IsTemporary(err) {
-			t.Fatalf("err = %v, want ErrAuth and not temporary", err)
+		if !errors.Is(err, lbsync.ErrAuth) || lbsync.IsTemporary(err) {
+			t.Fatalf("err = %v, want lbsync.ErrAuth and not temporary", err)
 		}
 	})
 }
@@ -305,7 +305,7 @@ func TestPasswordFunc(t *testing.T) {
 			wantErr error
 		}{
 			{"right", func(context.Context) (string, error) { return pw, nil }, nil},
-			{"wrong", func(context.Context) (string, error) { return "wrong", nil }, ErrAuth},
+			{"wrong", func(context.Context) (string, error) { return "wrong", nil }, lbsync.ErrAuth},
 			{"lookup fails", func(context.Context) (string, error) { return "", errNoSecret }, errNoSecret},
 		} {
 			opts := testOptions(p)
@@ -319,7 +319,7 @@ func TestPasswordFunc(t *testing.T) {
 				}
 				continue
 			}
-			if !errors.Is(err, tc.wantErr) || IsTemporary(err) {
+			if !errors.Is(err, tc.wantErr) || lbsync.IsTemporary(err) {
 				t.Errorf("%s: err = %v, want %v and not temporary", tc.name, err, tc.wantErr)
 			}
 		}
@@ -338,7 +338,7 @@ func TestPasswordFunc(t *testing.T) {
 				close(cancelled)
 				return "", ctx.Err()
 			}}}
-		if _, err := Sync(context.Background(), newStore(t), opts); err == nil || !IsTemporary(err) {
+		if _, err := Sync(context.Background(), newStore(t), opts); err == nil || !lbsync.IsTemporary(err) {
 			t.Fatalf("Sync to a closed port: %v, want a temporary error", err)
 		}
 		select {
@@ -375,7 +375,7 @@ func TestSecurity(t *testing.T) {
 			switch {
 			case tc.trusted && err != nil:
 				t.Errorf("%s: %v", tc.name, err)
-			case !tc.trusted && (err == nil || IsTemporary(err)):
+			case !tc.trusted && (err == nil || lbsync.IsTemporary(err)):
 				t.Errorf("%s: err = %v, want a permanent error", tc.name, err)
 			case tc.trusted:
 				if n, _ := st.UIDs(context.Background(), "INBOX"); len(n) != 2 {

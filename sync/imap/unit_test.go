@@ -16,7 +16,9 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 func TestFlagDiff(t *testing.T) {
@@ -101,28 +103,37 @@ func TestMassDeleteRule(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	live := &conn{}
+	live := &conn{c: &imapclient.Client{}}
 	for _, tc := range []struct {
 		name string
 		c    *conn
 		err  error
-		temp bool
+		kind lbsync.Kind
 	}{
-		{"refused", nil, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
-		{"eof", nil, io.EOF, true},
-		{"certificate", nil, &tls.CertificateVerificationError{Err: errors.New("unknown authority")}, false},
-		{"no", live, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "no"}, false},
-		{"unavailable", live, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable}, true},
-		{"bye", live, &imap.Error{Type: imap.StatusResponseTypeBye}, true},
-		{"cancelled", live, context.Canceled, false},
+		{"refused", nil, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, lbsync.Temporary},
+		{"eof", nil, io.EOF, lbsync.Temporary},
+		{"certificate", nil, &tls.CertificateVerificationError{Err: errors.New("unknown authority")}, lbsync.Permanent},
+		{"unclassified before the client", nil, errors.New("odd"), lbsync.Other},
+		{"unclassified on a live client", live, errors.New("in response: bad literal"), lbsync.Temporary},
+		{"no", live, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "no"}, lbsync.Permanent},
+		{"unavailable", live, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable}, lbsync.Temporary},
+		{"authentication failed", live, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed}, lbsync.Auth},
+		{"bye", live, &imap.Error{Type: imap.StatusResponseTypeBye}, lbsync.Temporary},
+		{"cancelled", live, context.Canceled, lbsync.Cancelled},
+		{"deadline", live, context.DeadlineExceeded, lbsync.Temporary},
 	} {
 		err := tc.c.wrap("op", "INBOX", tc.err)
-		if IsTemporary(err) != tc.temp || !errors.Is(err, tc.err) {
-			t.Errorf("%s: wrap(%v) = %v, temporary %v; want %v", tc.name, tc.err, err, IsTemporary(err), tc.temp)
+		if got := lbsync.KindOf(err); got != tc.kind || !errors.Is(err, tc.err) {
+			t.Errorf("%s: wrap(%v) = %v, kind %v; want %v", tc.name, tc.err, err, got, tc.kind)
 		}
-		if !strings.HasPrefix(err.Error(), "imap op INBOX: ") {
+		if !strings.HasPrefix(err.Error(), "imap op INBOX") {
 			t.Errorf("%s: message %q", tc.name, err)
 		}
+	}
+	// An error with a kind is kept as it is.
+	auth := &lbsync.Error{Op: "imap login", Kind: lbsync.Auth, Err: errors.New("refused")}
+	if err := live.wrap("op", "", auth); err != auth {
+		t.Errorf("wrap of a classified error: %v", err)
 	}
 }
 

@@ -31,7 +31,7 @@ const pollEvery = 5 * time.Minute
 // mass-delete guard) are reported and Watch goes on. Watch returns nil
 // when ctx ends, and an error only for what retrying cannot fix: a
 // connection that cannot be set up for a permanent reason, such as the
-// server refusing the credentials (ErrAuth) or an untrusted certificate.
+// server refusing the credentials (lbsync.ErrAuth) or an untrusted certificate.
 func Watch(ctx context.Context, st Store, opts Options) error {
 	lo, hi := opts.Backoff.Min, opts.Backoff.Max
 	if lo <= 0 {
@@ -73,7 +73,7 @@ func Watch(ctx context.Context, st Store, opts Options) error {
 func watchSession(ctx context.Context, st Store, opts Options) (fatal bool, err error) {
 	c, err := dial(ctx, opts.Server)
 	if err != nil {
-		return !IsTemporary(err) && ctx.Err() == nil, err
+		return !lbsync.IsTemporary(err) && ctx.Err() == nil, err
 	}
 	defer c.close()
 	return false, watchConn(ctx, &engine{st: st, opts: opts, c: c})
@@ -86,7 +86,7 @@ func watchConn(ctx context.Context, e *engine) error {
 		e.res = Result{}
 		err := e.run(ctx)
 		e.report(lbsync.Event{Phase: lbsync.PhaseDone, Err: err})
-		if err != nil && (IsTemporary(err) || ctx.Err() != nil) {
+		if err != nil && (lbsync.IsTemporary(err) || ctx.Err() != nil) {
 			return err
 		}
 		return nil // reported; the session goes on
@@ -100,7 +100,7 @@ func watchConn(ctx context.Context, e *engine) error {
 		// sync was announced to a command, not to IDLE.
 		inbox, ok := e.boxes[store.Inbox]
 		if !ok {
-			return &Error{Op: "watch", Mailbox: store.Inbox, Err: store.ErrNotFound}
+			return &lbsync.Error{Op: "imap watch " + store.Inbox, Err: store.ErrNotFound}
 		}
 		if err := e.syncInbox(ctx, inbox); err != nil {
 			return err
@@ -188,7 +188,7 @@ func (e *engine) syncInbox(ctx context.Context, inbox remoteBox) error {
 	}
 	if err != nil {
 		e.report(lbsync.Event{Mailbox: store.Inbox, Phase: lbsync.PhaseHeaders, Err: err})
-		if IsTemporary(err) || ctx.Err() != nil {
+		if lbsync.IsTemporary(err) || ctx.Err() != nil {
 			return err
 		}
 	}

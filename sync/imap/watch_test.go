@@ -102,8 +102,8 @@ func TestWatchFatal(t *testing.T) {
 		opts.Backoff = Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if err := Watch(ctx, newStore(t), opts); !errors.Is(err, ErrAuth) {
-			t.Errorf("Watch with a wrong password: %v, want ErrAuth", err)
+		if err := Watch(ctx, newStore(t), opts); !errors.Is(err, lbsync.ErrAuth) {
+			t.Errorf("Watch with a wrong password: %v, want lbsync.ErrAuth", err)
 		}
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // maxAuthLine is the longest AUTH command with an initial response (RFC
@@ -18,7 +20,7 @@ const maxAuthLine = 255
 // the other method: that would only count as a second failure.
 func (c *Client) login(ctx context.Context) error {
 	if !c.tls && c.cfg.Security != SecurityNone {
-		return withKind(fmt.Errorf("login: %w", ErrInsecure), ErrPermanent)
+		return withKind(lbsync.Permanent, fmt.Errorf("login: %w", ErrInsecure))
 	}
 	var err error
 	if c.caps.SASL("PLAIN") {
@@ -56,7 +58,7 @@ func (c *Client) authPlain(ctx context.Context) error {
 			return err
 		}
 		if !r.cont {
-			return c.fail(fmt.Errorf("AUTH: +OK without a response: %w", ErrProtocol))
+			return c.fail(fmt.Errorf("AUTH: +OK without a response: %w", lbsync.ErrProtocol))
 		}
 		c.send(resp)
 	}
@@ -73,7 +75,7 @@ func (c *Client) authPlain(ctx context.Context) error {
 		c.send("*")
 		c.flush()
 		c.readReply("AUTH")
-		return c.fail(fmt.Errorf("AUTH PLAIN: unexpected challenge: %w", ErrProtocol))
+		return c.fail(fmt.Errorf("AUTH PLAIN: unexpected challenge: %w", lbsync.ErrProtocol))
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // Security says how the connection is protected.
@@ -179,19 +181,19 @@ func (c *Client) handshake(ctx context.Context) error {
 // capabilities again, as the RFC requires.
 func (c *Client) stls(ctx context.Context) error {
 	if c.caps != nil && !c.caps.Has("STLS") {
-		return withKind(fmt.Errorf("STLS: %w", ErrNoTLS), ErrPermanent)
+		return withKind(lbsync.Permanent, fmt.Errorf("STLS: %w", ErrNoTLS))
 	}
 	if _, err := c.cmd(ctx, "STLS"); err != nil {
 		var se *ServerError
 		if errors.As(err, &se) {
-			return withKind(fmt.Errorf("%w (%v)", ErrNoTLS, err), ErrPermanent)
+			return withKind(lbsync.Permanent, fmt.Errorf("%w (%v)", ErrNoTLS, err))
 		}
 		return err
 	}
 	// Anything after the +OK line came in clear text and could have been
 	// injected by a man in the middle.
 	if c.br.Buffered() > 0 {
-		return c.fail(fmt.Errorf("STLS: data pipelined after +OK: %w", ErrProtocol))
+		return c.fail(fmt.Errorf("STLS: data pipelined after +OK: %w", lbsync.ErrProtocol))
 	}
 	if err := c.handshake(ctx); err != nil {
 		return c.fail(err)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // dialFake starts f and logs in to it as u/p with cfg's other settings.
@@ -33,11 +35,18 @@ func dialFake(t *testing.T, f *fake, cfg Config) (*Client, error) {
 	return c, err
 }
 
-// checkKind asserts that err is classified exactly once.
+// checkKind asserts that err has a kind, and is not both temporary and
+// permanent.
 func checkKind(t *testing.T, err error) {
 	t.Helper()
-	if err != nil && errors.Is(err, ErrTemporary) == errors.Is(err, ErrPermanent) {
-		t.Errorf("error %q is both or neither temporary and permanent", err)
+	if err == nil {
+		return
+	}
+	if lbsync.KindOf(err) == lbsync.Other {
+		t.Errorf("error %q has no kind", err)
+	}
+	if errors.Is(err, lbsync.ErrTemporary) && errors.Is(err, lbsync.ErrPermanent) {
+		t.Errorf("error %q is both temporary and permanent", err)
 	}
 }
 
@@ -65,24 +74,24 @@ func TestDial(t *testing.T) {
 		{"STLS required, no CAPA, refused", &fake{}, Config{Security: SecurityStartTLS, TLS: cliTLS},
 			[]string{"CAPA", "STLS"}, ErrNoTLS, false},
 		{"reply injected after STLS", &fake{capa: defaultCapa, tls: srvTLS, inject: "+OK logged in\r\n"}, Config{Security: SecurityStartTLS, TLS: cliTLS},
-			[]string{"CAPA", "STLS"}, ErrPermanent, false}, // ErrProtocol, or a TLS error if it came late
+			[]string{"CAPA", "STLS"}, lbsync.ErrPermanent, false}, // lbsync.ErrProtocol, or a TLS error if it came late
 		{"implicit TLS", &fake{capa: defaultCapa, tls: srvTLS, implicit: true}, Config{Security: SecurityTLS, TLS: cliTLS},
 			[]string{"CAPA", "AUTH PLAIN " + plainResp("u", "p"), "CAPA"}, nil, false},
 		{"untrusted certificate", &fake{capa: defaultCapa, tls: srvTLS, implicit: true}, Config{Security: SecurityTLS},
-			nil, ErrPermanent, false},
+			nil, lbsync.ErrPermanent, false},
 		{"long credentials: AUTH without initial response", &fake{capa: defaultCapa}, Config{Login: "u", Password: long},
 			[]string{"CAPA", "AUTH PLAIN", plainResp("u", long), "CAPA"}, nil, false},
 		{"mailbox in use", &fake{capa: defaultCapa, login: "-ERR [IN-USE] Mailbox is locked"}, Config{},
 			[]string{"CAPA", "AUTH PLAIN " + plainResp("u", "p")}, ErrInUse, true},
 		{"wrong password", &fake{capa: defaultCapa, login: "-ERR [AUTH] Authentication failed."}, Config{},
-			[]string{"CAPA", "AUTH PLAIN " + plainResp("u", "p")}, ErrAuth, false},
+			[]string{"CAPA", "AUTH PLAIN " + plainResp("u", "p")}, lbsync.ErrAuth, false},
 		{"wrong password, no code", &fake{login: "-ERR no"}, Config{},
-			[]string{"CAPA", "USER u", "PASS p"}, ErrAuth, false},
+			[]string{"CAPA", "USER u", "PASS p"}, lbsync.ErrAuth, false},
 		{"server trouble at login", &fake{capa: defaultCapa, login: "-ERR [SYS/TEMP] database down"}, Config{},
-			[]string{"CAPA", "AUTH PLAIN " + plainResp("u", "p")}, ErrTemporary, true},
-		{"greeting refuses", &fake{greeting: "-ERR [SYS/TEMP] overloaded"}, Config{}, nil, ErrTemporary, true},
-		{"not POP3", &fake{greeting: "* OK IMAP4rev1 ready"}, Config{}, nil, ErrProtocol, false},
-		{"line break in password", &fake{}, Config{Login: "u", Password: "p\r\nDELE 1"}, nil, ErrPermanent, false},
+			[]string{"CAPA", "AUTH PLAIN " + plainResp("u", "p")}, lbsync.ErrTemporary, true},
+		{"greeting refuses", &fake{greeting: "-ERR [SYS/TEMP] overloaded"}, Config{}, nil, lbsync.ErrTemporary, true},
+		{"not POP3", &fake{greeting: "* OK IMAP4rev1 ready"}, Config{}, nil, lbsync.ErrProtocol, false},
+		{"line break in password", &fake{}, Config{Login: "u", Password: "p\r\nDELE 1"}, nil, lbsync.ErrPermanent, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,8 +101,8 @@ func TestDial(t *testing.T) {
 				t.Fatalf("err %v, want %v", err, tc.err)
 			}
 			checkKind(t, err)
-			if err != nil && Temporary(err) != tc.temp {
-				t.Errorf("Temporary(%v) = %v", err, !tc.temp)
+			if err != nil && lbsync.IsTemporary(err) != tc.temp {
+				t.Errorf("lbsync.IsTemporary(%v) = %v", err, !tc.temp)
 			}
 			if err == nil {
 				if err := c.Quit(context.Background()); err != nil {
@@ -101,7 +110,7 @@ func TestDial(t *testing.T) {
 				}
 				tc.want = append(tc.want, "QUIT")
 			}
-			time.Sleep(20 * time.Millisecond) // the fake records asynchronously
+			f.wait(t) // the fake records on its own goroutine
 			if got := f.commands(); !slices.Equal(got, tc.want) {
 				t.Errorf("commands %q, want %q", got, tc.want)
 			}
@@ -113,7 +122,7 @@ func TestDial(t *testing.T) {
 // refuses a connection without TLS.
 func TestLoginRefusesCleartext(t *testing.T) {
 	c := &Client{cfg: Config{Security: SecurityStartTLS}}
-	if err := c.login(context.Background()); !errors.Is(err, ErrInsecure) || Temporary(err) {
+	if err := c.login(context.Background()); !errors.Is(err, ErrInsecure) || lbsync.IsTemporary(err) {
 		t.Fatalf("login without TLS: %v", err)
 	}
 }
@@ -175,10 +184,10 @@ func TestRetrTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(rc)
-	if !errors.Is(err, io.ErrUnexpectedEOF) || !Temporary(err) {
+	if !errors.Is(err, io.ErrUnexpectedEOF) || !lbsync.IsTemporary(err) {
 		t.Fatalf("truncated body: %q, %v", got, err)
 	}
-	if err := c.Noop(context.Background()); !Temporary(err) {
+	if err := c.Noop(context.Background()); !lbsync.IsTemporary(err) {
 		t.Fatalf("command after a broken connection: %v", err)
 	}
 }
@@ -188,7 +197,7 @@ func TestNoUIDL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.UIDL(context.Background()); !errors.Is(err, ErrNoUIDL) || Temporary(err) {
+	if _, err := c.UIDL(context.Background()); !errors.Is(err, ErrNoUIDL) || lbsync.IsTemporary(err) {
 		t.Fatalf("UIDL: %v", err)
 	}
 }
@@ -201,7 +210,7 @@ func TestContextAndTimeout(t *testing.T) {
 		check   func(error) bool
 	}{
 		{"cancelled", time.Minute, true, func(err error) bool { return errors.Is(err, context.Canceled) }},
-		{"idle timeout", 200 * time.Millisecond, false, Temporary},
+		{"idle timeout", 200 * time.Millisecond, false, lbsync.IsTemporary},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,8 +247,8 @@ func TestDialFailures(t *testing.T) {
 	for _, tc := range tests {
 		dial := func(ctx context.Context, network, addr string) (net.Conn, error) { return nil, tc.err }
 		_, err := Dial(context.Background(), Config{Addr: "pop.example.test:995", Dial: dial, Login: "u", Password: "p"})
-		if err == nil || Temporary(err) != tc.temp || !errors.Is(err, tc.err) {
-			t.Errorf("%s: %v (temporary %v)", tc.name, err, Temporary(err))
+		if err == nil || lbsync.IsTemporary(err) != tc.temp || !errors.Is(err, tc.err) {
+			t.Errorf("%s: %v (temporary %v)", tc.name, err, lbsync.IsTemporary(err))
 		}
 		checkKind(t, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // ready prepares the connection for a command under ctx: it fails fast on
@@ -52,7 +54,7 @@ func (c *Client) readReply(verb string, arg ...string) (reply, error) {
 	}
 	r, err := parseReply(string(line))
 	if err == nil && r.cont && verb != "AUTH" {
-		err = fmt.Errorf("continuation outside AUTH: %w", ErrProtocol)
+		err = fmt.Errorf("continuation outside AUTH: %w", lbsync.ErrProtocol)
 	}
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", what, c.fail(err))
@@ -100,7 +102,7 @@ func (c *Client) listing(ctx context.Context, verb string, args ...string) ([]st
 			return lines, nil
 		}
 		if err != nil {
-			if errors.Is(err, ErrProtocol) {
+			if errors.Is(err, lbsync.ErrProtocol) {
 				err = c.fail(err)
 			}
 			return nil, fmt.Errorf("%s: %w", verb, err)
@@ -118,12 +120,12 @@ func (c *Client) Stat(ctx context.Context) (count int, size int64, err error) {
 	}
 	f := strings.Fields(r.text)
 	if len(f) < 2 {
-		return 0, 0, c.fail(fmt.Errorf("STAT: reply %q: %w", clip(r.text), ErrProtocol))
+		return 0, 0, c.fail(fmt.Errorf("STAT: reply %q: %w", clip(r.text), lbsync.ErrProtocol))
 	}
 	count, err1 := strconv.Atoi(f[0])
 	size, err2 := strconv.ParseInt(f[1], 10, 64)
 	if err1 != nil || err2 != nil || count < 0 || size < 0 {
-		return 0, 0, c.fail(fmt.Errorf("STAT: reply %q: %w", clip(r.text), ErrProtocol))
+		return 0, 0, c.fail(fmt.Errorf("STAT: reply %q: %w", clip(r.text), lbsync.ErrProtocol))
 	}
 	return count, size, nil
 }
@@ -153,7 +155,7 @@ func (c *Client) List(ctx context.Context) ([]MessageInfo, error) {
 			m.Size, err2 = strconv.ParseInt(f[1], 10, 64)
 		}
 		if len(f) < 2 || err1 != nil || err2 != nil || m.Num < 1 || m.Size < 0 {
-			return nil, c.fail(fmt.Errorf("LIST: line %q: %w", clip(l), ErrProtocol))
+			return nil, c.fail(fmt.Errorf("LIST: line %q: %w", clip(l), lbsync.ErrProtocol))
 		}
 		out = append(out, m)
 	}
@@ -175,7 +177,7 @@ func (c *Client) UIDL(ctx context.Context) ([]UID, error) {
 	lines, err := c.listing(ctx, "UIDL")
 	var se *ServerError
 	if errors.As(err, &se) {
-		return nil, withKind(fmt.Errorf("%w (%v)", ErrNoUIDL, err), ErrPermanent)
+		return nil, withKind(lbsync.Permanent, fmt.Errorf("%w (%v)", ErrNoUIDL, err))
 	}
 	if err != nil {
 		return nil, err
@@ -186,7 +188,7 @@ func (c *Client) UIDL(ctx context.Context) ([]UID, error) {
 		id = strings.Trim(id, " ")
 		n, err := strconv.Atoi(num)
 		if err != nil || n < 1 || !validUID(id) {
-			return nil, c.fail(fmt.Errorf("UIDL: line %q: %w", clip(l), ErrProtocol))
+			return nil, c.fail(fmt.Errorf("UIDL: line %q: %w", clip(l), lbsync.ErrProtocol))
 		}
 		out = append(out, UID{Num: n, ID: id})
 	}

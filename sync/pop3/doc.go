@@ -20,10 +20,11 @@
 //     refused (ErrNoTLS); after STLS the capabilities are asked again.
 //   - Every read and write takes its deadline from the operation's
 //     context and the idle timeout; cancelling the context interrupts it.
-//   - Errors are classified: Temporary (errors.Is ErrTemporary) for the
-//     network and "[SYS/TEMP]", "[IN-USE]", "[LOGIN-DELAY]"; ErrPermanent
-//     for the rest, with ErrAuth, ErrInUse, ErrNoUIDL, ErrNoTLS,
-//     ErrInsecure, ErrProtocol where they apply.
+//   - Errors have the kinds of package sync: Temporary (lbsync.IsTemporary)
+//     for the network, timeouts and "[SYS/TEMP]", "[IN-USE]",
+//     "[LOGIN-DELAY]"; Auth for a refused login; Protocol for a reply that
+//     breaks RFC 1939; Permanent for the rest; with ErrInUse, ErrNoUIDL,
+//     ErrNoTLS, ErrInsecure where they apply.
 //   - With PIPELINING, RETR and DELE are sent Config.Window ahead.
 //
 // # Sync

@@ -84,8 +84,9 @@ type syncer struct {
 // again from the store at every Sync, so deletions a drop prevented
 // happen the next time. Run one Sync of a store at a time.
 //
-// Errors of the connection and the server are classified (Temporary,
-// ErrAuth, ErrNoUIDL, ...); errors of the store are returned wrapped.
+// Errors of the connection and the server have the kinds of package sync
+// (Temporary, Auth, ... with ErrNoUIDL and the like); errors of the store
+// are returned wrapped.
 func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -32,7 +32,7 @@ func wantDigests(msgs []string) []string {
 func TestSyncWithoutUIDL(t *testing.T) {
 	st := openStore(t, t.TempDir(), false)
 	_, err := syncFake(t, &fake{capa: []string{"USER"}, noUIDL: true, msgs: corpusOf(3)}, st, Options{})
-	if !errors.Is(err, ErrNoUIDL) || Temporary(err) {
+	if !errors.Is(err, ErrNoUIDL) || lbsync.IsTemporary(err) {
 		t.Fatalf("Sync: %v", err)
 	}
 	if got := localDigests(t, st); len(got) != 0 {
@@ -47,7 +47,7 @@ func TestSyncCutInMessage(t *testing.T) {
 	st := openStore(t, t.TempDir(), true)
 	cut := &fake{capa: defaultCapa, msgs: msgs, wire: map[int]string{4: msgs[3][:20]}}
 	res, err := syncFake(t, cut, st, Options{Policy: Policy{Kind: Delete}})
-	if !Temporary(err) || res.Downloaded != 3 {
+	if !lbsync.IsTemporary(err) || res.Downloaded != 3 {
 		t.Fatalf("cut sync: %+v, %v", res, err)
 	}
 	if got, want := localDigests(t, st), wantDigests(msgs[:3]); !slices.Equal(got, want) {

@@ -1,31 +1,24 @@
 package pop3
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
-// Kinds of failure, for callers to test with errors.Is. Every error this
-// package returns is either temporary (worth retrying later: the network,
-// a busy or overloaded server) or permanent (needs a person: wrong
-// password, a server that cannot do what we need, a bad certificate), and
-// may carry one of the more precise kinds as well.
+// Every error this package returns has a kind of package sync: Temporary
+// (worth retrying later: the network, a timeout, a busy or overloaded
+// server: "-ERR [SYS/TEMP]", "[IN-USE]", "[LOGIN-DELAY]"), Auth (a
+// rejected login: "-ERR [AUTH]", or a -ERR without a code in reply to the
+// credentials), Protocol (a reply that does not follow the protocol) or
+// Permanent (a server that cannot do what we need, a bad certificate), or
+// Cancelled. Test them with errors.Is(err, lbsync.ErrAuth),
+// lbsync.IsTemporary and the like; errors.Is(err, lbsync.ErrPermanent)
+// holds for Auth and Protocol too. Some carry one of these more precise
+// sentinels as well.
 var (
-	// ErrTemporary marks a failure that may go away by itself: a dropped
-	// or refused connection, a timeout, "-ERR [SYS/TEMP]", "[IN-USE]",
-	// "[LOGIN-DELAY]".
-	ErrTemporary = errors.New("temporary failure")
-	// ErrPermanent marks a failure that retrying will not fix.
-	ErrPermanent = errors.New("permanent failure")
-	// ErrAuth is a rejected login: wrong user name or password ("-ERR
-	// [AUTH]", or a -ERR without a code in reply to the credentials).
-	// It is permanent.
-	ErrAuth = errors.New("login rejected")
 	// ErrInUse means another session holds the mailbox ("-ERR [IN-USE]",
 	// RFC 2449 section 8.1.1). It is temporary.
 	ErrInUse = errors.New("mailbox in use by another session")
@@ -39,8 +32,6 @@ var (
 	// a download could neither skip what it already has nor delete
 	// safely. Permanent.
 	ErrNoUIDL = errors.New("server does not support UIDL")
-	// ErrProtocol is a reply that does not follow the protocol. Permanent.
-	ErrProtocol = errors.New("protocol violation")
 	// ErrClosed is returned by a Client used after Close or Quit (after
 	// a connection failure, it returns that failure again).
 	ErrClosed = errors.New("connection closed")
@@ -70,11 +61,11 @@ func (e *ServerError) Error() string {
 	return s
 }
 
-// Is classifies the reply by its response code (RFC 2449 section 8 and
-// RFC 3206): IN-USE, LOGIN-DELAY and SYS/TEMP are temporary, AUTH and
-// SYS/PERM permanent. A refused login without a code is ErrAuth; any
-// other -ERR without a code is permanent.
-func (e *ServerError) Is(target error) bool {
+// Kind classifies the reply by its response code (RFC 2449 section 8 and
+// RFC 3206): IN-USE, LOGIN-DELAY and SYS/TEMP are Temporary, AUTH is Auth
+// and SYS/PERM Permanent. A refused login without a code is Auth; any
+// other -ERR without a code is Permanent.
+func (e *ServerError) Kind() lbsync.Kind {
 	// Codes are hierarchical ("SYS/TEMP/..."); the first two levels
 	// decide.
 	code := e.Code
@@ -84,94 +75,64 @@ func (e *ServerError) Is(target error) bool {
 		code = parts[0]
 	}
 	switch code {
-	case "IN-USE":
-		return target == ErrInUse || target == ErrTemporary
-	case "LOGIN-DELAY", "SYS/TEMP":
-		return target == ErrTemporary
+	case "IN-USE", "LOGIN-DELAY", "SYS/TEMP":
+		return lbsync.Temporary
 	case "AUTH":
-		return target == ErrAuth || target == ErrPermanent
+		return lbsync.Auth
 	case "SYS/PERM":
-		return target == ErrPermanent
+		return lbsync.Permanent
 	}
 	if isLoginCmd(e.Cmd) {
-		return target == ErrAuth || target == ErrPermanent
+		return lbsync.Auth
 	}
-	return target == ErrPermanent
+	return lbsync.Permanent
+}
+
+// Is makes errors.Is hold for the sentinels of package sync by Kind, and
+// for ErrInUse when the code is IN-USE.
+func (e *ServerError) Is(target error) bool {
+	if target == ErrInUse {
+		return strings.SplitN(e.Code, "/", 2)[0] == "IN-USE"
+	}
+	return e.Kind().Matches(target)
 }
 
 func isLoginCmd(cmd string) bool {
 	return cmd == "USER" || cmd == "PASS" || cmd == "AUTH"
 }
 
-// kindError attaches a kind (ErrTemporary, ErrPermanent, ...) to an error
-// without changing its message.
-type kindError struct {
-	kinds []error
-	err   error
-}
-
-func (e *kindError) Error() string { return e.err.Error() }
-func (e *kindError) Unwrap() error { return e.err }
-func (e *kindError) Is(target error) bool {
-	for _, k := range e.kinds {
-		if k == target {
-			return true
-		}
-	}
-	return false
-}
-
-// withKind returns err marked with kinds.
-func withKind(err error, kinds ...error) error {
+// withKind returns err marked with kind k, its message unchanged.
+func withKind(k lbsync.Kind, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &kindError{kinds: kinds, err: err}
+	return &lbsync.Error{Kind: k, Err: err}
 }
 
 // permanent wraps a sentinel such as ErrNoUIDL with context and marks it
 // permanent.
 func permanent(format string, args ...any) error {
-	return withKind(fmt.Errorf(format, args...), ErrPermanent)
+	return withKind(lbsync.Permanent, fmt.Errorf(format, args...))
 }
 
-// Temporary reports whether err is worth retrying later without a change
-// of configuration.
-func Temporary(err error) bool { return errors.Is(err, ErrTemporary) }
-
-// classifyNet marks an error of the network or TLS layer. TLS failures
-// that a retry cannot fix (a certificate that does not verify, a server
-// that does not speak TLS on this port) are permanent; everything else
-// (refused, reset, timed out, DNS) is temporary, which is what an offline
-// laptop sees. A cancelled context is neither: the caller asked to stop.
+// classifyNet marks an error of the network or TLS layer with the kind
+// package sync's classifier gives it (a certificate that does not
+// verify is Permanent; a server that does not speak TLS on this port is
+// Protocol; refused, reset, timed out, DNS are Temporary, which is what
+// an offline laptop sees; a cancelled context is Cancelled). An error the
+// classifier does not know ended the session all the same: Temporary. An
+// error with a kind keeps it.
 func classifyNet(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrTemporary) || errors.Is(err, ErrPermanent) {
+	var e *lbsync.Error
+	if errors.As(err, &e) && e.Kind != lbsync.Other {
 		return err
 	}
-	var (
-		certErr   *tls.CertificateVerificationError
-		recordErr tls.RecordHeaderError
-		alertErr  tls.AlertError
-		unknownCA x509.UnknownAuthorityError
-		hostErr   x509.HostnameError
-		invalid   x509.CertificateInvalidError
-	)
-	switch {
-	case errors.Is(err, context.Canceled):
-		return err
-	case errors.Is(err, ErrProtocol):
-		return withKind(err, ErrPermanent)
-	case errors.As(err, &certErr), errors.As(err, &recordErr), errors.As(err, &alertErr),
-		errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalid):
-		return withKind(err, ErrPermanent)
+	k := lbsync.KindOf(err)
+	if k == lbsync.Other {
+		k = lbsync.Temporary
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
-		return withKind(err, ErrTemporary)
-	}
-	// EOF, unexpected EOF, resets: the connection went away.
-	return withKind(err, ErrTemporary)
+	return withKind(k, err)
 }

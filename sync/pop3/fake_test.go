@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/letterbox-mail/letterbox/server/tlsutil"
 )
@@ -49,6 +50,9 @@ type fake struct {
 	cmds      []string
 	pipelined int   // commands that arrived while another was unanswered
 	deleted   []int // applied at QUIT
+	// accepted and ended count sessions; ends is signalled at each end.
+	accepted, ended int
+	ends            chan struct{}
 }
 
 var defaultCapa = []string{"TOP", "UIDL", "USER", "RESP-CODES", "PIPELINING", "SASL PLAIN"}
@@ -61,6 +65,7 @@ func (f *fake) start(t *testing.T) string {
 		t.Fatal(err)
 	}
 	f.ln = ln
+	f.ends = make(chan struct{}, 1)
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -68,10 +73,46 @@ func (f *fake) start(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			go f.session(c)
+			f.mu.Lock()
+			f.accepted++
+			f.mu.Unlock()
+			go func() {
+				defer f.endSession()
+				f.session(c)
+			}()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+func (f *fake) endSession() {
+	f.mu.Lock()
+	f.ended++
+	f.mu.Unlock()
+	select {
+	case f.ends <- struct{}{}:
+	default:
+	}
+}
+
+// wait waits until every session the fake accepted has ended (the client
+// closed its connection), so that what the fake recorded is complete.
+func (f *fake) wait(t *testing.T) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		f.mu.Lock()
+		done := f.ended == f.accepted
+		f.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-f.ends:
+		case <-deadline:
+			t.Fatal("the fake's sessions did not end")
+		}
+	}
 }
 
 func (f *fake) commands() []string {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // cutProxy forwards connections on 127.0.0.1 to target and cuts each one
@@ -182,7 +184,7 @@ func TestInterruptedSyncs(t *testing.T) {
 			t.Logf("round %d: %s, cut at %d of ~%d: %+v, %v", round, opts.Policy, budget, remaining, res, err)
 			if err != nil {
 				cuts++
-				if !Temporary(err) {
+				if !lbsync.IsTemporary(err) {
 					t.Fatalf("round %d: an interruption is not a temporary error: %v", round, err)
 				}
 			}
@@ -252,7 +254,7 @@ func TestOffline(t *testing.T) {
 		offline()
 		start := time.Now()
 		_, err := Sync(context.Background(), st, Options{Client: cfg, Policy: Policy{Kind: Delete}})
-		if !Temporary(err) || time.Since(start) > 5*time.Second {
+		if !lbsync.IsTemporary(err) || time.Since(start) > 5*time.Second {
 			t.Fatalf("offline: %v after %v", err, time.Since(start))
 		}
 		ids, _ := st.RemoteIDs(context.Background())

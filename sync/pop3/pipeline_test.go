@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // corpusOf makes n small distinct messages, some with dot lines.
@@ -48,7 +49,7 @@ func TestRetrEach(t *testing.T) {
 			err = c.RetrEach(context.Background(), nums, func(n int, body io.Reader, err error) error {
 				got = append(got, n)
 				if n == 7 {
-					if !Temporary(err) || body != nil {
+					if !lbsync.IsTemporary(err) || body != nil {
 						t.Errorf("RETR 7: %v", err)
 					}
 					return nil
@@ -65,7 +66,7 @@ func TestRetrEach(t *testing.T) {
 			if err := c.Quit(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(20 * time.Millisecond)
+			f.wait(t)
 			f.mu.Lock()
 			pipelined := f.pipelined
 			f.mu.Unlock()
@@ -153,7 +154,7 @@ func TestDeleQuit(t *testing.T) {
 			if err := c.Noop(ctx); !errors.Is(err, ErrClosed) {
 				t.Errorf("command after the end: %v", err)
 			}
-			time.Sleep(20 * time.Millisecond)
+			f.wait(t)
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			if !slices.Equal(f.deleted, tc.want) {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/letterbox-mail/letterbox/store"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 func TestPlan(t *testing.T) {
@@ -71,7 +73,7 @@ func TestPolicyCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		err := tc.policy.check()
-		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrPermanent)) {
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, lbsync.ErrPermanent)) {
 			t.Errorf("%+v: %v", tc.policy, err)
 		}
 		if s := tc.policy.String(); s != tc.str {

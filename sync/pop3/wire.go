@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // maxStatusLine bounds a status line or a line of a listing (CAPA, LIST,
@@ -116,7 +118,7 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 		line = long
 	}
 	if len(line) > max {
-		return nil, fmt.Errorf("line longer than %d octets: %w", max, ErrProtocol)
+		return nil, fmt.Errorf("line longer than %d octets: %w", max, lbsync.ErrProtocol)
 	}
 	if err != nil {
 		if err == io.EOF && len(line) > 0 {
@@ -157,7 +159,7 @@ func parseReply(line string) (reply, error) {
 	case line == "+" || strings.HasPrefix(line, "+ "):
 		r.cont, rest = true, line[1:]
 	default:
-		return r, fmt.Errorf("status line %q: %w", clip(line), ErrProtocol)
+		return r, fmt.Errorf("status line %q: %w", clip(line), lbsync.ErrProtocol)
 	}
 	rest = strings.TrimLeft(rest, " ")
 	if !r.cont && strings.HasPrefix(rest, "[") {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // refDecode is the obvious line-by-line reading of a multi-line response
@@ -217,8 +219,8 @@ func FuzzResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		r, err := parseReply(line)
 		if err != nil {
-			if !errors.Is(err, ErrProtocol) {
-				t.Fatalf("error %v is not ErrProtocol", err)
+			if !errors.Is(err, lbsync.ErrProtocol) {
+				t.Fatalf("error %v is not lbsync.ErrProtocol", err)
 			}
 			return
 		}
@@ -246,7 +248,7 @@ func FuzzResponse(f *testing.F) {
 			t.Fatalf("%q -> %+v -> %q -> %+v, %v", line, r, again, r2, err)
 		}
 		se := &ServerError{Cmd: "RETR", Code: r.code, Text: r.text}
-		if errors.Is(se, ErrTemporary) == errors.Is(se, ErrPermanent) {
+		if errors.Is(se, lbsync.ErrTemporary) == errors.Is(se, lbsync.ErrPermanent) {
 			t.Fatalf("%v is both or neither temporary and permanent", se)
 		}
 	})

@@ -2,18 +2,15 @@ package submit
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/textproto"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/emersion/go-smtp"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // Stages of a submission, as found in Error.Stage.
@@ -26,11 +23,9 @@ const (
 	StageData    = "data"    // DATA, the message, the final reply
 )
 
-// Sentinel errors; test with errors.Is.
+// Sentinel errors; test with errors.Is. A refused login is of kind
+// lbsync.Auth (errors.Is(err, lbsync.ErrAuth)).
 var (
-	// ErrAuth means the server rejected the login or password (a 5xx
-	// reply to AUTH). It is never Temporary.
-	ErrAuth = errors.New("authentication failed")
 	// ErrNoStartTLS means Security is "starttls" and the server does not
 	// offer STARTTLS; nothing was sent in clear.
 	ErrNoStartTLS = errors.New("server does not offer STARTTLS")
@@ -52,9 +47,12 @@ type Error struct {
 	Enhanced string
 	// Message is the server's reply text, or a description of the failure.
 	Message string
-	// Temporary reports a failure that may go away by itself: network
-	// errors, timeouts, cancellation and 4xx replies. Retry later.
-	Temporary bool
+	// Kind is the kind of failure (package sync): Temporary for network
+	// errors, timeouts and 4xx replies (retry later); Auth for a 5xx
+	// reply to AUTH; Cancelled when the context ended; Permanent or
+	// Protocol otherwise (Other for a local failure, such as reading the
+	// message).
+	Kind lbsync.Kind
 	// Recipient is the refused address when Stage is StageRcpt.
 	Recipient string
 	// Err is the underlying error, if any.
@@ -82,32 +80,23 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is makes errors.Is(err, ErrAuth) true for a 5xx reply to AUTH.
-func (e *Error) Is(target error) bool {
-	return target == ErrAuth && e.Stage == StageAuth && e.Code >= 500 && e.Code < 600
-}
-
-// Temporary reports whether err is a submission failure worth retrying
-// later without changing anything: see Error.Temporary. Errors that are not
-// an *Error are taken as temporary when they are network errors or
-// cancellations.
-func Temporary(err error) bool {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Temporary
-	}
-	return err != nil && transient(err)
-}
+// Is makes errors.Is hold for the sentinels of package sync by Kind
+// (errors.Is(err, lbsync.ErrAuth) for a 5xx reply to AUTH).
+func (e *Error) Is(target error) bool { return e.Kind.Matches(target) }
 
 // messageLevel reports a permanent failure that concerns the message (its
 // sender, a recipient, its content) rather than the connection: the next
 // message may well go through.
 func (e *Error) messageLevel() bool {
-	return !e.Temporary && (e.Stage == StageMail || e.Stage == StageRcpt || e.Stage == StageData)
+	return e.Kind != lbsync.Temporary && e.Kind != lbsync.Cancelled &&
+		(e.Stage == StageMail || e.Stage == StageRcpt || e.Stage == StageData)
 }
 
 // classify turns err, met at stage, into an *Error. An error that is one
-// already is returned as it is.
+// already is returned as it is. A reply is classified by its code (4xx
+// Temporary, 5xx Permanent, or Auth at StageAuth); other errors by
+// package sync's network classifier, where an unknown failure while
+// connecting counts as Temporary.
 func classify(ctx context.Context, stage string, err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -121,23 +110,37 @@ func classify(ctx context.Context, stage string, err error) *Error {
 		// The connection was closed because the context ended.
 		e.Err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		e.Message = ctx.Err().Error()
-		e.Temporary = true
+		e.Kind = lbsync.Classify(ctx.Err())
 	case errors.As(err, &se):
 		e.Code, e.Message = se.Code, se.Message
 		if c := se.EnhancedCode; c[0] > 0 {
 			e.Enhanced = fmt.Sprintf("%d.%d.%d", c[0], c[1], c[2])
 		}
-		e.Temporary = se.Code >= 400 && se.Code < 500
+		e.Kind = replyKind(stage, se.Code)
 	case errors.As(err, &te):
 		e.Code, e.Message = te.Code, te.Msg
 		if enh, rest, ok := strings.Cut(te.Msg, " "); ok && enhancedCode(enh) {
 			e.Enhanced, e.Message = enh, rest
 		}
-		e.Temporary = te.Code >= 400 && te.Code < 500
+		e.Kind = replyKind(stage, te.Code)
 	default:
-		e.Temporary = transient(err) || stage == StageConnect && !certificateProblem(err)
+		e.Kind = lbsync.KindOf(err)
+		if e.Kind == lbsync.Other && stage == StageConnect {
+			e.Kind = lbsync.Temporary
+		}
 	}
 	return e
+}
+
+// replyKind classifies an SMTP reply code (RFC 5321 section 4.2.1).
+func replyKind(stage string, code int) lbsync.Kind {
+	switch {
+	case code >= 400 && code < 500:
+		return lbsync.Temporary
+	case code >= 500 && stage == StageAuth:
+		return lbsync.Auth
+	}
+	return lbsync.Permanent
 }
 
 // enhancedCode reports an RFC 3463 status code such as "4.7.0".
@@ -152,40 +155,4 @@ func enhancedCode(s string) bool {
 		}
 	}
 	return true
-}
-
-// transient reports network failures, timeouts and cancellations, but not
-// TLS certificate or protocol mismatches, which retrying does not cure.
-func transient(err error) bool {
-	if certificateProblem(err) {
-		return false
-	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return true
-	case errors.As(err, &ne):
-		return true
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNREFUSED):
-		return true
-	}
-	return false
-}
-
-// certificateProblem reports TLS failures that need the user's attention:
-// an untrusted or mismatched certificate, or a server that does not speak
-// TLS on that port.
-func certificateProblem(err error) bool {
-	var (
-		cv  *tls.CertificateVerificationError
-		ua  x509.UnknownAuthorityError
-		he  x509.HostnameError
-		ci  x509.CertificateInvalidError
-		rh  tls.RecordHeaderError
-		ae  tls.AlertError
-		ech *tls.ECHRejectionError
-	)
-	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
-		errors.As(err, &rh) || errors.As(err, &ae) || errors.As(err, &ech)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // FlushOptions tune a Flush.
@@ -145,7 +146,7 @@ func (f *flusher) sendOne(ctx context.Context, m *store.Message, key string) err
 	raw, err := f.o.Store.OpenRaw(ctx, m.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		// The file is gone: fail this message, not the whole queue.
-		return f.failed(ctx, m, key, &Error{Stage: StageMail, Message: "cannot send: " + err.Error(), Err: err})
+		return f.failed(ctx, m, key, &Error{Stage: StageMail, Kind: lbsync.Permanent, Message: "cannot send: " + err.Error(), Err: err})
 	}
 	if err != nil {
 		return fmt.Errorf("message %d: %w", m.UID, err)
@@ -156,7 +157,7 @@ func (f *flusher) sendOne(ctx context.Context, m *store.Message, key string) err
 		_, err = raw.Seek(env.bodyOffset, io.SeekStart)
 	}
 	if err != nil {
-		return f.failed(ctx, m, key, &Error{Stage: StageMail, Message: "cannot send: " + err.Error(), Err: err})
+		return f.failed(ctx, m, key, &Error{Stage: StageMail, Kind: lbsync.Permanent, Message: "cannot send: " + err.Error(), Err: err})
 	}
 	info, err := raw.Stat()
 	if err != nil {

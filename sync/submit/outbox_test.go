@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // outboxFixture is an Outbox over a fresh store, sending to a test server.
@@ -240,7 +241,7 @@ func TestFlushTemporaryFailure(t *testing.T) {
 			ctx := context.Background()
 			res, err := f.ob.Flush(ctx, FlushOptions{})
 			var e *Error
-			if !errors.As(err, &e) || !e.Temporary || e.Stage != tt.stage || !Temporary(err) {
+			if !errors.As(err, &e) || !(e.Kind == lbsync.Temporary) || e.Stage != tt.stage || !lbsync.IsTemporary(err) {
 				t.Fatalf("Flush error = %v, want a temporary %s failure", err, tt.stage)
 			}
 			if len(res.Sent) != 0 || res.Remaining != 3 || len(res.Failed) != 1 || res.Failed[0].Permanent {

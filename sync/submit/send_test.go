@@ -13,6 +13,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 func TestSend(t *testing.T) {
@@ -43,7 +45,7 @@ func TestSend(t *testing.T) {
 		{
 			name: "wrong password", be: &backend{login: "me", password: "pw"}, mode: modeTLS,
 			change: func(s *Server) { s.Password = "wrong" },
-			stage:  StageAuth, code: 535, is: ErrAuth,
+			stage:  StageAuth, code: 535, is: lbsync.ErrAuth,
 		},
 		{
 			name: "no usable mechanism", be: &backend{login: "me", password: "pw", mechs: []string{"CRAM-MD5"}}, mode: modeTLS,
@@ -120,14 +122,14 @@ func TestSend(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("Send error = %v (%T), want *Error", err, err)
 			}
-			if e.Stage != tt.stage || e.Code != tt.code || e.Temporary != tt.temporary || Temporary(err) != tt.temporary {
-				t.Errorf("error %q: stage %q code %d temporary %v; want %q %d %v", err, e.Stage, e.Code, e.Temporary, tt.stage, tt.code, tt.temporary)
+			if e.Stage != tt.stage || e.Code != tt.code || (e.Kind == lbsync.Temporary) != tt.temporary || lbsync.IsTemporary(err) != tt.temporary {
+				t.Errorf("error %q: stage %q code %d temporary %v; want %q %d %v", err, e.Stage, e.Code, (e.Kind == lbsync.Temporary), tt.stage, tt.code, tt.temporary)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
 			}
-			if tt.is != ErrAuth && errors.Is(err, ErrAuth) {
-				t.Errorf("errors.Is(%v, ErrAuth) = true", err)
+			if tt.is != lbsync.ErrAuth && errors.Is(err, lbsync.ErrAuth) {
+				t.Errorf("errors.Is(%v, lbsync.ErrAuth) = true", err)
 			}
 			if len(got) != 0 {
 				t.Errorf("server got %d messages after a failure", len(got))
@@ -176,7 +178,7 @@ func TestSendContext(t *testing.T) {
 	if time.Since(start) > 10*time.Second {
 		t.Errorf("Send took %v after the context ended", time.Since(start))
 	}
-	if !errors.Is(err, context.DeadlineExceeded) || !Temporary(err) {
+	if !errors.Is(err, context.DeadlineExceeded) || !lbsync.IsTemporary(err) {
 		t.Errorf("Send error = %v, want a temporary deadline error", err)
 	}
 }
@@ -188,8 +190,8 @@ func TestTestLogin(t *testing.T) {
 		t.Fatalf("TestLogin: %v", err)
 	}
 	srv.Password = "nope"
-	if err := TestLogin(context.Background(), srv); !errors.Is(err, ErrAuth) || Temporary(err) {
-		t.Fatalf("TestLogin with a wrong password = %v, want ErrAuth", err)
+	if err := TestLogin(context.Background(), srv); !errors.Is(err, lbsync.ErrAuth) || lbsync.IsTemporary(err) {
+		t.Fatalf("TestLogin with a wrong password = %v, want lbsync.ErrAuth", err)
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
@@ -216,7 +218,7 @@ func TestSendSizeLimit(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 2<<20)
 	err := Send(context.Background(), srv, "a@x.org", []string{"b@y.org"}, bytes.NewReader(big))
 	var e *Error
-	if !errors.As(err, &e) || e.Stage != StageMail || e.Temporary {
+	if !errors.As(err, &e) || e.Stage != StageMail || (e.Kind == lbsync.Temporary) {
 		t.Fatalf("Send of an oversized message = %v", err)
 	}
 }

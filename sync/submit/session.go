@@ -14,6 +14,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // session is one authenticated SMTP connection. It is used by one
@@ -30,7 +32,7 @@ func dial(ctx context.Context, srv Server) (*session, error) {
 	switch security {
 	case SecurityTLS, SecurityStartTLS, SecurityNone:
 	default:
-		return nil, &Error{Stage: StageConnect, Message: fmt.Sprintf("unknown security %q (want tls, starttls or none)", security)}
+		return nil, &Error{Stage: StageConnect, Kind: lbsync.Permanent, Message: fmt.Sprintf("unknown security %q (want tls, starttls or none)", security)}
 	}
 	addr := net.JoinHostPort(srv.Host, strconv.Itoa(port))
 	dialFn := srv.Dial
@@ -125,7 +127,7 @@ func startTLS(ctx context.Context, conn net.Conn, helo string, cfg *tls.Config, 
 		msg = "" // no EHLO, so no extensions (RFC 5321 section 3.2)
 	}
 	if !hasExtension(msg, "STARTTLS") {
-		return nil, &Error{Stage: StageTLS, Message: ErrNoStartTLS.Error() + "; refusing to continue in clear", Err: ErrNoStartTLS}
+		return nil, &Error{Stage: StageTLS, Kind: lbsync.Permanent, Message: ErrNoStartTLS.Error() + "; refusing to continue in clear", Err: ErrNoStartTLS}
 	}
 	if err := tp.PrintfLine("STARTTLS"); err != nil {
 		return nil, classify(ctx, StageTLS, err)
@@ -136,7 +138,7 @@ func startTLS(ctx context.Context, conn net.Conn, helo string, cfg *tls.Config, 
 	if tp.R.Buffered() > 0 {
 		// Anything sent before the handshake could be injected by an
 		// attacker (CVE-2011-0411); refuse.
-		return nil, &Error{Stage: StageTLS, Message: "server sent data before the TLS handshake"}
+		return nil, &Error{Stage: StageTLS, Kind: lbsync.Protocol, Message: "server sent data before the TLS handshake"}
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -166,7 +168,7 @@ func (s *session) auth(srv Server, security string) error {
 		if security == SecurityNone {
 			msg += " over a plain connection (try tls or starttls)"
 		}
-		return &Error{Stage: StageAuth, Message: msg, Err: ErrNoAuth}
+		return &Error{Stage: StageAuth, Kind: lbsync.Permanent, Message: msg, Err: ErrNoAuth}
 	}
 	var mech sasl.Client
 	for _, m := range strings.Fields(mechs) {
@@ -180,7 +182,7 @@ func (s *session) auth(srv Server, security string) error {
 		}
 	}
 	if mech == nil {
-		return &Error{Stage: StageAuth, Message: fmt.Sprintf("%v (server offers %s)", ErrNoAuth, mechs), Err: ErrNoAuth}
+		return &Error{Stage: StageAuth, Kind: lbsync.Permanent, Message: fmt.Sprintf("%v (server offers %s)", ErrNoAuth, mechs), Err: ErrNoAuth}
 	}
 	return s.c.Auth(mech)
 }
@@ -210,13 +212,13 @@ func (l *loginClient) Next(challenge []byte) ([]byte, error) {
 // send runs one mail transaction: MAIL FROM, RCPT TO, DATA.
 func (s *session) send(ctx context.Context, from string, rcpts []string, msg io.Reader) error {
 	if len(rcpts) == 0 {
-		return &Error{Stage: StageRcpt, Message: "no recipients"}
+		return &Error{Stage: StageRcpt, Kind: lbsync.Permanent, Message: "no recipients"}
 	}
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
 	size := sizeOf(msg)
 	if limit, ok := s.c.MaxMessageSize(); ok && limit > 0 && size > int64(limit) {
-		return &Error{Stage: StageMail, Message: fmt.Sprintf("message is %d bytes; the server accepts at most %d", size, limit)}
+		return &Error{Stage: StageMail, Kind: lbsync.Permanent, Message: fmt.Sprintf("message is %d bytes; the server accepts at most %d", size, limit)}
 	}
 	opts := &smtp.MailOptions{Size: size, UTF8: !ascii(from)}
 	for _, r := range rcpts {

@@ -116,9 +116,9 @@ func (s Server) resolve() (security string, port int, timeout time.Duration) {
 // should have CRLF line ends (bare LF is converted); it is sent as it is,
 // so a Bcc header must already be removed.
 //
-// The error is an *Error; errors.Is(err, ErrAuth) tells a rejected login,
-// Temporary(err) a failure worth retrying later. Any recipient refused
-// fails the whole submission, and nothing is sent.
+// The error is an *Error; errors.Is(err, lbsync.ErrAuth) tells a rejected
+// login, lbsync.IsTemporary(err) a failure worth retrying later. Any
+// recipient refused fails the whole submission, and nothing is sent.
 func Send(ctx context.Context, srv Server, from string, rcpts []string, msg io.Reader) error {
 	s, err := dial(ctx, srv)
 	if err != nil {

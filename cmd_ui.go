@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/letterbox-mail/letterbox/accounts"
@@ -18,19 +19,27 @@ import (
 	"github.com/letterbox-mail/letterbox/ui"
 )
 
-// runUI opens the terminal interface on the configured accounts, or the
-// setup wizard when there are none. "letterbox" with no command and
-// "letterbox ui" run it.
-func runUI(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("ui", "ui [--no-sync]")
-	noSync := fs.Bool("no-sync", false, "do not sync when the interface opens (the periodic sync still runs)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+// letterbox ui|demo: the terminal interface.
+
+func uiCmd(e *env) *cobra.Command {
+	var noSync bool
+	c := &cobra.Command{
+		Use:   "ui",
+		Short: "Open the terminal interface (the default with no command)",
+		Long: `Open the terminal interface on the configured accounts, or the setup
+wizard when there are none. Keys, theme and interface settings are the
+[keys], [theme] and [ui] tables of config.toml (or of ui.toml beside it).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUI(cmd.Context(), e, noSync)
+		},
 	}
-	if err := noArgs("ui", pos); err != nil {
-		return err
-	}
+	c.Flags().BoolVar(&noSync, "no-sync", false, "do not sync when the interface opens (the periodic sync still runs)")
+	return c
+}
+
+// runUI opens the interface on the configuration of e.
+func runUI(ctx context.Context, e *env, noSync bool) error {
 	cfg, path, err := e.loadConfig()
 	if err != nil {
 		return err
@@ -39,15 +48,14 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	secrets := e.secrets()
-	return runInterface(ctx, e, cfg, path, base, secrets, !*noSync, "ui")
+	return runInterface(ctx, e, cfg, path, base, e.secrets(), !noSync, "ui")
 }
 
 // runInterface opens the accounts of cfg and runs the interface on the
 // terminal of e; logs go to the XDG state directory.
 func runInterface(ctx context.Context, e *env, cfg *accounts.Config, cfgPath, base string, secrets *accounts.Secrets, syncOnStart bool, logName string) error {
 	if !isTerminal(e.stdin) || !isTerminal(e.stdout) {
-		return usageError{"the interface needs a terminal (for scripts, see letterbox help: list, read, send, sync...)"}
+		return usagef("the interface needs a terminal (for scripts, see letterbox help: list, read, send, sync...)")
 	}
 	// Interface settings: the [keys], [theme] and [ui] tables of
 	// config.toml, then an optional ui.toml beside it.
@@ -86,10 +94,8 @@ func runInterface(ctx context.Context, e *env, cfg *accounts.Config, cfgPath, ba
 		opened = append(opened, a)
 		backends = append(backends, ui.NewAccountBackend(a))
 	}
-	setup := &ui.AccountSetup{ConfigPath: cfgPath, DataDir: base, Secrets: secrets, Wrap: func(a *accounts.Account) ui.Backend {
-		opened = append(opened, a)
-		return ui.NewAccountBackend(a)
-	}}
+	// Accounts the wizard adds are the interface's: Run closes them.
+	setup := &ui.AccountSetup{ConfigPath: cfgPath, DataDir: base, Secrets: secrets}
 	err = ui.Run(ctx, ui.RunOptions{Accounts: backends, Setup: setup, Settings: settings, SyncOnStart: syncOnStart,
 		Log: logger, In: e.stdin, Out: e.stdout})
 	if err != nil {
@@ -124,26 +130,35 @@ func (noKeyring) Get(service, user string) (string, error) { return "", accounts
 func (noKeyring) Set(service, user, password string) error { return accounts.ErrNoKeyring }
 func (noKeyring) Delete(service, user string) error        { return accounts.ErrNotInKeyring }
 
+func demoCmd(e *env) *cobra.Command {
+	var keep bool
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Try letterbox: a local server with sample mail, and the interface on it",
+		Long: `Start the bundled server on 127.0.0.1 (ports chosen by the system) with
+two users and sample mail, set up in a temporary directory an IMAP
+account for alice and a POP3 account for bob, and open the interface.
+Your own config, mail and keyring are not touched.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDemo(cmd.Context(), e, keep)
+		},
+	}
+	c.Flags().BoolVar(&keep, "keep", false, "keep the temporary directory (config, data, server) after quitting")
+	return c
+}
+
 // runDemo starts the bundled server on loopback with sample mail for
 // alice and bob, makes an IMAP account for alice and a POP3 account for
 // bob in a temporary directory (config, data and the server's mail),
 // and opens the interface on them. Nothing of the user's own
 // configuration, data or keyring is read or written.
-func runDemo(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("demo", "demo [--keep]")
-	keep := fs.Bool("keep", false, "keep the temporary directory (config, data, server) after quitting")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("demo", pos); err != nil {
-		return err
-	}
+func runDemo(ctx context.Context, e *env, keep bool) error {
 	dir, err := os.MkdirTemp("", "letterbox-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if *keep {
+	if keep {
 		defer fmt.Fprintln(e.stderr, "letterbox demo: kept", dir)
 	} else {
 		defer os.RemoveAll(dir)

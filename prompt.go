@@ -11,33 +11,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// isTerminal reports whether r (a reader or writer) is a terminal.
-func isTerminal(r any) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
+// The questions the command line asks on a terminal: a password without
+// echo and a yes/no confirmation. Neither ever waits on a stdin that is
+// not a terminal.
 
 // readPassword reads a password: the first line of stdin with fromStdin,
-// else from the terminal without echo after prompt. It never prompts
-// when stdin is not a terminal.
+// else from the terminal without echo after prompt.
 func readPassword(e *env, fromStdin bool, prompt string) (string, error) {
 	if !fromStdin {
 		if !isTerminal(e.stdin) {
-			return "", usageError{prompt + ": stdin is not a terminal: use --password-stdin"}
+			return "", usagef("%s: stdin is not a terminal: use --password-stdin", prompt)
 		}
 		return readNoEcho(e.stdin.(*os.File), e.stderr, prompt+": ")
 	}
 	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-		return "", fmt.Errorf("read password: %w", err)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("--password-stdin: read: %w", err)
 	}
 	pw := strings.TrimRight(line, "\r\n")
 	if pw == "" {
-		return "", usageError{"empty password"}
+		return "", usagef("--password-stdin: stdin was empty: give the password on its first line")
 	}
 	return pw, nil
 }
@@ -65,7 +58,22 @@ func readNoEcho(r *os.File, w io.Writer, prompt string) (string, error) {
 	}
 	pw := strings.TrimRight(line, "\r\n")
 	if pw == "" {
-		return "", usageError{"empty password"}
+		return "", usagef("empty password")
 	}
 	return pw, nil
+}
+
+// confirm asks question on a terminal and reports a yes. Without a
+// terminal it returns a usage error naming the flag that says yes.
+func confirm(e *env, question, yesFlag string) (bool, error) {
+	if !isTerminal(e.stdin) || !isTerminal(e.stderr) {
+		return false, usagef("%s: no terminal to ask on: add %s", question, yesFlag)
+	}
+	fmt.Fprintf(e.stderr, "%s [y/N] ", question)
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return false, fmt.Errorf("confirm: %w", err)
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
 }

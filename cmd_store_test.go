@@ -129,7 +129,7 @@ func TestStoreCLI(t *testing.T) {
 		}
 	}
 	if word != "" {
-		code, out, errs = runCLI(t, data, "store", "search", "--store", st, "--json", "--limit", "-1", "subject:"+word)
+		code, out, errs = runCLI(t, data, "store", "search", "--store", st, "--json", "--all", "subject:"+word)
 		if code != 0 {
 			t.Fatalf("search: exit %d: %s", code, errs)
 		}
@@ -210,10 +210,15 @@ func TestCLIUsage(t *testing.T) {
 		code int
 		want string // in stdout or stderr
 	}{
-		{[]string{"--help"}, exitOK, "usage: letterbox"},
-		{[]string{"help"}, exitOK, "commands:"},
-		{[]string{}, exitUsage, "usage: letterbox"},
+		{[]string{"--help"}, exitOK, "Usage:"},
+		{[]string{"--help"}, exitOK, "Exit codes"},
+		{[]string{"help"}, exitOK, "Mail client:"},
+		{[]string{"help", "store", "ls"}, exitOK, "--offset"},
+		{[]string{"help", "store", "frob"}, exitUsage, "unknown command"},
+		{[]string{"help", "nonsense"}, exitUsage, "unknown command"},
+		{[]string{}, exitUsage, "Usage:"},
 		{[]string{"nonsense"}, exitUsage, "unknown command"},
+		{[]string{"snyc"}, exitUsage, "did you mean sync?"},
 		{[]string{"store"}, exitUsage, "missing subcommand"},
 		{[]string{"store", "frobnicate"}, exitUsage, "unknown subcommand"},
 		{[]string{"store", "import", "--help"}, exitOK, "--store"},
@@ -222,13 +227,15 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"store", "show", "--help"}, exitOK, "--raw"},
 		{[]string{"store", "check", "--help"}, exitOK, "--repair"},
 		{[]string{"store", "export", "--help"}, exitOK, "--format"},
-		{[]string{"store", "import"}, exitUsage, "missing SRC"},
-		{[]string{"store", "import", "/nonexistent/maildir"}, exitFailure, "no such file"},
+		{[]string{"store", "import"}, exitUsage, "want SRC"},
+		{[]string{"store", "import", "/nonexistent/maildir"}, exitNotFound, "no such file"},
 		{[]string{"store", "search"}, exitUsage, "missing QUERY"},
 		{[]string{"store", "ls", "--bogus"}, exitUsage, "bogus"},
 		{[]string{"store", "show", "abc"}, exitUsage, ""},
 		{[]string{"store", "export", "--mailbox", "INBOX", "--format", "zip", "/tmp/x"}, exitUsage, "format"},
-		{[]string{"version"}, exitOK, ""},
+		{[]string{"store", "ls", "--offset", "-1"}, exitUsage, "--offset"},
+		{[]string{"version"}, exitOK, "letterbox dev"},
+		{[]string{"--version"}, exitOK, "dev"},
 	}
 	for _, c := range cases {
 		code, out, errs := runCLI(t, data, c.args...)

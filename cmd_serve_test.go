@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/server"
 )
 
 // TestMain lets a test run the real binary's main in a child process.
@@ -34,7 +36,9 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	lo := "127.0.0.1:0"
-	cmd := exec.Command(exe, "serve", "--dev", "--data", t.TempDir(), "--smtp-addr", lo, "--submission-addr", lo, "--smtps-addr", lo,
+	// As bench/server.sh does: flags after the command, and an empty
+	// address (--submission-addr=) disables a listener.
+	cmd := exec.Command(exe, "serve", "--dev", "--data", t.TempDir(), "--smtp-addr", lo, "--submission-addr=", "--smtps-addr", lo,
 		"--imap-addr", lo, "--imaps-addr", lo, "--pop3-addr", lo, "--pop3s-addr", lo)
 	cmd.Env = append(os.Environ(), "LETTERBOX_TEST_MAIN=1")
 	out, err := cmd.StdoutPipe()
@@ -53,6 +57,9 @@ func TestServeSIGTERM(t *testing.T) {
 	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.Contains(line, "STARTTLS + AUTH") {
+			t.Errorf("--submission-addr= did not disable submission: %q", line)
+		}
 		if m := re.FindStringSubmatch(line); m != nil {
 			banner[m[1]] = m[2]
 		}
@@ -93,5 +100,43 @@ func TestServeSIGTERM(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "alice\"") || strings.Contains(stderr.String(), "password") {
 		t.Errorf("log mentions a password:\n%s", stderr.String())
+	}
+}
+
+// TestServeLimitFlags: the connection limits given as flags override
+// server.toml's [limits]; a handshake deadline over 30 s is a usage error.
+func TestServeLimitFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		check   func(*server.Config) bool
+		wantErr bool
+	}{
+		{[]string{"--dev", "--max-connections", "123"}, func(c *server.Config) bool { return c.Limits.MaxConnections == 123 }, false},
+		{[]string{"--exempt-loopback=false", "--dev"}, func(c *server.Config) bool {
+			return c.Limits.ExemptLoopback != nil && !*c.Limits.ExemptLoopback
+		}, false},
+		{[]string{"--dev", "--handshake-timeout", "5s"}, func(c *server.Config) bool { return c.Limits.HandshakeTimeout.Duration == 5*time.Second }, false},
+		{[]string{"--dev", "--handshake-timeout", "45s"}, nil, true},
+	}
+	for _, tc := range tests {
+		e := &env{getenv: os.Getenv, dataDir: t.TempDir()}
+		var f serveFlags
+		cmd := newServeCmd(e, &f)
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		cfg, err := serveConfig(cmd, e, f)
+		if tc.wantErr {
+			var u usageError
+			if !errors.As(err, &u) {
+				t.Errorf("%v: error %v, want a usage error", tc.args, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+		} else if !tc.check(cfg) {
+			t.Errorf("%v: limits %+v", tc.args, cfg.Limits)
+		}
 	}
 }

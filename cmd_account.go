@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/letterbox-mail/letterbox/accounts"
+)
+
+// letterbox account add|list|show|test|remove.
+
+func accountCmd(e *env) *cobra.Command {
+	return groupCmd("account", "Add, list, show, test or remove mail accounts",
+		accountAddCmd(e), accountListCmd(e), accountShowCmd(e), accountTestCmd(e), accountRemoveCmd(e))
+}
+
+// accountAddFlags are the flags of account add.
+type accountAddFlags struct {
+	email, mode, imap, pop3, smtp, security, smtpSecurity string
+	login, pwCmd, tlsCA, policy, display                  string
+	pwStdin, json                                         bool
+}
+
+func accountAddCmd(e *env) *cobra.Command {
+	var f accountAddFlags
+	c := &cobra.Command{
+		Use:   "add NAME --email ADDRESS",
+		Short: "Add an account: discover its servers, test the login, save it",
+		Long: `Add an account. With only --email, the servers are discovered (autoconfig,
+RFC 6186 SRV records, common names) and the ports probed, implicit TLS
+first; the login is always tested on the incoming server and on SMTP
+before anything is saved. The password goes to the OS keyring (or comes
+from --password-cmd); there is no prompt when stdin is not a terminal.`,
+		Example: `  echo "$PW" | letterbox account add work --email ann@example.com --password-stdin
+  letterbox account add home --email ann@example.org --mode pop3 --pop3-policy keep-days:30 \
+      --pop3 pop.example.org --smtp smtp.example.org:587 --password-cmd 'pass show mail/home'`,
+		Args: wantArgs(1, "one account NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAccountAdd(cmd.Context(), e, args[0], f)
+		},
+	}
+	fs := c.Flags()
+	fs.StringVar(&f.email, "email", "", "the account's e-mail `ADDRESS` (required)")
+	fs.StringVar(&f.mode, "mode", "", "imap or pop3 (default: IMAP if the provider has it)")
+	fs.StringVar(&f.imap, "imap", "", "IMAP server `HOST[:PORT]` (default: discovered)")
+	fs.StringVar(&f.pop3, "pop3", "", "POP3 server `HOST[:PORT]` (default: discovered)")
+	fs.StringVar(&f.smtp, "smtp", "", "SMTP server `HOST[:PORT]` (default: discovered)")
+	fs.StringVar(&f.security, "security", "", "incoming server security: tls, starttls or none (default: probed)")
+	fs.StringVar(&f.smtpSecurity, "smtp-security", "", "SMTP security: tls, starttls or none (default: probed)")
+	fs.StringVar(&f.login, "login", "", "login `NAME` (default: the address)")
+	fs.BoolVar(&f.pwStdin, "password-stdin", false, "read the password from the first line of stdin and keep it in the OS keyring")
+	fs.StringVar(&f.pwCmd, "password-cmd", "", "shell `COMMAND` that prints the password (instead of the keyring)")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM `FILE` of CA certificates to trust (private CA, self-signed server)")
+	fs.StringVar(&f.policy, "pop3-policy", "", "POP3: keep, delete or keep-days:N (default keep)")
+	fs.StringVar(&f.display, "name", "", "display `NAME` for From headers")
+	fs.BoolVar(&f.json, "json", false, "print the account as JSON")
+	return c
+}
+
+// runAccountAdd sets up an account through accounts.AddAccount (the
+// setup wizard's door too): it reads the password, then discovery,
+// probing, the login test, the keyring and config.toml are AddAccount's.
+func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) error {
+	if f.email == "" {
+		return usagef("account add: --email is required")
+	}
+	if f.pwStdin && f.pwCmd != "" {
+		return usagef("account add: --password-stdin and --password-cmd exclude each other")
+	}
+	_, path, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	// The password first: nothing is probed for an account we cannot log
+	// in to, and a script never hangs on a prompt. A --password-cmd is
+	// run by AddAccount.
+	var password string
+	if f.pwCmd == "" {
+		if password, err = readPassword(e, f.pwStdin, "password for "+f.email); err != nil {
+			return err
+		}
+	}
+	opts := accounts.AddOptions{
+		ConfigPath: path, Name: name, Email: f.email, DisplayName: f.display,
+		Mode: accounts.Mode(f.mode), IMAP: f.imap, POP3: f.pop3, SMTP: f.smtp,
+		Security: accounts.Security(f.security), SMTPSecurity: accounts.Security(f.smtpSecurity),
+		Login: f.login, Password: password, PasswordCmd: f.pwCmd, TLSCA: f.tlsCA, POP3Policy: f.policy,
+		Secrets: e.secrets(),
+	}
+	if !f.json {
+		opts.Progress = func(p accounts.AddProgress) {
+			if p.Detail {
+				fmt.Fprintln(e.stderr, "  "+p.Text)
+			} else {
+				fmt.Fprintln(e.stderr, p.Text)
+			}
+		}
+	}
+	acct, err := accounts.AddAccount(ctx, opts)
+	switch {
+	case errors.Is(err, accounts.ErrInvalidSetting):
+		return usageError{err}
+	case errors.Is(err, accounts.ErrAccountExists):
+		return fmt.Errorf("%w (letterbox account remove %s first)", err, name)
+	case err != nil:
+		return err
+	}
+	dj := describeAccount(acct)
+	if f.json {
+		return writeJSONLine(e.stdout, dj)
+	}
+	fmt.Fprintf(e.stdout, "added %s <%s>: %s %s, SMTP %s, login %s\n", dj.Name, dj.Email, dj.Mode, dj.Incoming, dj.SMTP, dj.Login)
+	return nil
+}
+
+func accountListCmd(e *env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the accounts",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, _, err := e.loadConfig()
+			if err != nil {
+				return err
+			}
+			if len(cfg.Accounts) == 0 && !asJSON {
+				fmt.Fprintln(e.stderr, "no accounts: add one with letterbox account add NAME --email ADDRESS")
+			}
+			for _, a := range cfg.Accounts {
+				d := describeAccount(a)
+				if asJSON {
+					if err := writeJSONLine(e.stdout, d); err != nil {
+						return err
+					}
+					continue
+				}
+				fmt.Fprintf(e.stdout, "%-12s %-28s %-4s %s  SMTP %s\n", d.Name, d.Email, d.Mode, d.Incoming, d.SMTP)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per account")
+	return c
+}
+
+func accountShowCmd(e *env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:               "show NAME",
+		Short:             "Show an account: servers, folders, changes waiting for the server",
+		Args:              wantArgs(1, "one account NAME"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.openAccount(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			out, err := accountSummary(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSONLine(e.stdout, out)
+			}
+			fmt.Fprintf(e.stdout, "%s <%s>\n  %s %s\n  SMTP %s\n  login %s\n  changes waiting for the server: %d\n\nfolders:\n",
+				out.Name, out.Email, out.Mode, out.Incoming, out.SMTP, out.Login, out.Pending)
+			for _, f := range out.Folders {
+				fmt.Fprintf(e.stdout, "  %-24s %7d messages %6d unread  %s\n", f.Name, f.Total, f.Unread, f.SpecialUse)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+// accountSummary gathers what account show prints.
+func accountSummary(ctx context.Context, a *accounts.Account) (accountShowJSON, error) {
+	out := accountShowJSON{accountJSON: describeAccount(a.Config), Folders: []folderJSON{}}
+	mbs, err := a.Mailboxes(ctx)
+	if err != nil {
+		return out, err
+	}
+	journal, err := a.PendingChanges(ctx)
+	if err != nil {
+		return out, err
+	}
+	out.Pending = len(journal)
+	for _, mb := range mbs {
+		out.Folders = append(out.Folders, folderJSON{mb.Name, mb.SpecialUse, mb.Total, mb.Unread})
+	}
+	return out, nil
+}
+
+func accountTestCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:               "test NAME",
+		Short:             "Test the account's logins (incoming server and SMTP)",
+		Args:              wantArgs(1, "one account NAME"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			acct, err := e.findAccount(args[0])
+			if err != nil {
+				return err
+			}
+			pw, err := e.secrets().Password(cmd.Context(), *acct)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			if err := accounts.TestLogin(ctx, *acct, pw, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: incoming and SMTP logins work\n", acct.Name)
+			return nil
+		},
+	}
+}
+
+func accountRemoveCmd(e *env) *cobra.Command {
+	var purge bool
+	c := &cobra.Command{
+		Use:               "remove NAME",
+		Short:             "Remove an account from the configuration and the keyring",
+		Args:              wantArgs(1, "one account NAME"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := e.configPath()
+			if err != nil {
+				return err
+			}
+			base, err := e.dataHome()
+			if err != nil {
+				return err
+			}
+			r, err := accounts.RemoveAccount(cmd.Context(), path, base, args[0], e.secrets(), purge)
+			if err != nil {
+				return err
+			}
+			if r.KeyringErr != nil && !errors.Is(r.KeyringErr, accounts.ErrNotInKeyring) {
+				fmt.Fprintln(e.stderr, "warning: the password stays in the keyring:", r.KeyringErr)
+			}
+			if purge {
+				fmt.Fprintf(e.stdout, "removed %s and its local mail\n", args[0])
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "removed %s; its local mail stays in %s (--purge deletes it)\n", args[0], r.DataDir)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&purge, "purge", false, "also delete the account's local mail and outbox")
+	return c
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/letterbox-mail/letterbox/accounts"
+	"github.com/letterbox-mail/letterbox/accounts/compose"
+	"github.com/letterbox-mail/letterbox/store"
+)
+
+// letterbox send|outbox.
+
+type sendFlags struct {
+	to, cc, bcc, attach []string
+	subject             string
+	raw, all, queueOnly bool
+	replyID             int64
+}
+
+func sendCmd(e *env) *cobra.Command {
+	var f sendFlags
+	c := &cobra.Command{
+		Use:   "send ACCOUNT --to ADDRESS [flags] < body",
+		Short: "Compose and send a message (through the Outbox)",
+		Long: `Compose a message from the flags and the body on stdin, put it in the
+Outbox (durable), then submit it. When the server cannot be reached it
+stays there and the next sync sends it (exit 0, with a note). A permanent
+refusal keeps it in the Outbox with the server's reply (exit 1; outbox
+shows it, outbox --retry tries again).`,
+		Example: `  echo 'See you at 3.' | letterbox send work --to bob@example.org --subject meeting
+  letterbox send work --reply-to-id 1234 --all < reply.txt
+  letterbox send work --raw < message.eml`,
+		Args:              wantArgs(1, "one ACCOUNT"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSend(cmd.Context(), e, args[0], f)
+		},
+	}
+	fs := c.Flags()
+	fs.StringArrayVar(&f.to, "to", nil, "recipient `ADDRESSES` (repeatable, or comma-separated)")
+	fs.StringArrayVar(&f.cc, "cc", nil, "Cc `ADDRESSES`")
+	fs.StringArrayVar(&f.bcc, "bcc", nil, "Bcc `ADDRESSES` (not shown to the others)")
+	fs.StringArrayVar(&f.attach, "attach", nil, "attach `FILE` (repeatable)")
+	fs.StringVar(&f.subject, "subject", "", "the `SUBJECT`")
+	fs.BoolVar(&f.raw, "raw", false, "stdin is a complete RFC 5322 message (envelope from its From, To, Cc, Bcc)")
+	fs.Int64Var(&f.replyID, "reply-to-id", 0, "reply to message `ID` (quotes it, sets In-Reply-To and References)")
+	fs.BoolVar(&f.all, "all", false, "with --reply-to-id, reply to all")
+	fs.BoolVar(&f.queueOnly, "queue", false, "only put it in the Outbox; the next sync sends it")
+	return c
+}
+
+func runSend(ctx context.Context, e *env, name string, f sendFlags) error {
+	if f.raw && (len(f.to)+len(f.cc)+len(f.bcc)+len(f.attach) > 0 || f.subject != "" || f.replyID != 0) {
+		return usagef("send --raw: the message brings its own headers; --to, --subject, --attach, --reply-to-id are not allowed")
+	}
+	if f.all && f.replyID == 0 {
+		return usagef("send: --all goes with --reply-to-id")
+	}
+	if f.replyID < 0 {
+		return usagef("send: bad --reply-to-id %d", f.replyID)
+	}
+	var recipients [3][]compose.Address
+	for i, list := range [][]string{f.to, f.cc, f.bcc} {
+		for _, s := range list {
+			addrs, err := compose.ParseAddressList(s)
+			if err != nil {
+				return usagef("send: %w", err)
+			}
+			recipients[i] = append(recipients[i], addrs...)
+		}
+	}
+	for _, p := range f.attach {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return notFoundError{fmt.Errorf("send: --attach %s: no such file", p)}
+		} else if err != nil {
+			return fmt.Errorf("send: --attach: %w", err)
+		}
+	}
+	a, err := e.openAccount(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	body, err := io.ReadAll(io.LimitReader(e.stdin, 64<<20))
+	if err != nil {
+		return fmt.Errorf("send: read stdin: %w", err)
+	}
+	var uid uint32
+	if f.raw {
+		uid, err = a.QueueRaw(ctx, bytes.NewBuffer(body))
+	} else {
+		d := a.Compose()
+		if f.replyID != 0 {
+			if d, err = a.Reply(ctx, f.replyID, f.all); err != nil {
+				return err
+			}
+			d.Body = string(body) + "\n" + d.Body
+		} else {
+			d.Body = string(body) + d.Body
+		}
+		d.To, d.Cc, d.Bcc = append(d.To, recipients[0]...), append(d.Cc, recipients[1]...), append(d.Bcc, recipients[2]...)
+		if len(d.To)+len(d.Cc)+len(d.Bcc) == 0 {
+			return usagef("send: no recipients (--to, --cc or --bcc)")
+		}
+		if f.subject != "" {
+			d.Subject = f.subject
+		}
+		for _, p := range f.attach {
+			d.Attachments = append(d.Attachments, compose.Attachment{Name: filepath.Base(p), Path: p})
+		}
+		uid, err = a.Queue(ctx, d)
+	}
+	if err != nil {
+		return err
+	}
+	if f.queueOnly {
+		fmt.Fprintf(e.stderr, "queued in the Outbox (uid %d); the next sync sends it\n", uid)
+		return nil
+	}
+	res, err := a.FlushOutbox(ctx, false, nil)
+	if err != nil {
+		if accounts.Temporary(err) {
+			fmt.Fprintf(e.stderr, "queued in the Outbox: the server is not reachable now (%v); the next sync sends it\n", err)
+			return nil
+		}
+		return err
+	}
+	if len(res.Failed) > 0 {
+		return fmt.Errorf("send: the server refused the message: %v (it stays in the Outbox; letterbox outbox %s --retry sends it again)", res.Failed[0].Err, name)
+	}
+	if f.replyID != 0 {
+		if err := a.MarkAnswered(ctx, f.replyID); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stderr, "sent (%d message(s) left the Outbox)\n", len(res.Sent))
+	return nil
+}
+
+func outboxCmd(e *env) *cobra.Command {
+	var flush, retry, asJSON bool
+	c := &cobra.Command{
+		Use:   "outbox ACCOUNT",
+		Short: "Show the Outbox, or send what waits in it",
+		Long: `Show the messages waiting in the Outbox, with the server's last reply
+for those it refused. --flush sends what waits; --retry also sends again
+what the server refused. Exit 1 when something could not be sent.`,
+		Args:              wantArgs(1, "one ACCOUNT"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			a, err := e.openAccount(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			var flushErr error
+			if flush || retry {
+				res, err := a.FlushOutbox(ctx, retry, nil)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stderr, "%d sent, %d failed, %d left\n", len(res.Sent), len(res.Failed), res.Remaining)
+				if len(res.Failed) > 0 {
+					flushErr = fmt.Errorf("outbox: %d message(s) not sent: %v", len(res.Failed), res.Failed[0].Err)
+				}
+			}
+			q, err := a.Outbox(ctx)
+			if err != nil {
+				return err
+			}
+			for _, m := range q {
+				state := "waiting"
+				switch {
+				case m.Failed:
+					state = "refused"
+				case m.Sent:
+					state = "sent"
+				}
+				if asJSON {
+					j := outboxJSON{UID: m.UID, MessageID: m.MessageID, Subject: m.Subject, Date: timeJSON(m.Date),
+						To: store.FormatAddresses(m.To), State: state, Attempts: m.Attempts, LastAttempt: timeJSON(m.LastAttempt),
+						LastError: m.LastError, Code: m.Code, EnhancedCode: m.Enhanced}
+					if err := writeJSONLine(e.stdout, j); err != nil {
+						return err
+					}
+					continue
+				}
+				to := ""
+				if len(m.To) > 0 {
+					to = m.To[0].Addr
+				}
+				if state == "refused" {
+					state = "REFUSED"
+				}
+				fmt.Fprintf(e.stdout, "%5d  %-8s %-24s %s\n", m.UID, state, clip(to, 24), clip(m.Subject, 40))
+				if m.LastError != "" {
+					fmt.Fprintf(e.stdout, "       %d attempt(s), last: %s\n", m.Attempts, m.LastError)
+				}
+			}
+			if len(q) == 0 && !asJSON {
+				fmt.Fprintln(e.stdout, "the Outbox is empty")
+			}
+			return flushErr
+		},
+	}
+	c.Flags().BoolVar(&flush, "flush", false, "send what waits now")
+	c.Flags().BoolVar(&retry, "retry", false, "like --flush, and also send again what the server refused")
+	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per message")
+	return c
+}
