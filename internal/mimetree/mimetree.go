@@ -24,9 +24,9 @@ import (
 
 // Limits of Build, so that one fuzz input stays cheap.
 const (
-	maxParts = 300     // entities per message
-	maxBytes = 1 << 20 // body bytes per message, about
-	maxChain = 2000    // message/rfc822 levels of one deep chain
+	maxParts = 300       // entities per message
+	maxBytes = 256 << 10 // body bytes per message, about
+	maxChain = 2000      // message/rfc822 levels of one deep chain
 )
 
 // Tree is a built message.
@@ -156,7 +156,7 @@ func (b *builder) lines(out *bytes.Buffer, n int) {
 
 // binary writes a base64 attachment.
 func (b *builder) binary(out *bytes.Buffer) {
-	n := int(b.next()) * 97
+	n := int(b.next()) * 31
 	data := bytes.Repeat([]byte{b.next()}, n)
 	types := []string{"application/pdf", "image/png", "application/octet-stream", "application/zip"}
 	t := types[int(b.next())%len(types)]

@@ -14,9 +14,9 @@ import (
 // message differently; a stored structure of another version is stale.
 const structureVersion = 1
 
-// ErrStaleStructure means a stored structure was written by another
+// errStaleStructure means a stored structure was written by another
 // version of ParseStructure and must be computed again.
-var ErrStaleStructure = errors.New("stored structure of another version")
+var errStaleStructure = errors.New("stored structure of another version")
 
 type jsonStructure struct {
 	V    int          `json:"v"`
@@ -69,15 +69,16 @@ func (s *Structure) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary decodes what MarshalBinary encoded
-// (encoding.BinaryUnmarshaler). The error wraps ErrStaleStructure when
-// the data is of another version.
+// (encoding.BinaryUnmarshaler). Data of another version of
+// ParseStructure is an error: the structure is stale and must be
+// computed again.
 func (s *Structure) UnmarshalBinary(data []byte) error {
 	var js jsonStructure
 	if err := json.Unmarshal(data, &js); err != nil {
 		return fmt.Errorf("decode structure: %w", err)
 	}
 	if js.V != structureVersion {
-		return fmt.Errorf("decode structure: version %d, want %d: %w", js.V, structureVersion, ErrStaleStructure)
+		return fmt.Errorf("decode structure: version %d, want %d: %w", js.V, structureVersion, errStaleStructure)
 	}
 	if js.Body == nil {
 		return fmt.Errorf("decode structure: no body")
