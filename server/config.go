@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	imapd "github.com/letterbox-mail/letterbox/server/imap"
 )
 
 // Config is the daemon's configuration: a TOML file (docs/server.toml is
@@ -100,6 +102,12 @@ type Limits struct {
 	MaxAuthFailures   int      `toml:"max_auth_failures"`
 	AuthFailureWindow duration `toml:"auth_failure_window"`
 	AuthMaxDelay      duration `toml:"auth_max_delay"`
+
+	// MaxMailboxNameBytes, MaxMailboxDepth and MaxMailboxes bound the
+	// mailboxes a user may make over IMAP; imapd's defaults when 0.
+	MaxMailboxNameBytes int `toml:"max_mailbox_name_bytes"`
+	MaxMailboxDepth     int `toml:"max_mailbox_depth"`
+	MaxMailboxes        int `toml:"max_mailboxes"`
 }
 
 // Default limits.
@@ -140,6 +148,9 @@ func (l *Limits) finish(dev bool) error {
 	setInt(&l.IMAPMaxConnsPerIP, DefaultIMAPMaxConnsPerIP)
 	setInt(&l.POP3MaxConnsPerIP, DefaultPOP3MaxConnsPerIP)
 	setInt(&l.MaxAuthFailures, DefaultMaxAuthFailures)
+	setInt(&l.MaxMailboxNameBytes, imapd.DefaultMaxNameBytes)
+	setInt(&l.MaxMailboxDepth, imapd.DefaultMaxDepth)
+	setInt(&l.MaxMailboxes, imapd.DefaultMaxMailboxes)
 	if l.ExemptLoopback == nil {
 		l.ExemptLoopback = &dev
 	}

@@ -20,6 +20,8 @@ func (s *Server) startMailboxes(ctx context.Context, proto func(name, refusal st
 	}
 	imp := imapd.New(s.Backend, imapd.Options{TLSConfig: s.tls, InsecureAuth: cfg.Dev, AppendLimit: appendLimit,
 		LoginIdleTimeout: lim.LoginIdleTimeout.Duration, IdleTimeout: lim.IMAPIdleTimeout.Duration,
+		Limits: imapd.MailboxLimits{MaxNameBytes: cfg.Limits.MaxMailboxNameBytes, MaxDepth: cfg.Limits.MaxMailboxDepth,
+			MaxMailboxes: cfg.Limits.MaxMailboxes},
 		Logger: s.log.With("proto", "imap")})
 	s.services = append(s.services, imp)
 	imapProto := proto("imap", "* BYE %s\r\n", lim.IMAPMaxConnsPerIP) // RFC 9051 section 7.1.5

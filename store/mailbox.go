@@ -10,36 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
-
-// Inbox is the name of the mailbox every store has.
-const Inbox = "INBOX"
-
-// CanonicalName validates a mailbox name and returns its canonical form:
-// "INBOX" in any case becomes "INBOX"; the hierarchy separator is "/".
-func CanonicalName(name string) (string, error) {
-	if strings.EqualFold(name, Inbox) {
-		return Inbox, nil
-	}
-	if name == "" || len(name) > 512 || !utf8.ValidString(name) {
-		return "", fmt.Errorf("mailbox name %q: %w", name, ErrInvalid)
-	}
-	for _, part := range strings.Split(name, "/") {
-		if part == "" {
-			return "", fmt.Errorf("mailbox name %q: empty hierarchy level: %w", name, ErrInvalid)
-		}
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || r == '*' || r == '%' {
-			return "", fmt.Errorf("mailbox name %q: character %q not allowed: %w", name, r, ErrInvalid)
-		}
-	}
-	if strings.HasPrefix(strings.ToUpper(name), "INBOX/") {
-		name = Inbox + name[len(Inbox):]
-	}
-	return name, nil
-}
 
 // mailboxDir maps a mailbox name to its directory under ROOT/mail: "/"
 // becomes "." as in Maildir++, and ".", "%" and control bytes are
@@ -258,6 +229,9 @@ func (s *Store) createMailboxLocked(ctx context.Context, name, specialUse string
 	if exists > 0 {
 		return nil, fmt.Errorf("create mailbox %q: %w", cname, ErrExists)
 	}
+	if err := ValidateName(cname); err != nil {
+		return nil, fmt.Errorf("create mailbox: %w", err)
+	}
 	dir := mailboxDir(cname)
 	if err := s.makeMaildir(dir); err != nil {
 		return nil, fmt.Errorf("create mailbox %q: %w", cname, err)
@@ -359,6 +333,10 @@ func (s *Store) RenameMailbox(ctx context.Context, oldName, newName string) erro
 			return fmt.Errorf("rename mailbox %q: %w", from, err)
 		}
 		m.new = to + m.name[len(from):]
+		if err := ValidateName(m.new); err != nil {
+			rows.Close()
+			return fmt.Errorf("rename mailbox %q: %w", m.name, err)
+		}
 		list = append(list, m)
 	}
 	rows.Close()

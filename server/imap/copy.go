@@ -48,7 +48,7 @@ func (s *session) transfer(numSet imap.NumSet, dest string, move bool) (*imap.Co
 	ctx := s.ctx()
 	if _, err := s.st.Mailbox(ctx, dst); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, errTryCreate
+			return nil, s.missingTarget(dst)
 		}
 		return nil, storeError("copy to "+dst, err)
 	}
@@ -98,9 +98,15 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	}
 	// The literal must arrive whole: a connection dropped mid-literal ends
 	// the reader early, and a short message must not be stored.
-	res, err := s.st.Append(s.ctx(), name, &exactReader{r: r, left: r.Size()}, opts)
+	lit := &exactReader{r: r, left: r.Size()}
+	res, err := s.st.Append(s.ctx(), name, lit, opts)
+	if err != nil && lit.cut {
+		// The client's fault (a dropped connection or a lie about the
+		// size), not the server's: no SERVERBUG, no error log.
+		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Message literal cut short"}
+	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errTryCreate
+		return nil, s.missingTarget(name)
 	}
 	if err != nil {
 		return nil, storeError("append to "+name, err)
@@ -113,6 +119,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 type exactReader struct {
 	r    io.Reader
 	left int64
+	cut  bool // the literal ended early
 }
 
 func (e *exactReader) Read(p []byte) (int, error) {
@@ -124,7 +131,11 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	}
 	n, err := e.r.Read(p)
 	e.left -= int64(n)
+	if err != nil && err != io.EOF && e.left > 0 {
+		e.cut = true // a read error mid-literal: the connection is gone
+	}
 	if err == io.EOF && e.left > 0 {
+		e.cut = true
 		return n, io.ErrUnexpectedEOF
 	}
 	if err == io.EOF {

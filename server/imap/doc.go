@@ -23,6 +23,17 @@
 // holds the user's write lock, so they are queued for the other sessions
 // only, and answered to the client by the command itself.
 //
+// Hostile input. imapserver is used from third_party/go-imap, a copy of
+// go-imap v2.0.0-beta.8 with its command reader fixed (LETTERBOX.md there
+// lists each patch): a literal over 4,096 bytes outside APPEND's message
+// is refused at once, refused non-synchronizing literals (RFC 7888
+// section 4) and the rest of a failed command are skipped and never read
+// as commands, and client syntax errors are BAD, not NO [SERVERBUG].
+// Mailbox names are checked before any store call (names.go) against the
+// store's rules and Options.Limits (length, depth, mailboxes per user);
+// LIST patterns are matched in time linear in the name (listmatch.go).
+// FuzzIMAPSession feeds command streams through all of it.
+//
 // Transport: Serve takes a net.Listener. For IMAPS (port 993, RFC 8314)
 // the caller wraps the listener with tls.NewListener; on port 143 the
 // server offers STARTTLS when Options.TLSConfig is set and refuses LOGIN

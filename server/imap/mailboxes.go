@@ -15,22 +15,16 @@ import (
 // delim is the hierarchy delimiter, the store's.
 const delim = '/'
 
-// canonical turns a mailbox name from the wire into the store's form.
-func canonical(name string) (string, error) {
-	c, err := store.CanonicalName(strings.TrimSuffix(name, string(delim)))
-	if err != nil {
-		return "", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Invalid mailbox name"}
-	}
-	return c, nil
-}
-
 // Create implements CREATE (RFC 9051 section 6.3.4) with the USE option
 // of CREATE-SPECIAL-USE (RFC 6154 section 3). Missing superior levels are
-// created too, as the RFC advises.
+// created too, as the RFC advises; they count against MaxMailboxes.
 func (s *session) Create(name string, options *imap.CreateOptions) (err error) {
 	defer s.done("CREATE", time.Now(), &err, "mailbox", name)
 	cname, err := canonical(name)
 	if err != nil {
+		return err
+	}
+	if err := s.checkNew(cname); err != nil {
 		return err
 	}
 	use := ""
@@ -41,9 +35,24 @@ func (s *session) Create(name string, options *imap.CreateOptions) (err error) {
 		use = specialUseName(string(options.SpecialUse[0]))
 	}
 	ctx := s.ctx()
+	have, err := s.checkCount(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if have[cname] {
+		return storeError("create "+cname, store.ErrExists)
+	}
+	var parents []string
 	parts := strings.Split(cname, string(delim))
 	for i := 1; i < len(parts); i++ {
-		parent := strings.Join(parts[:i], string(delim))
+		if parent := strings.Join(parts[:i], string(delim)); !have[parent] {
+			parents = append(parents, parent)
+		}
+	}
+	if max := s.srv.opts.Limits.MaxMailboxes; len(have)+len(parents)+1 > max {
+		return errTooMany(max)
+	}
+	for _, parent := range parents {
 		if _, err := s.st.CreateMailbox(ctx, parent, ""); err != nil && !errors.Is(err, store.ErrExists) {
 			return storeError("create "+parent, err)
 		}
@@ -94,7 +103,30 @@ func (s *session) Rename(oldName, newName string, _ *imap.RenameOptions) (err er
 	if to == store.Inbox {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlreadyExists, Text: "INBOX exists"}
 	}
+	extra := 0
+	if from == store.Inbox {
+		extra = 1 // INBOX stays, its messages move to a new mailbox
+	}
+	have, err := s.checkCount(ctx, extra)
+	if err != nil {
+		return err
+	}
+	if !have[from] {
+		return errNoSuchMailbox
+	}
+	// The new name of every mailbox that moves must be one a new mailbox
+	// may have.
+	if err := s.checkNew(to); err != nil {
+		return err
+	}
 	if from != store.Inbox {
+		for old := range have {
+			if strings.HasPrefix(old, from+string(delim)) {
+				if err := s.checkNew(to + old[len(from):]); err != nil {
+					return err
+				}
+			}
+		}
 		return storeError("rename "+from, s.st.RenameMailbox(ctx, from, to))
 	}
 	if _, err := s.st.CreateMailbox(ctx, to, ""); err != nil {
@@ -150,6 +182,7 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 	if err != nil {
 		return storeError("list", err)
 	}
+	match := newListMatcher(ref, patterns)
 	byName := map[string]*store.Mailbox{}
 	hasChildren := map[string]bool{}
 	names := map[string]bool{}
@@ -175,7 +208,7 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		return sorted[i] < sorted[j]
 	})
 	for _, name := range sorted {
-		if !matchAny(name, ref, patterns) {
+		if !match.match(name) {
 			continue
 		}
 		mb := byName[name]
@@ -212,19 +245,6 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 	}
 	return nil
-}
-
-func matchAny(name, ref string, patterns []string) bool {
-	for _, p := range patterns {
-		if imapserver.MatchList(name, delim, ref, p) {
-			return true
-		}
-		// INBOX is case-insensitive (RFC 9051 section 5.1).
-		if name == store.Inbox && imapserver.MatchList(name, delim, strings.ToUpper(ref), strings.ToUpper(p)) {
-			return true
-		}
-	}
-	return false
 }
 
 // Status implements STATUS (RFC 9051 section 6.3.11), with SIZE (RFC

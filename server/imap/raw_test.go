@@ -154,7 +154,16 @@ func TestAppendCutMidLiteral(t *testing.T) {
 	r.expect("+")
 	r.send(msg[:len(msg)/2])
 	r.c.Close()
-	time.Sleep(300 * time.Millisecond)
+	// imapserver ends a session only after its command returned: once
+	// the session is gone, the cut APPEND has finished, stored or not.
+	waitFor(t, "the cut connection's session to end", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		return len(e.srv.sessions) == 0
+	})
+	if mb, err := e.st.Mailbox(context.Background(), "INBOX"); err != nil || mb.Total != 0 {
+		t.Fatalf("INBOX after a cut APPEND: %+v %v", mb, err)
+	}
 	// A whole APPEND afterwards works and is the only message.
 	r2 := e.raw()
 	r2.send("a LOGIN " + testUser + " " + testPass + "\r\n")
@@ -164,5 +173,17 @@ func TestAppendCutMidLiteral(t *testing.T) {
 	mb, err := e.st.Mailbox(context.Background(), "INBOX")
 	if err != nil || mb.Total != 1 {
 		t.Fatalf("INBOX after a cut APPEND and a whole one: %+v %v", mb, err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -74,6 +74,8 @@ type Options struct {
 	// Location is the time zone of SEARCH dates (SINCE, BEFORE, ON and
 	// their SENT variants compare calendar days); time.Local when nil.
 	Location *time.Location
+	// Limits bound the mailboxes a user may make (names.go).
+	Limits MailboxLimits
 }
 
 // Server is an IMAP server over the users' stores. Create it with New,
@@ -113,6 +115,7 @@ func New(be Backend, opts Options) *Server {
 	if opts.Location == nil {
 		opts.Location = time.Local
 	}
+	opts.Limits = opts.Limits.withDefaults()
 	if opts.LoginIdleTimeout <= 0 {
 		opts.LoginIdleTimeout = DefaultLoginIdleTimeout
 	}
