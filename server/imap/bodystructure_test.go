@@ -12,12 +12,12 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
 
-	"github.com/letterbox-mail/letterbox/internal/mimetree"
+	"github.com/letterbox-mail/letterbox/store/mailgen"
 	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // FuzzBodyStructure builds MIME trees from the fuzzer's bytes
-// (internal/mimetree) and converts their mime.Structure to go-imap's
+// (mailgen.BuildTree) and converts their mime.Structure to go-imap's
 // BODYSTRUCTURE and ENVELOPE. Every tree gives a bounded answer the
 // writer accepts; a well-formed tree within the nesting limit gives what
 // go-imap's ExtractBodyStructure and ExtractEnvelope give.
@@ -35,7 +35,7 @@ func FuzzBodyStructure(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, shape []byte) {
-		tree := mimetree.Build(shape)
+		tree := mailgen.BuildTree(shape)
 		st, err := mime.ParseStructure(bytes.NewReader(tree.Raw))
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +70,7 @@ func TestBodyStructureConversion(t *testing.T) {
 		{1, 5, 5, 5, 3, 4, 2, 7, 7, 1},
 		{9, 3, 1, 2, 3, 3, 3, 0, 1, 4, 1, 1, 7, 2, 2, 2},
 	} {
-		tree := mimetree.Build(shape)
+		tree := mailgen.BuildTree(shape)
 		st, _ := mime.ParseStructure(bytes.NewReader(tree.Raw))
 		got, want := normBody(imapBodyStructure(st.Body)), normBody(imapserver.ExtractBodyStructure(bytes.NewReader(tree.Raw)))
 		if tree.WellFormed && !reflect.DeepEqual(got, want) {

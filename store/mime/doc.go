@@ -16,7 +16,7 @@
 //
 // Package mime imports no other letterbox package (package store imports
 // it and re-exports the types of its own API: Address, Rendered, ...);
-// its fuzz targets build MIME trees with internal/mimetree.
+// its fuzz targets build MIME trees with mailgen.BuildTree.
 // It holds no state between calls; every function is safe for concurrent
 // use.
 package mime

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/letterbox-mail/letterbox/internal/mimetree"
+	"github.com/letterbox-mail/letterbox/store/mailgen"
 )
 
 // structTestNested is the message of issue 12: levels message/rfc822
@@ -274,7 +274,7 @@ func checkStructure(t *testing.T, raw []byte, st *Structure) {
 }
 
 // FuzzParseStructure builds MIME trees from the fuzzer's bytes
-// (internal/mimetree) and checks checkStructure on each; raw bytes are
+// (mailgen.BuildTree) and checks checkStructure on each; raw bytes are
 // tried as messages too.
 func FuzzParseStructure(f *testing.F) {
 	for _, s := range [][]byte{
@@ -287,7 +287,7 @@ func FuzzParseStructure(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, shape []byte) {
-		for _, raw := range [][]byte{mimetree.Build(shape).Raw, shape} {
+		for _, raw := range [][]byte{mailgen.BuildTree(shape).Raw, shape} {
 			st, err := ParseStructure(bytes.NewReader(raw))
 			if err != nil {
 				t.Fatal(err)

@@ -1,19 +1,18 @@
-// Package mimetree builds MIME messages whose shape is read from a byte
-// string, so that a fuzz target explores MIME trees (multiparts,
-// messages in messages, deep chains, odd headers) instead of random
-// bytes that rarely parse as MIME. It is for the fuzz targets of
-// store/mime and server/imap.
+package mailgen
+
+// MIME trees for fuzz targets: BuildTree makes a message whose shape is
+// read from a byte string, so that a fuzz target of a MIME parser
+// (store/mime, server/imap) explores multiparts, messages in messages,
+// deep chains and odd headers instead of random bytes that rarely parse
+// as MIME. Unlike the corpus of New it is not realistic mail.
 //
-// Build is deterministic: the same bytes give the same message. A
+// BuildTree is deterministic: the same bytes give the same message. A
 // well-formed message (Tree.WellFormed) follows RFC 5322 and RFC
 // 2045-2049 to the letter, with CRLF line ends, unique boundaries that no
 // body contains, and every part's Content-Type written out, so that every
 // correct parser must describe it the same way; the others break one rule
 // or another (missing boundaries, LF line ends, unclosed multiparts,
 // invalid Content-Types).
-//
-// Package mimetree imports no letterbox package; it holds no state.
-package mimetree
 
 import (
 	"bytes"
@@ -22,11 +21,11 @@ import (
 	"strings"
 )
 
-// Limits of Build, so that one fuzz input stays cheap.
+// Limits of BuildTree, so that one fuzz input stays cheap.
 const (
-	maxParts = 300       // entities per message
-	maxBytes = 256 << 10 // body bytes per message, about
-	maxChain = 2000      // message/rfc822 levels of one deep chain
+	maxTreeParts = 300       // entities per message
+	maxTreeBytes = 256 << 10 // body bytes per message, about
+	maxTreeChain = 2000      // message/rfc822 levels of one deep chain
 )
 
 // Tree is a built message.
@@ -39,11 +38,11 @@ type Tree struct {
 	Depth int
 }
 
-// Build makes the message that shape describes. The first byte chooses
+// BuildTree makes the message that shape describes. The first byte chooses
 // well-formed or not; each later byte is an instruction or an argument;
 // when they run out, the tree is closed with text leaves.
-func Build(shape []byte) Tree {
-	b := &builder{in: shape}
+func BuildTree(shape []byte) Tree {
+	b := &treeBuilder{in: shape}
 	b.wellFormed = b.next()%4 != 0
 	var out bytes.Buffer
 	out.WriteString("From: Ann Example <ann@example.com>\r\nTo: bob@example.org\r\n")
@@ -56,7 +55,7 @@ func Build(shape []byte) Tree {
 	return Tree{Raw: raw, WellFormed: b.wellFormed, Depth: b.depth}
 }
 
-type builder struct {
+type treeBuilder struct {
 	in         []byte
 	pos        int
 	wellFormed bool
@@ -68,7 +67,7 @@ type builder struct {
 }
 
 // next returns the next byte of the shape, 0 when it has run out.
-func (b *builder) next() byte {
+func (b *treeBuilder) next() byte {
 	if b.pos >= len(b.in) {
 		b.pos++
 		return 0
@@ -81,16 +80,16 @@ func (b *builder) next() byte {
 	return c
 }
 
-func (b *builder) exhausted() bool { return b.pos >= len(b.in) }
+func (b *treeBuilder) exhausted() bool { return b.pos >= len(b.in) }
 
-var vocabulary = []string{"alpha", "report", "meeting", "budget", "café", "naïve", "q3", "--", "From", "=3D", "line", "x"}
+var treeWords = []string{"alpha", "report", "meeting", "budget", "café", "naïve", "q3", "--", "From", "=3D", "line", "x"}
 
 // words returns n words of the vocabulary chosen by the shape; only ASCII
 // ones when the message is to be well-formed.
-func (b *builder) words(n int) string {
+func (b *treeBuilder) words(n int) string {
 	var w []string
 	for i := 0; i < n; i++ {
-		v := vocabulary[int(b.next())%len(vocabulary)]
+		v := treeWords[int(b.next())%len(treeWords)]
 		if b.wellFormed && (v == "café" || v == "naïve" || v == "--") {
 			v = "word"
 		}
@@ -101,11 +100,11 @@ func (b *builder) words(n int) string {
 
 // entity writes the header fields of one entity that are not common to
 // all (the caller writes those), the blank line and the body.
-func (b *builder) entity(out *bytes.Buffer, depth int, parent string) {
+func (b *treeBuilder) entity(out *bytes.Buffer, depth int, parent string) {
 	b.parts++
 	b.depth = max(b.depth, depth)
 	op := b.next() % 8
-	if b.exhausted() || b.parts >= maxParts || b.size >= maxBytes {
+	if b.exhausted() || b.parts >= maxTreeParts || b.size >= maxTreeBytes {
 		op = 0
 	}
 	switch op {
@@ -125,7 +124,7 @@ func (b *builder) entity(out *bytes.Buffer, depth int, parent string) {
 }
 
 // text writes a text/plain or text/html leaf.
-func (b *builder) text(out *bytes.Buffer, html bool) {
+func (b *treeBuilder) text(out *bytes.Buffer, html bool) {
 	sub := "plain"
 	if html {
 		sub = "html"
@@ -143,7 +142,7 @@ func (b *builder) text(out *bytes.Buffer, html bool) {
 }
 
 // lines writes n lines of words, each ended by CRLF.
-func (b *builder) lines(out *bytes.Buffer, n int) {
+func (b *treeBuilder) lines(out *bytes.Buffer, n int) {
 	for i := 0; i < n; i++ {
 		l := b.words(int(b.next()%6)) + "\r\n"
 		if b.wellFormed && strings.HasPrefix(l, "From ") {
@@ -155,7 +154,7 @@ func (b *builder) lines(out *bytes.Buffer, n int) {
 }
 
 // binary writes a base64 attachment.
-func (b *builder) binary(out *bytes.Buffer) {
+func (b *treeBuilder) binary(out *bytes.Buffer) {
 	n := int(b.next()) * 31
 	data := bytes.Repeat([]byte{b.next()}, n)
 	types := []string{"application/pdf", "image/png", "application/octet-stream", "application/zip"}
@@ -177,7 +176,7 @@ func (b *builder) binary(out *bytes.Buffer) {
 }
 
 // extras writes a leaf with every optional MIME field.
-func (b *builder) extras(out *bytes.Buffer) {
+func (b *treeBuilder) extras(out *bytes.Buffer) {
 	out.WriteString("Content-Type: text/plain; charset=us-ascii\r\nContent-ID: <part@example.com>\r\nContent-Description: " + b.words(2) + "\r\n")
 	out.WriteString("Content-Transfer-Encoding: 7bit\r\nContent-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\r\nContent-Language: en, de\r\n")
 	out.WriteString("Content-Location: http://example.com/x\r\nContent-Disposition: inline; size=42\r\n\r\n")
@@ -185,7 +184,7 @@ func (b *builder) extras(out *bytes.Buffer) {
 }
 
 // multipart writes a multipart with 1 to 4 parts.
-func (b *builder) multipart(out *bytes.Buffer, depth int, parent string) {
+func (b *treeBuilder) multipart(out *bytes.Buffer, depth int, parent string) {
 	subs := []string{"mixed", "alternative", "related", "parallel", "digest"}
 	sub := subs[int(b.next())%len(subs)]
 	b.boundaries++
@@ -224,7 +223,7 @@ func (b *builder) multipart(out *bytes.Buffer, depth int, parent string) {
 }
 
 // message writes a message/rfc822 part holding one more message.
-func (b *builder) message(out *bytes.Buffer, depth int) {
+func (b *treeBuilder) message(out *bytes.Buffer, depth int) {
 	out.WriteString("Content-Type: message/rfc822\r\n\r\n")
 	b.depth = max(b.depth, depth+1)
 	fmt.Fprintf(out, "From: Carl <carl%d@example.net>\r\nSubject: %s\r\nDate: Tue, 3 Mar 2026 09:00:00 -0500\r\n", depth, b.words(2))
@@ -236,8 +235,8 @@ func (b *builder) message(out *bytes.Buffer, depth int) {
 
 // chain writes message/rfc822 parts nested n deep around a text leaf,
 // like the message of issue 12.
-func (b *builder) chain(out *bytes.Buffer, depth int) {
-	n := min(int(b.next())*int(b.next()%16+1), maxChain)
+func (b *treeBuilder) chain(out *bytes.Buffer, depth int) {
+	n := min(int(b.next())*int(b.next()%16+1), maxTreeChain)
 	for i := n - 1; i >= 0; i-- {
 		fmt.Fprintf(out, "Content-Type: message/rfc822\r\n\r\nSubject: l%d\r\n", i)
 	}
