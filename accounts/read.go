@@ -146,7 +146,8 @@ func (a *Account) SaveAttachment(ctx context.Context, id int64, part string, w i
 func (a *Account) Subscribe() *Subscription { return a.store.Subscribe() }
 
 // PendingChanges lists the local changes waiting in the journal to be
-// replayed on the server (IMAP accounts), oldest first.
+// replayed on the server (IMAP accounts), oldest first; those the server
+// refused for good are among them, with Failed set (see FailedChanges).
 func (a *Account) PendingChanges(ctx context.Context) ([]PendingChange, error) {
 	j, err := a.store.Journal(ctx)
 	if err != nil {

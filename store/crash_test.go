@@ -30,6 +30,12 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(crashChildEnv); spec != "" {
 		os.Exit(crashChild(spec))
 	}
+	if roots := os.Getenv(preparedChildEnv); roots != "" {
+		os.Exit(preparedChild(roots))
+	}
+	if spec := os.Getenv(identityChildEnv); spec != "" {
+		os.Exit(identityChild(spec))
+	}
 	os.Exit(m.Run())
 }
 

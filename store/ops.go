@@ -89,6 +89,9 @@ func (s *Store) SetFlags(ctx context.Context, mailbox string, uids []uint32, op 
 	if err != nil {
 		return nil, fmt.Errorf("set flags in %s: %w", cname, err)
 	}
+	if err := s.markDirty(ctx, mbID); err != nil {
+		return nil, fmt.Errorf("set flags in %s: %w", cname, err)
+	}
 	var updates []FlagUpdate
 	var files [][2]string
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
@@ -188,6 +191,9 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 	if len(rows) == 0 {
 		return nil, 0, nil
 	}
+	if err := s.markDirty(ctx, srcID, dstID); err != nil {
+		return nil, 0, fmt.Errorf("%s from %s: %w", op, srcName, err)
+	}
 	// Files first. A crash after this and before commit leaves files that
 	// the next Open indexes (copy) or moves the row for (move).
 	type placed struct {
@@ -208,7 +214,9 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 	for _, r := range rows {
 		var nf string
 		if move {
-			nf = maildirName(r.file, r.flags)
+			// A remote identity belongs to the source mailbox
+			// (identity.go).
+			nf = maildirName(stripIdentity(r.file), r.flags)
 			err = os.Rename(s.mailPath(srcDir, r.file), s.mailPath(dstDir, nf))
 		} else {
 			nf = "cur/" + s.uniqueName() + ":2," + MaildirFlags(r.flags)
@@ -359,6 +367,9 @@ func (s *Store) remove(ctx context.Context, mailbox string, uids []uint32, extra
 	}
 	if len(rows) == 0 {
 		return nil, nil
+	}
+	if err := s.markDirty(ctx, mbID); err != nil {
+		return nil, fmt.Errorf("expunge %s: %w", cname, err)
 	}
 	// Unlink first: the removal was asked for, so a crash before commit
 	// must not bring the message back; Open drops rows without files.

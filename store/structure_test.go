@@ -62,7 +62,7 @@ func TestStructures(t *testing.T) {
 	}
 }
 
-// TestStructuresMigration: a store of schema 6 gets the table on open,
+// TestStructuresMigration: a store of schema 8 gets the table on open,
 // and its messages their structures on first use.
 func TestStructuresMigration(t *testing.T) {
 	ctx := context.Background()
@@ -71,8 +71,8 @@ func TestStructuresMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := mustAppend(t, s, Inbox, coreMsg("1@x", "old", "stored before version 7"))
-	for _, q := range []string{"DROP TRIGGER structures_gone", "DROP TABLE structures", "PRAGMA user_version = 6"} {
+	res := mustAppend(t, s, Inbox, coreMsg("1@x", "old", "stored before version 9"))
+	for _, q := range []string{"DROP TRIGGER structures_gone", "DROP TABLE structures", "PRAGMA user_version = 8"} {
 		if _, err := s.wdb.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

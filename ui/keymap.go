@@ -26,6 +26,7 @@ type KeyMap struct {
 	Delete, Archive, Move    key.Binding
 	Reply, ReplyAll, Forward key.Binding
 	Compose, Search, Sync    key.Binding
+	EditDraft, Changes       key.Binding
 	Help                     key.Binding
 	// The reader.
 	NextMessage, PrevMessage key.Binding
@@ -76,6 +77,8 @@ func DefaultKeyMap() KeyMap {
 		Compose:        kb([]string{"c"}, "c", "compose"),
 		Search:         kb([]string{"/"}, "/", "search"),
 		Sync:           kb([]string{"s"}, "s", "sync now"),
+		EditDraft:      kb([]string{"e"}, "e", "edit a draft"),
+		Changes:        kb([]string{"C"}, "C", "refused changes"),
 		Help:           kb([]string{"?"}, "?", "help"),
 		NextMessage:    kb([]string{"J"}, "J", "next message"),
 		PrevMessage:    kb([]string{"K"}, "K", "previous message"),
@@ -103,7 +106,8 @@ func (k *KeyMap) bindings() []keyGroup {
 		{"Messages", []namedKey{{"open", &k.Open}, {"tag", &k.Tag}, {"toggle_read", &k.ToggleRead}, {"flag", &k.Flag},
 			{"delete", &k.Delete}, {"archive", &k.Archive}, {"move", &k.Move}, {"reply", &k.Reply},
 			{"reply_all", &k.ReplyAll}, {"forward", &k.Forward}, {"compose", &k.Compose}, {"search", &k.Search},
-			{"toggle_threads", &k.ToggleThreads}, {"sync", &k.Sync}}},
+			{"toggle_threads", &k.ToggleThreads}, {"sync", &k.Sync}, {"edit_draft", &k.EditDraft},
+			{"failed_changes", &k.Changes}}},
 		{"Reader", []namedKey{{"next_message", &k.NextMessage}, {"prev_message", &k.PrevMessage},
 			{"next_attachment", &k.NextAttachment}, {"save_attachment", &k.SaveAttachment},
 			{"open_attachment", &k.OpenAttachment}}},

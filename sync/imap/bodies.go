@@ -169,7 +169,12 @@ func (e *engine) readBody(msg *imapclient.FetchMessageData, local map[uint32]uin
 			ruid = uint32(it.UID)
 		case imapclient.FetchItemDataBodySection:
 			uid, ok := local[ruid]
-			if it.Literal == nil || !ok || it.Literal.Size() == 0 {
+			if !ok || it.Literal == nil {
+				continue // NIL: not a message (expunged meanwhile)
+			}
+			if it.Literal.Size() == 0 {
+				// Empty on the server: the placeholder completes it.
+				jobs <- bodyJob{uid: uid, data: []byte(emptyPlaceholder)}
 				continue
 			}
 			size := it.Literal.Size()

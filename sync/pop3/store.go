@@ -15,6 +15,7 @@ import (
 type Store interface {
 	Append(ctx context.Context, mailbox string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error)
 	HasRemoteIDs(ctx context.Context, keys []string) (map[string]bool, error)
+	LockSync(ctx context.Context, waiting func()) (unlock func(), err error)
 	MarkRemoteIDsGone(ctx context.Context, keys []string) error
 	RememberRemoteIDs(ctx context.Context, keys []string) error
 	RemoteIDs(ctx context.Context) ([]store.RemoteIDInfo, error)

@@ -17,6 +17,7 @@ type Store interface {
 	Append(ctx context.Context, mailbox string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error)
 	CreateMailbox(ctx context.Context, name, specialUse string) (*store.Mailbox, error)
 	Fetch(ctx context.Context, mailbox string, uids []uint32) ([]store.Message, error)
+	Lock(ctx context.Context, name string, waiting func()) (unlock func(), err error)
 	Mailbox(ctx context.Context, name string) (*store.Mailbox, error)
 	OpenRaw(ctx context.Context, id int64) (*os.File, error)
 	Remove(ctx context.Context, mailbox string, uids []uint32) ([]uint32, error)
