@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/store/query"
 )
 
 // Reading: every method here reads the local store only, so it answers
@@ -36,8 +37,8 @@ type PageRequest struct {
 // searchScope returns the folder a search of req runs in: req.Folder,
 // or "" (every folder) when the query has its own in: term. It is the one
 // rule both Page and Count follow.
-func searchScope(req PageRequest) (*store.Query, string, error) {
-	q, err := store.ParseQuery(req.Query)
+func searchScope(req PageRequest) (*query.Query, string, error) {
+	q, err := query.Parse(req.Query)
 	if err != nil {
 		return nil, "", err
 	}
@@ -97,7 +98,7 @@ func (a *Account) Count(ctx context.Context, req PageRequest) (int, error) {
 		}
 		query = "(" + q.String() + ") in:" + quoteQueryValue(mb.Name)
 	}
-	n, err := a.store.Count(ctx, query)
+	n, err := a.store.Count(ctx, query, store.SearchOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", a.Config.Name, err)
 	}
