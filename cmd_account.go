@@ -11,11 +11,11 @@ import (
 	"github.com/letterbox-mail/letterbox/accounts"
 )
 
-// letterbox account add|list|show|test|remove.
+// letterbox account add|list|show|test|password|remove.
 
 func accountCmd(e *env) *cobra.Command {
-	return groupCmd("account", "Add, list, show, test or remove mail accounts",
-		accountAddCmd(e), accountListCmd(e), accountShowCmd(e), accountTestCmd(e), accountRemoveCmd(e))
+	return groupCmd("account", "Add, list, show, test, remove mail accounts or change their password",
+		accountAddCmd(e), accountListCmd(e), accountShowCmd(e), accountTestCmd(e), accountPasswordCmd(e), accountRemoveCmd(e))
 }
 
 // accountAddFlags are the flags of account add.
@@ -161,15 +161,22 @@ func accountShowCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			out, err := accountSummary(cmd.Context(), a)
+			out, failed, err := accountSummary(cmd.Context(), a)
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return writeJSONLine(e.stdout, out)
 			}
-			fmt.Fprintf(e.stdout, "%s <%s>\n  %s %s\n  SMTP %s\n  login %s\n  changes waiting for the server: %d\n\nfolders:\n",
-				out.Name, out.Email, out.Mode, out.Incoming, out.SMTP, out.Login, out.Pending)
+			fmt.Fprintf(e.stdout, "%s <%s>\n  %s %s\n  SMTP %s\n  login %s\n  changes waiting for the server: %d\n",
+				out.Name, out.Email, out.Mode, out.Incoming, out.SMTP, out.Login, out.Pending-out.Failed)
+			if out.Failed > 0 {
+				fmt.Fprintf(e.stdout, "  changes the server refused: %d (letterbox changes %s --retry ID or --drop ID)\n", out.Failed, out.Name)
+				for _, c := range failed {
+					fmt.Fprintf(e.stdout, "    %d  %s: %s\n", c.ID, c.Description, c.LastError)
+				}
+			}
+			fmt.Fprintf(e.stdout, "\nfolders:\n")
 			for _, f := range out.Folders {
 				fmt.Fprintf(e.stdout, "  %-24s %7d messages %6d unread  %s\n", f.Name, f.Total, f.Unread, f.SpecialUse)
 			}
@@ -180,22 +187,30 @@ func accountShowCmd(e *env) *cobra.Command {
 	return c
 }
 
-// accountSummary gathers what account show prints.
-func accountSummary(ctx context.Context, a *accounts.Account) (accountShowJSON, error) {
+// accountSummary gathers what account show prints, and the changes the
+// server refused.
+func accountSummary(ctx context.Context, a *accounts.Account) (accountShowJSON, []changeJSON, error) {
 	out := accountShowJSON{accountJSON: describeAccount(a.Config), Folders: []folderJSON{}}
 	mbs, err := a.Mailboxes(ctx)
 	if err != nil {
-		return out, err
+		return out, nil, err
 	}
 	journal, err := a.PendingChanges(ctx)
 	if err != nil {
-		return out, err
+		return out, nil, err
 	}
 	out.Pending = len(journal)
+	var failed []changeJSON
+	for _, c := range journal {
+		if c.Failed {
+			failed = append(failed, toChangeJSON(a, c))
+		}
+	}
+	out.Failed = len(failed)
 	for _, mb := range mbs {
 		out.Folders = append(out.Folders, folderJSON{mb.Name, mb.SpecialUse, mb.Total, mb.Unread})
 	}
-	return out, nil
+	return out, failed, nil
 }
 
 func accountTestCmd(e *env) *cobra.Command {
@@ -222,6 +237,50 @@ func accountTestCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func accountPasswordCmd(e *env) *cobra.Command {
+	var pwStdin, noTest bool
+	c := &cobra.Command{
+		Use:   "password NAME [--password-stdin]",
+		Short: "Change the password kept in the OS keyring for an account",
+		Long: `Change an account's password in the OS keyring (after a change on the
+server, or to fix a wrong one). The logins are tested first (incoming
+server and SMTP) unless --no-test; nothing is kept when they fail. An
+account whose password comes from password_cmd has none in the keyring:
+fix that command in config.toml instead.`,
+		Example:           `  echo "$PW" | letterbox account password work --password-stdin`,
+		Args:              wantArgs(1, "one account NAME"),
+		ValidArgsFunction: e.firstArgAccount,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			acct, err := e.findAccount(args[0])
+			if err != nil {
+				return err
+			}
+			if acct.PasswordCmd != "" {
+				return fmt.Errorf("account password: %s takes its password from password_cmd (%s): fix that command in config.toml", acct.Name, acct.PasswordCmd)
+			}
+			pw, err := readPassword(e, pwStdin, "new password for "+acct.Email)
+			if err != nil {
+				return err
+			}
+			if !noTest {
+				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+				defer cancel()
+				if err := accounts.TestLogin(ctx, *acct, pw, nil); err != nil {
+					return fmt.Errorf("account password: %w (the old password stays)", err)
+				}
+			}
+			if err := e.secrets().Store(cmd.Context(), *acct, pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: password changed; letterbox outbox %s --flush sends what waits\n", acct.Name, acct.Name)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of stdin")
+	c.Flags().BoolVar(&noTest, "no-test", false, "keep the password without testing the logins")
+	return c
 }
 
 func accountRemoveCmd(e *env) *cobra.Command {

@@ -19,8 +19,10 @@ var (
 		"read":         {append(slices.Clone(messageKeys), "attachments", "from_html", "headers", "problems", "text"), nil},
 		"header":       {[]string{"name", "value"}, nil},
 		"account":      {accountKeys, nil},
-		"account show": {append(slices.Clone(accountKeys), "folders", "pending_changes"), nil},
+		"account show": {append(slices.Clone(accountKeys), "failed_changes", "folders", "pending_changes"), nil},
 		"folder":       {[]string{"name", "special_use", "total", "unread"}, nil},
+		"folder list":  {[]string{"name", "special_use", "subscribed", "total", "unread"}, nil},
+		"change":       {[]string{"attempts", "created", "description", "id", "last_error", "op", "state"}, nil},
 		"sync event":   {[]string{"account", "done", "mailbox", "phase", "t", "total", "type"}, []string{"bytes", "error", "note"}},
 		"sync imap": {[]string{"account", "adopted", "bodies", "error", "expunged", "flag_changes", "mailboxes", "mode", "new", "notes",
 			"ok", "outbox_error", "push_dropped", "push_failed", "pushed", "sent", "type"}, nil},
@@ -28,7 +30,7 @@ var (
 			"sent", "skipped", "type", "vanished"}, nil},
 		"outbox":  {[]string{"attempts", "code", "date", "enhanced_code", "last_attempt", "last_error", "message_id", "state", "subject", "to", "uid"}, nil},
 		"mailbox": {[]string{"name", "special_use", "total", "uidnext", "uidvalidity", "unread"}, nil},
-		"check":   {[]string{"clean", "dropped", "indexed", "mailboxes", "messages", "problems", "repaired"}, nil},
+		"check":   {[]string{"clean", "dropped", "duplicates", "indexed", "mailboxes", "messages", "problems", "repaired"}, nil},
 	}
 )
 
@@ -121,6 +123,14 @@ func TestJSONSchemas(t *testing.T) {
 	checkSchema(t, "read", rd)
 	for _, h := range rd["headers"].([]any) {
 		checkSchema(t, "header", h.(map[string]any))
+	}
+
+	for _, row := range jsonLines(t, "folder list", run("", "folder", "list", "alice", "--json"), -1) {
+		checkSchema(t, "folder list", row)
+	}
+	run("", "folder", "add", "alice", "JSON")
+	for _, row := range jsonLines(t, "changes", run("", "changes", "alice", "--json"), -1) {
+		checkSchema(t, "change", row)
 	}
 
 	run("queued\n", "send", "alice", "--to", "bob@example.test", "--subject", "json outbox", "--queue")

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,8 @@ type sendFlags struct {
 	subject             string
 	raw, all, queueOnly bool
 	replyID             int64
+	draftID             int64
+	edit                bool
 }
 
 func sendCmd(e *env) *cobra.Command {
@@ -35,10 +38,19 @@ func sendCmd(e *env) *cobra.Command {
 Outbox (durable), then submit it. When the server cannot be reached it
 stays there and the next sync sends it (exit 0, with a note). A permanent
 refusal keeps it in the Outbox with the server's reply (exit 1; outbox
-shows it, outbox --retry tries again).`,
+shows it, outbox --retry tries again). When the message stays queued for
+any reason, the error says so: do not send it again, or it goes twice.
+
+--draft ID sends a saved draft (its id in the Drafts folder, from list)
+and removes it from Drafts. With --edit, the draft opens in $EDITOR
+instead (its To, Cc, Bcc and Subject lines, a blank line, the text) and
+is saved back as a new version that replaces the old one, here and on
+the server; nothing is sent.`,
 		Example: `  echo 'See you at 3.' | letterbox send work --to bob@example.org --subject meeting
   letterbox send work --reply-to-id 1234 --all < reply.txt
-  letterbox send work --raw < message.eml`,
+  letterbox send work --raw < message.eml
+  letterbox send work --draft 77 --edit
+  letterbox send work --draft 78`,
 		Args:              wantArgs(1, "one ACCOUNT"),
 		ValidArgsFunction: e.firstArgAccount,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,10 +67,15 @@ shows it, outbox --retry tries again).`,
 	fs.Int64Var(&f.replyID, "reply-to-id", 0, "reply to message `ID` (quotes it, sets In-Reply-To and References)")
 	fs.BoolVar(&f.all, "all", false, "with --reply-to-id, reply to all")
 	fs.BoolVar(&f.queueOnly, "queue", false, "only put it in the Outbox; the next sync sends it")
+	fs.Int64Var(&f.draftID, "draft", 0, "send the saved draft `ID` (from the Drafts folder)")
+	fs.BoolVar(&f.edit, "edit", false, "with --draft, edit the draft in $EDITOR and save it back instead of sending")
 	return c
 }
 
 func runSend(ctx context.Context, e *env, name string, f sendFlags) error {
+	if f.draftID != 0 || f.edit {
+		return runSendDraft(ctx, e, name, f)
+	}
 	if f.raw && (len(f.to)+len(f.cc)+len(f.bcc)+len(f.attach) > 0 || f.subject != "" || f.replyID != 0) {
 		return usagef("send --raw: the message brings its own headers; --to, --subject, --attach, --reply-to-id are not allowed")
 	}
@@ -122,7 +139,22 @@ func runSend(ctx context.Context, e *env, name string, f sendFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.queueOnly {
+	if err := flushAfterQueue(ctx, e, a, uid, f.queueOnly); err != nil {
+		return err
+	}
+	if f.replyID != 0 && !f.queueOnly {
+		if err := a.MarkAnswered(ctx, f.replyID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushAfterQueue sends what was just queued (uid), unless queueOnly,
+// and says where the message is when it stays queued.
+func flushAfterQueue(ctx context.Context, e *env, a *accounts.Account, uid uint32, queueOnly bool) error {
+	name := a.Config.Name
+	if queueOnly {
 		fmt.Fprintf(e.stderr, "queued in the Outbox (uid %d); the next sync sends it\n", uid)
 		return nil
 	}
@@ -132,17 +164,71 @@ func runSend(ctx context.Context, e *env, name string, f sendFlags) error {
 			fmt.Fprintf(e.stderr, "queued in the Outbox: the server is not reachable now (%v); the next sync sends it\n", err)
 			return nil
 		}
-		return err
+		return errors.New(outboxTrouble(err, a.Config))
 	}
 	if len(res.Failed) > 0 {
 		return fmt.Errorf("send: the server refused the message: %v (it stays in the Outbox; letterbox outbox %s --retry sends it again)", res.Failed[0].Err, name)
 	}
-	if f.replyID != 0 {
-		if err := a.MarkAnswered(ctx, f.replyID); err != nil {
+	fmt.Fprintf(e.stderr, "sent (%d message(s) left the Outbox)\n", len(res.Sent))
+	return nil
+}
+
+// outboxTrouble says why a flush of account acct stopped and how the
+// queued mail will go: a refused login names what fixes the password.
+func outboxTrouble(err error, acct accounts.AccountConfig) string {
+	name := acct.Name
+	switch {
+	case errors.Is(err, accounts.ErrAuth):
+		fix := fmt.Sprintf("fix the password with `letterbox account password %s`", name)
+		if acct.PasswordCmd != "" {
+			fix = "fix the password that password_cmd prints (config.toml)"
+		}
+		return fmt.Sprintf("queued in the Outbox: the SMTP server refused the login (%s); %s and run `letterbox outbox %s --flush`",
+			accounts.ServerReply(err), fix, name)
+	case errors.Is(err, accounts.ErrQueued):
+		return fmt.Sprintf("queued in the Outbox: %s; `letterbox outbox %s --flush` (or the next sync) sends it once the cause is fixed", strings.TrimPrefix(err.Error(), name+": "), name)
+	}
+	return err.Error()
+}
+
+// runSendDraft sends a saved draft, or edits it in $EDITOR (--edit).
+func runSendDraft(ctx context.Context, e *env, name string, f sendFlags) error {
+	switch {
+	case f.draftID <= 0:
+		return usagef("send: --edit goes with --draft ID")
+	case f.raw || len(f.to)+len(f.cc)+len(f.bcc)+len(f.attach) > 0 || f.subject != "" || f.replyID != 0:
+		return usagef("send --draft: the draft brings its own headers; --to, --subject, --attach, --raw, --reply-to-id are not allowed")
+	case f.edit && f.queueOnly:
+		return usagef("send --draft --edit saves the draft; --queue is not allowed")
+	}
+	a, err := e.openAccount(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if !f.edit {
+		uid, err := a.SendDraft(ctx, f.draftID)
+		if errors.Is(err, accounts.ErrNoRecipients) {
+			return usagef("send --draft %d: the draft has no recipients: add them with --edit", f.draftID)
+		}
+		if err != nil {
 			return err
 		}
+		return flushAfterQueue(ctx, e, a, uid, f.queueOnly)
 	}
-	fmt.Fprintf(e.stderr, "sent (%d message(s) left the Outbox)\n", len(res.Sent))
+	d, err := a.OpenDraft(ctx, f.draftID)
+	if err != nil {
+		return err
+	}
+	if err := editDraft(e, d); err != nil {
+		return err
+	}
+	id, err := a.ReplaceDraft(ctx, f.draftID, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d\n", id)
+	fmt.Fprintf(e.stderr, "draft saved as %d (letterbox send %s --draft %d sends it)\n", id, name, id)
 	return nil
 }
 
@@ -167,7 +253,7 @@ what the server refused. Exit 1 when something could not be sent.`,
 			if flush || retry {
 				res, err := a.FlushOutbox(ctx, retry, nil)
 				if err != nil {
-					return err
+					return errors.New(outboxTrouble(err, a.Config))
 				}
 				fmt.Fprintf(e.stderr, "%d sent, %d failed, %d left\n", len(res.Sent), len(res.Failed), res.Remaining)
 				if len(res.Failed) > 0 {

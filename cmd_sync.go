@@ -117,6 +117,9 @@ func syncOne(ctx context.Context, e *env, name string, force bool, out *syncPrin
 	}
 	defer a.Close()
 	res, err := a.Sync(ctx, accounts.SyncOptions{Force: force, Report: out.report})
+	if res.OutboxErr != nil {
+		res.OutboxErr = errors.New(outboxTrouble(res.OutboxErr, a.Config))
+	}
 	out.finish(name, a.Config.Mode, res, massDeleteHint(err, name))
 	return err == nil && res.OutboxErr == nil
 }
@@ -188,7 +191,15 @@ func (p *syncPrinter) finish(name string, mode accounts.Mode, res accounts.SyncR
 		return
 	}
 	if err != nil {
-		fmt.Fprintf(p.out, "%s: sync failed: %s\n", name, strings.TrimPrefix(err.Error(), name+": "))
+		// The outbox goes even when the incoming server failed.
+		line := strings.TrimPrefix(err.Error(), name+": ")
+		if res.Sent > 0 {
+			line += fmt.Sprintf("; the outbox went: %d sent", res.Sent)
+		}
+		if res.OutboxErr != nil {
+			line += "; " + res.OutboxErr.Error()
+		}
+		fmt.Fprintf(p.out, "%s: sync failed: %s\n", name, line)
 		return
 	}
 	var parts []string
@@ -202,7 +213,7 @@ func (p *syncPrinter) finish(name string, mode accounts.Mode, res accounts.SyncR
 		parts = append(parts, fmt.Sprintf("%d sent", res.Sent))
 	}
 	if res.OutboxErr != nil {
-		parts = append(parts, "the outbox was not sent: "+strings.TrimPrefix(res.OutboxErr.Error(), name+": "))
+		parts = append(parts, "the outbox was not sent: "+res.OutboxErr.Error())
 		fmt.Fprintf(p.out, "%s: sync failed: %s\n", name, strings.Join(parts, "; "))
 		return
 	}

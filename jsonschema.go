@@ -106,6 +106,29 @@ type accountShowJSON struct {
 	accountJSON
 	Folders []folderJSON `json:"folders"`
 	Pending int          `json:"pending_changes"`
+	// Failed counts the changes the server refused for good (also in
+	// Pending); `letterbox changes` lists them.
+	Failed int `json:"failed_changes"`
+}
+
+// folderListJSON is one folder of `folder list --json`.
+type folderListJSON struct {
+	Name       string `json:"name"`
+	SpecialUse string `json:"special_use"`
+	Subscribed bool   `json:"subscribed"`
+	Total      int    `json:"total"`
+	Unread     int    `json:"unread"`
+}
+
+// changeJSON is one change of `changes --json`.
+type changeJSON struct {
+	ID          int64  `json:"id"`
+	State       string `json:"state"` // pending or failed
+	Op          string `json:"op"`
+	Description string `json:"description"`
+	Created     string `json:"created"`
+	Attempts    int    `json:"attempts"`
+	LastError   string `json:"last_error"`
 }
 
 type folderJSON struct {
@@ -223,12 +246,16 @@ type checkJSON struct {
 	Indexed   []string `json:"indexed"`
 	Dropped   []string `json:"dropped"`
 	Problems  []string `json:"problems"`
+	// Duplicates are messages stored more than once (reported, never
+	// removed by --repair).
+	Duplicates []string `json:"duplicates"`
 }
 
 func toCheckJSON(r *store.Report) checkJSON {
 	return checkJSON{Mailboxes: r.Mailboxes, Messages: r.Messages, Clean: r.Clean(), Repaired: r.Repaired,
 		Indexed: append([]string{}, r.Indexed...), Dropped: append([]string{}, r.Dropped...),
-		Problems: append([]string{}, r.Problems...)}
+		Duplicates: append([]string{}, r.Duplicates...),
+		Problems:   append([]string{}, r.Problems...)}
 }
 
 // timeJSON formats t in RFC 3339 UTC, "" for the zero time.

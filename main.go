@@ -113,7 +113,7 @@ directory. --json prints JSON Lines (docs/cli.md has the schemas).
 	pf.StringVar(&e.dataDir, "data", "", "data `DIR` (default $XDG_DATA_HOME/letterbox)")
 	root.AddGroup(&cobra.Group{ID: "client", Title: "Mail client:"}, &cobra.Group{ID: "server", Title: "Server and store:"})
 	for _, c := range []*cobra.Command{uiCmd(e), demoCmd(e), accountCmd(e), syncCmd(e), listCmd(e), searchCmd(e),
-		readCmd(e), flagCmd(e), moveCmd(e), deleteCmd(e), sendCmd(e), outboxCmd(e)} {
+		readCmd(e), flagCmd(e), moveCmd(e), deleteCmd(e), sendCmd(e), outboxCmd(e), folderCmd(e), changesCmd(e)} {
 		c.GroupID = "client"
 		root.AddCommand(c)
 	}

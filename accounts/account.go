@@ -12,6 +12,7 @@ import (
 
 	"github.com/letterbox-mail/letterbox/store"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
+	"github.com/letterbox-mail/letterbox/sync/submit"
 )
 
 // Account is one configured account opened for use: its local store and
@@ -32,6 +33,8 @@ type Account struct {
 
 	secrets *Secrets
 	local   *imapsync.Local
+	// outbox is the account's one Outbox (newOutbox).
+	outbox *submit.Outbox
 	// mu guards listeners: the channels of the running Watch calls,
 	// signalled after each journaled local action (localChanged).
 	mu        sync.Mutex
@@ -58,6 +61,7 @@ func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *
 	}
 	a := &Account{Config: acct, store: st, secrets: secrets}
 	a.local = &imapsync.Local{Store: st, Changed: a.localChanged}
+	a.outbox = a.newOutbox()
 	if err := a.ensureMailboxes(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)

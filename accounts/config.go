@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Mode is how an account receives mail.
@@ -82,6 +83,21 @@ type AccountConfig struct {
 	// SubscribedOnly limits IMAP sync to subscribed folders; nil means
 	// true. Use OnlySubscribed to read it.
 	SubscribedOnly *bool `toml:"subscribed_only,omitempty"`
+
+	// ConnectTimeout bounds each step of connecting to a server (TCP,
+	// TLS handshake, greeting), as "30s"; 30 s when not set.
+	ConnectTimeout time.Duration `toml:"connect_timeout,omitzero"`
+	// CommandTimeout is how long a server may stay silent while a reply
+	// is due, as "60s"; 60 s when not set. A long download that keeps
+	// flowing never times out, and IMAP IDLE is exempt.
+	CommandTimeout time.Duration `toml:"command_timeout,omitzero"`
+	// MaxMessageSize is the largest message (IMAP literal) accepted
+	// from the server, in bytes; 100 MiB when not set.
+	MaxMessageSize int64 `toml:"max_message_size,omitzero"`
+	// PollInterval is how often sync --watch asks an IMAP server without
+	// NOTIFY (RFC 5465) for the status of the other folders, as "5m";
+	// 5 minutes when not set.
+	PollInterval time.Duration `toml:"poll_interval,omitzero"`
 }
 
 // ServerConfig is the address and security of one server.

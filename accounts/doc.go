@@ -40,10 +40,22 @@
 //	                            SaveAttachment, Subscribe, PendingChanges.
 //	mail.go                     List, Message, Render, Raw, SetFlags, Move,
 //	                            Delete, Archive (journaled for IMAP).
-//	send.go                     Compose, Reply, Forward, Queue, SaveDraft,
-//	                            FlushOutbox, Outbox.
+//	folders.go                  CreateFolder, RenameFolder, DeleteFolder,
+//	                            SubscribeFolder (journaled for IMAP; local
+//	                            only for POP3: FoldersLocalOnly).
+//	changes.go                  FailedChanges, DescribeChange, RetryChange,
+//	                            DropChange: changes the server refused.
+//	send.go                     Compose, Reply, Forward, Queue, FlushOutbox,
+//	                            Outbox: one submit.Outbox per account, whose
+//	                            mutex and lock file serialise every flush;
+//	                            ErrQueued.
+//	drafts.go                   SaveDraft, OpenDraft, ReplaceDraft (APPEND
+//	                            the new version, then expunge the old one),
+//	                            SendDraft.
 //	sync.go                     Sync, TestLogin, Temporary, ErrAuth,
 //	                            ErrMassDelete.
+//	connect.go                  the IMAP, POP3 and SMTP client settings of
+//	                            an account, timeouts and size bound included.
 //	watch.go                    Watch, WatchAll.
 //
 // Invariants: config.toml never holds a password; no package-level

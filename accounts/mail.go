@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -149,14 +150,26 @@ func (a *Account) Delete(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// Archive moves messages to the Archive folder.
+// Archive moves messages to the Archive folder. An account without one
+// gets "Archive" with its role (created on an IMAP server at the next
+// sync, with the role where the server can take it).
 func (a *Account) Archive(ctx context.Context, ids []int64) error {
 	archive, err := a.Folder(ctx, RoleArchive)
 	if err != nil {
 		return fmt.Errorf("%s: archive: %w", a.Config.Name, err)
 	}
 	if archive == "" {
-		return fmt.Errorf("%s: archive: the account has no Archive folder (set folders.archive in config.toml)", a.Config.Name)
+		archive = "Archive"
+		if _, err := a.store.Mailbox(ctx, archive); errors.Is(err, store.ErrNotFound) {
+			if a.Config.Mode == ModeIMAP {
+				err = a.local.CreateMailbox(ctx, archive, store.SpecialArchive)
+			} else {
+				_, err = a.store.CreateMailbox(ctx, archive, store.SpecialArchive)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: archive: create %s: %w", a.Config.Name, archive, err)
+		}
 	}
 	return a.Move(ctx, ids, archive)
 }

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -37,18 +38,15 @@ type PageRequest struct {
 	Limit     int
 }
 
-// searchScope returns the folder a search of req runs in: req.Folder,
-// or "" (every folder) when the query has its own in: term. It is the one
-// rule both Page and Count follow.
-func searchScope(req PageRequest) (*store.Query, string, error) {
-	q, err := store.ParseQuery(req.Query)
-	if err != nil {
-		return nil, "", err
+// searchError wraps a search error with the account name, except a
+// malformed query, whose error (with its position) is the user's own
+// text and is returned as it is.
+func (a *Account) searchError(err error) error {
+	var qe *QueryError
+	if errors.As(err, &qe) {
+		return qe
 	}
-	if q.NamesMailbox() {
-		return q, "", nil
-	}
-	return q, req.Folder, nil
+	return fmt.Errorf("%s: %w", a.Config.Name, err)
 }
 
 // Page returns one page of a folder or of a search (see PageRequest).
@@ -60,13 +58,11 @@ func (a *Account) Page(ctx context.Context, req PageRequest) ([]Message, error) 
 		}
 		return msgs, nil
 	}
-	_, folder, err := searchScope(req)
+	// The store scopes the search to the folder unless the query's
+	// syntax tree names its own (query.Scope): Count follows the same rule.
+	msgs, err := a.store.Search(ctx, req.Query, store.SearchOptions{Mailbox: req.Folder, Offset: req.Offset, Limit: req.Limit})
 	if err != nil {
-		return nil, err
-	}
-	msgs, err := a.store.Search(ctx, req.Query, store.SearchOptions{Mailbox: folder, Offset: req.Offset, Limit: req.Limit})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
+		return nil, a.searchError(err)
 	}
 	return msgs, nil
 }
@@ -81,25 +77,9 @@ func (a *Account) Count(ctx context.Context, req PageRequest) (int, error) {
 		}
 		return n, nil
 	}
-	q, folder, err := searchScope(req)
+	n, err := a.store.Count(ctx, req.Query, store.SearchOptions{Mailbox: req.Folder})
 	if err != nil {
-		return 0, err
-	}
-	query := req.Query
-	if folder != "" {
-		// The folder is looked up as Search looks it up (same name rules,
-		// same error for a missing one), then added to the parsed query
-		// as an in: term: the query's canonical form, grouped, AND the
-		// folder.
-		mb, err := a.store.Mailbox(ctx, folder)
-		if err != nil {
-			return 0, fmt.Errorf("%s: count: %w", a.Config.Name, err)
-		}
-		query = "(" + q.String() + ") in:" + quoteQueryValue(mb.Name)
-	}
-	n, err := a.store.Count(ctx, query)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", a.Config.Name, err)
+		return 0, a.searchError(err)
 	}
 	return n, nil
 }
@@ -111,12 +91,6 @@ func listOptions(req PageRequest) store.ListOptions {
 		o.Sort, o.Collapsed = store.SortThread, req.Collapsed
 	}
 	return o
-}
-
-// quoteQueryValue quotes a value for the query language: inside double
-// quotes, \" is a quote and \\ a backslash.
-func quoteQueryValue(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // Mailboxes lists the account's folders with their counts, INBOX first.
@@ -154,7 +128,8 @@ func (a *Account) SaveAttachment(ctx context.Context, id int64, part string, w i
 func (a *Account) Subscribe() *Subscription { return a.store.Subscribe() }
 
 // PendingChanges lists the local changes waiting in the journal to be
-// replayed on the server (IMAP accounts), oldest first.
+// replayed on the server (IMAP accounts), oldest first; those the server
+// refused for good are among them, with Failed set (see FailedChanges).
 func (a *Account) PendingChanges(ctx context.Context) ([]PendingChange, error) {
 	j, err := a.store.Journal(ctx)
 	if err != nil {

@@ -59,41 +59,52 @@ type SyncResult struct {
 }
 
 // Sync runs one sync of the account: the incoming server (IMAP two-way,
-// or POP3 download with the account's policy), then the outbox.
+// or POP3 download with the account's policy), then the outbox. The
+// outbox is flushed even when the incoming server failed (SMTP may be up
+// while IMAP is not); its own failure is SyncResult.OutboxErr, and the
+// returned error is the incoming server's.
 func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error) {
 	var res SyncResult
+	err := a.syncIncoming(ctx, opts, &res)
+	if ctx.Err() == nil {
+		fr, ferr := a.FlushOutbox(ctx, false, opts.Report)
+		res.Sent = len(fr.Sent)
+		res.OutboxErr = ferr
+	}
+	return res, err
+}
+
+// syncIncoming syncs the incoming server into res.
+func (a *Account) syncIncoming(ctx context.Context, opts SyncOptions, res *SyncResult) error {
 	switch a.Config.Mode {
 	case ModePOP3:
 		pw, err := a.password(ctx)
 		if err != nil {
-			return res, err
+			return err
 		}
 		o, err := a.pop3Options(pw, opts.Report)
 		if err != nil {
-			return res, err
+			return err
 		}
 		r, err := pop3.Sync(ctx, a.store, o)
 		res.POP3 = &r
 		if err != nil {
-			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
+			return fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
 	default:
 		o, err := a.imapOptions("", opts)
 		if err != nil {
-			return res, err
+			return err
 		}
 		// The password is looked up while the connection is made.
 		o.Server.PasswordFunc = a.password
 		r, err := imapsync.Sync(ctx, a.store, o)
 		res.IMAP = &r
 		if err != nil {
-			return res, fmt.Errorf("%s: %w", a.Config.Name, err)
+			return fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
 	}
-	fr, err := a.FlushOutbox(ctx, false, opts.Report)
-	res.Sent = len(fr.Sent)
-	res.OutboxErr = err
-	return res, nil
+	return nil
 }
 
 // Temporary reports whether a sync or send error is worth retrying as is
@@ -129,7 +140,8 @@ func (a *Account) imapOptions(pw string, opts SyncOptions) (imapsync.Options, er
 	}
 	return imapsync.Options{
 		Account:      a.Config.Name,
-		Server:       imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: a.Dial, Login: a.Config.Username(), Password: pw},
+		Server:       a.Config.imapConfig(addr, sec, tc, a.Dial, pw),
+		PollInterval: a.Config.PollInterval,
 		Mailboxes:    opts.Mailboxes,
 		AllMailboxes: !a.Config.OnlySubscribed(),
 		Bodies:       bp,
@@ -150,7 +162,7 @@ func (a *Account) pop3Options(pw string, report lbsync.Reporter) (pop3.Options, 
 	}
 	return pop3.Options{
 		Account:     a.Config.Name,
-		Client:      pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: a.Dial, Login: a.Config.Username(), Password: pw},
+		Client:      a.Config.pop3Config(addr, sec, tc, a.Dial, pw),
 		Policy:      pol,
 		DeleteLocal: a.Config.POP3DeleteLocal,
 		Report:      report,
@@ -168,7 +180,7 @@ func (a *Account) smtpServer(ctx context.Context) (submit.Server, error) {
 	if err != nil {
 		return submit.Server{}, err
 	}
-	return submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: a.Config.Username(), Password: pw, TLS: tc, Dial: a.Dial}, nil
+	return a.Config.smtpServer(s, tc, a.Dial, pw), nil
 }
 
 // TestLogin logs in to the account's incoming server and to its SMTP
@@ -187,7 +199,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		return err
 	}
 	if proto == POP3 {
-		c, err := pop3.Dial(ctx, pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: dial, Login: acct.Username(), Password: password})
+		c, err := pop3.Dial(ctx, acct.pop3Config(addr, sec, tc, dial, password))
 		if err == nil {
 			err = c.Quit(ctx)
 		}
@@ -198,7 +210,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 			errs = append(errs, fmt.Errorf("POP3 %s: %w", addr, ExplainTLS(err, host)))
 		}
 	} else {
-		err := imapsync.TestLogin(ctx, imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: dial, Login: acct.Username(), Password: password})
+		err := imapsync.TestLogin(ctx, acct.imapConfig(addr, sec, tc, dial, password))
 		if errors.Is(err, lbsync.ErrAuth) {
 			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
 		}
@@ -211,7 +223,7 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 	if err != nil {
 		return err
 	}
-	srv := submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: acct.Username(), Password: password, TLS: stc, Dial: dial}
+	srv := acct.smtpServer(s, stc, dial, password)
 	if err := submit.TestLogin(ctx, srv); errors.Is(err, lbsync.ErrAuth) {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, ErrLoginRefused, err))
 	} else if err != nil {

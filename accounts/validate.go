@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 )
 
 // Protocol is a mail protocol the client speaks to a server.
@@ -122,6 +123,9 @@ func (a AccountConfig) validateFields() error {
 	if _, err := ParseBodyPolicy(a.SyncWindow); err != nil {
 		return err
 	}
+	if err := a.validateLimits(); err != nil {
+		return err
+	}
 	for _, f := range []struct{ field, name string }{
 		{"sent", a.Folders.Sent}, {"drafts", a.Folders.Drafts}, {"trash", a.Folders.Trash},
 		{"archive", a.Folders.Archive}, {"junk", a.Folders.Junk},
@@ -188,4 +192,25 @@ func validHost(h string) bool {
 // which must never reach a protocol line or a header.
 func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// validateLimits checks the timeouts and sizes; zero means the default.
+func (a AccountConfig) validateLimits() error {
+	for _, d := range []struct {
+		field    string
+		v        time.Duration
+		min, max time.Duration
+	}{
+		{"connect_timeout", a.ConnectTimeout, time.Second, time.Hour},
+		{"command_timeout", a.CommandTimeout, time.Second, time.Hour},
+		{"poll_interval", a.PollInterval, 10 * time.Second, 24 * time.Hour},
+	} {
+		if d.v != 0 && (d.v < d.min || d.v > d.max) {
+			return fmt.Errorf("%s %s: want between %s and %s (or leave it out for the default)", d.field, d.v, d.min, d.max)
+		}
+	}
+	if a.MaxMessageSize != 0 && a.MaxMessageSize < 1<<20 {
+		return fmt.Errorf("max_message_size %d: want at least 1048576 bytes (1 MiB)", a.MaxMessageSize)
+	}
+	return nil
 }

@@ -39,7 +39,12 @@ type Config struct {
 		// ("120h").
 		RetryWindow duration `toml:"retry_window"`
 	} `toml:"queue"`
-	DKIM struct {
+	Inbound Inbound `toml:"inbound"`
+	// Auth and OAuth2 are the login methods: passwords (on by default,
+	// off per listener) and OAuth2 bearer tokens (auth.go).
+	Auth   AuthConfig   `toml:"auth"`
+	OAuth2 OAuth2Config `toml:"oauth2"`
+	DKIM   struct {
 		// Domain and Selector name the key; KeyFile is its PEM file
 		// (see `letterbox serve dkim keygen`).
 		Domain   string `toml:"domain"`
@@ -57,6 +62,16 @@ type Listen struct {
 	IMAPS      string `toml:"imaps"`
 	POP3       string `toml:"pop3"`
 	POP3S      string `toml:"pop3s"`
+}
+
+// Inbound is the sender authentication of mail on the MX port: SPF, DKIM
+// and DMARC, recorded in an Authentication-Results field.
+type Inbound struct {
+	// SkipAuth turns the checks off.
+	SkipAuth bool `toml:"skip_auth"`
+	// DMARCReject refuses (550 5.7.1) mail failing DMARC whose domain
+	// publishes p=reject; otherwise it is only marked.
+	DMARCReject bool `toml:"dmarc_reject"`
 }
 
 // Limits are the abuse and resource limits (the [limits] table). Zero
@@ -274,6 +289,9 @@ func (c *Config) Finish() error {
 	}
 	if c.TLS.Cert == "" && !c.Dev {
 		return fmt.Errorf("config: a TLS certificate is required outside --dev (tls.cert, tls.key or --tls-cert/--tls-key)")
+	}
+	if err := c.finishAuth(); err != nil {
+		return err
 	}
 	return c.Limits.finish(c.Dev)
 }

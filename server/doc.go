@@ -5,6 +5,7 @@
 //	DATA/passwd               users and argon2id hashes (server/users)
 //	DATA/mail/<address>/      one store per user (store)
 //	DATA/queue/               the outbound queue (server/queue)
+//	DATA/queue/mta-sts/       cached MTA-STS policies of recipient domains
 //	DATA/tls/cert.pem,key.pem the self-signed certificate of --dev
 //	DATA/dkim/                keys from `letterbox serve dkim keygen`
 //
@@ -14,6 +15,10 @@
 // server/delivery (local delivery, all recipients or none, and hand-off to
 // the queue), server/queue (durable outbound queue, MX lookup, retries,
 // DSNs), server/imap, server/pop3, server/tlsutil.
+//
+// Logins: passwords, and OAuth2 bearer tokens when [oauth2] is set
+// (auth.go turns it and [auth] into the backend's OAuthOptions and each
+// listener's ListenerOptions: password logins can be off per listener).
 //
 // Lifecycle: New opens the users and prepares TLS; Start opens the queue
 // and the listeners (ctx bounds the start only, and a failed Start closes

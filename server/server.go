@@ -56,6 +56,9 @@ type Server struct {
 	// port, for tests with two servers on loopback.
 	Resolver   queue.Resolver
 	RemotePort string
+	// InboundResolver overrides the DNS of the SPF, DKIM and DMARC
+	// checks (tests).
+	InboundResolver delivery.Resolver
 	// QueueBackoff and QueuePoll override the queue's retry schedule and
 	// polling interval (tests).
 	QueueBackoff func(n int) time.Duration
@@ -95,9 +98,17 @@ func New(cfg *Config, log *slog.Logger) (*Server, error) {
 		}
 		s.tls, s.CertFile, s.CertCreated = tlsutil.Config(cert), certFile, created
 	}
+	oauth, err := cfg.oauthOptions()
+	if err != nil {
+		return nil, err
+	}
+	if oauth != nil {
+		log.Info("oauth2 logins", "mode", oauth.Mode, "issuer", oauth.Issuer, "audience", oauth.Audience,
+			"introspection_url", oauth.IntrospectionURL)
+	}
 	// The server lives long enough to index full text when deliveries
 	// pause (store.Options.DeferText); searches catch up first.
-	be, err := backend.New(cfg.Data, backend.Options{Domains: cfg.Domains, Logger: log,
+	be, err := backend.New(cfg.Data, backend.Options{Domains: cfg.Domains, Logger: log, OAuth: oauth,
 		MaxFailures: cfg.Limits.MaxAuthFailures, FailureWindow: cfg.Limits.AuthFailureWindow.Duration,
 		MaxDelay:     cfg.Limits.AuthMaxDelay.Duration,
 		StoreOptions: &store.Options{DeferText: true}})
@@ -152,7 +163,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 	s.Queue = q
-	dl = delivery.New(s.Backend, q, cfg.Hostname, s.log)
+	dl = delivery.New(s.Backend, q, delivery.Options{Hostname: cfg.Hostname, Logger: s.log,
+		Inbound: delivery.Inbound{Off: cfg.Inbound.SkipAuth, DMARCReject: cfg.Inbound.DMARCReject, Resolver: s.InboundResolver}})
 
 	s.lim = s.newLimiter()
 	lim := cfg.Limits
@@ -234,10 +246,11 @@ func (s *Server) listen(ctx context.Context, name, addr string, proto *netlimit.
 		cfg = s.tls
 	}
 	wl := proto.Listen(l, cfg)
+	serve := s.serveFunc(name, svc)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := svc.Serve(wl); err != nil && !serverClosed(err) && !s.closing.Load() {
+		if err := serve(wl); err != nil && !serverClosed(err) && !s.closing.Load() {
 			s.log.Error("serve", "listener", name, "err", err)
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // AppendOptions are the metadata of an appended message.
@@ -53,29 +56,57 @@ type prepared struct {
 	tmp      string
 	flags    []string
 	idate    time.Time
-	parsed   *ParsedMessage
+	parsed   *mime.Parsed
 	size     int64
 	err      error
 	finalRel string // "cur/<key>:2,<flags>"
+	dir      string // the mailbox directory placeFiles put it in
 	remote   Remote
 	unsynced bool // written without fsync: the committer syncs the batch
 }
 
 // Append stores one message read from r in mailbox and returns its UID.
 // It returns only after the message file is fsynced and renamed into
-// cur/, the directory fsynced and the index row committed.
+// cur/, the directory fsynced and the index row committed. It is Prepare
+// followed by Commit.
 func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts AppendOptions) (AppendResult, error) {
+	pm, err := s.Prepare(ctx, mailbox, r, opts)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	return pm.Commit(ctx)
+}
+
+// Pending is a message that Prepare wrote to its mailbox's tmp/ and
+// parsed, and that is not in the mailbox yet: no reader sees it, no
+// change is published for it, and a crash leaves nothing of it behind
+// (Open clears tmp/). Exactly one of Commit and Abort must follow; a
+// Pending is used by one goroutine.
+type Pending struct {
+	s       *Store
+	mailbox string // canonical name
+	p       *prepared
+	done    bool
+}
+
+// Prepare is the first stage of Append: it writes the message read from
+// r into mailbox's tmp/ and parses it. Everything that depends on the
+// data (reading it, its size, disk space for it) fails here. Several
+// Prepares, in one store or in many, followed by their Commits, deliver
+// one message to several mailboxes with nothing published before every
+// copy exists.
+func (s *Store) Prepare(ctx context.Context, mailbox string, r io.Reader, opts AppendOptions) (*Pending, error) {
 	flags, err := CanonicalFlags(opts.Flags)
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("append to %q: %w", mailbox, err)
+		return nil, fmt.Errorf("append to %q: %w", mailbox, err)
 	}
 	if s.closed.Load() {
-		return AppendResult{}, ErrClosed
+		return nil, ErrClosed
 	}
 	// Writing the file needs no lock; only the rename and commit do.
 	_, dir, cname, err := s.mailboxDirRead(ctx, mailbox)
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("append: %w", err)
+		return nil, fmt.Errorf("append: %w", err)
 	}
 	// The file is made durable by the group commit, with the others of
 	// its batch (see syncFiles).
@@ -83,14 +114,40 @@ func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader, opts Ap
 	p.unsynced = !s.opts.NoSync
 	p.remote = opts.Remote
 	if p.err != nil {
-		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, p.err)
+		return nil, fmt.Errorf("append to %q: %w", cname, p.err)
 	}
-	res, err := s.groupCommit(ctx, cname, []*prepared{p})
+	return &Pending{s: s, mailbox: cname, p: p}, nil
+}
+
+// Size is the prepared message's size in bytes.
+func (pm *Pending) Size() int64 { return pm.p.size }
+
+// Commit is the second stage of Append: it joins the group commit, and
+// returns once the message file is durable, renamed into cur/, the
+// directory synced and the index row committed; then the change is
+// published. On error nothing of the message is left.
+func (pm *Pending) Commit(ctx context.Context) (AppendResult, error) {
+	if pm.done {
+		return AppendResult{}, fmt.Errorf("append to %q: %w", pm.mailbox, errPendingDone)
+	}
+	pm.done = true
+	res, err := pm.s.groupCommit(ctx, pm.mailbox, []*prepared{pm.p})
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("append to %q: %w", cname, err)
+		return AppendResult{}, fmt.Errorf("append to %q: %w", pm.mailbox, err)
 	}
 	return res[0], nil
 }
+
+// Abort removes the prepared file; it does nothing after Commit.
+func (pm *Pending) Abort() {
+	if pm.done {
+		return
+	}
+	pm.done = true
+	removeTmp([]*prepared{pm.p})
+}
+
+var errPendingDone = errors.New("prepared message already committed or aborted")
 
 // AppendMany stores many messages in one mailbox, batching fsyncs and the
 // index transaction. Files are written and parsed in parallel. An item that
@@ -241,7 +298,7 @@ func (s *Store) prepareSync(dir string, r io.Reader, flags []string, idate time.
 	cw := &countWriter{w: bw}
 	tee := io.TeeReader(r, cw)
 	pr := safeParse(tee)
-	p.parsed = pr.ParsedMessage
+	p.parsed = pr.Parsed
 	p.err = pr.readErr
 	if _, err := io.Copy(io.Discard, tee); err != nil && p.err == nil {
 		p.err = err
@@ -269,23 +326,23 @@ func (s *Store) prepareSync(dir string, r io.Reader, flags []string, idate time.
 }
 
 type parseResult struct {
-	*ParsedMessage
+	*mime.Parsed
 	readErr error
 }
 
-// safeParse runs ParseMessage and turns a parser panic into a problem, so
+// safeParse runs mime.Parse and turns a parser panic into a problem, so
 // a bug in MIME handling can never lose a message.
 func safeParse(r io.Reader) (res parseResult) {
 	defer func() {
 		if v := recover(); v != nil {
-			res = parseResult{ParsedMessage: &ParsedMessage{Problems: []string{fmt.Sprintf("parser failure: %v", v)}}}
+			res = parseResult{Parsed: &mime.Parsed{Problems: []string{fmt.Sprintf("parser failure: %v", v)}}}
 		}
 	}()
-	pm, err := ParseMessage(r)
+	pm, err := mime.Parse(r)
 	if pm == nil {
-		pm = &ParsedMessage{}
+		pm = &mime.Parsed{}
 	}
-	return parseResult{ParsedMessage: pm, readErr: err}
+	return parseResult{Parsed: pm, readErr: err}
 }
 
 type countWriter struct {
@@ -321,6 +378,12 @@ func (s *Store) commitPrepared(ctx context.Context, mailbox string, ps []*prepar
 // transaction commits. Placed files are registered so that a concurrent
 // Check does not take them for orphans before indexPlaced runs.
 func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) (int64, error) {
+	// The session's mark comes first, so a crash after the renames leads
+	// the next Open to the files (session.go).
+	if err := s.markForAppend(ctx, mailbox); err != nil {
+		removeTmp(ps)
+		return 0, err
+	}
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	if s.closed.Load() {
@@ -343,7 +406,9 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 		removeTmp(ps)
 	}
 	for _, p := range ps {
-		p.finalRel = "cur/" + p.key + ":2," + MaildirFlags(p.flags)
+		// The name carries the message's sync identity (identity.go).
+		p.finalRel = "cur/" + p.key + identityFields(p.remote) + ":2," + MaildirFlags(p.flags)
+		p.dir = dir
 		src := p.tmp
 		if filepath.Dir(src) != s.mailPath(dir, "tmp") {
 			// The mailbox was renamed while the file was written.
@@ -364,6 +429,9 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 		s.placing[p.key] = true
 	}
 	s.placingMu.Unlock()
+	if s.opts.afterPlace != nil {
+		s.opts.afterPlace()
+	}
 	return mbID, nil
 }
 
@@ -377,18 +445,37 @@ func (s *Store) unplace(ps []*prepared) {
 }
 
 // unplaceFailed removes placed files whose rows could not be committed:
-// their messages were not acknowledged. The caller may hold wmu (the lock
-// order is wmu before fmu).
-func (s *Store) unplaceFailed(ps []*prepared, mbID int64) {
+// their messages were not acknowledged. The mailbox's directory is looked
+// up again (a rename may have moved it since placeFiles); when that
+// fails, the directory of the placement is used. A file that could not be
+// removed is returned as an error: the next Open would index it as an
+// orphan. The caller may hold wmu (the lock order is wmu before fmu).
+func (s *Store) unplaceFailed(ps []*prepared, mbID int64) error {
 	s.fmu.Lock()
+	defer s.unplace(ps)
+	defer s.fmu.Unlock()
 	var dir string
-	if err := s.rdb.QueryRow("SELECT dir FROM mailboxes WHERE id = ?", mbID).Scan(&dir); err == nil {
-		for _, p := range ps {
-			os.Remove(s.mailPath(dir, p.finalRel))
+	lookupErr := s.rdb.QueryRow("SELECT dir FROM mailboxes WHERE id = ?", mbID).Scan(&dir)
+	var errs []error
+	for _, p := range ps {
+		d := dir
+		if lookupErr != nil {
+			d = p.dir
+		}
+		if d == "" || p.finalRel == "" {
+			continue
+		}
+		err := os.Remove(s.mailPath(d, p.finalRel))
+		switch {
+		case err == nil:
+		case os.IsNotExist(err) && lookupErr == nil:
+		case os.IsNotExist(err):
+			errs = append(errs, fmt.Errorf("remove uncommitted %s: mailbox %d not found (%v); the file may remain", p.finalRel, mbID, lookupErr))
+		default:
+			errs = append(errs, fmt.Errorf("remove uncommitted %s: %w", p.finalRel, err))
 		}
 	}
-	s.fmu.Unlock()
-	s.unplace(ps)
+	return errors.Join(errs...)
 }
 
 // isPlacing reports whether a Maildir key is placed but not yet indexed.
@@ -402,8 +489,7 @@ func (s *Store) isPlacing(key string) bool {
 // files, in one transaction under wmu.
 func (s *Store) indexPlaced(ctx context.Context, mailbox string, mbID int64, ps []*prepared) ([]AppendResult, error) {
 	if err := s.lockWrite(); err != nil {
-		s.unplaceFailed(ps, mbID)
-		return nil, err
+		return nil, errors.Join(err, s.unplaceFailed(ps, mbID))
 	}
 	defer s.wmu.Unlock()
 	return s.indexPlacedLocked(ctx, mailbox, mbID, ps)
@@ -452,8 +538,7 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 		return s.ensureDirty(ctx, tx, mbID)
 	})
 	if err != nil {
-		s.unplaceFailed(ps, mbID)
-		return nil, err
+		return nil, errors.Join(err, s.unplaceFailed(ps, mbID))
 	}
 	s.unplace(ps)
 	if s.opts.DeferText {
@@ -469,7 +554,7 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 // insertMessage writes the index row, the full-text row and the thread of
 // one message; with deferText, a row in fts_pending instead of the
 // full-text row (textindex.go).
-func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage, deferText bool) error {
+func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *mime.Parsed, deferText bool) error {
 	env := pm.Envelope
 	date := env.Date
 	if date.IsZero() {
@@ -504,7 +589,7 @@ func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, mo
 }
 
 // insertText adds a message's full-text row.
-func insertText(ctx context.Context, tx sqlTx, id int64, pm *ParsedMessage) error {
+func insertText(ctx context.Context, tx sqlTx, id int64, pm *mime.Parsed) error {
 	env := pm.Envelope
 	if _, err := tx.ExecContext(ctx, qInsertText,
 		id, addrText(env.From), addrText(env.To), addrText(env.Cc), cleanText(env.Subject), cleanText(pm.BodyText)); err != nil {
@@ -514,20 +599,20 @@ func insertText(ctx context.Context, tx sqlTx, id int64, pm *ParsedMessage) erro
 }
 
 // parseFile parses a stored message file; problems never fail it.
-func parseFile(path string) *ParsedMessage {
+func parseFile(path string) *mime.Parsed {
 	pm, _ := parseFileErr(path)
 	return pm
 }
 
 // parseFileErr is parseFile that also returns the error of opening the
 // file; the message returned then has only that problem.
-func parseFileErr(path string) (*ParsedMessage, error) {
+func parseFileErr(path string) (*mime.Parsed, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return &ParsedMessage{Problems: []string{err.Error()}}, err
+		return &mime.Parsed{Problems: []string{err.Error()}}, err
 	}
 	defer f.Close()
-	return safeParse(bufio.NewReaderSize(f, 64<<10)).ParsedMessage, nil
+	return safeParse(bufio.NewReaderSize(f, 64<<10)).Parsed, nil
 }
 
 func addrJSON(list []Address) string {
@@ -573,14 +658,20 @@ func cleanText(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// uniqueName returns a Maildir unique name (time.MusecPpid_Qseq.host).
+// uniqueName returns a Maildir unique name (time.MusecPpidRsessionQseq.host);
+// the session tells other processes whose file it is (session.go).
 func (s *Store) uniqueName() string {
 	now := time.Now()
-	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.keySeq.Add(1), s.host)
+	return fmt.Sprintf("%d.M%dP%dR%sQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.session, s.keySeq.Add(1), s.host)
 }
 
-// maildirSafe escapes "/" and ":" in the host part of unique names.
+// maildirSafe escapes "/", ":" and "," in the host part of unique names
+// and caps it at hostInName bytes, so file names keep room for the
+// identity fields (identity.go).
 func maildirSafe(host string) string {
-	host = strings.ReplaceAll(host, "/", `\057`)
-	return strings.ReplaceAll(host, ":", `\072`)
+	host = strings.NewReplacer("/", `\057`, ":", `\072`, ",", `\054`).Replace(host)
+	if len(host) > hostInName {
+		host = host[:hostInName]
+	}
+	return host
 }

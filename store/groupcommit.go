@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 )
@@ -111,8 +112,7 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 		var res []AppendResult
 		err := gr.err
 		if err == nil && lockErr != nil {
-			err = lockErr
-			s.unplaceFailed(gr.ps, gr.mbID)
+			err = errors.Join(lockErr, s.unplaceFailed(gr.ps, gr.mbID))
 		} else if err == nil {
 			res, err = s.indexPlacedLocked(bctx, gr.mailbox, gr.mbID, gr.ps)
 		}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // Sort orders a listing.
@@ -286,21 +288,25 @@ func (s *Store) Render(ctx context.Context, id int64) (*Rendered, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := RenderMessage(f)
+	r, err := mime.Render(f)
 	if err != nil {
 		return r, fmt.Errorf("render message %d: %w", id, err)
 	}
 	return r, nil
 }
 
-// SaveAttachment writes the decoded MIME part `part` of message id to w.
+// SaveAttachment writes the decoded MIME part `part` of message id to w
+// (see mime.SavePart); ErrNotFound when the message has no such part.
 func (s *Store) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
 	f, err := s.OpenRaw(ctx, id)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	n, err := SaveAttachment(f, part, w)
+	n, err := mime.SavePart(f, part, w)
+	if errors.Is(err, mime.ErrNoPart) {
+		return n, fmt.Errorf("message %d part %s: %w", id, part, ErrNotFound)
+	}
 	if err != nil {
 		return n, fmt.Errorf("message %d part %s: %w", id, part, err)
 	}

@@ -145,10 +145,14 @@ func (s *Store) mailboxDirRead(ctx context.Context, name string) (int64, string,
 // dirCache remembers mailbox lookups. A rename or delete of mailboxes
 // calls reset after its transaction commits and before it releases fmu;
 // a lookup that raced with it is not cached (its generation changed).
+// reset also bumps the generation in ROOT/counters, which every get
+// reads (one pread), so other processes' caches forget too.
 type dirCache struct {
-	mu  sync.Mutex
-	gen uint64
-	m   map[string]mailboxDirEntry
+	mu     sync.Mutex
+	gen    uint64
+	m      map[string]mailboxDirEntry
+	shared counters // ROOT/counters
+	seen   uint64   // its value when m was last emptied
 }
 
 type mailboxDirEntry struct {
@@ -157,8 +161,14 @@ type mailboxDirEntry struct {
 }
 
 func (c *dirCache) get(name string) (mailboxDirEntry, bool) {
+	v := c.shared.generation()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if v != c.seen {
+		c.seen = v
+		c.gen++
+		c.m = nil
+	}
 	d, ok := c.m[name]
 	return d, ok
 }
@@ -181,8 +191,10 @@ func (c *dirCache) put(name string, gen uint64, d mailboxDirEntry) {
 	c.m[name] = d
 }
 
-// reset forgets every lookup.
+// reset forgets every lookup, in this process and the others; the
+// caller holds the writer lock.
 func (c *dirCache) reset() {
+	c.shared.bump()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -237,13 +249,15 @@ func (s *Store) createMailboxLocked(ctx context.Context, name, specialUse string
 		return nil, fmt.Errorf("create mailbox %q: %w", cname, err)
 	}
 	var id int64
+	var modseq uint64
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		uv, err := nextUIDValidity(ctx, tx)
 		if err != nil {
 			return err
 		}
+		modseq = s.nextModSeq()
 		res, err := tx.ExecContext(ctx, "INSERT INTO mailboxes(name, dir, special_use, uidvalidity, uidnext, highestmodseq) VALUES(?, ?, ?, ?, 1, ?)",
-			cname, dir, specialUse, uv, s.modseq)
+			cname, dir, specialUse, uv, modseq)
 		if err != nil {
 			return err
 		}
@@ -251,13 +265,18 @@ func (s *Store) createMailboxLocked(ctx context.Context, name, specialUse string
 		if err != nil {
 			return err
 		}
-		s.dirty[id] = true
-		return markDirty(ctx, tx, id)
+		if err := logMailboxChange(ctx, tx, Change{Kind: ChangeMailboxCreated, MailboxID: id, Mailbox: cname, ModSeq: modseq}); err != nil {
+			return err
+		}
+		return markDirtyTx(ctx, tx, s.session, id)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create mailbox %q: %w", cname, err)
 	}
-	s.feed.publish([]Change{{Kind: ChangeMailboxCreated, MailboxID: id, Mailbox: cname}})
+	s.dirtyMu.Lock()
+	s.dirty[id] = true
+	s.dirtyMu.Unlock()
+	s.feed.publish([]Change{{Kind: ChangeMailboxCreated, MailboxID: id, Mailbox: cname, ModSeq: modseq}})
 	return s.mailbox(ctx, s.wdb, cname)
 }
 
@@ -276,23 +295,25 @@ func nextUIDValidity(ctx context.Context, tx *sql.Tx) (uint32, error) {
 	return uv, err
 }
 
-// markDirty zeroes the recorded directory mtimes of a mailbox, so that a
-// crash before Close makes the next Open rescan it.
-func markDirty(ctx context.Context, tx *sql.Tx, mailboxID int64) error {
-	_, err := tx.ExecContext(ctx, "UPDATE mailboxes SET cur_mtime = 0, new_mtime = 0 WHERE id = ?", mailboxID)
-	return err
-}
-
-// ensureDirty marks a mailbox dirty once per open; the caller holds wmu.
+// ensureDirty marks a mailbox dirty for this session in tx, if it was
+// not (a writer marks it before moving files, with markDirty; this is
+// the safety net); the caller holds wmu.
 func (s *Store) ensureDirty(ctx context.Context, tx *sql.Tx, mailboxID int64) error {
-	if s.dirty[mailboxID] {
+	if s.isMarked(mailboxID) {
 		return nil
 	}
-	if err := markDirty(ctx, tx, mailboxID); err != nil {
+	return markDirtyTx(ctx, tx, s.session, mailboxID)
+}
+
+// logMailboxChange records a mailbox created, renamed or deleted for the
+// feeds of other processes (feed_poll.go), keeping the last 1000.
+func logMailboxChange(ctx context.Context, tx *sql.Tx, c Change) error {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO mailbox_changes(modseq, kind, mailbox_id, name, old_name) VALUES(?, ?, ?, ?, ?)",
+		c.ModSeq, c.Kind, c.MailboxID, c.Mailbox, c.OldName); err != nil {
 		return err
 	}
-	s.dirty[mailboxID] = true
-	return nil
+	_, err := tx.ExecContext(ctx, "DELETE FROM mailbox_changes WHERE modseq <= ?", int64(c.ModSeq)-1000)
+	return err
 }
 
 // RenameMailbox renames a mailbox and the mailboxes below it. Renaming
@@ -365,20 +386,23 @@ func (s *Store) RenameMailbox(ctx context.Context, oldName, newName string) erro
 	if err := s.fsyncDir(filepath.Join(s.root, "mail")); err != nil {
 		return fmt.Errorf("rename mailbox %q: %w", from, err)
 	}
+	var changes []Change
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
+		changes = nil
 		for _, m := range list {
 			if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET name = ?, dir = ? WHERE id = ?", m.new, mailboxDir(m.new), m.id); err != nil {
 				return err
 			}
+			c := Change{Kind: ChangeMailboxRenamed, MailboxID: m.id, Mailbox: m.new, OldName: m.name, ModSeq: s.nextModSeq()}
+			if err := logMailboxChange(ctx, tx, c); err != nil {
+				return err
+			}
+			changes = append(changes, c)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("rename mailbox %q: %w", from, err)
-	}
-	var changes []Change
-	for _, m := range list {
-		changes = append(changes, Change{Kind: ChangeMailboxRenamed, MailboxID: m.id, Mailbox: m.new, OldName: m.name})
 	}
 	s.feed.publish(changes)
 	return nil
@@ -409,11 +433,13 @@ func (s *Store) DeleteMailbox(ctx context.Context, name string) error {
 	if err := s.fsyncDir(filepath.Join(s.root, "mail")); err != nil {
 		return fmt.Errorf("delete mailbox %q: %w", cname, err)
 	}
+	var change Change
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		stmts := []string{
 			"DELETE FROM fts WHERE rowid IN (SELECT id FROM messages WHERE mailbox_id = ?)",
 			"DELETE FROM messages WHERE mailbox_id = ?",
 			"DELETE FROM expunged WHERE mailbox_id = ?",
+			"DELETE FROM session_dirty WHERE mailbox_id = ?",
 			"DELETE FROM mailboxes WHERE id = ?",
 		}
 		for _, q := range stmts {
@@ -421,13 +447,14 @@ func (s *Store) DeleteMailbox(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		return nil
+		change = Change{Kind: ChangeMailboxDeleted, MailboxID: id, Mailbox: cname, ModSeq: s.nextModSeq()}
+		return logMailboxChange(ctx, tx, change)
 	})
 	if err != nil {
 		return fmt.Errorf("delete mailbox %q: %w", cname, err)
 	}
 	os.RemoveAll(trash)
-	s.feed.publish([]Change{{Kind: ChangeMailboxDeleted, MailboxID: id, Mailbox: cname}})
+	s.feed.publish([]Change{change})
 	return nil
 }
 

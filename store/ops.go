@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // FlagUpdate is the new state of a message whose flags changed.
@@ -85,6 +87,9 @@ func (s *Store) SetFlags(ctx context.Context, mailbox string, uids []uint32, op 
 	}
 	rows, err := s.selectRows(ctx, mbID, uids, "")
 	if err != nil {
+		return nil, fmt.Errorf("set flags in %s: %w", cname, err)
+	}
+	if err := s.markDirty(ctx, mbID); err != nil {
 		return nil, fmt.Errorf("set flags in %s: %w", cname, err)
 	}
 	var updates []FlagUpdate
@@ -186,12 +191,15 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 	if len(rows) == 0 {
 		return nil, 0, nil
 	}
+	if err := s.markDirty(ctx, srcID, dstID); err != nil {
+		return nil, 0, fmt.Errorf("%s from %s: %w", op, srcName, err)
+	}
 	// Files first. A crash after this and before commit leaves files that
 	// the next Open indexes (copy) or moves the row for (move).
 	type placed struct {
 		row     rowRef
 		newFile string
-		parsed  *ParsedMessage // copies: the text to index again
+		parsed  *mime.Parsed // copies: the text to index again
 	}
 	var done []placed
 	undo := func() {
@@ -206,7 +214,9 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 	for _, r := range rows {
 		var nf string
 		if move {
-			nf = maildirName(r.file, r.flags)
+			// A remote identity belongs to the source mailbox
+			// (identity.go).
+			nf = maildirName(stripIdentity(r.file), r.flags)
 			err = os.Rename(s.mailPath(srcDir, r.file), s.mailPath(dstDir, nf))
 		} else {
 			nf = "cur/" + s.uniqueName() + ":2," + MaildirFlags(r.flags)
@@ -287,7 +297,7 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 }
 
 // copyRow duplicates a message row and its full-text entry.
-func copyRow(ctx context.Context, tx *sql.Tx, id, srcID, dstMailbox int64, uid uint32, modseq uint64, file string, pm *ParsedMessage) error {
+func copyRow(ctx context.Context, tx *sql.Tx, id, srcID, dstMailbox int64, uid uint32, modseq uint64, file string, pm *mime.Parsed) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO messages(id, mailbox_id, uid, modseq, flags, seen, answered, flagged, deleted, draft,
 		internal_date, size, file, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, thread_id, has_attachment, preview)
 		SELECT ?, ?, ?, ?, flags, seen, answered, flagged, deleted, draft, internal_date, size, ?, date, from_addr, to_addr, cc_addr,
@@ -357,6 +367,9 @@ func (s *Store) remove(ctx context.Context, mailbox string, uids []uint32, extra
 	}
 	if len(rows) == 0 {
 		return nil, nil
+	}
+	if err := s.markDirty(ctx, mbID); err != nil {
+		return nil, fmt.Errorf("expunge %s: %w", cname, err)
 	}
 	// Unlink first: the removal was asked for, so a crash before commit
 	// must not bring the message back; Open drops rows without files.

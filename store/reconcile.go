@@ -24,13 +24,18 @@ type Report struct {
 	Dropped []string `json:"dropped,omitempty"`
 	// Problems lists other inconsistencies (counters, full-text rows).
 	Problems []string `json:"problems,omitempty"`
+	// Duplicates lists messages stored more than once: the same
+	// Message-ID and size twice in one mailbox, or the same sync identity
+	// (remote UID, POP3 UIDL) on two files. Repair leaves them: which
+	// copy to keep is the user's choice.
+	Duplicates []string `json:"duplicates,omitempty"`
 	// Repaired says the findings were fixed, not only reported.
 	Repaired bool `json:"repaired"`
 }
 
 // Clean reports whether nothing was out of step.
 func (r *Report) Clean() bool {
-	return len(r.Indexed) == 0 && len(r.Dropped) == 0 && len(r.Problems) == 0
+	return len(r.Indexed) == 0 && len(r.Dropped) == 0 && len(r.Problems) == 0 && len(r.Duplicates) == 0
 }
 
 type mailboxRow struct {
@@ -67,39 +72,66 @@ func dirMtime(path string) int64 {
 }
 
 // reconcileOnOpen finds Maildirs without a mailbox row, makes sure INBOX
-// exists, cleans tmp/, and rescans the mailboxes that were written to
-// before a crash or changed by another program.
+// exists, cleans tmp/, and rescans the mailboxes that a session which
+// died wrote to, or that another program changed (session.go says which).
 func (s *Store) reconcileOnOpen(ctx context.Context) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	rep := &s.report
-	// An open flag still set means the last session did not Close: a
-	// crash, or a power loss, which with synchronous=NORMAL can roll back
-	// the last index transactions of messages already acknowledged.
-	var open string
-	_ = s.wdb.QueryRowContext(ctx, "SELECT value FROM meta WHERE key='open'").Scan(&open)
-	unclean := open == "1"
-	if err := s.adoptDirs(ctx, rep); err != nil {
+	if err := s.lockWrite(); err != nil {
 		return err
+	}
+	defer s.wmu.Unlock()
+	return s.reconcileLocked(ctx, &s.report, true)
+}
+
+// reconcileLocked is reconcileOnOpen, or with atOpen false only the
+// recovery of what dead sessions left (recoverDead); the caller holds
+// wmu.
+func (s *Store) reconcileLocked(ctx context.Context, rep *Report, atOpen bool) error {
+	live := s.liveness()
+	dead, deadMarks, liveMarks, err := s.deadSessions(ctx, live)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	legacy, err := s.legacyUnclean(ctx)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	if !atOpen && len(dead) == 0 && !legacy {
+		return nil
+	}
+	// A session that did not Close: a crash, or a power loss, which with
+	// synchronous=NORMAL can roll back the last index transactions of
+	// messages already acknowledged.
+	unclean := len(dead) > 0 || legacy
+	if atOpen {
+		if err := s.adoptDirs(ctx, rep); err != nil {
+			return err
+		}
 	}
 	mbs, err := s.mailboxRows(ctx)
 	if err != nil {
 		return err
 	}
 	for _, mb := range mbs {
-		cur, nw := dirMtime(s.mailPath(mb.dir, "cur")), dirMtime(s.mailPath(mb.dir, "new"))
-		if cur == -1 {
-			if err := s.makeMaildir(mb.dir); err != nil {
-				return err
+		rescan := deadMarks[mb.id]
+		if atOpen {
+			cur, nw := dirMtime(s.mailPath(mb.dir, "cur")), dirMtime(s.mailPath(mb.dir, "new"))
+			if cur == -1 {
+				if err := s.makeMaildir(mb.dir); err != nil {
+					return err
+				}
 			}
+			s.cleanTmp(s.mailPath(mb.dir, "tmp"), time.Now(), live)
+			// Mailboxes only live sessions write to are theirs to
+			// record; the others are rescanned when their directories
+			// changed.
+			rescan = rescan || !liveMarks[mb.id] && (mb.curMtime == 0 || cur != mb.curMtime || nw != mb.newMtime)
 		}
-		s.cleanTmp(s.mailPath(mb.dir, "tmp"), time.Now())
-		if mb.curMtime != 0 && cur == mb.curMtime && nw == mb.newMtime {
+		if !rescan {
 			continue
 		}
 		rep.Rescanned = append(rep.Rescanned, mb.name)
 		before := len(rep.Indexed)
-		if err := s.rescan(ctx, mb, true, rep); err != nil {
+		if err := s.rescan(ctx, mb, true, rep, nil, live); err != nil {
 			return fmt.Errorf("rescan %s: %w", mb.name, err)
 		}
 		if unclean && ownOrphans(rep.Indexed[before:]) {
@@ -107,12 +139,19 @@ func (s *Store) reconcileOnOpen(ctx context.Context) error {
 				return err
 			}
 		}
-		if err := s.recordMtimes(ctx, mb); err != nil {
-			return err
+		if !liveMarks[mb.id] {
+			if err := s.recordMtimes(ctx, mb); err != nil {
+				return err
+			}
 		}
 	}
-	rep.Mailboxes = len(mbs)
-	rep.Repaired = true
+	if err := s.forgetDead(ctx, dead, legacy); err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	if atOpen {
+		rep.Mailboxes = len(mbs)
+		rep.Repaired = true
+	}
 	return nil
 }
 
@@ -161,11 +200,11 @@ func (s *Store) adoptDirs(ctx context.Context, rep *Report) error {
 }
 
 // cleanTmp removes files left in tmp/: they were never acknowledged. Our
-// own (named by uniqueName on this host) are leftovers of a writer that
-// died, since Open holds the store's lock; another program's are removed
-// only after 36 hours, as the Maildir convention says, since it may be
-// delivering into the directory right now.
-func (s *Store) cleanTmp(dir string, now time.Time) {
+// own (named by uniqueName on this host) are removed unless their
+// session is alive (it may be writing them right now); another program's
+// are removed only after 36 hours, as the Maildir convention says, since
+// it may be delivering into the directory right now.
+func (s *Store) cleanTmp(dir string, now time.Time, live *liveness) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -174,7 +213,11 @@ func (s *Store) cleanTmp(dir string, now time.Time) {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		if !s.ownName(e.Name()) {
+		if sess, own := s.ownName(e.Name()); own {
+			if sess != "" && live.alive(sess) {
+				continue
+			}
+		} else {
 			fi, err := e.Info()
 			if err != nil || now.Sub(fi.ModTime()) < 36*time.Hour {
 				continue
@@ -185,22 +228,30 @@ func (s *Store) cleanTmp(dir string, now time.Time) {
 }
 
 // ownName reports whether a Maildir file name has uniqueName's form
-// ("SECS.MUSECPpidQseq.HOST") with this host.
-func (s *Store) ownName(name string) bool {
-	rest, ok := strings.CutSuffix(name, "."+s.host)
+// ("SECS.MUSECPpidRsessionQseq.HOST", with any fields and flags after
+// it) with this host, and returns its session ("" in a name made before
+// sessions, "SECS.MUSECPpidQseq.HOST").
+func (s *Store) ownName(name string) (session string, ok bool) {
+	rest, ok := strings.CutSuffix(maildirKey(name), "."+s.host)
 	if !ok {
-		return false
+		return "", false
 	}
 	secs, rest, ok := strings.Cut(rest, ".M")
 	if !ok || !allDigits(secs) {
-		return false
+		return "", false
 	}
 	usec, rest, ok := strings.Cut(rest, "P")
 	if !ok || !allDigits(usec) {
-		return false
+		return "", false
 	}
 	pid, seq, ok := strings.Cut(rest, "Q")
-	return ok && allDigits(pid) && allDigits(seq)
+	if !ok || !allDigits(seq) {
+		return "", false
+	}
+	if pid, session, ok = strings.Cut(pid, "R"); ok && len(session) != sessionIDLen {
+		return "", false
+	}
+	return session, allDigits(pid)
 }
 
 func allDigits(s string) bool {
@@ -218,28 +269,7 @@ func allDigits(s string) bool {
 func (s *Store) recordMtimes(ctx context.Context, mb mailboxRow) error {
 	cur, nw := dirMtime(s.mailPath(mb.dir, "cur")), dirMtime(s.mailPath(mb.dir, "new"))
 	_, err := s.wdb.ExecContext(ctx, "UPDATE mailboxes SET cur_mtime = ?, new_mtime = ? WHERE id = ?", cur, nw, mb.id)
-	if err == nil {
-		delete(s.dirty, mb.id)
-	}
 	return err
-}
-
-// recordCleanState records the directory mtimes of every mailbox written
-// to since open; the caller holds wmu.
-func (s *Store) recordCleanState(ctx context.Context) error {
-	mbs, err := s.mailboxRows(ctx)
-	if err != nil {
-		return err
-	}
-	for _, mb := range mbs {
-		if mb.curMtime != 0 && !s.dirty[mb.id] {
-			continue
-		}
-		if err := s.recordMtimes(ctx, mb); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ownOrphans reports whether re-indexed files include some in cur/, where
@@ -273,32 +303,9 @@ func (s *Store) renewUIDValidity(ctx context.Context, mb mailboxRow, rep *Report
 	return nil
 }
 
-// setOpenFlag records durably (a full fsync, whatever the connection's
-// synchronous mode) whether the store is open for writing; the caller
-// holds wmu. It is set before the first write transaction of a session
-// (withTx), not at Open, so a session that only reads (list, search, a
-// sync with nothing new) costs no fsync at all.
-func (s *Store) setOpenFlag(ctx context.Context, open bool) error {
-	v := "0"
-	if open {
-		v = "1"
-	}
-	if s.opts.NoSync {
-		_, err := s.wdb.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('open', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", v)
-		return err
-	}
-	if _, err := s.wdb.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
-		return err
-	}
-	_, err := s.wdb.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('open', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", v)
-	if _, err2 := s.wdb.ExecContext(ctx, "PRAGMA synchronous=NORMAL"); err == nil {
-		err = err2
-	}
-	return err
-}
-
-// maildirKey is the unique part of a Maildir file name, before ":".
-func maildirKey(name string) string {
+// maildirBase is a Maildir file name without its directory and without
+// the ":2,<flags>" part.
+func maildirBase(name string) string {
 	name = filepath.Base(name)
 	if i := strings.IndexByte(name, ':'); i >= 0 {
 		return name[:i]
@@ -306,11 +313,25 @@ func maildirKey(name string) string {
 	return name
 }
 
+// maildirKey is the unique part of a Maildir file name: its base without
+// the ",X=..." fields (ours, identity.go, or other writers'), which may
+// change while the message keeps its key.
+func maildirKey(name string) string {
+	base := maildirBase(name)
+	if i := strings.IndexByte(base, ','); i >= 0 {
+		return base[:i]
+	}
+	return base
+}
+
 // rescan compares a mailbox's files with its rows. With fix, rows without
 // files are dropped, files without rows are indexed (new/ files are moved
 // to cur/ first), and renamed files are followed; otherwise the findings
-// are only reported. The caller holds wmu.
-func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report) error {
+// are only reported. When named is not nil, the remote ids that file
+// names carry are added to it (id -> "mailbox/file"). Files a live
+// session is placing (named by it, not yet indexed) are left alone. The
+// caller holds wmu.
+func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report, named map[string][]string, live *liveness) error {
 	files := map[string]string{} // key -> "cur/name" or "new/name"
 	for _, sub := range []string{"new", "cur"} {
 		entries, err := os.ReadDir(s.mailPath(mb.dir, sub))
@@ -322,6 +343,11 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 				continue
 			}
 			files[maildirKey(e.Name())] = sub + "/" + e.Name()
+			if named != nil {
+				if id := nameIdentity(e.Name()).ID; id != "" {
+					named[id] = append(named[id], mb.name+"/"+sub+"/"+e.Name())
+				}
+			}
 		}
 	}
 	type row struct {
@@ -369,6 +395,9 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 		if s.isPlacing(key) {
 			continue // an append between its two stages
 		}
+		if sess, own := s.ownName(key); own && sess != "" && sess != s.session && live.alive(sess) {
+			continue // another process's append between its stages
+		}
 		orphans = append(orphans, f)
 	}
 	sort.Strings(orphans)
@@ -382,6 +411,10 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 	if !fix || len(dropped)+len(follows)+len(orphans) == 0 {
 		return nil
 	}
+	// Files move below: a crash from here on must find the mark.
+	if err := s.markDirty(ctx, mb.id); err != nil {
+		return err
+	}
 	// Orphans: move new/ files to cur/, then parse them outside the
 	// transaction.
 	var preps []*prepared
@@ -389,7 +422,7 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 		rel := f
 		flags := FlagsFromMaildir(maildirInfo(f))
 		if strings.HasPrefix(f, "new/") {
-			rel = "cur/" + maildirKey(f) + ":2," + MaildirFlags(flags)
+			rel = "cur/" + maildirBase(f) + ":2," + MaildirFlags(flags)
 			if err := os.Rename(s.mailPath(mb.dir, f), s.mailPath(mb.dir, rel)); err != nil {
 				return err
 			}
@@ -400,7 +433,8 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 			return err
 		}
 		cf, _ := CanonicalFlags(flags)
-		preps = append(preps, &prepared{finalRel: rel, flags: cf, idate: fi.ModTime(), size: fi.Size(), parsed: parseFile(path)})
+		preps = append(preps, &prepared{finalRel: rel, flags: cf, idate: fi.ModTime(), size: fi.Size(), parsed: parseFile(path),
+			remote: nameIdentity(rel)})
 	}
 	if err := s.fsyncDir(s.mailPath(mb.dir, "cur")); err != nil {
 		return err
@@ -425,8 +459,17 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 			return err
 		}
 		for _, p := range preps {
-			if err := insertMessage(ctx, tx, s.nextMessageID(), mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, false); err != nil {
+			id := s.nextMessageID()
+			if err := insertMessage(ctx, tx, id, mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, false); err != nil {
 				return err
+			}
+			// The sync identity its name carries (identity.go).
+			dups, err := restoreIdentity(ctx, tx, id, mb.id, p.remote, p.idate)
+			if err != nil {
+				return err
+			}
+			for _, d := range dups {
+				rep.Duplicates = append(rep.Duplicates, fmt.Sprintf("%s/%s: %s", mb.name, p.finalRel, d))
 			}
 			uidnext++
 		}
@@ -464,105 +507,4 @@ func fixCounters(ctx context.Context, tx *sql.Tx, mbID int64) error {
 		uidnext = MAX(uidnext, (SELECT COALESCE(MAX(uid), 0) + 1 FROM messages WHERE mailbox_id = ?1))
 		WHERE id = ?1`, mbID)
 	return err
-}
-
-// Check compares every mailbox's files with the index, the counters with
-// the rows, and the full-text index with the messages. With repair, what
-// it finds is fixed: orphan files indexed, rows without files dropped,
-// counters recomputed, missing full-text rows rebuilt.
-func (s *Store) Check(ctx context.Context, repair bool) (*Report, error) {
-	if err := s.lockWrite(); err != nil {
-		return nil, err
-	}
-	defer s.wmu.Unlock()
-	s.fmu.Lock()
-	defer s.fmu.Unlock()
-	defer s.dirs.reset()
-	rep := &Report{Repaired: repair}
-	mbs, err := s.mailboxRows(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("check: %w", err)
-	}
-	rep.Mailboxes = len(mbs)
-	for _, mb := range mbs {
-		if err := s.rescan(ctx, mb, repair, rep); err != nil {
-			return nil, fmt.Errorf("check %s: %w", mb.name, err)
-		}
-		var total, unread, uidnext, realTotal, realUnread, maxUID int64
-		err := s.wdb.QueryRowContext(ctx, `SELECT total, unread, uidnext,
-			(SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1),
-			(SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND seen = 0),
-			(SELECT COALESCE(MAX(uid), 0) FROM messages WHERE mailbox_id = ?1)
-			FROM mailboxes WHERE id = ?1`, mb.id).Scan(&total, &unread, &uidnext, &realTotal, &realUnread, &maxUID)
-		if err != nil {
-			return nil, fmt.Errorf("check %s: %w", mb.name, err)
-		}
-		if total != realTotal || unread != realUnread || uidnext <= maxUID {
-			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: counters total=%d unread=%d uidnext=%d, rows say %d, %d, >%d", mb.name, total, unread, uidnext, realTotal, realUnread, maxUID))
-			if repair {
-				if err := s.withTx(ctx, func(tx *sql.Tx) error { return fixCounters(ctx, tx, mb.id) }); err != nil {
-					return nil, fmt.Errorf("check %s: %w", mb.name, err)
-				}
-			}
-		}
-		if repair {
-			if err := s.recordMtimes(ctx, mb); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := s.checkText(ctx, repair, rep); err != nil {
-		return nil, fmt.Errorf("check full-text index: %w", err)
-	}
-	return rep, nil
-}
-
-// checkText finds messages without a full-text row and full-text rows
-// without a message.
-func (s *Store) checkText(ctx context.Context, repair bool, rep *Report) error {
-	rows, err := s.wdb.QueryContext(ctx, `SELECT m.id, mb.dir, m.file FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id
-		WHERE m.id NOT IN (SELECT rowid FROM fts) AND m.id NOT IN (SELECT message_id FROM fts_pending)`)
-	if err != nil {
-		return err
-	}
-	type missing struct {
-		id   int64
-		path string
-	}
-	var list []missing
-	for rows.Next() {
-		var m missing
-		var dir, file string
-		if err := rows.Scan(&m.id, &dir, &file); err != nil {
-			rows.Close()
-			return err
-		}
-		m.path = s.mailPath(dir, file)
-		list = append(list, m)
-	}
-	rows.Close()
-	var stale int
-	if err := s.wdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM fts WHERE rowid NOT IN (SELECT id FROM messages)").Scan(&stale); err != nil {
-		return err
-	}
-	for _, m := range list {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("message %d has no full-text row", m.id))
-	}
-	if stale > 0 {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("%d full-text rows without a message", stale))
-	}
-	if !repair || (len(list) == 0 && stale == 0) {
-		return nil
-	}
-	return s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM fts WHERE rowid NOT IN (SELECT id FROM messages)"); err != nil {
-			return err
-		}
-		for _, m := range list {
-			if err := insertText(ctx, tx, m.id, parseFile(m.path)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }

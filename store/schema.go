@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 7
+const schemaVersion = 10
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -132,6 +132,51 @@ DROP INDEX IF EXISTS messages_by_file;
 CREATE TABLE IF NOT EXISTS fts_pending (
 	message_id INTEGER PRIMARY KEY
 );
--- Version 7: the thread order (threadorder.go: columns, index and
+-- Version 7: many processes on one store (session.go, feed.go).
+-- sessions: the open Stores that have written; a row whose session is
+-- not alive is one that crashed. session_dirty: the mailboxes whose
+-- files each of them may have left out of step with the index.
+CREATE TABLE IF NOT EXISTS sessions (
+	id      TEXT PRIMARY KEY,
+	pid     INTEGER NOT NULL,
+	started INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS session_dirty (
+	session    TEXT NOT NULL,
+	mailbox_id INTEGER NOT NULL,
+	PRIMARY KEY (session, mailbox_id)
+) WITHOUT ROWID;
+-- mailbox_changes: mailboxes created, renamed and deleted, by MODSEQ, so
+-- other processes' subscribers hear of them (the last 1000 are kept).
+CREATE TABLE IF NOT EXISTS mailbox_changes (
+	modseq     INTEGER PRIMARY KEY,
+	kind       INTEGER NOT NULL,
+	mailbox_id INTEGER NOT NULL,
+	name       TEXT NOT NULL,
+	old_name   TEXT NOT NULL DEFAULT ''
+);
+-- Version 8: journal entries the server refused for good, kept (shown
+-- as failed changes) until the user retries or drops them. The trigger
+-- forgets the mark with its entry.
+CREATE TABLE IF NOT EXISTS journal_failed (
+	journal_id INTEGER PRIMARY KEY,
+	failed_at  INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS journal_failed_gone AFTER DELETE ON journal BEGIN
+	DELETE FROM journal_failed WHERE journal_id = old.id;
+END;
+-- Version 9: the MIME structure and envelope of a message (mime.Structure,
+-- for IMAP's BODYSTRUCTURE and ENVELOPE; structure.go), recorded on first
+-- use. size is the message's, so a replaced body is told. The trigger
+-- drops the row with its message, whatever path deletes it.
+CREATE TABLE IF NOT EXISTS structures (
+	message_id INTEGER PRIMARY KEY,
+	size       INTEGER NOT NULL,
+	data       BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS structures_gone AFTER DELETE ON messages BEGIN
+	DELETE FROM structures WHERE message_id = old.id;
+END;
+-- Version 10: the thread order (threadorder.go: columns, index and
 -- triggers added by migrateThreadOrder).
 `

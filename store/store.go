@@ -39,20 +39,28 @@ type Options struct {
 	// textIdle, when set, replaces the pause the full-text indexer waits
 	// for (tests).
 	textIdle time.Duration
+	// afterPlace, when set, runs after an append's files were renamed
+	// into cur/ and before their rows are committed (crash tests).
+	afterPlace func()
 }
 
 // Store is an open mail store. Its methods are safe for concurrent use.
-// Writes are serialised by one writer; reads run in parallel.
+// Writes are serialised by one writer; reads run in parallel. Any number
+// of processes may have one store open at once (see doc.go): writes are
+// serialised between them too, and each one's subscribers hear of the
+// others' changes.
 type Store struct {
 	root string
 	opts Options
 
-	wdb *sql.DB // the one writer connection
-	rdb *sql.DB // read-only connections
+	wdb     *sql.DB // the one writer connection
+	rdb     *sql.DB // read-only connections
+	readDSN string  // how rdb connects (the feed's poll opens its own)
 
-	// wmu serialises write operations: their file moves and their
-	// transaction form one unit.
-	wmu sync.Mutex
+	// wmu serialises write operations, within the process and across
+	// processes (writeLock): their file moves and their transaction form
+	// one unit.
+	wmu writeLock
 	// fmu guards the placing of new files into cur/ (the first stage of
 	// an append) against mailbox renames, deletes and checks, which take
 	// it after wmu. An append's first stage holds fmu alone, its second
@@ -64,22 +72,26 @@ type Store struct {
 	stmts     stmtCache       // prepared statements of the writer connection
 	modseq    uint64          // last MODSEQ handed out; guarded by wmu
 	lastID    int64           // last message id handed out; guarded by wmu
-	marked    bool            // the durable open flag is set; guarded by wmu
-	dirty     map[int64]bool  // mailboxes marked dirty since open; guarded by wmu
+	marked    bool            // the session's row is durable; guarded by wmu
+	dirtyMu   sync.Mutex      // guards dirty (read without wmu)
+	dirty     map[int64]bool  // mailboxes this session marked dirty (session.go)
 	keySeq    atomic.Uint64   // Maildir unique name counter
 	host      string          // host part of Maildir unique names
+	session   string          // this Store's session id (lock.go, session.go)
 	feed      feed            // change subscribers
 	dirs      dirCache        // mailbox name to id and directory
 	bufs      sync.Pool       // *bufio.Writer of 64 KiB for message files
 	report    Report          // what Open reconciled
 	text      textIndexer     // deferred full-text indexing
 	closed    atomic.Bool
-	lock      *os.File // ROOT/lock, held while open
+	rootLock  *os.File // ROOT/lock, held shared while open
+	sessFile  *os.File // ROOT/sessions/<session>, held while open
 }
 
 // Open opens the store at root, creating it if needed, and reconciles the
 // Maildir directories that changed since the store was last closed cleanly.
-// What was reconciled is available from OpenReport.
+// What was reconciled is available from OpenReport. Other processes may
+// have the store open at the same time.
 func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 	s := &Store{root: root, dirty: map[int64]bool{}, placing: map[string]bool{}}
 	s.bufs.New = func() any { return bufio.NewWriterSize(nil, 64<<10) }
@@ -97,27 +109,63 @@ func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 		host = "localhost"
 	}
 	s.host = maildirSafe(host)
+	s.feed.s = s
 	if err := os.MkdirAll(filepath.Join(root, "mail"), 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", root, err)
 	}
-	if s.lock, err = lockRoot(root); err != nil {
+	if err := s.openFiles(); err != nil {
+		s.closeFiles()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if err := s.openDB(ctx); err != nil {
-		s.lock.Close()
+		s.closeFiles()
 		return nil, fmt.Errorf("open store %s: %w", root, err)
 	}
 	if err := s.reconcileOnOpen(ctx); err != nil {
 		s.closeDB()
-		s.lock.Close()
+		s.closeFiles()
 		return nil, fmt.Errorf("open store %s: reconcile: %w", root, err)
 	}
 	if err := s.startText(ctx); err != nil {
 		s.closeDB()
-		s.lock.Close()
+		s.closeFiles()
 		return nil, fmt.Errorf("open store %s: %w", root, err)
 	}
 	return s, nil
+}
+
+// openFiles takes the store's shared lock and opens the files the
+// processes sharing it coordinate through (lock.go).
+func (s *Store) openFiles() error {
+	var err error
+	if s.rootLock, err = lockRoot(s.root); err != nil {
+		return err
+	}
+	if s.wmu.f, err = os.OpenFile(filepath.Join(s.root, "write.lock"), os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return err
+	}
+	if s.session, s.sessFile, err = startSession(s.root); err != nil {
+		return err
+	}
+	s.dirs.shared, err = openCounters(s.root)
+	return err
+}
+
+// closeFiles ends the session and releases the store's lock files.
+func (s *Store) closeFiles() {
+	if s.sessFile != nil {
+		os.Remove(s.sessFile.Name())
+		s.sessFile.Close()
+	}
+	if s.dirs.shared.f != nil {
+		s.dirs.shared.f.Close()
+	}
+	if s.wmu.f != nil {
+		s.wmu.f.Close()
+	}
+	if s.rootLock != nil {
+		s.rootLock.Close()
+	}
 }
 
 func (s *Store) openDB(ctx context.Context) error {
@@ -152,30 +200,12 @@ func (s *Store) openDB(ctx context.Context) error {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	s.wdb = w
-	var version int
-	if err := w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+	if err := s.migrate(ctx); err != nil {
 		w.Close()
-		return fmt.Errorf("read schema version: %w", err)
+		return err
 	}
-	if version > schemaVersion {
-		w.Close()
-		return fmt.Errorf("index schema %d is newer than this letterbox (%d)", version, schemaVersion)
-	}
-	if version < schemaVersion {
-		if _, err := w.ExecContext(ctx, schema); err != nil {
-			w.Close()
-			return fmt.Errorf("create schema: %w", err)
-		}
-		if err := migrateThreadOrder(ctx, w, version); err != nil {
-			w.Close()
-			return fmt.Errorf("thread order: %w", err)
-		}
-		if _, err := w.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-			w.Close()
-			return fmt.Errorf("set schema version: %w", err)
-		}
-	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	s.readDSN = dsn("query_only(1)")
+	r, err := sql.Open("sqlite", s.readDSN)
 	if err != nil {
 		w.Close()
 		return err
@@ -193,7 +223,10 @@ func (s *Store) openDB(ctx context.Context) error {
 		return fmt.Errorf("read modseq: %w", err)
 	}
 	var metaSeq sql.NullInt64
-	_ = w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='modseq'").Scan(&metaSeq)
+	if err := w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='modseq'").Scan(&metaSeq); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		s.closeDB()
+		return fmt.Errorf("read modseq from meta: %w", err)
+	}
 	s.modseq = uint64(max(ms.Int64, metaSeq.Int64))
 	// Message ids are never reused (scripts keep them, and the sync
 	// state refers to them): the next id continues after the highest
@@ -203,11 +236,43 @@ func (s *Store) openDB(ctx context.Context) error {
 		s.closeDB()
 		return fmt.Errorf("read message ids: %w", err)
 	}
-	_ = w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='lastid'").Scan(&metaID)
+	if err := w.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='lastid'").Scan(&metaID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		s.closeDB()
+		return fmt.Errorf("read message ids from meta: %w", err)
+	}
 	s.lastID = max(maxID.Int64, metaID.Int64)
 	if err := s.stmts.prepare(ctx, w); err != nil {
 		s.closeDB()
 		return err
+	}
+	return nil
+}
+
+// migrate creates or upgrades the schema, under the writer lock so that
+// two processes opening a new store do it one after the other.
+func (s *Store) migrate(ctx context.Context) error {
+	if err := s.lockWrite(); err != nil {
+		return err
+	}
+	defer s.wmu.Unlock()
+	var version int
+	if err := s.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("index schema %d is newer than this letterbox (%d)", version, schemaVersion)
+	}
+	if version == schemaVersion {
+		return nil
+	}
+	if _, err := s.wdb.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	if err := migrateThreadOrder(ctx, s.wdb, version); err != nil {
+		return fmt.Errorf("thread order: %w", err)
+	}
+	if _, err := s.wdb.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return fmt.Errorf("set schema version: %w", err)
 	}
 	return nil
 }
@@ -228,25 +293,25 @@ func (s *Store) Root() string { return s.root }
 // OpenReport tells what Open reconciled between files and index.
 func (s *Store) OpenReport() Report { return s.report }
 
-// Close records the state of the Maildir directories, so the next Open
-// need not rescan them, and closes the index. Subscriptions are closed.
+// Close records the state of the Maildir directories this session wrote
+// to (when no other session is writing there), so the next Open need not
+// rescan them, and closes the index. Subscriptions are closed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
 	s.stopText()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.stopPoll()
 	var errs []error
-	if err := s.recordCleanState(context.Background()); err != nil {
+	s.wmu.Lock()
+	wrote := s.marked
+	if s.wmu.err != nil {
+		errs = append(errs, s.wmu.err)
+	} else if err := s.endSession(context.Background()); err != nil {
 		errs = append(errs, err)
-	} else if s.marked {
-		if err := s.setOpenFlag(context.Background(), false); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	s.feed.closeAll()
-	if s.marked {
+	if wrote {
 		if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 			errs = append(errs, err)
 		}
@@ -254,10 +319,12 @@ func (s *Store) Close() error {
 	if err := s.rdb.Close(); err != nil {
 		errs = append(errs, err)
 	}
+	s.stmts.close()
 	if err := s.wdb.Close(); err != nil {
 		errs = append(errs, err)
 	}
-	s.lock.Close()
+	s.wmu.Unlock()
+	s.closeFiles()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close store %s: %w", s.root, err)
 	}
@@ -267,6 +334,10 @@ func (s *Store) Close() error {
 // lockWrite takes the writer lock, failing if the store is closed.
 func (s *Store) lockWrite() error {
 	s.wmu.Lock()
+	if err := s.wmu.err; err != nil {
+		s.wmu.Unlock()
+		return err
+	}
 	if s.closed.Load() {
 		s.wmu.Unlock()
 		return ErrClosed
@@ -310,18 +381,22 @@ func (s *Store) fsyncDir(dir string) error {
 	return nil
 }
 
-// withTx runs fn in a write transaction on the writer connection.
+// withTx runs fn in a write transaction on the writer connection; the
+// caller holds wmu. Another process may have written since this one last
+// did, so the MODSEQ and id counters continue from the highest of this
+// process's and ROOT/counters' (lock.go), which every writer updates
+// before its commit under the write lock. The MODSEQs
+// fn hands out are noted as this process's own before the commit, so
+// the feed's poll (feed.go) does not announce them a second time.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if !s.marked {
-		// On failure (a full disk) the transaction below reports it.
-		if err := s.setOpenFlag(ctx, true); err == nil {
-			s.marked = true
-		}
-	}
+	s.ensureSession(ctx)
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	_, ms, lid := s.dirs.shared.load()
+	s.modseq, s.lastID = max(s.modseq, ms), max(s.lastID, int64(lid))
+	first, firstID := s.modseq, s.lastID
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
@@ -330,6 +405,13 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return fmt.Errorf("save modseq: %w", err)
 	}
+	if s.modseq != first || s.lastID != firstID {
+		if err := s.dirs.shared.store(s.modseq, uint64(s.lastID)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("save counters: %w", err)
+		}
+	}
+	s.feed.noteOwn(first, s.modseq)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

@@ -277,8 +277,18 @@ func TestReconcile(t *testing.T) {
 	if err != nil || !chk.Clean() {
 		t.Fatalf("check after reconcile: %v %+v", err, chk)
 	}
-	if _, err := Open(ctx, dir, nil); err == nil {
-		t.Fatal("second open of a locked store succeeded")
+	// A second open beside the first (another process, or this one)
+	// sees the same store and rescans nothing.
+	s2, err := Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatalf("second open: %v", err)
+	}
+	defer s2.Close()
+	if rep := s2.OpenReport(); len(rep.Rescanned) != 0 {
+		t.Errorf("second open rescanned %v", rep.Rescanned)
+	}
+	if msgs, _ := s2.List(ctx, ListOptions{Mailbox: "INBOX"}); len(msgs) != 2 {
+		t.Errorf("second open sees %d messages", len(msgs))
 	}
 }
 

@@ -78,6 +78,10 @@ type JournalEntry struct {
 	Created   time.Time
 	Attempts  int
 	LastError string
+	// Failed marks a change the server refused for good (JournalGiveUp):
+	// it stays, with the server's words in LastError, until JournalRetry
+	// or JournalDone.
+	Failed bool
 }
 
 func insertRemote(ctx context.Context, tx *sql.Tx, id, mbID int64, r Remote) error {
@@ -265,10 +269,22 @@ func (s *Store) ReplaceBody(ctx context.Context, mailbox string, uid uint32, r i
 }
 
 // HasRemoteIDs reports which of keys were ever stored with Remote.ID.
+// A key longer than a file name can carry is also found under the hash
+// an orphan's name restores it by (identity.go).
 func (s *Store) HasRemoteIDs(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(keys))
-	for start := 0; start < len(keys); start += 500 {
-		chunk := keys[start:min(start+500, len(keys))]
+	asked := make([]string, 0, len(keys))
+	hashed := map[string]string{}
+	for _, k := range keys {
+		asked = append(asked, k)
+		if len(k) > idInName {
+			h := hashedRemoteID(k)
+			hashed[h] = k
+			asked = append(asked, h)
+		}
+	}
+	for start := 0; start < len(asked); start += 500 {
+		chunk := asked[start:min(start+500, len(asked))]
 		args := make([]any, len(chunk))
 		for i, k := range chunk {
 			args[i] = k
@@ -282,6 +298,9 @@ func (s *Store) HasRemoteIDs(ctx context.Context, keys []string) (map[string]boo
 			if err := rows.Scan(&k); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("remote ids: %w", err)
+			}
+			if long, ok := hashed[k]; ok {
+				k = long
 			}
 			out[k] = true
 		}
@@ -390,9 +409,11 @@ func (s *Store) JournalAdd(ctx context.Context, op string, payload []byte) (int6
 	return id, nil
 }
 
-// Journal lists the pending changes in the order they were made.
+// Journal lists the pending changes in the order they were made, the
+// failed ones (Failed) included.
 func (s *Store) Journal(ctx context.Context) ([]JournalEntry, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT id, op, payload, created, attempts, last_error FROM journal ORDER BY id")
+	rows, err := s.rdb.QueryContext(ctx, `SELECT j.id, j.op, j.payload, j.created, j.attempts, j.last_error, f.journal_id IS NOT NULL
+		FROM journal j LEFT JOIN journal_failed f ON f.journal_id = j.id ORDER BY j.id`)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -402,7 +423,7 @@ func (s *Store) Journal(ctx context.Context) ([]JournalEntry, error) {
 		var e JournalEntry
 		var payload string
 		var created int64
-		if err := rows.Scan(&e.ID, &e.Op, &payload, &created, &e.Attempts, &e.LastError); err != nil {
+		if err := rows.Scan(&e.ID, &e.Op, &payload, &created, &e.Attempts, &e.LastError, &e.Failed); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 		e.Payload, e.Created = []byte(payload), time.Unix(0, created)

@@ -8,6 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
+
+	"github.com/letterbox-mail/letterbox/store/query"
 )
 
 // Deferred full-text indexing (Options.DeferText). A delivery commits the
@@ -145,23 +149,34 @@ func (s *Store) catchUpText(ctx context.Context) error {
 	// not yet counted them.
 	s.text.mu.Lock()
 	s.text.mu.Unlock()
-	for s.text.pending.Load() > 0 {
+	// The count is this process's; another process sharing the store may
+	// have left rows too, so the table is asked when the count is zero.
+	if s.text.pending.Load() <= 0 {
+		var waiting bool
+		if err := s.rdb.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM fts_pending)").Scan(&waiting); err != nil {
+			return fmt.Errorf("index waiting messages: %w", err)
+		}
+		if !waiting {
+			return nil
+		}
+	}
+	for {
 		n, err := s.indexTextStep(ctx)
 		if err != nil {
 			return fmt.Errorf("index waiting messages: %w", err)
 		}
 		if n == 0 {
+			s.text.pending.Store(0)
 			return nil
 		}
 	}
-	return nil
 }
 
 // pendingText is a message awaiting its full-text row.
 type pendingText struct {
 	id   int64
 	path string // "" when the message is gone
-	pm   *ParsedMessage
+	pm   *mime.Parsed
 	err  error // opening its file failed
 }
 
@@ -185,7 +200,9 @@ func (s *Store) indexTextStep(ctx context.Context) (int, error) {
 	for n := len(batch); ; n /= 2 {
 		err := s.writeText(ctx, batch[:n])
 		if err == nil {
-			t.pending.Add(-int64(n))
+			if t.pending.Add(-int64(n)) < 0 {
+				t.pending.Store(0) // it indexed another process's rows too
+			}
 			return n, nil
 		}
 		if n == 1 || ctx.Err() != nil || errors.Is(err, ErrClosed) {
@@ -245,6 +262,14 @@ func (s *Store) writeText(ctx context.Context, batch []*pendingText) error {
 	defer s.wmu.Unlock()
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		for _, p := range batch {
+			// Another process's indexer may have written it meanwhile.
+			var waiting bool
+			if err := tx.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM fts_pending WHERE message_id = ?)", p.id).Scan(&waiting); err != nil {
+				return err
+			}
+			if !waiting {
+				continue
+			}
 			var dir, file string
 			err := tx.QueryRowContext(ctx, "SELECT mb.dir, m.file FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id WHERE m.id = ?", p.id).Scan(&dir, &file)
 			switch {
@@ -280,8 +305,8 @@ func (s *Store) writeText(ctx context.Context, batch []*pendingText) error {
 }
 
 // textReady catches up the full-text index when q reads it.
-func (s *Store) textReady(ctx context.Context, q *Query) error {
-	if !q.usesText() {
+func (s *Store) textReady(ctx context.Context, q *query.Query) error {
+	if !q.UsesText() {
 		return nil
 	}
 	return s.catchUpText(ctx)

@@ -10,7 +10,7 @@ import (
 )
 
 // The thread order of a mailbox, kept in the index so a threaded listing
-// pages by keyset like the date order (schema version 7).
+// pages by keyset like the date order (schema version 10).
 //
 // Every message row carries:
 //   - thread_date: its thread's latest date (threads.last_date), copied
@@ -36,7 +36,7 @@ import (
 // thread order: the columns, the index, the triggers, and every thread
 // laid out (on 100,000 messages, a few seconds, once).
 func migrateThreadOrder(ctx context.Context, db *sql.DB, from int) error {
-	if from >= 7 {
+	if from >= 10 {
 		return nil
 	}
 	have := map[string]bool{}

@@ -148,7 +148,7 @@ func TestThreadKeyset(t *testing.T) {
 	}
 }
 
-// TestThreadOrderMigration: a store of schema 6 (no thread order) gets
+// TestThreadOrderMigration: a store of schema 9 (no thread order) gets
 // it when opened.
 func TestThreadOrderMigration(t *testing.T) {
 	ctx := context.Background()
@@ -156,11 +156,11 @@ func TestThreadOrderMigration(t *testing.T) {
 	mustAppend(t, s, "INBOX", threadMsg("b", "b", 2, "a"))
 	mustAppend(t, s, "INBOX", threadMsg("a", "a", 1))
 	mustAppend(t, s, "INBOX", threadMsg("c", "c", 3))
-	// Back to version 6: no triggers, index or columns.
+	// Back to version 9: no triggers, index or columns.
 	for _, q := range []string{"DROP TRIGGER thread_order_insert", "DROP TRIGGER thread_order_delete", "DROP TRIGGER thread_order_move",
 		"DROP TRIGGER thread_order_date", "DROP INDEX messages_by_thread_order", "DROP TABLE thread_dirty",
 		"ALTER TABLE messages DROP COLUMN thread_date", "ALTER TABLE messages DROP COLUMN thread_order",
-		"ALTER TABLE messages DROP COLUMN thread_depth", "PRAGMA user_version = 6"} {
+		"ALTER TABLE messages DROP COLUMN thread_depth", "PRAGMA user_version = 9"} {
 		if _, err := s.wdb.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

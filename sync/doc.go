@@ -9,7 +9,9 @@
 // for local failures), found with KindOf or errors.Is(err, ErrAuth) and
 // the other sentinels, and network, TLS and context errors are classified
 // by one function, Classify. A timeout is Temporary and its message names
-// the operation that timed out.
+// the operation that timed out (TimeoutError, with the default deadlines
+// and the account's Timeouts in timeout.go); Resume (resume.go) is how a
+// sync cut by the network reconnects inside the same run.
 //
 // It and its subpackages may import store only; they must not import
 // accounts, ui or server (tests may start a server/ in-process as a

@@ -110,6 +110,42 @@ func (b *AccountBackend) SaveDraft(ctx context.Context, d *compose.Draft) error 
 	return b.A.SaveDraft(ctx, d)
 }
 
+func (b *AccountBackend) OpenDraft(ctx context.Context, id int64) (*compose.Draft, error) {
+	return b.A.OpenDraft(ctx, id)
+}
+
+func (b *AccountBackend) ReplaceDraft(ctx context.Context, old int64, d *compose.Draft) (int64, error) {
+	return b.A.ReplaceDraft(ctx, old, d)
+}
+
+func (b *AccountBackend) DeleteDraft(ctx context.Context, id int64) error {
+	return b.A.DeleteDraft(ctx, id)
+}
+
+func (b *AccountBackend) CreateFolder(ctx context.Context, name string) error {
+	return b.A.CreateFolder(ctx, name)
+}
+
+func (b *AccountBackend) FailedChanges(ctx context.Context) ([]FailedChange, error) {
+	list, err := b.A.FailedChanges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FailedChange, len(list))
+	for i, c := range list {
+		out[i] = FailedChange{ID: c.ID, What: b.A.DescribeChange(c), Error: c.LastError}
+	}
+	return out, nil
+}
+
+func (b *AccountBackend) RetryChange(ctx context.Context, id int64) error {
+	return b.A.RetryChange(ctx, id)
+}
+
+func (b *AccountBackend) DropChange(ctx context.Context, id int64) error {
+	return b.A.DropChange(ctx, id)
+}
+
 func (b *AccountBackend) MarkAnswered(ctx context.Context, id int64) error {
 	return b.A.MarkAnswered(ctx, id)
 }

@@ -18,7 +18,7 @@ import (
 
 // confirmedMsg carries a destructive action the user said yes to.
 type confirmedMsg struct {
-	what string // "delete", "archive", "move"
+	what string // "delete", "archive", "move", "create+move"
 	ids  []int64
 	to   string
 	// forGood: a delete that removes every message for good (no undo).
@@ -101,6 +101,17 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m.do(confirmedMsg{what: "archive", ids: ids})
+	case key.Matches(msg, k.EditDraft):
+		x, ok := m.actionMessage(ids)
+		mb, _ := m.sidebar.box(m.cur, x.Mailbox)
+		if !ok || !x.HasFlag(accounts.FlagDraft) && mb.SpecialUse != accounts.SpecialDrafts {
+			return m, func() tea.Msg { return infoMsg{text: "not a draft: e edits the messages of the Drafts folder"} }
+		}
+		id := x.ID
+		return m, func() tea.Msg {
+			d, err := b.OpenDraft(ctx, id)
+			return draftMsg{account: b.Name(), draft: d, draftID: id, err: err}
+		}
 	case key.Matches(msg, k.Move):
 		var folders []string
 		for _, f := range m.sidebar.folders(m.cur) {
@@ -109,12 +120,24 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.moveIDs = ids
-		m.picker = newPicker(m.c, fmt.Sprintf("Move %s to…", plural(n, "message")), folders)
+		m.picker = newPicker(m.c, fmt.Sprintf("Move %s to…", plural(n, "message")), folders, true)
 		m.picker.width, m.picker.height = m.c.Width, max(1, m.c.Height-2)
 		m.back, m.screen = m.screen, screenPicker
 		return m, nil
 	}
 	return m, nil
+}
+
+// actionMessage is the one message an edit is about: the open one, or
+// the selected one.
+func (m Model) actionMessage(ids []int64) (accounts.Message, bool) {
+	if m.screen == screenReader {
+		return m.reader.msg, true
+	}
+	if sel, ok := m.list.selected(); ok {
+		return sel, true
+	}
+	return accounts.Message{}, false
 }
 
 // actionID is the one message a reply or forward is about.
@@ -167,6 +190,13 @@ func (m Model) do(c confirmedMsg) (tea.Model, tea.Cmd) {
 			err, what = b.Archive(ctx, ids), "archived "+noun
 		case "move":
 			err, what = b.Move(ctx, ids, c.to), "moved "+noun+" to "+c.to
+		case "create+move":
+			// A folder the picker offered to create: made here at once,
+			// on the server with the next sync, before the move.
+			what = "created " + c.to + " and moved " + noun + " there"
+			if err = b.CreateFolder(ctx, c.to); err == nil {
+				err = b.Move(ctx, ids, c.to)
+			}
 		}
 		return actionDoneMsg{account: b.Name(), what: what, err: err, undo: undo}
 	}
@@ -229,12 +259,17 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.folder == "" {
 			return m, nil
 		}
-		return m.do(confirmedMsg{what: "move", ids: m.moveIDs, to: msg.folder})
+		what := "move"
+		if msg.create {
+			what = "create+move"
+		}
+		return m.do(confirmedMsg{what: what, ids: m.moveIDs, to: msg.folder})
 	case draftMsg:
 		if msg.err != nil {
 			return m, func() tea.Msg { return errMsg{msg.err} }
 		}
 		m.composer = newComposer(m.c, msg.account, msg.draft, msg.answers)
+		m.composer.draftID = msg.draftID
 		m.composer = m.composer.setSize(m.c.Width, max(1, m.c.Height-2))
 		m.back, m.screen = m.screen, screenComposer
 		return m, m.composer.applyFocus()
@@ -251,9 +286,14 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if i < 0 {
 			return m, nil
 		}
-		b, ctx, answers := m.accts[i].b, m.ctx, m.composer.answers
+		b, ctx, answers, draftID := m.accts[i].b, m.ctx, m.composer.answers, m.composer.draftID
 		return m, func() tea.Msg {
 			if isDraft {
+				if draftID != 0 {
+					// The edited draft replaces the saved one.
+					_, err := b.ReplaceDraft(ctx, draftID, d)
+					return sentMsg{account: b.Name(), draft: true, err: err}
+				}
 				return sentMsg{account: b.Name(), draft: true, err: b.SaveDraft(ctx, d)}
 			}
 			if err := b.Queue(ctx, d); err != nil {
@@ -261,6 +301,11 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			if answers != 0 {
 				b.MarkAnswered(ctx, answers)
+			}
+			if draftID != 0 {
+				if err := b.DeleteDraft(ctx, draftID); err != nil {
+					return sentMsg{account: b.Name(), err: fmt.Errorf("queued in the Outbox, but the draft stays in Drafts: %w", err)}
+				}
 			}
 			return sentMsg{account: b.Name()}
 		}

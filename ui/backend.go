@@ -60,6 +60,20 @@ type Backend interface {
 	Queue(ctx context.Context, d *compose.Draft) error
 	// SaveDraft stores a draft in the Drafts folder.
 	SaveDraft(ctx context.Context, d *compose.Draft) error
+	// OpenDraft opens saved draft id for editing; ReplaceDraft saves an
+	// edited draft in place of draft old and returns the new one's id;
+	// DeleteDraft removes draft id for good (it was sent).
+	OpenDraft(ctx context.Context, id int64) (*compose.Draft, error)
+	ReplaceDraft(ctx context.Context, old int64, d *compose.Draft) (int64, error)
+	DeleteDraft(ctx context.Context, id int64) error
+	// CreateFolder creates a folder (journaled for the server).
+	CreateFolder(ctx context.Context, name string) error
+	// FailedChanges lists the changes the server refused for good;
+	// RetryChange sends one again with the next sync, DropChange gives
+	// it up.
+	FailedChanges(ctx context.Context) ([]FailedChange, error)
+	RetryChange(ctx context.Context, id int64) error
+	DropChange(ctx context.Context, id int64) error
 	// MarkAnswered flags the message a sent reply answered.
 	MarkAnswered(ctx context.Context, id int64) error
 	// Sync runs one sync of the account (incoming, then the outbox),
@@ -97,4 +111,12 @@ type Feed interface {
 	C() <-chan struct{}
 	Pull() []accounts.Change
 	Close()
+}
+
+// FailedChange is a local change the server refused for good.
+type FailedChange struct {
+	ID int64
+	// What says what the change does ("move 1 message from INBOX to
+	// Projects"); Error is the server's words.
+	What, Error string
 }

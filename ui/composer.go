@@ -26,6 +26,7 @@ type composerModel struct {
 	account string
 	base    *compose.Draft // From, threading headers, Message-ID
 	answers int64          // the message a reply answers
+	draftID int64          // the saved draft being edited, 0 for none
 	fields  [4]textinput.Model
 	body    textarea.Model
 	attach  []compose.Attachment

@@ -28,8 +28,10 @@ type fakeBackend struct {
 	drafts  []*compose.Draft
 	syncErr error
 	syncEv  []accounts.SyncEvent
-	feed    *fakeFeed
-	pages   int // Page calls
+	// failed are the changes the server refused, as FailedChanges lists.
+	failed []FailedChange
+	feed   *fakeFeed
+	pages  int // Page calls
 	// plainTrash lists Trash without its special use (as a POP3
 	// account's local Trash may be).
 	plainTrash bool
@@ -418,6 +420,69 @@ func (f *fakeBackend) SaveDraft(ctx context.Context, d *compose.Draft) error {
 	defer f.mu.Unlock()
 	f.record("draft " + d.Subject)
 	f.drafts = append(f.drafts, d)
+	return nil
+}
+
+func (f *fakeBackend) OpenDraft(ctx context.Context, id int64) (*compose.Draft, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mb, i := f.find(id)
+	if i < 0 {
+		return nil, accounts.ErrNotFound
+	}
+	m := f.msgs[mb][i]
+	d := &compose.Draft{From: compose.Address{Addr: f.Address()}, Subject: m.Subject, Body: "draft text of " + m.Subject + "\n"}
+	for _, a := range m.To {
+		d.To = append(d.To, compose.Address{Name: a.Name, Addr: a.Addr})
+	}
+	return d, nil
+}
+
+func (f *fakeBackend) ReplaceDraft(ctx context.Context, old int64, d *compose.Draft) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(fmt.Sprintf("replace draft %d %s", old, d.Subject))
+	f.drafts = append(f.drafts, d)
+	return old + 1000, nil
+}
+
+func (f *fakeBackend) DeleteDraft(ctx context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(fmt.Sprintf("delete draft %d", id))
+	return nil
+}
+
+func (f *fakeBackend) CreateFolder(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("create " + name)
+	if _, ok := f.msgs[name]; ok {
+		return accounts.ErrExists
+	}
+	f.msgs[name] = nil
+	return nil
+}
+
+func (f *fakeBackend) FailedChanges(ctx context.Context) ([]FailedChange, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.failed), nil
+}
+
+func (f *fakeBackend) RetryChange(ctx context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(fmt.Sprintf("retry %d", id))
+	f.failed = slices.DeleteFunc(f.failed, func(c FailedChange) bool { return c.ID == id })
+	return nil
+}
+
+func (f *fakeBackend) DropChange(ctx context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(fmt.Sprintf("drop %d", id))
+	f.failed = slices.DeleteFunc(f.failed, func(c FailedChange) bool { return c.ID == id })
 	return nil
 }
 

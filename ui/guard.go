@@ -177,6 +177,34 @@ func (gb gatedBackend) SaveDraft(ctx context.Context, d *compose.Draft) error {
 	return gb.run(func() error { return gb.b.SaveDraft(ctx, d) })
 }
 
+func (gb gatedBackend) OpenDraft(ctx context.Context, id int64) (*compose.Draft, error) {
+	return through(gb.g, func() (*compose.Draft, error) { return gb.b.OpenDraft(ctx, id) })
+}
+
+func (gb gatedBackend) ReplaceDraft(ctx context.Context, old int64, d *compose.Draft) (int64, error) {
+	return through(gb.g, func() (int64, error) { return gb.b.ReplaceDraft(ctx, old, d) })
+}
+
+func (gb gatedBackend) DeleteDraft(ctx context.Context, id int64) error {
+	return gb.run(func() error { return gb.b.DeleteDraft(ctx, id) })
+}
+
+func (gb gatedBackend) CreateFolder(ctx context.Context, name string) error {
+	return gb.run(func() error { return gb.b.CreateFolder(ctx, name) })
+}
+
+func (gb gatedBackend) FailedChanges(ctx context.Context) ([]FailedChange, error) {
+	return through(gb.g, func() ([]FailedChange, error) { return gb.b.FailedChanges(ctx) })
+}
+
+func (gb gatedBackend) RetryChange(ctx context.Context, id int64) error {
+	return gb.run(func() error { return gb.b.RetryChange(ctx, id) })
+}
+
+func (gb gatedBackend) DropChange(ctx context.Context, id int64) error {
+	return gb.run(func() error { return gb.b.DropChange(ctx, id) })
+}
+
 func (gb gatedBackend) MarkAnswered(ctx context.Context, id int64) error {
 	return gb.run(func() error { return gb.b.MarkAnswered(ctx, id) })
 }

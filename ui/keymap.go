@@ -39,6 +39,7 @@ type KeyMap struct {
 	Undo                     key.Binding
 	Reply, ReplyAll, Forward key.Binding
 	Compose, Search, Sync    key.Binding
+	EditDraft, Changes       key.Binding
 	Help                     key.Binding
 	// The reader.
 	NextMessage, PrevMessage key.Binding
@@ -99,6 +100,8 @@ func DefaultKeyMap() KeyMap {
 		Compose:        kb([]string{"c"}, "c", "compose"),
 		Search:         kb([]string{"/"}, "/", "search (reader: in it)"),
 		Sync:           kb([]string{"s"}, "s", "sync now"),
+		EditDraft:      kb([]string{"e"}, "e", "edit a draft"),
+		Changes:        kb([]string{"C"}, "C", "refused changes"),
 		Help:           kb([]string{"?"}, "?", "help"),
 		NextMessage:    kb([]string{"J"}, "J", "next message"),
 		PrevMessage:    kb([]string{"K"}, "K", "previous message"),
@@ -176,7 +179,8 @@ func (k *KeyMap) bindings() []keyGroup {
 			{"delete", &k.Delete, onBoth}, {"archive", &k.Archive, onBoth}, {"move", &k.Move, onBoth},
 			{"undo", &k.Undo, onBoth}, {"reply", &k.Reply, onBoth}, {"reply_all", &k.ReplyAll, onBoth},
 			{"forward", &k.Forward, onBoth}, {"compose", &k.Compose, onBoth}, {"search", &k.Search, onBoth},
-			{"next_match", &k.NextMatch, onBoth}, {"prev_match", &k.PrevMatch, onBoth}, {"sync", &k.Sync, onBoth}}},
+			{"next_match", &k.NextMatch, onBoth}, {"prev_match", &k.PrevMatch, onBoth}, {"sync", &k.Sync, onBoth},
+			{"edit_draft", &k.EditDraft, onBoth}, {"failed_changes", &k.Changes, onBoth}}},
 		{"Reader", onReader, []namedKey{{"next_message", &k.NextMessage, onReader}, {"prev_message", &k.PrevMessage, onReader},
 			{"next_attachment", &k.NextAttachment, onReader}, {"save_attachment", &k.SaveAttachment, onReader},
 			{"open_attachment", &k.OpenAttachment, onReader}, {"open_html", &k.OpenHTML, onReader},

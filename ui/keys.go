@@ -72,7 +72,7 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.open()
 	case key.Matches(msg, k.Reply), key.Matches(msg, k.ReplyAll), key.Matches(msg, k.Forward),
 		key.Matches(msg, k.ToggleRead), key.Matches(msg, k.Flag), key.Matches(msg, k.Delete),
-		key.Matches(msg, k.Archive), key.Matches(msg, k.Move):
+		key.Matches(msg, k.Archive), key.Matches(msg, k.Move), key.Matches(msg, k.EditDraft):
 		return m.act(msg, m.list.targets())
 	}
 	m.list, cmd = m.list.Update(msg)
@@ -153,7 +153,7 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, openAttachmentCmd(m.ctx, m.backend(), id, a)
 	case key.Matches(msg, k.Reply), key.Matches(msg, k.ReplyAll), key.Matches(msg, k.Forward),
 		key.Matches(msg, k.ToggleRead), key.Matches(msg, k.Flag), key.Matches(msg, k.Delete),
-		key.Matches(msg, k.Archive), key.Matches(msg, k.Move):
+		key.Matches(msg, k.Archive), key.Matches(msg, k.Move), key.Matches(msg, k.EditDraft):
 		return m.act(msg, []int64{id})
 	}
 	m.reader, cmd = m.reader.Update(msg)

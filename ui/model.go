@@ -21,6 +21,7 @@ const (
 	screenHelp                   // the key overlay
 	screenPicker                 // choosing a folder
 	screenWizard                 // setting up the first account
+	screenChanges                // the changes the server refused
 )
 
 // acct is one open account.
@@ -30,6 +31,8 @@ type acct struct {
 	syncing      bool
 	pendingFlush bool // a message was queued while a sync ran
 	notify       notifyState
+	// failed are the changes the server refused, as last read.
+	failed []FailedChange
 }
 
 // Options configure New.
@@ -82,6 +85,7 @@ type Model struct {
 	status    statusModel
 	help      helpModel
 	picker    pickerModel
+	changes   changesModel
 	wizard    wizardModel
 	moveIDs   []int64 // what the picker will move
 	// undoLast is the last action U can undo (nil after undoTTL).
@@ -139,7 +143,7 @@ func (m Model) Init() tea.Cmd {
 	}
 	cmds := []tea.Cmd{syncTick(m.opts.SyncInterval)}
 	for _, a := range m.accts {
-		cmds = append(cmds, mailboxesCmd(m.ctx, a.b), watchFeed(m.ctx, a.b.Name(), a.feed, m.opts.FeedCoalesce))
+		cmds = append(cmds, mailboxesCmd(m.ctx, a.b), watchFeed(m.ctx, a.b.Name(), a.feed, m.opts.FeedCoalesce), failedCmd(m.ctx, a.b))
 		if m.opts.SyncOnStart {
 			cmds = append(cmds, func() tea.Msg { return syncNowMsg{account: a.b.Name()} })
 		}
@@ -207,6 +211,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case actionDoneMsg, browserDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,
 		composeSendMsg, composeDraftMsg, composeCancel, discardMsg, confirmedMsg, deleteCheckedMsg, undoneMsg, undoExpireMsg:
 		return m.updateAction(msg)
+	case failedMsg, changeDoneMsg, dropChangeMsg:
+		return m.updateChanges(msg)
 	case completionMsg, editorDoneMsg:
 		m.composer, cmd = m.composer.Update(msg, m.ctx, m.backend())
 		return m, cmd
@@ -301,6 +307,7 @@ func (m Model) layout() (tea.Model, tea.Cmd) {
 	m.composer = m.composer.setSize(w, bodyH)
 	m.help.width, m.help.height = w, bodyH
 	m.picker.width, m.picker.height = w, bodyH
+	m.changes.width, m.changes.height = w, bodyH
 	m.prompt.width = w
 	m.prompt.input.Width = max(10, w-12)
 	m.status.width = w
@@ -426,6 +433,11 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case screenPicker:
 		m.picker, cmd = m.picker.Update(msg)
 		return m, cmd
+	case screenChanges:
+		if key.Matches(msg, k.Quit) {
+			return m.quit()
+		}
+		return m.changesKey(msg)
 	case screenHelp:
 		if key.Matches(msg, k.Back, k.Help) {
 			m.screen = m.back
@@ -449,6 +461,8 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Compose):
 		b := m.backend()
 		return m, func() tea.Msg { return draftMsg{account: b.Name(), draft: b.Compose()} }
+	case key.Matches(msg, k.Changes):
+		return m.openChanges()
 	}
 	if m.screen == screenReader {
 		return m.readerKey(msg)

@@ -73,6 +73,9 @@ type draftMsg struct {
 	draft   *compose.Draft
 	// answers is the message a reply answers (0 for others).
 	answers int64
+	// draftID is the saved draft being edited (0 for a new message): the
+	// composer's save replaces it and its send removes it.
+	draftID int64
 	err     error
 }
 

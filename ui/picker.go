@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -11,33 +13,56 @@ import (
 
 // pickerModel chooses a folder (the target of a move) with a fuzzy
 // filter: type to narrow, up/down (ctrl+k/ctrl+j) to choose, enter to
-// pick, esc to cancel.
+// pick, esc to cancel. With canCreate, a typed name that is not a folder
+// is offered last as a new folder ("+ create").
 type pickerModel struct {
-	c       *Common
-	title   string
-	all     []string
-	matches []string
-	cursor  int
-	input   textinput.Model
-	width   int
-	height  int
+	c         *Common
+	title     string
+	all       []string
+	matches   []string
+	canCreate bool
+	offer     string // the name to create, "" for none
+	cursor    int
+	input     textinput.Model
+	width     int
+	height    int
 }
 
-// pickedMsg reports the picker's choice ("" when cancelled).
-type pickedMsg struct{ folder string }
+// pickedMsg reports the picker's choice ("" when cancelled); create asks
+// for the folder to be created first.
+type pickedMsg struct {
+	folder string
+	create bool
+}
 
-func newPicker(c *Common, title string, folders []string) pickerModel {
+func newPicker(c *Common, title string, folders []string, canCreate bool) pickerModel {
 	in := textinput.New()
 	in.Prompt = "filter: "
 	in.Focus()
-	p := pickerModel{c: c, title: title, all: folders, input: in}
+	p := pickerModel{c: c, title: title, all: folders, input: in, canCreate: canCreate}
 	p.filter()
 	return p
 }
 
+// rows counts the choosable rows: the matches and the offer.
+func (p *pickerModel) rows() int {
+	if p.offer != "" {
+		return len(p.matches) + 1
+	}
+	return len(p.matches)
+}
+
 func (p *pickerModel) filter() {
-	p.matches = fuzzyFilter(p.input.Value(), p.all)
-	p.cursor = clamp(p.cursor, 0, max(0, len(p.matches)-1))
+	typed := strings.Trim(strings.TrimSpace(p.input.Value()), "/")
+	p.matches = fuzzyFilter(typed, p.all)
+	p.offer = ""
+	if p.canCreate && typed != "" && !slices.ContainsFunc(p.all, func(f string) bool { return strings.EqualFold(f, typed) }) {
+		p.offer = typed
+	}
+	p.cursor = clamp(p.cursor, 0, max(0, p.rows()-1))
+	if len(p.matches) == 0 {
+		p.cursor = 0
+	}
 }
 
 func (p pickerModel) Update(msg tea.Msg) (pickerModel, tea.Cmd) {
@@ -46,13 +71,17 @@ func (p pickerModel) Update(msg tea.Msg) (pickerModel, tea.Cmd) {
 		case "esc":
 			return p, func() tea.Msg { return pickedMsg{} }
 		case "enter":
-			if len(p.matches) == 0 {
-				return p, nil
+			switch {
+			case p.cursor < len(p.matches):
+				f := p.matches[p.cursor]
+				return p, func() tea.Msg { return pickedMsg{folder: f} }
+			case p.offer != "":
+				f := p.offer
+				return p, func() tea.Msg { return pickedMsg{folder: f, create: true} }
 			}
-			f := p.matches[p.cursor]
-			return p, func() tea.Msg { return pickedMsg{folder: f} }
+			return p, nil
 		case "down", "ctrl+j", "ctrl+n":
-			p.cursor = min(p.cursor+1, max(0, len(p.matches)-1))
+			p.cursor = min(p.cursor+1, max(0, p.rows()-1))
 			return p, nil
 		case "up", "ctrl+k", "ctrl+p":
 			p.cursor = max(p.cursor-1, 0)
@@ -70,14 +99,18 @@ func (p pickerModel) View() string {
 	lines := []string{st.Title.Render(p.title), p.input.View(), ""}
 	room := max(1, p.height-len(lines))
 	start := max(0, p.cursor-room+1)
-	for i := start; i < len(p.matches) && i < start+room; i++ {
+	for i := start; i < p.rows() && i < start+room; i++ {
+		text := "+ create folder " + strconv.Quote(p.offer)
+		if i < len(p.matches) {
+			text = p.matches[i]
+		}
 		if i == p.cursor {
-			lines = append(lines, st.RowSelected.Render(padRight("> "+p.matches[i], min(p.width, 40))))
+			lines = append(lines, st.RowSelected.Render(padRight("> "+text, min(p.width, max(40, len(text)+2)))))
 		} else {
-			lines = append(lines, "  "+p.matches[i])
+			lines = append(lines, "  "+text)
 		}
 	}
-	if len(p.matches) == 0 {
+	if p.rows() == 0 {
 		lines = append(lines, st.Dim.Render("  no folder matches"))
 	}
 	return fitBlock(strings.Join(lines, "\n"), p.width, p.height)

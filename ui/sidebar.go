@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,6 +33,8 @@ type sidebarModel struct {
 type sidebarAccount struct {
 	name  string
 	boxes []accounts.Mailbox
+	// refused counts the changes the server refused, shown as "!N".
+	refused int
 }
 
 // entry is one line of the sidebar.
@@ -239,7 +242,13 @@ func (s sidebarModel) View() string {
 		var line string
 		style := st.SidebarItem
 		if e.box == nil {
-			line = truncate(s.accounts[e.account].name, iw)
+			a := s.accounts[e.account]
+			line = truncate(a.name, iw)
+			if a.refused > 0 {
+				mark := fmt.Sprintf("!%d", a.refused)
+				name := truncate(a.name, max(1, iw-len(mark)-1))
+				line = name + strings.Repeat(" ", max(1, iw-ansiWidth(name)-len(mark))) + mark
+			}
 			style = st.SidebarAccount
 		} else {
 			count := ""
@@ -267,4 +276,17 @@ func (s sidebarModel) View() string {
 		lines = append(lines, strings.Repeat(" ", w)+st.Separator.Render("│"))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// setRefused sets the number of refused changes shown beside account
+// name.
+func (s sidebarModel) setRefused(name string, n int) sidebarModel {
+	accts := slices.Clone(s.accounts)
+	for i := range accts {
+		if accts[i].name == name {
+			accts[i].refused = n
+		}
+	}
+	s.accounts = accts
+	return s
 }

@@ -31,6 +31,8 @@ func (m Model) View() string {
 		body = m.help.View()
 	case screenPicker:
 		body = m.picker.View()
+	case screenChanges:
+		body = m.changes.View()
 	default:
 		body = lipgloss.JoinHorizontal(lipgloss.Top, m.sidebar.View(), m.list.View())
 	}

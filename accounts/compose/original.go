@@ -28,6 +28,8 @@ const (
 // original is what a reply or forward needs of a received message.
 type original struct {
 	from, replyTo, to, cc []Address
+	bcc                   []Address // read by Open only
+	inReplyTo             string    // read by Open only
 	subject               string
 	date                  time.Time
 	dateRaw               string
@@ -51,11 +53,15 @@ func readOriginal(r io.Reader, wantAttachments bool) (*original, error) {
 		replyTo:    parseHeaderAddresses(h.Get("Reply-To")),
 		to:         parseHeaderAddresses(h.Get("To")),
 		cc:         parseHeaderAddresses(h.Get("Cc")),
+		bcc:        parseHeaderAddresses(h.Get("Bcc")),
 		dateRaw:    cleanText(h.Get("Date")),
 		references: msgIDs(h.Get("References")),
 	}
 	if ids := msgIDs(h.Get("Message-Id")); len(ids) > 0 {
 		o.messageID = ids[0]
+	}
+	if irt := msgIDs(h.Get("In-Reply-To")); len(irt) > 0 {
+		o.inReplyTo = irt[0]
 	}
 	if len(o.references) == 0 {
 		// RFC 5322 section 3.6.4: a single In-Reply-To id starts the chain.

@@ -35,6 +35,7 @@ type Dovecot struct {
 	exited chan struct{}
 	uid    int
 	gid    int
+	opts   DovecotOptions
 }
 
 // StartDovecot starts a Dovecot with users (address -> password), or
@@ -43,6 +44,20 @@ type Dovecot struct {
 // are picked by the OS (":0"), released and handed to it; a start that
 // loses the race for a port is retried.
 func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
+	t.Helper()
+	return StartDovecotWith(t, users, DovecotOptions{})
+}
+
+// DovecotOptions vary the private Dovecot's configuration.
+type DovecotOptions struct {
+	// NoSpecialFolders leaves out the Sent, Drafts, Trash, Archive and
+	// Junk folders that are otherwise created for every user (with
+	// their SPECIAL-USE roles): a server that has none of them.
+	NoSpecialFolders bool
+}
+
+// StartDovecotWith is StartDovecot with options.
+func StartDovecotWith(t testing.TB, users map[string]string, opts DovecotOptions) *Dovecot {
 	t.Helper()
 	bin := Require(t, "dovecot", "dovecot-imapd dovecot-pop3d")
 	if _, err := os.Stat("/usr/lib/dovecot/imap"); err != nil {
@@ -56,7 +71,7 @@ func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	d := &Dovecot{dir: dir, bin: bin, uid: os.Getuid(), gid: os.Getgid()}
+	d := &Dovecot{dir: dir, bin: bin, uid: os.Getuid(), gid: os.Getgid(), opts: opts}
 	// Dovecot refuses to run mail processes as root: as root, the mail
 	// belongs to nobody.
 	if d.uid == 0 {
@@ -174,6 +189,10 @@ func (d *Dovecot) start(t testing.TB) error {
 	}
 	d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
 	port := func(a string) string { _, p, _ := net.SplitHostPort(a); return p }
+	special := specialFolders
+	if d.opts.NoSpecialFolders {
+		special = ""
+	}
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
@@ -186,30 +205,16 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:%[1]s/mail/%%u:LAYOUT=fs
 mail_fsync = always
+# NOTIFY (RFC 5465) works only with the mailbox list index (the default
+# from Dovecot 2.4 on).
+mailbox_list_index = yes
+# IDLE and NOTIFY look for changes this often when inotify does not tell
+# (30 s by default).
+mailbox_idle_check_interval = 1 secs
 namespace inbox {
   inbox = yes
   separator = /
-  mailbox Sent {
-    special_use = \Sent
-    auto = subscribe
-  }
-  mailbox Drafts {
-    special_use = \Drafts
-    auto = subscribe
-  }
-  mailbox Trash {
-    special_use = \Trash
-    auto = subscribe
-  }
-  mailbox Archive {
-    special_use = \Archive
-    auto = subscribe
-  }
-  mailbox Junk {
-    special_use = \Junk
-    auto = subscribe
-  }
-}
+%[8]s}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %[1]s/passwd
@@ -244,7 +249,7 @@ service stats {
     mode = 0600
   }
 }
-`, d.dir, d.uid, d.gid, port(d.IMAP), port(d.IMAPS), port(d.POP3), port(d.POP3S))
+`, d.dir, d.uid, d.gid, port(d.IMAP), port(d.IMAPS), port(d.POP3), port(d.POP3S), special)
 	if err := os.WriteFile(filepath.Join(d.dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
 		return err
 	}
@@ -297,3 +302,26 @@ func (d *Dovecot) run(t testing.TB) error {
 func (d *Dovecot) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: d.Roots, ServerName: "127.0.0.1"}
 }
+
+// specialFolders are the folders every user gets, with their roles.
+const specialFolders = `  mailbox Sent {
+    special_use = \Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \Drafts
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \Trash
+    auto = subscribe
+  }
+  mailbox Archive {
+    special_use = \Archive
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \Junk
+    auto = subscribe
+  }
+`

@@ -1,16 +1,28 @@
 // Package backend is what the server's protocols share: the user database,
 // each user's mail store (opened once, kept open, shared by all sessions),
-// the local domains, and the penalty on failed logins: a delay per IP
-// before each answer, growing with its failures, and a lockout per (IP,
-// account), never per IP alone.
+// the local domains, the logins (passwords, and OAuth2 bearer tokens), and
+// the penalty on failed logins: a delay per IP before each answer, growing
+// with its failures, and a lockout per (IP, account), never per IP alone.
+//
+// OAuth2 (oauth*.go, sasl_*.go): a token is validated against the
+// configured issuer, either as a signed JWT with the keys of its JWKS
+// (OIDC discovery; go-oidc checks iss, aud, exp, nbf and the algorithm)
+// or by token introspection (RFC 7662) with our client credentials and a
+// cache bounded in size and by each token's expiry. The configured claim
+// ("email") names the local user; a user of another domain or an unknown
+// user is refused. The SASL mechanisms OAUTHBEARER (RFC 7628) and XOAUTH2
+// are implemented here once for IMAP, POP3 and SMTP, with their parsers;
+// a refused token gets RFC 7628's JSON error challenge. Tokens are never
+// logged, nor kept (the introspection cache is keyed by their SHA-256).
 //
 // On disk, under the server's data directory:
 //
 //	DATA/passwd             users and argon2id hashes (package users)
 //	DATA/mail/<address>/    one store per user (package store)
 //
-// It may import store and server/users; it must not import the protocol
-// packages, which each declare the small interface they need from it.
+// It may import store and server/users (and go-oidc, go-jose, go-sasl);
+// it must not import the protocol packages, which each declare the small
+// interface they need from it.
 package backend
 
 import (
@@ -70,6 +82,11 @@ type Options struct {
 	// their own).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OAuth configures OAuth2 logins (OAUTHBEARER, XOAUTH2); none when
+	// nil. OAuthVerifier, when set, is used instead of the verifier
+	// OAuth describes (tests).
+	OAuth         *OAuthOptions
+	OAuthVerifier TokenVerifier
 	// StoreOptions are passed to store.Open.
 	StoreOptions *store.Options
 	Logger       *slog.Logger
@@ -90,6 +107,8 @@ type Backend struct {
 
 	fmu sync.Mutex
 	pen penalty
+
+	oauth TokenVerifier // nil without OAuth2
 }
 
 // New opens the backend rooted at dataDir.
@@ -118,11 +137,23 @@ func New(dataDir string, opts Options) (*Backend, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	oauth := opts.OAuthVerifier
+	if oauth == nil && opts.OAuth != nil {
+		o := *opts.OAuth
+		if o.Now == nil {
+			o.Now = opts.Now
+		}
+		v, err := NewTokenVerifier(o)
+		if err != nil {
+			return nil, fmt.Errorf("backend: %w", err)
+		}
+		oauth = v
+	}
 	db, err := users.Open(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	return &Backend{Users: db, dir: dataDir, opts: opts, log: opts.Logger,
+	return &Backend{Users: db, dir: dataDir, opts: opts, log: opts.Logger, oauth: oauth,
 		stores: map[string]*store.Store{},
 		pen:    penalty{byIP: map[string]strikes{}, byAccount: map[accountKey]strikes{}}}, nil
 }

@@ -1,67 +1,94 @@
 // Package delivery takes a message the SMTP front end accepted and makes it
 // durable: into the INBOX of each local recipient's store and, for other
-// domains, into the outbound queue. It is all or nothing: if any part
-// fails, the copies already made are removed and the client is told to
-// try again, so a message is never half delivered and never acknowledged
-// before it is on disk.
+// domains, into the outbound queue. It is all or nothing in two stages:
+// the message is prepared in every recipient's store and in the queue
+// (written and parsed, invisible, gone after a crash), and only when
+// every copy is prepared are they committed; nothing is announced to
+// IDLE or POP3 before its commit, and nothing is rolled back by removing
+// a delivered copy.
 //
-// The first durable copy is the source of the others: the message is
-// streamed from the client straight into the first recipient's store (one
-// write and one fsync), and further recipients and the queue copy it from
-// there.
+// The client's data is read once, into a spool (memory, a file past 1
+// MiB), while forged Authentication-Results fields are dropped; on the MX
+// port SPF, DKIM and DMARC are checked from it (auth.go). Each copy is
+// the spool with that copy's own trace fields in front: a local copy gets
+// Return-Path and a Received field naming its recipient only, the queue
+// copy a Received field naming no local recipient, so no Bcc recipient
+// is named in another's copy.
 //
-// It may import store, server/backend and server/smtp (for Envelope); no
-// protocol package imports it.
+// It may import store, server/backend, server/queue and server/smtp (for
+// Envelope); no protocol package imports it.
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/letterbox-mail/letterbox/server/backend"
+	"github.com/letterbox-mail/letterbox/server/queue"
 	smtpd "github.com/letterbox-mail/letterbox/server/smtp"
 	"github.com/letterbox-mail/letterbox/store"
 )
 
 // Enqueuer is the outbound queue, as delivery needs it.
 type Enqueuer interface {
-	// Enqueue makes body durable in the queue for rcpts and returns its id.
-	Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader) (string, error)
-	// Cancel removes a message just enqueued (used to roll back).
-	Cancel(id string) error
+	// Prepare writes body into the queue for env without queuing it;
+	// the returned Pending's Commit does.
+	Prepare(ctx context.Context, env queue.Envelope, body io.Reader) (*queue.Pending, error)
+}
+
+// Options configure a Deliverer.
+type Options struct {
+	// Hostname names this server in Received fields and is the
+	// authserv-id of Authentication-Results.
+	Hostname string
+	// SpoolDir holds the part of a message past 1 MiB while it is
+	// delivered (an unlinked file); os.TempDir() when empty.
+	SpoolDir string
+	// Inbound configures SPF, DKIM and DMARC on the MX port.
+	Inbound Inbound
+	Logger  *slog.Logger
 }
 
 // Deliverer implements smtpd.Deliverer.
 type Deliverer struct {
-	be       *backend.Backend
-	q        Enqueuer
-	hostname string
-	log      *slog.Logger
+	be   *backend.Backend
+	q    Enqueuer
+	opts Options
+	log  *slog.Logger
+	bufs sync.Pool // *bytes.Buffer for spools
 }
 
 var _ smtpd.Deliverer = (*Deliverer)(nil)
 
 // New returns a Deliverer; q may be nil, and then mail for other domains
 // is refused with a temporary error.
-func New(be *backend.Backend, q Enqueuer, hostname string, log *slog.Logger) *Deliverer {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+func New(be *backend.Backend, q Enqueuer, opts Options) *Deliverer {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Deliverer{be: be, q: q, hostname: hostname, log: log}
-}
-
-type placed struct {
-	s   *store.Store
-	uid uint32
-	id  int64
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = os.TempDir()
+	}
+	if opts.Inbound.Resolver == nil {
+		opts.Inbound.Resolver = net.DefaultResolver
+	}
+	if opts.Inbound.Timeout <= 0 {
+		opts.Inbound.Timeout = 20 * time.Second
+	}
+	d := &Deliverer{be: be, q: q, opts: opts, log: opts.Logger}
+	d.bufs.New = func() any { return new(bytes.Buffer) }
+	return d
 }
 
 // Deliver implements smtpd.Deliverer.
@@ -78,63 +105,100 @@ func (d *Deliverer) Deliver(ctx context.Context, env smtpd.Envelope, body io.Rea
 	if len(remote) > 0 && d.q == nil {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 3}, Message: "Outbound queue not available"}
 	}
-	var done []placed
-	rollback := func() {
-		for _, p := range done {
-			if _, err := p.s.Remove(context.Background(), "INBOX", []uint32{p.uid}); err != nil {
-				d.log.Error("delivery rollback", "id", env.ID, "err", err)
-			}
+	sp, err := newSpool(body, d.opts.SpoolDir, d.opts.Hostname, &d.bufs)
+	if err != nil {
+		return clientError(fmt.Errorf("read message: %w", err))
+	}
+	defer sp.Close()
+	authHeader := ""
+	if in := d.opts.Inbound; env.User == "" && !in.Off && (in.CheckLoopback || !isLoopback(env.Remote)) {
+		v := d.authenticate(ctx, env, sp)
+		d.log.Info("smtp authentication", "id", env.ID, "from", env.From, "dmarc", v.dmarc, "reject", v.reject)
+		if v.reject {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+				Message: "Message refused: it fails the sender domain's DMARC policy (RFC 7489)"}
+		}
+		authHeader = v.header
+	}
+	now := time.Now()
+
+	// Stage 1: prepare every copy. A failure here leaves nothing.
+	var stores []*store.Pending
+	var qp *queue.Pending
+	abort := func() {
+		for _, p := range stores {
+			p.Abort()
+		}
+		if qp != nil {
+			qp.Abort()
 		}
 	}
-	var source func() (io.ReadCloser, error) // the first durable copy
-	for i, rcpt := range local {
+	for _, rcpt := range local {
 		s, err := d.be.Store(ctx, rcpt)
 		if err != nil {
-			rollback()
+			abort()
 			return fmt.Errorf("deliver to %s: %w", rcpt, err)
 		}
-		var r io.Reader
-		var closer io.Closer
-		if i == 0 {
-			r = io.MultiReader(strings.NewReader(d.trace(env, rcpt, len(local) == 1)), body)
-		} else {
-			rc, err := source()
-			if err != nil {
-				rollback()
-				return err
-			}
-			r, closer = rc, rc
-		}
-		res, err := s.Append(ctx, "INBOX", r, store.AppendOptions{InternalDate: time.Now()})
-		if closer != nil {
-			closer.Close()
-		}
+		head := "Return-Path: <" + env.From + ">\r\n" + d.received(env, rcpt, now) + authHeader
+		p, err := s.Prepare(ctx, "INBOX", io.MultiReader(strings.NewReader(head), sp.Reader()), store.AppendOptions{InternalDate: now})
 		if err != nil {
-			rollback()
-			return clientError(fmt.Errorf("deliver to %s: %w", rcpt, err))
+			abort()
+			return fmt.Errorf("deliver to %s: %w", rcpt, err)
 		}
-		done = append(done, placed{s, res.UID, res.ID})
-		if i == 0 {
-			first := done[0]
-			source = func() (io.ReadCloser, error) { return first.s.OpenRaw(ctx, first.id) }
-		}
+		stores = append(stores, p)
 	}
 	if len(remote) > 0 {
-		var r io.Reader
-		if source != nil {
-			rc, err := source()
-			if err != nil {
-				rollback()
-				return err
-			}
-			defer rc.Close()
-			r = rc
-		} else {
-			r = io.MultiReader(strings.NewReader(d.trace(env, "", false)), body)
+		forRcpt := ""
+		if len(remote) == 1 {
+			forRcpt = remote[0]
 		}
-		if _, err := d.q.Enqueue(ctx, env.From, remote, r); err != nil {
-			rollback()
-			return clientError(fmt.Errorf("queue: %w", err))
+		qp, err = d.q.Prepare(ctx, queue.Envelope{From: env.From, Rcpts: remote, UTF8: env.UTF8},
+			io.MultiReader(strings.NewReader(d.received(env, forRcpt, now)), sp.Reader()))
+		if err != nil {
+			abort()
+			return fmt.Errorf("queue: %w", err)
+		}
+	}
+
+	// Stage 2: commit. The stores commit at once (each joins its own
+	// group commit), then the queue. A commit fails only on a rename,
+	// a sync or the index transaction; if one does after others
+	// succeeded, the client is asked to try again, which duplicates
+	// the committed copies rather than losing the others (RFC 5321
+	// section 6.1 prefers that to loss).
+	errs := make([]error, len(stores))
+	var wg sync.WaitGroup
+	for i, p := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = p.Commit(ctx)
+		}()
+	}
+	wg.Wait()
+	committed := 0
+	for i, err := range errs {
+		if err != nil {
+			d.log.Error("delivery commit", "id", env.ID, "rcpt", local[i], "err", err)
+		} else {
+			committed++
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		if qp != nil {
+			qp.Abort()
+		}
+		if committed > 0 {
+			d.log.Error("delivery partly committed: a retry duplicates the committed copies", "id", env.ID, "committed", committed, "of", len(local))
+		}
+		return fmt.Errorf("deliver: %w", err)
+	}
+	if qp != nil {
+		if _, err := qp.Commit(); err != nil {
+			if committed > 0 {
+				d.log.Error("delivery partly committed: a retry duplicates the committed copies", "id", env.ID, "committed", committed, "of", len(local))
+			}
+			return fmt.Errorf("queue: %w", err)
 		}
 	}
 	return nil
@@ -161,11 +225,14 @@ func (d *Deliverer) DeliverLocal(ctx context.Context, user string, r io.Reader) 
 	return err
 }
 
-// trace returns the Received field (RFC 5321 section 4.4, with the RFC
-// 3848 protocol names) and, for local delivery to one recipient, the
-// Return-Path.
-func (d *Deliverer) trace(env smtpd.Envelope, rcpt string, returnPath bool) string {
+// received returns the Received field (RFC 5321 section 4.4, with the
+// RFC 3848 protocol names) of one copy; rcpt, when set, is the copy's
+// only recipient, named in a "for" clause.
+func (d *Deliverer) received(env smtpd.Envelope, rcpt string, now time.Time) string {
 	proto := "ESMTP"
+	if env.UTF8 {
+		proto = "UTF8SMTP" // RFC 6531 section 3.7.4.2
+	}
 	if env.TLS {
 		proto += "S"
 	}
@@ -177,14 +244,11 @@ func (d *Deliverer) trace(env smtpd.Envelope, rcpt string, returnPath bool) stri
 		ip, _, _ = net.SplitHostPort(env.Remote.String())
 	}
 	var b strings.Builder
-	if returnPath {
-		fmt.Fprintf(&b, "Return-Path: <%s>\r\n", env.From)
-	}
-	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (letterbox) with %s id %s", headerSafe(env.Helo), ip, d.hostname, proto, env.ID)
+	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (letterbox) with %s id %s", headerSafe(env.Helo), ip, d.opts.Hostname, proto, env.ID)
 	if rcpt != "" {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", rcpt)
 	}
-	fmt.Fprintf(&b, "; %s\r\n", time.Now().Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "; %s\r\n", now.Format(time.RFC1123Z))
 	return b.String()
 }
 

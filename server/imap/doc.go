@@ -5,6 +5,12 @@
 // semantics: logins through the Backend, mailboxes, sequence numbers,
 // FETCH, STORE, SEARCH, COPY/MOVE, APPEND and the live updates of IDLE.
 //
+// Logins: LOGIN and AUTHENTICATE PLAIN with passwords (unless the
+// listener has them off: ServeListener), and AUTHENTICATE OAUTHBEARER (RFC
+// 7628) and XOAUTH2 with OAuth2 bearer tokens when the Backend can check
+// them (OAuthBackend; the SASL exchange and its error challenge are
+// server/backend's, auth.go turns its errors into RFC 5530 codes).
+//
 // Extensions: IDLE (RFC 2177), UIDPLUS (RFC 4315), MOVE (RFC 6851),
 // SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154), LITERAL+ (RFC 7888),
 // APPENDLIMIT (RFC 7889), NAMESPACE (RFC 2342), UNSELECT, ENABLE,
@@ -50,6 +56,6 @@
 // returns ErrServerClosed after Close or Shutdown, as net/http does.
 //
 // Package imapd imports store, server/netlimit, and server/backend for its
-// error values only; it must not import the other server packages (it
+// error values, mechanism names and ListenerTags only; it must not import the other server packages (it
 // declares the Backend interface it needs) nor ui/ or sync/.
 package imapd

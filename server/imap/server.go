@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"github.com/letterbox-mail/letterbox/server/backend"
 	"github.com/letterbox-mail/letterbox/store"
 )
 
@@ -94,6 +95,7 @@ type Server struct {
 
 	connID atomic.Uint64
 	hub    hub // live state of logged-in users
+	tags   backend.ListenerTags[ListenerOptions]
 
 	closeOnce sync.Once
 

@@ -10,7 +10,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"github.com/letterbox-mail/letterbox/server/backend"
 	"github.com/letterbox-mail/letterbox/server/netlimit"
 	"github.com/letterbox-mail/letterbox/store"
 )
@@ -30,9 +29,11 @@ type session struct {
 	// listeners), found at the start: STARTTLS may wrap it later in a way
 	// netlimit.From cannot see through.
 	nl *netlimit.Conn
+	// lo are the options of the listener the connection came from.
+	lo ListenerOptions
 
 	user *userState // nil before login
-	st   *store.Store
+	st   Store
 	sel  *selected // nil unless a mailbox is selected
 }
 
@@ -52,7 +53,7 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 	id := s.connID.Add(1)
 	nc := c.NetConn()
 	cx, cancel := context.WithCancel(s.ctx)
-	sess := &session{srv: s, conn: c, cx: cx, cancel: cancel, nl: netlimit.From(nc),
+	sess := &session{srv: s, conn: c, cx: cx, cancel: cancel, nl: netlimit.From(nc), lo: s.tags.Of(nc),
 		log: s.log.With("conn", id, "remote", nc.RemoteAddr().String())}
 	sess.setIdle(s.opts.LoginIdleTimeout)
 	s.addSession(sess)
@@ -97,24 +98,24 @@ var (
 // and 6.2.2). A wrong password and an unknown user get the same
 // [AUTHENTICATIONFAILED]; an account locked out for the client's address,
 // or a failure of ours, gets [UNAVAILABLE], so that the client does not
-// tell its user that a good password is wrong.
+// tell its user that a good password is wrong. A listener without
+// password logins answers NO [CANNOT].
 func (s *session) Login(username, password string) error {
-	ctx := s.ctx()
-	nc := s.conn.NetConn()
-	user, err := s.srv.be.Authenticate(ctx, username, password, nc.RemoteAddr())
-	switch {
-	case err == nil:
-	case errors.Is(err, backend.ErrAuthFailed), errors.Is(err, backend.ErrNoUser):
-		s.log.Info("imap login failed", "login", clean(username))
-		return imapserver.ErrAuthFailed
-	case errors.Is(err, backend.ErrThrottled):
-		s.log.Warn("imap login locked out", "login", clean(username))
-		return errLockedOut
-	default:
-		s.log.Error("imap login error", "login", clean(username), "err", err)
-		return errAuthUnavailable
+	if s.lo.NoPassword {
+		s.log.Info("imap password login on a listener without them", "login", clean(username))
+		return errPasswordOff
 	}
-	st, err := s.srv.be.Store(ctx, user)
+	user, err := s.srv.be.Authenticate(s.ctx(), username, password, s.conn.NetConn().RemoteAddr())
+	if err != nil {
+		return s.authError(err, "password", username)
+	}
+	return s.loggedIn(user)
+}
+
+// loggedIn opens the user's store and enters the authenticated state's
+// bookkeeping, after a password or a token was accepted.
+func (s *session) loggedIn(user string) error {
+	st, err := s.srv.be.Store(s.ctx(), user)
 	if err != nil {
 		s.log.Error("imap open store", "user", user, "err", err)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Mailbox store unavailable"}

@@ -1,7 +1,8 @@
 // Package pop3d is the server's POP3 front end: RFC 1939 (USER/PASS,
 // STAT, LIST, RETR, DELE, NOOP, RSET, QUIT, TOP, UIDL), RFC 2449 (CAPA,
 // response codes, PIPELINING), RFC 2595 (STLS) and RFC 5034 (AUTH PLAIN,
-// RFC 4616) over a user's INBOX in the mail store.
+// RFC 4616; and OAUTHBEARER, RFC 7628, and XOAUTH2 when the Backend can
+// check OAuth2 tokens, oauth.go) over a user's INBOX in the mail store.
 //
 // It is written by hand: no usable Go POP3 server library exists, and the
 // protocol is small. Besides the standard library it uses store,
@@ -54,7 +55,11 @@
 // development on loopback), and CAPA does not list them then. Failed
 // logins are counted by the Backend, which delays answers per address and
 // locks an account out per address ("-ERR [SYS/TEMP]", RFC 3206); a
-// session is closed after three failures. Passwords are never logged.
+// session is closed after three failures. Passwords and tokens are never
+// logged. ServeListener can turn password logins off on one listener
+// (USER, PASS and AUTH PLAIN then answer "-ERR Password login is
+// disabled"). Before login, lines may be 12288 octets when OAuth2 is on,
+// for an AUTH line with a bearer token.
 //
 // # Timeouts and limits
 //
@@ -66,6 +71,6 @@
 // # Boundaries
 //
 // It may import store, server/netlimit and server/backend (for its error
-// values); it must not import the other protocol packages. It declares the Backend it needs
+// values, mechanism names and ListenerTags); it must not import the other protocol packages. It declares the Backend it needs
 // so tests can hand it a fake.
 package pop3d

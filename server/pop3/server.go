@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/letterbox-mail/letterbox/server/backend"
 	"github.com/letterbox-mail/letterbox/server/netlimit"
 	"github.com/letterbox-mail/letterbox/store"
 )
@@ -82,6 +83,7 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	nextID atomic.Uint64
+	tags   backend.ListenerTags[ListenerOptions] // ServeListener's options
 
 	mu        sync.Mutex
 	closing   bool

@@ -49,6 +49,7 @@ type session struct {
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	tls bool
+	lo  ListenerOptions // of the listener the connection came from
 
 	state        int
 	pendingUser  string // from USER, until PASS
@@ -62,7 +63,7 @@ type session struct {
 func newSession(s *Server, c net.Conn, id string) *session {
 	_, isTLS := c.(*tls.Conn)
 	return &session{
-		srv: s, id: id, remote: c.RemoteAddr(), ctx: s.ctx, conn: c, tls: isTLS,
+		srv: s, id: id, remote: c.RemoteAddr(), ctx: s.ctx, conn: c, tls: isTLS, lo: s.tags.Of(c),
 		log: s.log.With("conn", id, "remote", c.RemoteAddr().String()),
 		br:  bufio.NewReader(c),
 		bw:  bufio.NewWriterSize(deadlineWriter{c, s.opts.IdleTimeout}, 32<<10),
@@ -101,7 +102,7 @@ func (ss *session) serve() {
 			ss.bye("[SYS/TEMP] Server shutting down")
 			return
 		}
-		line, err := readLine(ss.br, ss.srv.opts.MaxLineLength)
+		line, err := readLine(ss.br, ss.lineLimit())
 		if !ss.setIdle(false) {
 			ss.bye("[SYS/TEMP] Server shutting down")
 			return

@@ -8,12 +8,20 @@
 //	<id>.eml    the message, as it will be sent
 //	<id>.json   the envelope and delivery state (Item)
 //
-// Enqueue writes and fsyncs the message, then the state, then the
-// directory; the state file is what makes an item exist, so a crash
-// between the two leaves only an orphan .eml, removed at the next start.
+// Enqueue is Prepare and Commit. Prepare writes and fsyncs the message
+// as <id>.eml.tmp; Commit renames it, writes the state, then syncs the
+// directory. The state file is what makes an item exist, so a crash
+// before it leaves only a temporary file or an orphan .eml, removed at the
+// next start.
 // Before each attempt the time of the next one is stored, so a crash
 // during delivery neither loses the item nor retries it in a tight loop.
 // The command line (`letterbox serve queue`) edits the same files.
+//
+// The worker keeps the due time of every item in memory (a heap, see
+// index.go), rebuilt from the directory at start and every PollInterval,
+// which is also how it sees the command line's changes; items added or
+// retried in its own process are indexed at once. Waking up for one item
+// never lists the directory.
 //
 // It imports no other letterbox package; local delivery of bounces is a
 // function handed in.
@@ -63,6 +71,8 @@ type Item struct {
 	NextAttempt time.Time `json:"next_attempt"`
 	LastError   string    `json:"last_error,omitempty"`
 	Size        int64     `json:"size"`
+	// UTF8 is Envelope.UTF8.
+	UTF8 bool `json:"smtputf8,omitempty"`
 }
 
 // Pending returns the recipients still to deliver.
@@ -82,7 +92,10 @@ type Dir struct {
 	path string
 	// wake is signalled (non-blocking) when an item is added or retried.
 	wake chan struct{}
-	mu   sync.Mutex // serialises state-file rewrites within this process
+	// onDue, set by Open before any use, updates the worker's index of
+	// due times when an item is added or retried here.
+	onDue func(id string, at time.Time)
+	mu    sync.Mutex // serialises state-file rewrites within this process
 }
 
 // OpenDir opens (creating) the queue directory and removes orphan
@@ -122,17 +135,38 @@ func newID() string {
 	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// Enqueue stores body for rcpts and returns the new item's id once both
-// files and the directory are on disk.
-func (d *Dir) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader) (string, error) {
-	if len(rcpts) == 0 {
-		return "", errors.New("queue: no recipients")
+// Envelope is a message's sender and recipients as the queue keeps them.
+type Envelope struct {
+	From  string
+	Rcpts []string
+	// UTF8 says the message came with SMTPUTF8 (RFC 6531): its
+	// addresses or header may carry UTF-8, and a next hop without
+	// SMTPUTF8 gets it only if they do not.
+	UTF8 bool
+}
+
+// Pending is a message written into the queue by Prepare but not queued
+// yet: nothing delivers it before Commit, and a crash or Abort leaves
+// nothing behind (OpenDir removes what it wrote). Exactly one of Commit
+// and Abort must follow.
+type Pending struct {
+	d    *Dir
+	it   *Item
+	tmp  string
+	done bool
+}
+
+// Prepare writes and fsyncs body for env under a new id, without making
+// it an item yet.
+func (d *Dir) Prepare(ctx context.Context, env Envelope, body io.Reader) (*Pending, error) {
+	if len(env.Rcpts) == 0 {
+		return nil, errors.New("queue: no recipients")
 	}
 	id := newID()
 	tmp := d.MessagePath(id) + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("queue: %w", err)
+		return nil, fmt.Errorf("queue: %w", err)
 	}
 	n, err := io.Copy(f, body)
 	if err == nil {
@@ -141,27 +175,82 @@ func (d *Dir) Enqueue(ctx context.Context, from string, rcpts []string, body io.
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, d.MessagePath(id))
-	}
 	if err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("queue: write message: %w", err)
+		return nil, fmt.Errorf("queue: write message: %w", err)
 	}
-	it := &Item{ID: id, From: from, Created: time.Now().UTC(), NextAttempt: time.Now().UTC(), Size: n}
-	for _, r := range rcpts {
+	it := &Item{ID: id, From: env.From, UTF8: env.UTF8, Size: n}
+	for _, r := range env.Rcpts {
 		it.Rcpts = append(it.Rcpts, Rcpt{Addr: r, State: StatePending})
 	}
+	return &Pending{d: d, it: it, tmp: tmp}, nil
+}
+
+// Commit makes the prepared message a queue item, due now, and returns
+// its id once the message, its state and the directory are on disk.
+func (p *Pending) Commit() (string, error) {
+	if p.done {
+		return "", errors.New("queue: prepared message already committed or aborted")
+	}
+	p.done = true
+	d, it := p.d, p.it
+	if err := os.Rename(p.tmp, d.MessagePath(it.ID)); err != nil {
+		os.Remove(p.tmp)
+		return "", fmt.Errorf("queue: write message: %w", err)
+	}
+	it.Created = time.Now().UTC()
+	it.NextAttempt = it.Created
 	if err := d.save(it); err != nil {
-		os.Remove(d.MessagePath(id))
+		os.Remove(d.MessagePath(it.ID))
 		return "", err
 	}
 	if err := syncDir(d.path); err != nil {
-		d.Cancel(id)
+		d.Drop(it.ID)
 		return "", fmt.Errorf("queue: %w", err)
 	}
+	d.due(it.ID, it.NextAttempt)
+	return it.ID, nil
+}
+
+// Abort removes the prepared message; it does nothing after Commit.
+func (p *Pending) Abort() {
+	if !p.done {
+		p.done = true
+		os.Remove(p.tmp)
+	}
+}
+
+// Enqueue stores body for rcpts and returns the new item's id once both
+// files and the directory are on disk. It is Prepare and Commit, with
+// UTF8 set when an address is not ASCII.
+func (d *Dir) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader) (string, error) {
+	utf8 := !isASCII(from)
+	for _, r := range rcpts {
+		utf8 = utf8 || !isASCII(r)
+	}
+	p, err := d.Prepare(ctx, Envelope{From: from, Rcpts: rcpts, UTF8: utf8}, body)
+	if err != nil {
+		return "", err
+	}
+	return p.Commit()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// due tells the worker (if this Dir is a Queue's) that an item is due at
+// at, and wakes it.
+func (d *Dir) due(id string, at time.Time) {
+	if d.onDue != nil {
+		d.onDue(id, at)
+	}
 	d.poke()
-	return id, nil
 }
 
 func (d *Dir) poke() {
@@ -170,9 +259,6 @@ func (d *Dir) poke() {
 	default:
 	}
 }
-
-// Cancel removes an item (used to roll back an Enqueue).
-func (d *Dir) Cancel(id string) error { return d.Drop(id) }
 
 // save writes the state file atomically.
 func (d *Dir) save(it *Item) error {
@@ -258,7 +344,7 @@ func (d *Dir) Retry(id string) error {
 	if err := d.save(it); err != nil {
 		return err
 	}
-	d.poke()
+	d.due(id, it.NextAttempt)
 	return nil
 }
 

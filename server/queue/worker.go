@@ -2,18 +2,22 @@ package queue
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 )
 
 // Resolver looks up mail exchangers; *net.Resolver is one, tests use a
-// map.
+// map. If it also has LookupTXT (TXTResolver), MTA-STS is applied.
 type Resolver interface {
 	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
 	LookupHost(ctx context.Context, host string) ([]string, error)
@@ -45,6 +49,14 @@ type Options struct {
 	// are queued like any other mail.
 	IsLocal      func(addr string) bool
 	LocalDeliver func(ctx context.Context, addr string, r io.Reader) error
+	// TLSRoots verify MX certificates under MTA-STS; the system's when
+	// nil.
+	TLSRoots *x509.CertPool
+	// HTTPClient fetches MTA-STS policies (its redirects are not
+	// followed); a client with a 30 s timeout when nil.
+	HTTPClient *http.Client
+	// MTASTSDir caches MTA-STS policies; DIR/mta-sts under the queue.
+	MTASTSDir string
 	// Sign, when set, returns the message as it should be sent (DKIM).
 	Sign   func(r io.Reader, w io.Writer) error
 	Logger *slog.Logger
@@ -64,12 +76,18 @@ type Queue struct {
 	*Dir
 	opts Options
 	log  *slog.Logger
+	idx  *dueIndex
+	sts  *stsCache
+	// onScan, when set (tests), is called at each listing of the queue
+	// directory.
+	onScan func()
 
 	mu       sync.Mutex
 	inflight map[string]bool
 }
 
-// Open opens the queue at path; call Run to deliver.
+// Open opens the queue at path and indexes its items; call Run to
+// deliver.
 func Open(path string, opts Options) (*Queue, error) {
 	d, err := OpenDir(path)
 	if err != nil {
@@ -103,53 +121,92 @@ func Open(path string, opts Options) (*Queue, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Queue{Dir: d, opts: opts, log: opts.Logger, inflight: map[string]bool{}}, nil
+	if opts.MTASTSDir == "" {
+		opts.MTASTSDir = filepath.Join(path, "mta-sts")
+	}
+	q := &Queue{Dir: d, opts: opts, log: opts.Logger, idx: newDueIndex(), inflight: map[string]bool{},
+		sts: newSTSCache(opts.MTASTSDir, opts.Resolver, opts.HTTPClient, opts.Logger)}
+	d.onDue = q.idx.set
+	if err := q.rescan(); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// rescan rebuilds the index from the queue directory: at Open, then
+// every PollInterval, which is how changes made by another process (the
+// command line's retry and drop) reach the worker. Items being attempted
+// are left out; their attempt re-indexes them.
+func (q *Queue) rescan() error {
+	if q.onScan != nil {
+		q.onScan()
+	}
+	since := q.idx.stamp()
+	items, err := q.List()
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.idx.reset(items, since, func(id string) bool { return q.inflight[id] })
+	return nil
 }
 
 // Run delivers due items until ctx is done, then waits for the attempts
-// in progress to finish.
+// in progress to finish. It sleeps until the earliest due time in its
+// index, a new or retried item, or the next rescan.
 func (q *Queue) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	sem := make(chan struct{}, q.opts.Concurrency)
+	nextScan := time.Now().Add(q.opts.PollInterval)
 	for {
-		next := time.Now().Add(q.opts.PollInterval)
-		items, err := q.List()
-		if err != nil {
-			q.log.Error("queue scan", "err", err)
+		if !time.Now().Before(nextScan) {
+			if err := q.rescan(); err != nil {
+				q.log.Error("queue scan", "err", err)
+			}
+			nextScan = time.Now().Add(q.opts.PollInterval)
 		}
-		now := time.Now()
-		for _, it := range items {
-			if it.NextAttempt.After(now) {
-				if it.NextAttempt.Before(next) {
-					next = it.NextAttempt
+		full := false
+		for !full {
+			select {
+			case sem <- struct{}{}:
+			default:
+				full = true
+				continue
+			}
+			id, ok := q.idx.popDue(time.Now())
+			q.mu.Lock()
+			busy := ok && q.inflight[id]
+			if ok && !busy {
+				q.inflight[id] = true
+			}
+			q.mu.Unlock()
+			if !ok || busy {
+				<-sem
+				if !ok {
+					break
 				}
 				continue
 			}
-			q.mu.Lock()
-			busy := q.inflight[it.ID]
-			q.inflight[it.ID] = true
-			q.mu.Unlock()
-			if busy {
-				continue
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
 			wg.Add(1)
-			go func(it *Item) {
+			go func() {
 				defer wg.Done()
-				defer func() { <-sem }()
-				q.attempt(ctx, it)
+				q.attemptID(ctx, id)
 				q.mu.Lock()
-				delete(q.inflight, it.ID)
+				delete(q.inflight, id)
 				q.mu.Unlock()
+				<-sem
 				q.poke()
-			}(it)
+			}()
 		}
-		t := time.NewTimer(time.Until(next))
+		// With every slot busy only a finished attempt (a poke) or the
+		// rescan can start more.
+		wait := nextScan
+		if at, ok := q.idx.next(); ok && at.Before(wait) && !full {
+			wait = at
+		}
+		t := time.NewTimer(time.Until(wait))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -161,6 +218,23 @@ func (q *Queue) Run(ctx context.Context) {
 	}
 }
 
+// attemptID reads item id and attempts it, then indexes its next
+// attempt unless it is done.
+func (q *Queue) attemptID(ctx context.Context, id string) {
+	it, err := q.Get(id)
+	if errors.Is(err, ErrNotFound) {
+		return // dropped meanwhile
+	}
+	if err != nil {
+		q.log.Error("queue read", "id", id, "err", err)
+		q.idx.set(id, time.Now().Add(q.opts.Backoff(1)))
+		return
+	}
+	if q.attempt(ctx, it) {
+		q.idx.set(id, it.NextAttempt)
+	}
+}
+
 // result of delivering to one recipient.
 type result struct {
 	perm bool // permanent failure
@@ -168,15 +242,16 @@ type result struct {
 	msg  string
 }
 
-// attempt tries every pending recipient of it once.
-func (q *Queue) attempt(ctx context.Context, it *Item) {
+// attempt tries every pending recipient of it once and reports whether
+// the item stays queued.
+func (q *Queue) attempt(ctx context.Context, it *Item) bool {
 	// Store the next attempt first: a crash from here on retries later,
 	// never in a loop.
 	it.Attempts++
 	it.NextAttempt = time.Now().Add(q.opts.Backoff(it.Attempts)).UTC()
 	if err := q.save(it); err != nil {
 		q.log.Error("queue save", "id", it.ID, "err", err)
-		return
+		return true
 	}
 	byDomain := map[string][]string{}
 	var domains []string
@@ -239,9 +314,10 @@ func (q *Queue) attempt(ctx context.Context, it *Item) {
 			q.log.Error("queue remove", "id", it.ID, "err", err)
 		}
 		os.Remove(q.MessagePath(it.ID))
-		return
+		return false
 	}
 	if err := q.save(it); err != nil {
 		q.log.Error("queue save", "id", it.ID, "err", err)
 	}
+	return true
 }

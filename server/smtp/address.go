@@ -3,6 +3,7 @@ package smtpd
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxPath is the longest path RFC 5321 section 4.5.3.1.3 allows.
@@ -20,6 +21,9 @@ func ParsePath(p string) (string, error) {
 	}
 	if len(p) > maxPath {
 		return "", errors.New("path too long")
+	}
+	if !utf8.ValidString(p) {
+		return "", errors.New("invalid UTF-8")
 	}
 	if i := strings.IndexByte(p, ':'); i >= 0 && strings.HasPrefix(p, "@") {
 		p = p[i+1:] // source route, ignored (RFC 5321 section 4.1.2)
@@ -39,6 +43,16 @@ func ParsePath(p string) (string, error) {
 		return "", err
 	}
 	return local + "@" + domain, nil
+}
+
+// isASCII reports whether s is all ASCII; anything else needs SMTPUTF8.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func checkLocal(l string) error {

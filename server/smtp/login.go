@@ -18,61 +18,106 @@ var (
 	errThrottled = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
 		Message: "Too many failed logins to this account from your address, try again later"}
 	errTempAuth = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}
+	// errPasswordOff: RFC 4954 section 6's 504 for a mechanism not
+	// offered here.
+	errPasswordOff = &smtp.SMTPError{Code: 504, EnhancedCode: smtp.EnhancedCode{5, 5, 4},
+		Message: "Password login is disabled on this port; use AUTH OAUTHBEARER or XOAUTH2"}
 )
 
 var _ smtp.AuthSession = (*session)(nil)
 
-// AuthMechanisms offers PLAIN and LOGIN on submission ports only; the MX
-// port does not advertise AUTH at all.
+// AuthMechanisms offers PLAIN and LOGIN (unless password logins are off
+// on this listener), OAUTHBEARER and XOAUTH2 (when OAuth2 is configured)
+// on submission ports only; the MX port does not advertise AUTH at all.
 func (ss *session) AuthMechanisms() []string {
 	if ss.s.opts.Mode != ModeSubmission {
 		return nil
 	}
-	return []string{sasl.Plain, sasl.Login}
+	var mechs []string
+	if !ss.listener().NoPassword {
+		mechs = append(mechs, sasl.Plain, sasl.Login)
+	}
+	if ss.oauth() != nil {
+		mechs = append(mechs, backend.OAuthMechanisms...)
+	}
+	return mechs
 }
 
-// Auth implements AUTH (RFC 4954) for PLAIN (RFC 4616) and LOGIN. A
-// successful login marks the connection for netlimit (never evicted to
-// make room) and ends the short before-login idle timeout.
+// Auth implements AUTH (RFC 4954) for PLAIN (RFC 4616) and LOGIN, and
+// OAUTHBEARER (RFC 7628) and XOAUTH2 (oauth.go). A successful login marks
+// the connection for netlimit (never evicted to make room) and ends the
+// short before-login idle timeout.
 func (ss *session) Auth(mech string) (sasl.Server, error) {
 	if ss.s.opts.Mode != ModeSubmission {
 		return nil, smtp.ErrAuthUnsupported
 	}
+	switch mech {
+	case sasl.Plain, sasl.Login:
+		if ss.listener().NoPassword {
+			ss.s.log.Info("smtp password login on a listener without them", "id", ss.id)
+			return nil, errPasswordOff
+		}
+	case backend.MechOAuthBearer, backend.MechXOAuth2:
+		return ss.authOAuth(mech)
+	default:
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
 	check := func(username, password string) error {
 		ctx, cancel := context.WithTimeout(ss.s.ctx, 30*time.Second)
 		defer cancel()
-		nc := ss.c.Conn()
-		user, err := ss.s.be.Authenticate(ctx, username, password, nc.RemoteAddr())
-		switch {
-		case err == nil:
-			ss.user = user
-			netlimit.LoggedIn(nc)
-			netlimit.SetIdle(nc, 0) // go-smtp's ReadTimeout from now on
-			ss.s.log.Info("smtp auth", "id", ss.id, "user", user)
-			return nil
-		case errors.Is(err, backend.ErrThrottled):
-			ss.s.log.Warn("smtp auth locked out", "id", ss.id, "remote", nc.RemoteAddr().String(), "user", username)
-			return errThrottled
-		case errors.Is(err, backend.ErrAuthFailed), errors.Is(err, backend.ErrNoUser):
-			ss.s.log.Info("smtp auth failed", "id", ss.id, "remote", nc.RemoteAddr().String(), "user", username)
-			return smtp.ErrAuthFailed
-		default:
-			ss.s.log.Error("smtp auth", "id", ss.id, "err", err)
-			return errTempAuth
+		user, err := ss.s.be.Authenticate(ctx, username, password, ss.c.Conn().RemoteAddr())
+		if err != nil {
+			return ss.authError(err, "password", username)
 		}
+		ss.loggedIn(user)
+		return nil
 	}
-	switch mech {
-	case sasl.Plain:
-		return sasl.NewPlainServer(func(identity, username, password string) error {
-			if identity != "" && identity != username {
-				return smtp.ErrAuthFailed
-			}
-			return check(username, password)
-		}), nil
-	case sasl.Login:
+	if mech == sasl.Login {
 		return newLoginServer(check), nil
 	}
-	return nil, smtp.ErrAuthUnknownMechanism
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if identity != "" && identity != username {
+			return smtp.ErrAuthFailed
+		}
+		return check(username, password)
+	}), nil
+}
+
+// loggedIn records a good login.
+func (ss *session) loggedIn(user string) {
+	nc := ss.c.Conn()
+	ss.user = user
+	netlimit.LoggedIn(nc)
+	netlimit.SetIdle(nc, 0) // go-smtp's ReadTimeout from now on
+	ss.s.log.Info("smtp auth", "id", ss.id, "user", user)
+}
+
+// authError turns a failed login into its reply (RFC 4954 section 6) and
+// logs it; login is what the client typed (never a secret).
+func (ss *session) authError(err error, mech, login string) error {
+	var se *smtp.SMTPError
+	attrs := []any{"id", ss.id, "remote", ss.c.Conn().RemoteAddr().String(), "mech", mech}
+	if login != "" {
+		attrs = append(attrs, "user", login)
+	}
+	switch {
+	case errors.As(err, &se):
+		return err
+	case errors.Is(err, backend.ErrThrottled):
+		ss.s.log.Warn("smtp auth locked out", attrs...)
+		return errThrottled
+	case errors.Is(err, backend.ErrSASLMalformed):
+		ss.s.log.Info("smtp auth malformed", attrs...)
+		return &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Malformed " + mech + " message"}
+	case errors.Is(err, backend.ErrAuthFailed), errors.Is(err, backend.ErrNoUser):
+		ss.s.log.Info("smtp auth failed", attrs...)
+		return smtp.ErrAuthFailed
+	case errors.Is(err, backend.ErrOAuthUnavailable):
+		ss.s.log.Warn("smtp auth: token not checked", append(attrs, "err", err)...)
+		return errTokenUnchecked
+	}
+	ss.s.log.Error("smtp auth", append(attrs, "err", err)...)
+	return errTempAuth
 }
 
 // loginServer is the server side of the LOGIN mechanism

@@ -23,6 +23,7 @@ var (
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required (RFC 4954)"}
 	errNoMX         = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Bounces and unauthenticated relay are not accepted on this port"}
 	errLineTooLong  = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Line too long (RFC 5321 section 4.5.3.1.6)"}
+	errNeedUTF8     = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7}, Message: "Non-ASCII address needs SMTPUTF8 (RFC 6531)"}
 )
 
 func rateError(n int) error {
@@ -37,6 +38,7 @@ type session struct {
 	user   string
 	from   string
 	fromOK bool
+	utf8   bool // MAIL FROM had SMTPUTF8
 	to     []string
 }
 
@@ -48,10 +50,16 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 
 // Mail checks the reverse path (RFC 5321 section 4.1.1.2).
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
-	ss.from, ss.fromOK, ss.to = "", false, nil
+	ss.Reset()
 	addr, err := ParsePath(from)
 	if err != nil {
 		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Bad sender address: " + err.Error()}
+	}
+	// An address that is not ASCII is allowed only with SMTPUTF8 (RFC
+	// 6531 section 3.3), which go-smtp advertises and reports in opts.
+	utf8 := opts != nil && opts.UTF8
+	if !utf8 && !isASCII(addr) {
+		return errNeedUTF8
 	}
 	if ss.s.opts.Mode == ModeSubmission {
 		if ss.user == "" {
@@ -68,7 +76,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 			return rateError(ss.s.opts.MaxMessagesPerHour)
 		}
 	}
-	ss.from, ss.fromOK = addr, true
+	ss.from, ss.fromOK, ss.utf8 = addr, true, utf8
 	return nil
 }
 
@@ -81,6 +89,9 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	addr, err := ParsePath(to)
 	if err != nil || addr == "" {
 		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address"}
+	}
+	if !ss.utf8 && !isASCII(addr) {
+		return errNeedUTF8
 	}
 	_, domain, _ := strings.Cut(addr, "@")
 	if ss.s.be.IsLocalDomain(domain) {
@@ -107,7 +118,7 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 func (ss *session) Data(r io.Reader) error {
 	_, isTLS := ss.c.TLSConnectionState()
 	env := Envelope{From: ss.from, To: append([]string(nil), ss.to...), User: ss.user, Helo: ss.c.Hostname(),
-		Remote: ss.c.Conn().RemoteAddr(), TLS: isTLS, ID: ss.id}
+		Remote: ss.c.Conn().RemoteAddr(), TLS: isTLS, ID: ss.id, UTF8: ss.utf8}
 	ctx, cancel := context.WithTimeout(ss.s.ctx, 10*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -136,7 +147,7 @@ func (ss *session) Data(r io.Reader) error {
 	}
 }
 
-func (ss *session) Reset() { ss.from, ss.fromOK, ss.to = "", false, nil }
+func (ss *session) Reset() { ss.from, ss.fromOK, ss.utf8, ss.to = "", false, false, nil }
 
 func (ss *session) Logout() error {
 	ss.s.log.Debug("smtp disconnect", "id", ss.id, "user", ss.user)

@@ -20,8 +20,11 @@
 //
 // It must not import the other protocol packages. It declares the small
 // interfaces it needs (Backend, Deliverer) so tests can hand it fakes, and
-// takes only error values and HostOf from server/backend, and the
-// connection marks of server/netlimit.
+// takes only error values, HostOf, the OAuth2 mechanism names and
+// ListenerTags from server/backend, and the connection marks of
+// server/netlimit. AUTH offers PLAIN and LOGIN (unless a listener has
+// password logins off) and, when the backend can check tokens,
+// OAUTHBEARER and XOAUTH2 (oauth.go).
 package smtpd
 
 import (
@@ -37,6 +40,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/letterbox-mail/letterbox/server/backend"
 )
 
 // ErrServerClosed is returned by Serve after Close or Shutdown.
@@ -68,6 +73,8 @@ type Envelope struct {
 	TLS bool
 	// ID identifies the session in logs and in the Received field.
 	ID string
+	// UTF8 reports that MAIL FROM carried SMTPUTF8 (RFC 6531).
+	UTF8 bool
 }
 
 // Deliverer takes accepted messages.
@@ -165,7 +172,8 @@ type Server struct {
 	cancel context.CancelFunc
 	closed atomic.Bool
 
-	ids atomic.Uint64
+	ids  atomic.Uint64
+	tags backend.ListenerTags[ListenerOptions] // ServeListener's options
 	// bufs holds the DATA normaliser's read buffers (*bufio.Reader): one
 	// per message was most of the garbage a busy MX made.
 	bufs sync.Pool
@@ -184,8 +192,19 @@ func New(be Backend, dl Deliverer, opts Options) *Server {
 	srv.AllowInsecureAuth = opts.AllowInsecureAuth
 	srv.MaxMessageBytes = opts.MaxMessageBytes
 	srv.MaxRecipients = opts.MaxRecipients
+	// Any line of a message the size limit allows is accepted and
+	// stored unchanged, as Postfix does (the margin covers go-smtp's
+	// read-ahead, so the size limit answers first). go-smtp has one
+	// limit for command and data lines, so a command line may be as
+	// long; the connection caps bound what that costs.
+	srv.MaxLineLength = int(opts.MaxMessageBytes) + 64<<10
+	srv.EnableSMTPUTF8 = true // RFC 6531; see session.Mail
 	srv.ReadTimeout = opts.ReadTimeout
 	srv.WriteTimeout = opts.WriteTimeout
+	if opts.Mode == ModeSubmission {
+		// AUTH lines carry bearer tokens of a few kilobytes (oauth.go).
+		srv.MaxLineLength = maxAuthLine
+	}
 	srv.ErrorLog = slogPrinter{opts.Logger}
 	s.srv = srv
 	return s

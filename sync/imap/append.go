@@ -15,7 +15,8 @@ import (
 )
 
 // Replay of Local.Append: APPEND (RFC 9051 section 6.3.12) with the
-// message's current flags and date; APPENDUID (RFC 4315) tells its UID.
+// message's current flags and date; APPENDUID (RFC 4315) tells its UID. A
+// target the server lacks is created first (ensureRemote).
 // Before sending, the entry is marked in flight with the target's UIDNEXT;
 // a replay that finds the mark (the connection died after the APPEND was
 // sent) first compares the messages that arrived since with the upload
@@ -39,10 +40,6 @@ func (e *engine) replayAppend(ctx context.Context, en entry) error {
 	if err != nil {
 		return err
 	}
-	rb, ok := e.boxes[p.Mailbox]
-	if !ok {
-		return drop("%s does not exist on the server", p.Mailbox)
-	}
 	if l, ok := e.learned[id]; ok && l.Mailbox == p.Mailbox {
 		return nil // appended by an earlier run
 	}
@@ -56,6 +53,12 @@ func (e *engine) replayAppend(ctx context.Context, en entry) error {
 				return nil // adopted by a sync
 			}
 		}
+	}
+	// A Sent or Drafts folder the server lacks is created, never a
+	// reason to drop the copy.
+	rb, err := e.ensureRemote(ctx, p.Mailbox)
+	if err != nil {
+		return err
 	}
 	size, err := e.uploadSize(ctx, id)
 	if err != nil {
@@ -73,7 +76,12 @@ func (e *engine) replayAppend(ctx context.Context, en entry) error {
 	}
 	st, err := e.c.c.Status(rb.Name, &imap.StatusOptions{UIDNext: true}).Wait()
 	if isNo(err, imap.ResponseCodeTryCreate, imap.ResponseCodeNonExistent) {
-		return drop("%s does not exist on the server", p.Mailbox)
+		// Deleted on the server since the LIST: create it again.
+		delete(e.boxes, p.Mailbox)
+		if rb, err = e.ensureRemote(ctx, p.Mailbox); err != nil {
+			return err
+		}
+		st, err = e.c.c.Status(rb.Name, &imap.StatusOptions{UIDNext: true}).Wait()
 	}
 	if err != nil {
 		return e.c.wrap("status", p.Mailbox, err)
@@ -82,9 +90,6 @@ func (e *engine) replayAppend(ctx context.Context, en entry) error {
 		return err
 	}
 	data, err := e.upload(ctx, rb, m, size)
-	if isNo(err, imap.ResponseCodeTryCreate, imap.ResponseCodeNonExistent) {
-		return drop("%s does not exist on the server", p.Mailbox)
-	}
 	if err != nil {
 		return err
 	}

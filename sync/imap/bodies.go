@@ -169,7 +169,12 @@ func (e *engine) readBody(msg *imapclient.FetchMessageData, local map[uint32]uin
 			ruid = uint32(it.UID)
 		case imapclient.FetchItemDataBodySection:
 			uid, ok := local[ruid]
-			if it.Literal == nil || !ok || it.Literal.Size() == 0 {
+			if !ok || it.Literal == nil {
+				continue // NIL: not a message (expunged meanwhile)
+			}
+			if it.Literal.Size() == 0 {
+				// Empty on the server: the placeholder completes it.
+				jobs <- bodyJob{uid: uid, data: []byte(emptyPlaceholder)}
 				continue
 			}
 			size := it.Literal.Size()
@@ -213,7 +218,7 @@ func (x *exactReader) Read(p []byte) (int, error) {
 // FetchBody downloads the body of one partial message (local UID uid of
 // mailbox) on its own connection: the "on open" half of BodyPolicy. A
 // message already complete is left alone.
-func FetchBody(ctx context.Context, st *store.Store, opts Options, mailbox string, uid uint32) error {
+func FetchBody(ctx context.Context, st Store, opts Options, mailbox string, uid uint32) error {
 	mb, err := store.CanonicalName(mailbox)
 	if err != nil {
 		return fmt.Errorf("imap fetch body: %w", err)

@@ -36,7 +36,9 @@ func TestConflicts(t *testing.T) {
 		// want is the state of INBOX and Archive everywhere afterwards:
 		// Message-ID x's flags, or "gone".
 		inbox, archive string
-		note           string
+		// projects, when set, is the state of Projects too.
+		projects string
+		note     string
 	}{
 		{
 			name: "different flags merge",
@@ -101,10 +103,10 @@ func TestConflicts(t *testing.T) {
 			inbox:  "gone", archive: "$Keep",
 		},
 		{
-			name:   "move to a mailbox deleted on the server goes back",
+			name:   "move to a mailbox deleted on the server creates it again",
 			local:  func(e env) { _, err := e.l.Move(bg(), "INBOX", uid(e, "INBOX"), "Projects"); check(err, e.t) },
 			remote: func(e env) { e.a.deleteMailbox("Projects") },
-			inbox:  "$Keep", archive: "gone", note: "Projects does not exist on the server",
+			inbox:  "gone", archive: "gone", projects: "$Keep", note: "created on the server",
 		},
 		{
 			name:   "local move wins over a server flag change, which travels along",
@@ -117,13 +119,13 @@ func TestConflicts(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 				a := admin{t, p}
-				for _, mb := range []string{"INBOX", "Archive"} {
+				a.create("Archive")
+				a.create("Projects")
+				for _, mb := range []string{"INBOX", "Archive", "Projects"} {
 					if _, ok := a.state(mb).flags[x]; ok {
 						a.expunge(mb, x)
 					}
 				}
-				a.create("Archive")
-				a.create("Projects")
 				a.append("INBOX", testMsg(x, 500), []string{"$Keep"}, time.Now())
 				st := newStore(t)
 				opts := testOptions(p)
@@ -134,7 +136,11 @@ func TestConflicts(t *testing.T) {
 				tc.local(e)
 				tc.remote(e)
 				mustSync(t, st, opts)
-				for mb, want := range map[string]string{"INBOX": tc.inbox, "Archive": tc.archive} {
+				boxes := map[string]string{"INBOX": tc.inbox, "Archive": tc.archive}
+				if tc.projects != "" {
+					boxes["Projects"] = tc.projects
+				}
+				for mb, want := range boxes {
 					srv := a.state(mb)
 					loc, _ := localState(t, st, mb)
 					for side, s := range map[string]boxState{"server": srv, "store": loc} {

@@ -1,12 +1,15 @@
 package imapsync
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -18,14 +21,21 @@ import (
 // conn is one logged-in IMAP connection. Like aerc's worker, exactly one
 // goroutine (the one running Sync or Watch) issues its commands; the
 // client's reader goroutine only signals news through the buffered(1)
-// channel news.
+// channels news and status.
 type conn struct {
 	c     *imapclient.Client
+	g     *guard // the bounds and deadlines under the client
 	caps  imap.CapSet
 	news  chan struct{}
 	stop  func() bool // stops the context watcher
 	cond  bool        // CONDSTORE offered
 	uidpl bool        // UIDPLUS offered
+	// status is signalled by a STATUS response no command asked for (a
+	// NOTIFY notification, RFC 5465); notified holds them by server
+	// mailbox name until takeNotified.
+	status   chan struct{}
+	mu       sync.Mutex
+	notified map[string]*imap.StatusData
 	// selected is the server name of the selected mailbox and sel what
 	// SELECT said about it.
 	selected string
@@ -33,7 +43,9 @@ type conn struct {
 }
 
 // dial connects, reads the greeting and logs in (RFC 9051 section 6.2.3).
-// Cancelling ctx closes the connection, which fails any command running.
+// Each step of the set-up (TCP, TLS handshake, greeting) has the connect
+// timeout, and every command the command timeout (see guard). Cancelling
+// ctx closes the connection, which fails any command running.
 func dial(ctx context.Context, cfg Config) (*conn, error) {
 	password := func() (string, error) { return cfg.Password, nil }
 	if cfg.PasswordFunc != nil {
@@ -54,13 +66,17 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 			return s.pw, s.err
 		}
 	}
-	d := cfg.Dial
-	if d == nil {
-		d = (&net.Dialer{}).DialContext
+	security := strings.ToLower(cfg.Security)
+	switch security {
+	case "", SecurityTLS, SecurityStartTLS, SecurityNone:
+	default:
+		return nil, &lbsync.Error{Op: "imap connect", Kind: lbsync.Permanent, Err: fmt.Errorf("unknown security %q", cfg.Security)}
 	}
-	raw, err := d(ctx, "tcp", cfg.Addr)
+	connectTO, commandTO := cfg.timeouts()
+	op := "imap connect " + cfg.Addr
+	raw, err := dialTCP(ctx, cfg, connectTO)
 	if err != nil {
-		return nil, (*conn)(nil).wrap("connect", "", fmt.Errorf("%s: %w", cfg.Addr, err))
+		return nil, lbsync.E(op, kindOf(err), err)
 	}
 	host, _, _ := net.SplitHostPort(cfg.Addr)
 	tcfg := &tls.Config{}
@@ -70,7 +86,7 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 	if tcfg.ServerName == "" && !tcfg.InsecureSkipVerify {
 		tcfg.ServerName = host
 	}
-	cn := &conn{news: make(chan struct{}, 1)}
+	cn := &conn{news: make(chan struct{}, 1), status: make(chan struct{}, 1)}
 	opts := &imapclient.Options{TLSConfig: tcfg, UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 		Expunge: func(uint32) { cn.signal() },
 		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
@@ -83,44 +99,51 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 			for msg.Next() != nil {
 			}
 		},
+		Status: cn.notify,
 	}}
 	// Closing the raw connection is the one way to interrupt the client.
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	fail := func(op string, err error) (*conn, error) {
 		stop()
 		raw.Close()
+		if gerr := cn.g.failure(); gerr != nil {
+			err = gerr
+		}
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return nil, cn.wrap(op, "", fmt.Errorf("%s: %w", cfg.Addr, err))
+		k := kindOf(err)
+		if k == lbsync.Other && cn.c != nil {
+			k = lbsync.Temporary // the client closed the connection
+		}
+		return nil, lbsync.E(op, k, err)
 	}
-	switch strings.ToLower(cfg.Security) {
+	var plain net.Conn = raw
+	var prefix string
+	switch security {
 	case "", SecurityTLS:
 		if tcfg.NextProtos == nil {
 			tcfg.NextProtos = []string{"imap"}
 		}
-		tc := tls.Client(raw, tcfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail("tls", err)
-		}
-		cn.c = imapclient.New(tc, opts)
-	case SecurityStartTLS:
-		c, err := imapclient.NewStartTLS(raw, opts)
+		tc, err := handshake(ctx, raw, tcfg, connectTO)
 		if err != nil {
-			return fail("starttls", err)
+			return fail(op, err)
 		}
-		cn.c = c
-	case SecurityNone:
-		cn.c = imapclient.New(raw, opts)
-	default:
-		stop()
-		raw.Close()
-		return nil, &lbsync.Error{Op: "imap connect", Kind: lbsync.Permanent, Err: fmt.Errorf("unknown security %q", cfg.Security)}
+		plain = tc
+	case SecurityStartTLS:
+		tc, err := startTLS(ctx, raw, tcfg, connectTO)
+		if err != nil {
+			return fail(op, err)
+		}
+		plain, prefix = tc, tlsGreeting
 	}
+	cn.g = newGuard(plain, cfg.limits(), connectTO, commandTO)
+	cn.g.prefix = []byte(prefix)
+	cn.c = imapclient.New(cn.g, opts)
 	cn.stop = stop
 	if err := cn.c.WaitGreeting(); err != nil {
 		cn.close()
-		return fail("greeting", err)
+		return fail(op, err)
 	}
 	pw, err := password()
 	if err != nil {
@@ -132,16 +155,49 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 		if isNo(err) && !isTemporary(err) {
 			return nil, &lbsync.Error{Op: "imap login", Kind: lbsync.Auth, Err: fmt.Errorf("%s as %s: refused: %w", cfg.Addr, cfg.Login, err)}
 		}
-		return fail("login", err)
+		return fail("imap login "+cfg.Addr, err)
 	}
-	cn.caps = cn.c.Caps()
-	if cn.caps == nil {
-		cn.close()
-		return fail("capability", fmt.Errorf("no capabilities: %w", net.ErrClosed))
+	// The capabilities came with the login's OK, or are asked for now,
+	// under the guard's deadline (Client.Caps would wait 30 s of its own).
+	if cn.caps = cn.c.Caps(); cn.caps == nil {
+		caps, err := cn.c.Capability().Wait()
+		if err != nil || caps == nil {
+			cn.close()
+			if err == nil {
+				err = fmt.Errorf("no capabilities: %w", net.ErrClosed)
+			}
+			return fail("imap capability "+cfg.Addr, err)
+		}
+		cn.caps = caps
 	}
 	cn.cond = cn.caps.Has(imap.CapCondStore)
 	cn.uidpl = cn.caps.Has(imap.CapUIDPlus)
 	return cn, nil
+}
+
+// dialTCP opens the TCP connection within the connect timeout.
+func dialTCP(ctx context.Context, cfg Config, timeout time.Duration) (net.Conn, error) {
+	d := cfg.Dial
+	if d == nil {
+		d = (&net.Dialer{}).DialContext
+	}
+	dctx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	raw, err := d(dctx, "tcp", cfg.Addr)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case dctx.Err() != nil:
+			return nil, lbsync.Timeout("no TCP connection within", timeout)
+		}
+		return nil, err
+	}
+	return raw, nil
 }
 
 // TestLogin connects as Sync would (TLS, STARTTLS or none), logs in and
@@ -154,6 +210,30 @@ func TestLogin(ctx context.Context, cfg Config) error {
 	}
 	cn.close()
 	return nil
+}
+
+// notify keeps a STATUS notification (it runs on the client's reader
+// goroutine: it must not block).
+func (c *conn) notify(d *imap.StatusData) {
+	c.mu.Lock()
+	if c.notified == nil {
+		c.notified = map[string]*imap.StatusData{}
+	}
+	c.notified[d.Mailbox] = d
+	c.mu.Unlock()
+	select {
+	case c.status <- struct{}{}:
+	default:
+	}
+}
+
+// takeNotified returns the notifications kept since the last call.
+func (c *conn) takeNotified() map[string]*imap.StatusData {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.notified
+	c.notified = nil
+	return n
 }
 
 // signal notes unilateral data (new mail, expunges, flag changes).
@@ -281,48 +361,86 @@ func (c *conn) selectWait(name string, cmd *imapclient.SelectCommand) (*imap.Sel
 	return data, nil
 }
 
-// readMsg collects one FETCH response, as FetchMessageData.Collect does,
-// for the items this package asks for. A literal cut short closes the
-// client before anything reads on: go-imap hands the connection back to
-// its reader goroutine on such an error, and draining the literal
-// afterwards would race with it.
-func (c *conn) readMsg(msg *imapclient.FetchMessageData) (*imapclient.FetchMessageBuffer, error) {
-	buf := &imapclient.FetchMessageBuffer{SeqNum: msg.SeqNum}
+// readHeader reads one FETCH response of fetchMessages; its literal
+// goes to memory or a temporary file (readLiteral). A literal cut short
+// closes the client before anything reads on: go-imap hands the
+// connection back to its reader goroutine on such an error, and draining
+// the literal afterwards would race with it.
+func (c *conn) readHeader(msg *imapclient.FetchMessageData, budget *int64) (header, error) {
+	var h header
 	for item := msg.Next(); item != nil; item = msg.Next() {
 		switch it := item.(type) {
 		case imapclient.FetchItemDataBodySection:
-			var b []byte
-			if it.Literal != nil {
-				b = make([]byte, it.Literal.Size())
-				if _, err := io.ReadFull(it.Literal, b); err != nil {
-					c.c.Close()
-					return nil, err
-				}
+			if it.Literal == nil || h.data != nil {
+				continue
 			}
-			buf.BodySection = append(buf.BodySection, imapclient.FetchBodySectionBuffer{Section: it.Section, Bytes: b})
+			l, err := readLiteral(it.Literal, it.Literal.Size(), budget)
+			if err != nil {
+				c.c.Close()
+				return h, err
+			}
+			h.data = l
 		case imapclient.FetchItemDataUID:
-			buf.UID = it.UID
+			h.uid = uint32(it.UID)
 		case imapclient.FetchItemDataFlags:
-			buf.Flags = it.Flags
+			h.flags = cleanFlags(it.Flags)
 		case imapclient.FetchItemDataInternalDate:
-			buf.InternalDate = it.Time
+			h.date = it.Time
 		case imapclient.FetchItemDataRFC822Size:
-			buf.RFC822Size = it.Size
-		case imapclient.FetchItemDataModSeq:
-			buf.ModSeq = it.ModSeq
+			h.size = it.Size
 		}
 	}
-	return buf, nil
+	return h, nil
 }
 
-// collect reads every response of a FETCH with readMsg.
+// collectMem bounds the octets collect keeps in memory over all the
+// messages of one command; literals past it are read and dropped (their
+// Bytes are nil), so that a server cannot make a collect hold more.
+const collectMem = 64 << 20
+
+// collect reads every response of a FETCH as FetchMessageData.Collect
+// does, for the items this package asks for (see readHeader for literals
+// cut short).
 func (c *conn) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMessageBuffer, error) {
 	var out []*imapclient.FetchMessageBuffer
+	left := int64(collectMem)
+	fail := func(err error) ([]*imapclient.FetchMessageBuffer, error) {
+		c.c.Close()
+		cmd.Close()
+		return nil, err
+	}
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		buf, err := c.readMsg(msg)
-		if err != nil {
-			cmd.Close()
-			return nil, err
+		buf := &imapclient.FetchMessageBuffer{SeqNum: msg.SeqNum}
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataBodySection:
+				var b []byte
+				if it.Literal != nil {
+					size := it.Literal.Size()
+					if size > left {
+						if n, err := io.Copy(io.Discard, it.Literal); err != nil || n < size {
+							return fail(cmp.Or(err, io.ErrUnexpectedEOF))
+						}
+						continue
+					}
+					left -= size
+					b = make([]byte, size)
+					if _, err := io.ReadFull(it.Literal, b); err != nil {
+						return fail(err)
+					}
+				}
+				buf.BodySection = append(buf.BodySection, imapclient.FetchBodySectionBuffer{Section: it.Section, Bytes: b})
+			case imapclient.FetchItemDataUID:
+				buf.UID = it.UID
+			case imapclient.FetchItemDataFlags:
+				buf.Flags = it.Flags
+			case imapclient.FetchItemDataInternalDate:
+				buf.InternalDate = it.Time
+			case imapclient.FetchItemDataRFC822Size:
+				buf.RFC822Size = it.Size
+			case imapclient.FetchItemDataModSeq:
+				buf.ModSeq = it.ModSeq
+			}
 		}
 		out = append(out, buf)
 	}

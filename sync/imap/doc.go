@@ -12,9 +12,11 @@
 //
 //  1. connects (TLS, STARTTLS or plain) and logs in;
 //  2. lists the server's mailboxes with their SPECIAL-USE roles and
-//     subscriptions, and creates the local mailboxes it needs;
+//     subscriptions;
 //  3. replays the journal of local changes (MOVE, or COPY + UID STORE
-//     \Deleted + UID EXPUNGE; UID STORE; APPEND with UIDPLUS);
+//     \Deleted + UID EXPUNGE; UID STORE; APPEND with UIDPLUS; CREATE,
+//     RENAME, DELETE, SUBSCRIBE), then creates the local mailboxes it
+//     needs, so a folder changed offline is not brought back first;
 //  4. syncs each mailbox (subscribed ones, or those asked for): SELECT
 //     (CONDSTORE when offered), UIDVALIDITY check, the server's UID set
 //     (UID SEARCH ALL, or the full flag fetch), new messages newest first
@@ -30,13 +32,43 @@
 // their bodies following in the background pass (headers.go says why a
 // header pass over everything would not pay).
 //
-// Watch keeps INBOX live with IDLE and reconnects with backoff; a dropped
-// connection or a sleeping laptop is an event, not a fatal error.
+// A message of zero bytes on the server (Dovecot refuses to APPEND one,
+// but a broken delivery can leave one in a Maildir) is mirrored as a
+// marked placeholder (emptyPlaceholder), so the local count equals the
+// server's.
+//
+// A connection lost in the middle of a Sync (a reset, a timeout) is
+// resumed in the same run (Options.Resume: three reconnections, from
+// 1 s): the steps run again from what the store and the journal hold, so
+// nothing stored is fetched twice and a replayed change is not made
+// twice (a MOVE the server did before the cut is found in its
+// destination). A refused login, a certificate that does not verify or a
+// hostile server end the run.
+//
+// Watch keeps INBOX live with IDLE and the other folders with NOTIFY
+// (RFC 5465) where the server has it, or by polling their STATUS every
+// Options.PollInterval (notify.go); it reconnects with backoff; a
+// dropped connection or a sleeping laptop is an event, not a fatal
+// error.
+//
+// # The wire
+//
+// The client library (go-imap v2 imapclient, patched copy in
+// third_party) talks through a guard (guard.go, wirescan.go) that bounds
+// every server response outside literals (Config.MaxLine, 1 MiB; lists of
+// UIDs 64 times that) and every literal (Config.MaxLiteral, 100 MiB), and
+// owns the deadlines: each step of connecting (TCP, TLS, STARTTLS, which
+// is done below the library for that reason, and the greeting) has
+// Config.ConnectTimeout, and while a reply is due the server may not stay
+// silent longer than Config.CommandTimeout (renewed by every read; IDLE,
+// answered by a continuation, is exempt). Fetched messages are held in
+// memory only up to a budget per batch; the rest spill to unlinked
+// temporary files (literal.go).
 //
 // # Local changes and the journal
 //
-// Local is what the account layer calls for flags, moves, deletes and
-// appends. Each action first writes a journal entry (JSON, with the
+// Local is what the account layer calls for flags, moves, deletes,
+// appends and folders (create, rename, delete, subscribe; folders.go). Each action first writes a journal entry (JSON, with the
 // remote UIDs, Message-IDs and store ids of the messages as they were),
 // then applies the change to the store. That order is safe: a crash in
 // between leaves a journal entry for a change the store does not show;
@@ -76,11 +108,22 @@
 //     note, and the moved local copy is removed (the expunge wins); when
 //     another device already moved the same message to the same mailbox,
 //     the copy found there by Message-ID is adopted instead.
-//   - A replay whose target mailbox vanished on the server is dropped
-//     with a note; a dropped move puts the message back where the server
-//     still has it. A permanent NO marks the entry failed; after three
-//     failures it is dropped. A temporary failure stops the replay, and
-//     the rest waits for the next sync.
+//   - A mailbox a replayed APPEND or MOVE needs and the server lacks
+//     (Sent, Drafts, a folder another device deleted) is created there,
+//     with its special use by CREATE-SPECIAL-USE (RFC 6154) when the
+//     server has it; the local role is kept either way. A copy is never
+//     dropped and a move never undone for want of a folder.
+//   - Folder changes replay idempotently: CREATE of an existing folder,
+//     RENAME whose source is gone and target exists, DELETE of a missing
+//     folder are done already.
+//   - A permanent NO counts an attempt; the third marks the entry failed
+//     for good (store.JournalGiveUp): it stays in the journal with the
+//     server's words, is no longer replayed, and waits for the user to
+//     Retry or Drop it (failed.go; Drop undoes locally what it can). A
+//     failed rename or folder delete keeps the folders it is about out
+//     of the sync meanwhile. A temporary failure stops the replay, and
+//     the rest waits for the next sync. An entry that cannot be decoded
+//     is marked failed at once.
 //   - Local deletions are replayed as MOVE to Trash (Local.Delete) or
 //     UID STORE \Deleted + UID EXPUNGE (EXPUNGE without UIDPLUS).
 //

@@ -61,8 +61,13 @@ func (c *conn) wrap(op, mailbox string, err error) error {
 	if err == nil {
 		return nil
 	}
+	// The guard's failure (a bound, a timeout) is the cause of whatever
+	// the client made of it.
+	if gerr := c.failure(); gerr != nil {
+		err = gerr
+	}
 	var e *lbsync.Error
-	if errors.As(err, &e) && e.Kind != lbsync.Other {
+	if errors.As(err, &e) && e.Kind != lbsync.Other && e.Op != "" {
 		return err
 	}
 	k := kindOf(err)
@@ -93,6 +98,14 @@ func kindOf(err error) lbsync.Kind {
 		return lbsync.Permanent
 	}
 	return lbsync.KindOf(err)
+}
+
+// failure returns the guard's failure, if any.
+func (c *conn) failure() error {
+	if c == nil {
+		return nil
+	}
+	return c.g.failure()
 }
 
 // isTemporary reports an error worth retrying later (see kindOf).

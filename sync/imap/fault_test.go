@@ -84,6 +84,9 @@ func TestFaults(t *testing.T) {
 		st := newStore(t)
 		opts := testOptions(p)
 		opts.Mailboxes = []string{"INBOX", "Archive", "Trash", "Sent"}
+		// Every connection is cut at the round's offset, the resumed ones
+		// too: one resume per round, at once.
+		opts.Resume = lbsync.Resume{Attempts: 1, Delay: func(int) time.Duration { return 0 }}
 		l := &Local{Store: st}
 		serverSeq, appendSeq, completed := 0, 0, 0
 		// Cuts fall log-uniformly below twice the traffic of the last

@@ -57,7 +57,9 @@ type header struct {
 	flags []string
 	date  time.Time
 	size  int64 // RFC822.SIZE
-	raw   []byte
+	data  *literal
+	// partial is set when data is the header only.
+	partial bool
 }
 
 // chunk is a batch of headers handed to the store writer.
@@ -66,6 +68,8 @@ type chunk struct {
 	adopted []store.RemotePair
 	flags   map[uint32][]string // server flags of adopted messages
 	sizes   map[uint32]int64    // server sizes of adopted messages
+	// lits are released once the chunk is stored.
+	lits []*literal
 }
 
 // fetchNew downloads the headers of the server messages uids (ascending)
@@ -100,17 +104,17 @@ fetch:
 		}
 		ch := chunk{flags: map[uint32][]string{}, sizes: map[uint32]int64{}}
 		for _, h := range hs {
-			switch act, luid := ad.match(h.uid, messageID(h.raw)); act {
+			ch.lits = append(ch.lits, h.data)
+			switch act, luid := ad.match(h.uid, messageID(h.data.Prefix(headerPeek))); act {
 			case adopt:
 				ch.adopted = append(ch.adopted, store.RemotePair{UID: luid, RemoteUID: h.uid})
 				ch.flags[h.uid] = h.flags
 				ch.sizes[h.uid] = h.size
 			case download:
-				raw := h.raw
 				ch.items = append(ch.items, store.AppendItem{
-					Open:  func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil },
+					Open:  h.data.Open,
 					Flags: h.flags, InternalDate: h.date,
-					Remote: store.Remote{UID: h.uid, Partial: !plan[i].full},
+					Remote: store.Remote{UID: h.uid, Partial: h.partial},
 				})
 			}
 		}
@@ -153,9 +157,15 @@ func (e *engine) storeChunks(ctx context.Context, mb string, uv uint32, total in
 				stop := err != nil
 				mu.Unlock()
 				if stop {
+					for _, l := range ch.lits {
+						l.Release()
+					}
 					continue
 				}
 				serr := e.storeChunk(ctx, mb, uv, ch, &mu)
+				for _, l := range ch.lits {
+					l.Release()
+				}
 				mu.Lock()
 				if serr != nil && err == nil {
 					err = serr
@@ -293,7 +303,9 @@ func (e *engine) planNew(mb string, uids []uint32) ([]batch, error) {
 }
 
 // fetchMessages fetches uids of the selected mailbox: headers only, or
-// whole messages.
+// whole messages. At most batchMem octets of them are held in memory
+// (see literal.go). A message of zero octets on the server comes as the
+// placeholder, complete.
 func (e *engine) fetchMessages(mb string, uids []uint32, whole bool) ([]header, error) {
 	var set imap.UIDSet
 	for _, u := range uids {
@@ -303,21 +315,40 @@ func (e *engine) fetchMessages(mb string, uids []uint32, whole bool) ([]header, 
 	if whole {
 		section = fullSection
 	}
-	msgs, err := e.c.collect(e.c.c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
-		BodySection: []*imap.FetchItemBodySection{section}}))
-	if err != nil {
-		return nil, e.c.wrap("fetch", mb, err)
-	}
-	out := make([]header, 0, len(msgs))
-	for _, buf := range msgs {
-		raw := buf.FindBodySection(section)
-		if buf.UID == 0 || len(raw) == 0 {
+	cmd := e.c.c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
+		BodySection: []*imap.FetchItemBodySection{section}})
+	budget := int64(batchMem)
+	var out []header
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		h, err := e.c.readHeader(msg, &budget)
+		if err != nil {
+			cmd.Close()
+			releaseAll(out)
+			return nil, e.c.wrap("fetch", mb, err)
+		}
+		if h.uid == 0 || h.data == nil {
+			h.data.Release() // NIL: not a message (expunged meanwhile)
 			continue
 		}
-		out = append(out, header{uid: uint32(buf.UID), flags: cleanFlags(buf.Flags), date: buf.InternalDate, size: buf.RFC822Size, raw: raw})
+		h.partial = !whole
+		if h.data.Len() == 0 {
+			h.data = placeholder()
+			h.partial = h.partial && h.size > 0
+		}
+		out = append(out, h)
+	}
+	if err := cmd.Close(); err != nil {
+		releaseAll(out)
+		return nil, e.c.wrap("fetch", mb, err)
 	}
 	return out, nil
 }
+
+// batchMem bounds the octets of one fetch batch held in memory.
+const batchMem = 2 * fullChunkBytes
+
+// headerPeek is how much of a message is searched for its Message-ID.
+const headerPeek = 256 << 10
 
 // messageID returns the Message-ID of a raw header block, or "".
 func messageID(raw []byte) string {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // Journal operations written by Local and replayed by Sync. Entries with
@@ -16,10 +17,25 @@ const (
 	opMove   = "imap.move"
 	opDelete = "imap.delete"
 	opAppend = "imap.append"
+	// Folder operations (folders.go).
+	opCreate    = "imap.create"
+	opRename    = "imap.rename"
+	opRmbox     = "imap.rmbox"
+	opSubscribe = "imap.subscribe"
 )
 
+// ours reports whether op is a journal operation of this package.
+func ours(op string) bool {
+	switch op {
+	case opFlags, opMove, opDelete, opAppend, opCreate, opRename, opRmbox, opSubscribe:
+		return true
+	}
+	return false
+}
+
 // maxAttempts is how many permanent refusals an entry gets before it is
-// dropped.
+// marked failed for good (store.JournalGiveUp): kept, shown to the user,
+// no longer replayed until retried.
 const maxAttempts = 3
 
 // msgRef names one message of a journal entry as it was when the local
@@ -45,6 +61,10 @@ type payload struct {
 	Msgs        []msgRef `json:"msgs,omitempty"`
 	// Token finds an appended message: its store.Remote.ID key.
 	Token string `json:"token,omitempty"`
+	// Use is the special use (RFC 6154) a created folder asks for.
+	Use string `json:"use,omitempty"`
+	// On is what a subscribe entry sets: subscribed or not.
+	On bool `json:"on,omitempty"`
 }
 
 // entry is a decoded journal entry of ours.
@@ -53,24 +73,26 @@ type entry struct {
 	p payload
 }
 
-// pendingEntries returns the journal entries of this package in order.
-// Entries that cannot be decoded are dropped: they can never replay.
-func pendingEntries(ctx context.Context, st *store.Store) ([]entry, error) {
+// pendingEntries returns the journal entries of this package in order,
+// those marked failed included (they still describe the store). An entry
+// that cannot be decoded can never replay: it is marked failed with the
+// reason, so that it shows among the failed changes, and left out.
+func pendingEntries(ctx context.Context, st Store) ([]entry, error) {
 	all, err := st.Journal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []entry
 	for _, je := range all {
-		switch je.Op {
-		case opFlags, opMove, opDelete, opAppend:
-		default:
+		if !ours(je.Op) {
 			continue
 		}
 		var p payload
 		if err := json.Unmarshal(je.Payload, &p); err != nil {
-			if err := st.JournalDone(ctx, je.ID); err != nil {
-				return nil, err
+			if !je.Failed {
+				if err := st.JournalGiveUp(ctx, je.ID, "the journal entry cannot be read: "+err.Error()); err != nil {
+					return nil, err
+				}
 			}
 			continue
 		}
@@ -132,7 +154,7 @@ const (
 )
 
 // stateUint reads a numeric sync-state value (0 when unset).
-func stateUint(ctx context.Context, st *store.Store, key string) (uint64, error) {
+func stateUint(ctx context.Context, st Store, key string) (uint64, error) {
 	v, err := st.SyncState(ctx, key)
 	if err != nil || v == "" {
 		return 0, err
@@ -159,14 +181,18 @@ type learnedRef struct {
 	UID     uint32 `json:"uid"`
 }
 
-func loadLearned(ctx context.Context, st *store.Store) (map[int64]learnedRef, error) {
+// loadLearned reads the learned map. One that cannot be read is
+// forgotten with a note: it only speeds up finding messages, which
+// resolve also finds by their remote UID or Message-ID.
+func (e *engine) loadLearned(ctx context.Context) (map[int64]learnedRef, error) {
 	m := map[int64]learnedRef{}
-	v, err := st.SyncState(ctx, keyLearned)
+	v, err := e.st.SyncState(ctx, keyLearned)
 	if err != nil || v == "" {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return map[int64]learnedRef{}, nil // unreadable: forget it
+		e.note("", lbsync.PhaseReplay, fmt.Sprintf("sync state %s cannot be read (%v): forgotten; replayed messages are found by Message-ID", keyLearned, err))
+		return map[int64]learnedRef{}, e.st.SetSyncState(ctx, map[string]string{keyLearned: ""})
 	}
 	return m, nil
 }

@@ -3,6 +3,7 @@ package imapsync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
@@ -37,7 +38,16 @@ func (e *engine) loadState(ctx context.Context, mb string) (mailboxState, error)
 		return s, err
 	}
 	if v != "" {
-		json.Unmarshal([]byte(v), &s.reset)
+		if err := json.Unmarshal([]byte(v), &s.reset); err != nil {
+			// The list only decides which local messages a UIDVALIDITY
+			// change left without a server copy; without it they are
+			// kept, never deleted on a guess.
+			s.reset = nil
+			e.note(mb, lbsync.PhaseHeaders, fmt.Sprintf("sync state %s cannot be read (%v): local messages the server may no longer have are kept", stateKey(mb, "reset"), err))
+			if err := e.st.SetSyncState(ctx, map[string]string{stateKey(mb, "reset"): ""}); err != nil {
+				return s, err
+			}
+		}
 	}
 	return s, nil
 }

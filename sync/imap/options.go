@@ -35,6 +35,40 @@ type Config struct {
 	// a keyring lookup or a password command adds no time of its own; its
 	// error ends the connection attempt and is returned as is.
 	PasswordFunc func(context.Context) (string, error)
+
+	// ConnectTimeout bounds each step of setting up the connection: the
+	// TCP connect, the TLS handshake (and STARTTLS), the greeting;
+	// lbsync.DefaultConnectTimeout when zero, none when negative.
+	ConnectTimeout time.Duration
+	// CommandTimeout is how long the server may stay silent while a reply
+	// is due (an inactivity bound, renewed by every read, so a long
+	// download never times out while it flows; IDLE is exempt);
+	// lbsync.DefaultCommandTimeout when zero, none when negative.
+	CommandTimeout time.Duration
+	// MaxLine bounds a server response's octets outside literals
+	// (DefaultMaxLine when zero; UID lists may be 64 times longer).
+	MaxLine int64
+	// MaxLiteral bounds each literal the server sends, that is the
+	// largest message accepted (DefaultMaxLiteral when zero).
+	MaxLiteral int64
+}
+
+// timeouts returns the connect and command timeouts, 0 for none.
+func (c Config) timeouts() (connect, command time.Duration) {
+	t := lbsync.Timeouts{Connect: c.ConnectTimeout, Command: c.CommandTimeout}
+	return t.ConnectOr(), t.CommandOr()
+}
+
+// limits returns the guard's bounds.
+func (c Config) limits() guardLimits {
+	l := guardLimits{maxLine: c.MaxLine, maxLiteral: c.MaxLiteral}
+	if l.maxLine <= 0 {
+		l.maxLine = DefaultMaxLine
+	}
+	if l.maxLiteral <= 0 {
+		l.maxLiteral = DefaultMaxLiteral
+	}
+	return l
 }
 
 // BodyPolicy says which message bodies a sync downloads after the
@@ -63,6 +97,10 @@ type Options struct {
 	Bodies BodyPolicy
 	// Force lets a sync go on past the mass-delete guard.
 	Force bool
+	// Resume says how often and after how long Sync reconnects when the
+	// connection is lost in the middle of a run (3 times, from 1s, when
+	// zero).
+	Resume lbsync.Resume
 	// Report receives progress events; nil drops them.
 	Report lbsync.Reporter
 
@@ -75,6 +113,10 @@ type Options struct {
 	// Backoff bounds Watch's reconnect delays, which start at Backoff.Min
 	// and double up to Backoff.Max, jittered; 1s and 5m when zero.
 	Backoff Backoff
+	// PollInterval is how often Watch leaves IDLE to check the
+	// connection and, on a server without NOTIFY (RFC 5465), to ask for
+	// the STATUS of the other folders it syncs; 5 minutes when zero.
+	PollInterval time.Duration
 }
 
 // Backoff bounds reconnect delays.

@@ -48,6 +48,8 @@ type peer struct {
 	// (fixed in server/imap/copy.go, tested by TestAppendCutMidLiteral);
 	// no peer sets it now.
 	keepsCutAppend bool
+	// dovecot is the Dovecot behind a "dovecot" peer (its Maildirs).
+	dovecot *testpeer.Dovecot
 }
 
 // config returns the sync configuration through the proxy.
@@ -126,7 +128,7 @@ func startOurs(t *testing.T) *peer {
 func startDovecot(t *testing.T) *peer {
 	t.Helper()
 	d := testpeer.StartDovecot(t, map[string]string{testUser: testPass})
-	p := &peer{name: "dovecot", direct: d.IMAP, condstore: true, tlsAddr: d.IMAPS, startTLSAddr: d.IMAP, roots: d.Roots}
+	p := &peer{name: "dovecot", direct: d.IMAP, condstore: true, tlsAddr: d.IMAPS, startTLSAddr: d.IMAP, roots: d.Roots, dovecot: d}
 	p.proxy = newProxy(t, d.IMAP)
 	p.stop = d.Stop
 	p.start = func() { d.Restart(t) }
@@ -139,11 +141,16 @@ type proxy struct {
 	ln     net.Listener
 	target atomic.Value // string
 	cut    atomic.Int64
-	// last is the number of bytes the last finished connection moved.
-	last  atomic.Int64
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]bool
+	// last is the number of bytes the last finished connection moved;
+	// total counts the bytes of all of them.
+	last, total atomic.Int64
+	// cutOnly limits the cut to the next cutN connections (the rest go
+	// through whole); otherwise every connection is cut.
+	cutOnly atomic.Bool
+	cutN    atomic.Int64
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]bool
 	// pipes counts the connections being relayed; ended is signalled
 	// each time one finishes.
 	pipes int
@@ -258,6 +265,10 @@ func (p *proxy) pipe(c net.Conn) {
 	defer p.track(s, false)
 	var used atomic.Int64
 	limit := p.cut.Load()
+	if p.cutOnly.Load() && p.cutN.Add(-1) < 0 {
+		limit = 0
+	}
+	defer func() { p.total.Add(used.Load()) }()
 	var once sync.Once
 	closeBoth := func() { once.Do(func() { c.Close(); s.Close() }) }
 	copyDir := func(dst, src net.Conn) {

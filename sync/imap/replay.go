@@ -26,9 +26,12 @@ func drop(format string, args ...any) error { return &dropError{why: fmt.Sprintf
 func opName(op string) string { return strings.TrimPrefix(op, "imap.") }
 
 // replay replays the journal. A temporary failure stops it (the rest
-// waits for the next sync); a refusal marks that entry failed and goes on.
-// Deletions the mass-delete guard holds back stay in the journal and are
-// returned as *MassDeleteError.
+// waits for the next sync); a refusal counts an attempt on that entry and
+// goes on, and the last of maxAttempts marks it failed for good: it stays
+// in the journal with the server's words (store.JournalGiveUp) for the
+// user to retry or drop, and is skipped until then. Deletions the
+// mass-delete guard holds back stay in the journal and are returned as
+// *MassDeleteError.
 func (e *engine) replay(ctx context.Context) error {
 	entries, err := pendingEntries(ctx, e.st)
 	if err != nil {
@@ -44,7 +47,7 @@ func (e *engine) replay(ctx context.Context) error {
 	for i, en := range entries {
 		e.later = entries[i+1:]
 		e.report(lbsync.Event{Mailbox: en.p.Mailbox, Phase: lbsync.PhaseReplay, Done: i, Total: len(entries)})
-		if en.Op == opDelete && blocked[en.p.Mailbox] {
+		if en.Failed || en.Op == opDelete && blocked[en.p.Mailbox] {
 			continue
 		}
 		err := e.replayOne(ctx, en)
@@ -56,16 +59,17 @@ func (e *engine) replay(ctx context.Context) error {
 			e.note(en.p.Mailbox, lbsync.PhaseReplay, "dropped "+opName(en.Op)+": "+d.why)
 			e.res.Dropped++
 		case isNo(err) && !isTemporary(err):
-			if en.Attempts+1 < maxAttempts {
-				e.res.Failed++
-				e.report(lbsync.Event{Mailbox: en.p.Mailbox, Phase: lbsync.PhaseReplay, Err: err})
-				if err := e.st.JournalFailed(ctx, en.ID, err.Error()); err != nil {
-					return fmt.Errorf("imap replay: %w", err)
-				}
-				continue
+			e.res.Failed++
+			e.report(lbsync.Event{Mailbox: en.p.Mailbox, Phase: lbsync.PhaseReplay, Err: err})
+			mark := e.st.JournalFailed
+			if en.Attempts+1 >= maxAttempts {
+				mark = e.st.JournalGiveUp
+				e.note(en.p.Mailbox, lbsync.PhaseReplay, fmt.Sprintf("%s failed after %d refusals, kept among the failed changes: %v", opName(en.Op), maxAttempts, err))
 			}
-			e.note(en.p.Mailbox, lbsync.PhaseReplay, fmt.Sprintf("dropped %s after %d refusals: %v", opName(en.Op), maxAttempts, err))
-			e.res.Dropped++
+			if err := mark(ctx, en.ID, err.Error()); err != nil {
+				return fmt.Errorf("imap replay: %w", err)
+			}
+			continue
 		default:
 			return err
 		}
@@ -74,6 +78,11 @@ func (e *engine) replay(ctx context.Context) error {
 		}
 	}
 	e.report(lbsync.Event{Phase: lbsync.PhaseReplay, Done: len(entries), Total: len(entries)})
+	left, err := pendingEntries(ctx, e.st)
+	if err != nil {
+		return fmt.Errorf("imap replay: %w", err)
+	}
+	e.hideOwned(left)
 	return errors.Join(guardErrs...)
 }
 
@@ -124,12 +133,22 @@ func (e *engine) replayOne(ctx context.Context, en entry) error {
 		return e.replayDelete(ctx, en.p)
 	case opAppend:
 		return e.replayAppend(ctx, en)
+	case opCreate:
+		return e.replayCreate(ctx, en.p)
+	case opRename:
+		return e.replayRename(ctx, en.p)
+	case opRmbox:
+		return e.replayRmbox(en.p)
+	case opSubscribe:
+		return e.replaySubscribe(en.p)
 	}
 	return nil
 }
 
 // selectFor selects the server mailbox of local mailbox mb unless it is
-// selected already. A mailbox the server does not have is a dropError.
+// selected already. A mailbox the server does not have is a dropError
+// (its messages are gone there: the expunge wins); one it refuses to
+// select is its refusal, which counts an attempt.
 func (e *engine) selectFor(mb string) (remoteBox, *imap.SelectData, error) {
 	rb, ok := e.boxes[mb]
 	if !ok {
@@ -140,9 +159,6 @@ func (e *engine) selectFor(mb string) (remoteBox, *imap.SelectData, error) {
 	}
 	sel, err := e.c.selectBox(rb.Name)
 	if err != nil {
-		if isNo(err) && !isTemporary(err) {
-			return rb, nil, drop("%s cannot be selected on the server: %v", mb, err)
-		}
 		return rb, nil, err
 	}
 	return rb, sel, nil

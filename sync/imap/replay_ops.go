@@ -112,8 +112,8 @@ func (e *engine) replayDelete(ctx context.Context, p payload) error {
 // replayMove moves the messages on the server and records their new
 // UIDs. Messages the server no longer has are looked for in the target by
 // Message-ID (another device moved them already) and otherwise removed
-// locally (the expunge wins). A target the server does not have drops the
-// entry and moves the messages back locally.
+// locally (the expunge wins). A target the server does not have is
+// created there first (ensureRemote): the user's move is never undone.
 func (e *engine) replayMove(ctx context.Context, p payload) error {
 	src, sel, err := e.selectFor(p.Mailbox)
 	var d *dropError
@@ -126,9 +126,9 @@ func (e *engine) replayMove(ctx context.Context, p payload) error {
 	if err != nil {
 		return err
 	}
-	dst, ok := e.boxes[p.Dest]
-	if !ok {
-		return e.moveBack(ctx, p, p.Dest+" does not exist on the server")
+	dst, err := e.ensureRemote(ctx, p.Dest)
+	if err != nil {
+		return err
 	}
 	ruids, err := e.resolve(ctx, src, sel.UIDValidity, p.UIDValidity, p.Msgs)
 	if err != nil {
@@ -139,7 +139,12 @@ func (e *engine) replayMove(ctx context.Context, p payload) error {
 	if set := uidSet(ruids); len(set) > 0 {
 		mapping, dstUV, err = e.moveUIDs(src, set, dst)
 		if isNo(err, imap.ResponseCodeTryCreate, imap.ResponseCodeNonExistent) {
-			return e.moveBack(ctx, p, p.Dest+" does not exist on the server")
+			// Deleted on the server since the LIST: create it again.
+			delete(e.boxes, p.Dest)
+			if dst, err = e.ensureRemote(ctx, p.Dest); err != nil {
+				return err
+			}
+			mapping, dstUV, err = e.moveUIDs(src, set, dst)
 		}
 		if err != nil {
 			return err

@@ -13,7 +13,7 @@ import (
 // engine is one sync over one connection; the goroutine that runs it owns
 // the connection.
 type engine struct {
-	st      *store.Store
+	st      Store
 	opts    Options
 	c       *conn
 	boxes   map[string]remoteBox // by local name
@@ -29,25 +29,66 @@ type engine struct {
 // Sync runs one two-way sync of the account (see the package doc for the
 // steps) and returns what it did. Errors of single mailboxes are reported
 // as events and joined into the returned error, after the other mailboxes
-// were synced; a connection failure ends the run with an error for which
-// lbsync.IsTemporary holds. Local changes are never lost by a failed run.
-func Sync(ctx context.Context, st *store.Store, opts Options) (Result, error) {
+// were synced. A connection lost in the middle (a reset, a timeout) is
+// resumed inside the run, as Options.Resume says: Sync reconnects and
+// goes over the steps again, which fetch only what the store lacks and
+// replay only what the journal still holds. When the resumes run out, or
+// the connection cannot be set up at all, the run ends with an error for
+// which lbsync.IsTemporary holds. Local changes are never lost by a
+// failed run.
+func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 	e := &engine{st: st, opts: opts}
 	e.report(lbsync.Event{Phase: lbsync.PhaseConnect})
-	c, err := dial(ctx, opts.Server)
-	if err != nil {
-		e.report(lbsync.Event{Phase: lbsync.PhaseConnect, Err: err})
-		return e.res, err
+	var err error
+	for n := 0; ; n++ {
+		var c *conn
+		if c, err = dial(ctx, opts.Server); err != nil {
+			e.report(lbsync.Event{Phase: lbsync.PhaseConnect, Err: err})
+			if n == 0 || !lbsync.IsTemporary(err) {
+				return e.res, err // the server is not there: nothing to resume
+			}
+		} else {
+			e.c = c
+			err = e.locked(ctx, func() error { return e.run(ctx) })
+			again := err != nil && resumable(c, err)
+			c.close()
+			if !again {
+				break
+			}
+		}
+		if ctx.Err() != nil || n >= opts.Resume.Tries() {
+			break
+		}
+		d := opts.Resume.DelayOf(n)
+		e.note("", lbsync.PhaseConnect, fmt.Sprintf("connection lost (%v); resuming in %s (%d of %d)",
+			err, lbsync.Seconds(d), n+1, opts.Resume.Tries()))
+		if !lbsync.Sleep(ctx, d) {
+			break
+		}
 	}
-	defer c.close()
-	e.c = c
-	err = e.run(ctx)
 	if ctx.Err() != nil {
 		// A cancelled run fails its commands with network errors: say why.
 		err = lbsync.E("imap sync", lbsync.Other, ctx.Err())
 	}
 	e.report(lbsync.Event{Phase: lbsync.PhaseDone, Err: err})
 	return e.res, err
+}
+
+// resumable reports whether a run that ended with err is worth resuming:
+// the error that stopped it (the last one joined) is the connection
+// failing for a Temporary reason (a reset, a cut, a timeout, BYE), not a
+// server's NO or BAD to a command (the connection is fine: retrying
+// at once would get the same answer) nor a bound the server broke.
+func resumable(c *conn, err error) bool {
+	if gerr := c.failure(); gerr != nil {
+		return lbsync.IsTemporary(gerr)
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := j.Unwrap(); len(errs) > 0 {
+			err = errs[len(errs)-1]
+		}
+	}
+	return lbsync.IsTemporary(err) && !isNo(err)
 }
 
 // report sends an event with the account filled in.
@@ -80,22 +121,24 @@ func (e *engine) run(ctx context.Context) error {
 			e.boxes[rb.Local] = rb
 		}
 	}
-	targets, err := e.targets()
-	if err != nil {
+	if e.learned, err = e.loadLearned(ctx); err != nil {
 		return err
 	}
-	if err := e.ensureLocal(ctx, targets); err != nil {
-		return err
-	}
-	if e.learned, err = loadLearned(ctx, e.st); err != nil {
-		return err
-	}
+	// The journal first: its folder changes (a rename, a delete, a
+	// subscription made offline) decide which mailboxes there are.
 	var errs []error
 	if err := e.replay(ctx); err != nil {
 		if !errors.Is(err, ErrMassDelete) {
 			return err
 		}
 		errs = append(errs, err)
+	}
+	targets, err := e.targets()
+	if err != nil {
+		return err
+	}
+	if err := e.ensureLocal(ctx, targets); err != nil {
+		return err
 	}
 	var synced []remoteBox
 	for _, rb := range targets {
@@ -234,8 +277,13 @@ func (e *engine) forgetLearned(ctx context.Context, synced []remoteBox) error {
 		return nil
 	}
 	entries, err := pendingEntries(ctx, e.st)
-	if err != nil || len(entries) > 0 {
+	if err != nil {
 		return err
+	}
+	for _, en := range entries {
+		if !en.Failed {
+			return nil // failed changes wait for the user, not for this
+		}
 	}
 	for id, l := range e.learned {
 		if slices.ContainsFunc(synced, func(rb remoteBox) bool { return rb.Local == l.Mailbox }) {

@@ -12,17 +12,23 @@ import (
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
-// Watch mode: IDLE on INBOX (RFC 2177), reconnecting with backoff.
+// Watch mode: IDLE on INBOX (RFC 2177), NOTIFY or STATUS polls for the
+// other folders (notify.go), reconnecting with backoff.
 
-// pollEvery is how often Watch leaves IDLE to check INBOX anyway: it
-// notices a connection that died silently (a laptop that slept) within a
-// few minutes rather than when the server's IDLE timeout hits.
-const pollEvery = 5 * time.Minute
+// defaultPoll is Options.PollInterval when zero: how often Watch leaves
+// IDLE to check INBOX anyway, so that it notices a connection that died
+// silently (a laptop that slept) within minutes rather than when the
+// server's IDLE timeout hits, and, without NOTIFY, polls the other
+// folders.
+const defaultPoll = 5 * time.Minute
 
 // Watch keeps the account in sync until ctx ends. It syncs everything on
 // start and every Options.Interval; in between it IDLEs on INBOX and runs
-// an incremental INBOX sync when the server reports news, and replays the
-// journal as soon as Options.Changes signals local actions.
+// an incremental INBOX sync when the server reports news, syncs another
+// folder as soon as NOTIFY (RFC 5465) says it changed or, on a server
+// without NOTIFY, when its STATUS polled every Options.PollInterval
+// differs from the store's, and replays the journal as soon as
+// Options.Changes signals local actions.
 //
 // A dropped connection, a server that went away or a laptop that slept
 // are events, not errors: they are reported (PhaseConnect with Err and a
@@ -32,7 +38,7 @@ const pollEvery = 5 * time.Minute
 // when ctx ends, and an error only for what retrying cannot fix: a
 // connection that cannot be set up for a permanent reason, such as the
 // server refusing the credentials (lbsync.ErrAuth) or an untrusted certificate.
-func Watch(ctx context.Context, st *store.Store, opts Options) error {
+func Watch(ctx context.Context, st Store, opts Options) error {
 	lo, hi := opts.Backoff.Min, opts.Backoff.Max
 	if lo <= 0 {
 		lo = time.Second
@@ -42,6 +48,9 @@ func Watch(ctx context.Context, st *store.Store, opts Options) error {
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = 15 * time.Minute
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = defaultPoll
 	}
 	delay := lo
 	for {
@@ -70,7 +79,7 @@ func Watch(ctx context.Context, st *store.Store, opts Options) error {
 
 // watchSession runs one connection until it fails or ctx ends; fatal
 // reports a connection that cannot be set up whatever the retries.
-func watchSession(ctx context.Context, st *store.Store, opts Options) (fatal bool, err error) {
+func watchSession(ctx context.Context, st Store, opts Options) (fatal bool, err error) {
 	c, err := dial(ctx, opts.Server)
 	if err != nil {
 		return !lbsync.IsTemporary(err) && ctx.Err() == nil, err
@@ -84,7 +93,7 @@ func watchConn(ctx context.Context, e *engine) error {
 	c, opts := e.c, e.opts
 	full := func() error {
 		e.res = Result{}
-		err := e.run(ctx)
+		err := e.locked(ctx, func() error { return e.run(ctx) })
 		e.report(lbsync.Event{Phase: lbsync.PhaseDone, Err: err})
 		if err != nil && (lbsync.IsTemporary(err) || ctx.Err() != nil) {
 			return err
@@ -95,14 +104,24 @@ func watchConn(ctx context.Context, e *engine) error {
 		return err
 	}
 	lastFull := time.Now()
+	notify, err := e.startNotify()
+	if err != nil {
+		return err
+	}
 	for {
+		// Folders NOTIFY named meanwhile (during a sync too).
+		if changed := e.notified(); len(changed) > 0 {
+			if err := e.locked(ctx, func() error { return e.syncChanged(ctx, changed) }); err != nil {
+				return err
+			}
+		}
 		// Sync INBOX before each IDLE: mail that came during the last
 		// sync was announced to a command, not to IDLE.
 		inbox, ok := e.boxes[store.Inbox]
 		if !ok {
 			return &lbsync.Error{Op: "imap watch " + store.Inbox, Err: store.ErrNotFound}
 		}
-		if err := e.syncInbox(ctx, inbox); err != nil {
+		if err := e.locked(ctx, func() error { return e.syncInbox(ctx, inbox) }); err != nil {
 			return err
 		}
 		if c.selected != inbox.Name {
@@ -110,7 +129,7 @@ func watchConn(ctx context.Context, e *engine) error {
 				return err
 			}
 		}
-		wait := min(pollEvery, time.Until(lastFull.Add(opts.Interval)))
+		wait := min(opts.PollInterval, time.Until(lastFull.Add(opts.Interval)))
 		why, err := e.idle(ctx, max(wait, 0))
 		if err != nil {
 			return err
@@ -124,9 +143,19 @@ func watchConn(ctx context.Context, e *engine) error {
 					return err
 				}
 				lastFull = time.Now()
+			} else if !notify {
+				changed, err := e.poll(ctx)
+				if err != nil {
+					return err
+				}
+				if len(changed) > 0 {
+					if err := e.locked(ctx, func() error { return e.syncChanged(ctx, changed) }); err != nil {
+						return err
+					}
+				}
 			}
 		case wakeLocal:
-			if err := e.replay(ctx); err != nil && !errors.Is(err, ErrMassDelete) {
+			if err := e.locked(ctx, func() error { return e.replay(ctx) }); err != nil && !errors.Is(err, ErrMassDelete) {
 				return err
 			}
 		}
@@ -161,6 +190,7 @@ func (e *engine) idle(ctx context.Context, d time.Duration) (int, error) {
 	case <-ctx.Done():
 		why = wakeCancel
 	case <-e.c.news:
+	case <-e.c.status: // NOTIFY named a folder: the loop syncs it
 	case <-e.opts.Changes:
 		why = wakeLocal
 	case <-timer.C:

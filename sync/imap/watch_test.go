@@ -3,6 +3,7 @@ package imapsync
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,67 @@ func TestWatchFatal(t *testing.T) {
 		defer cancel()
 		if err := Watch(ctx, newStore(t), opts); !errors.Is(err, lbsync.ErrAuth) {
 			t.Errorf("Watch with a wrong password: %v, want lbsync.ErrAuth", err)
+		}
+	})
+}
+
+// TestWatchOtherFolders: mail the server files into a folder other than
+// INBOX reaches the store while Watch runs, without a full sync (the
+// interval is an hour): through NOTIFY on Dovecot (the poll is an hour
+// too, so nothing else could bring it), through the STATUS poll on our
+// server, which has no NOTIFY. Only the folder that changed is synced.
+// Before, Watch saw INBOX only until the next full sync.
+func TestWatchOtherFolders(t *testing.T) {
+	forEachPeer(t, func(t *testing.T, p *peer) {
+		a := admin{t, p}
+		a.create("Lists")
+		a.create("Quiet")
+		a.seed("Lists", "lists", 1, 400)
+		a.seed("Quiet", "quiet", 1, 400)
+		st := newStore(t)
+		opts := testOptions(p)
+		opts.Interval = time.Hour
+		opts.PollInterval = time.Hour
+		if p.name == "letterbox" {
+			opts.PollInterval = 200 * time.Millisecond
+		}
+		opts.Backoff = Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+		var ev events
+		opts.Report = ev.reporter()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Watch(ctx, st, opts) }()
+		has := func(mb, mid string) func() bool {
+			return func() bool {
+				msgs, _ := st.Fetch(context.Background(), mb, nil)
+				for _, m := range msgs {
+					if normMID(m.MessageID) == mid {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		eventually(t, "the first sync", has("Quiet", "quiet-0@example.test"))
+		eventually(t, "the first sync", has("Lists", "lists-0@example.test"))
+		// Let the watch settle in IDLE, then file mail into Lists.
+		eventually(t, "IDLE", func() bool {
+			ev.mu.Lock()
+			defer ev.mu.Unlock()
+			return slices.ContainsFunc(ev.list, func(e lbsync.Event) bool { return e.Phase == lbsync.PhaseIdle })
+		})
+		a.seed("Lists", "filed", 1, 400)
+		eventually(t, "mail filed into Lists", has("Lists", "filed-0@example.test"))
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Watch: %v", err)
+		}
+		ev.mu.Lock()
+		defer ev.mu.Unlock()
+		for _, e := range ev.list {
+			if e.Note == "changed on the server" && e.Mailbox != "Lists" {
+				t.Errorf("%s was synced as changed; only Lists changed", e.Mailbox)
+			}
 		}
 	})
 }

@@ -51,10 +51,15 @@ type Config struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Login and Password are the credentials.
 	Login, Password string
-	// Timeout bounds each wait for the server (a read or a write that
-	// makes no progress); DefaultTimeout when zero, none when negative.
-	// The context's deadline applies as well.
+	// Timeout bounds each wait for the server once connected (a read or
+	// a write that makes no progress: an inactivity bound, so a long
+	// download that flows never times out); DefaultTimeout when zero,
+	// none when negative. The context's deadline applies as well.
 	Timeout time.Duration
+	// ConnectTimeout bounds each step of setting up the connection: the
+	// TCP connect, the TLS handshake (and STLS's), the greeting;
+	// lbsync.DefaultConnectTimeout when zero, none when negative.
+	ConnectTimeout time.Duration
 	// Window is how many RETR or DELE commands are sent ahead of their
 	// replies when the server offers PIPELINING (RFC 2449 section 6.6);
 	// DefaultWindow when zero. 1 turns pipelining off.
@@ -103,15 +108,12 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err := checkArg("password", cfg.Password); err != nil {
 		return nil, err
 	}
-	dial := cfg.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	raw, err := dial(ctx, "tcp", cfg.Addr)
+	connectTO := lbsync.Timeouts{Connect: cfg.ConnectTimeout}.ConnectOr()
+	raw, err := dialTCP(ctx, cfg, connectTO)
 	if err != nil {
 		return nil, fmt.Errorf("pop3 %s: connect: %w", cfg.Addr, classifyNet(err))
 	}
-	tc := &timedConn{Conn: raw, timeout: max(cfg.Timeout, 0)}
+	tc := &timedConn{Conn: raw}
 	c := &Client{cfg: cfg, raw: tc, conn: tc}
 	tc.begin(ctx)
 	if err := c.start(ctx); err != nil {
@@ -121,8 +123,29 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// start runs the AUTHORIZATION state.
+// dialTCP opens the TCP connection within the connect timeout.
+func dialTCP(ctx context.Context, cfg Config, timeout time.Duration) (net.Conn, error) {
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	dctx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	raw, err := dial(dctx, "tcp", cfg.Addr)
+	if err != nil && ctx.Err() == nil && dctx.Err() != nil {
+		return nil, lbsync.Timeout("no TCP connection within", timeout)
+	}
+	return raw, err
+}
+
+// start runs the AUTHORIZATION state: the connect timeout bounds the TLS
+// handshake and the greeting, the command timeout what follows.
 func (c *Client) start(ctx context.Context) error {
+	connectTO := lbsync.Timeouts{Connect: c.cfg.ConnectTimeout}.ConnectOr()
 	if c.cfg.Security == SecurityTLS {
 		if err := c.handshake(ctx); err != nil {
 			return err
@@ -130,9 +153,11 @@ func (c *Client) start(ctx context.Context) error {
 	} else {
 		c.setConn(c.raw)
 	}
+	c.raw.phase("no greeting within", connectTO)
 	if _, err := c.readReply("greeting"); err != nil {
 		return err
 	}
+	c.raw.phase("server silent for", c.cfg.Timeout)
 	if err := c.capa(ctx); err != nil {
 		return err
 	}
@@ -166,8 +191,11 @@ func (c *Client) tlsConfig() *tls.Config {
 	return cfg
 }
 
-// handshake starts TLS on the raw connection.
+// handshake starts TLS on the raw connection, within the connect
+// timeout.
 func (c *Client) handshake(ctx context.Context) error {
+	c.raw.phase("TLS handshake not finished within", lbsync.Timeouts{Connect: c.cfg.ConnectTimeout}.ConnectOr())
+	defer c.raw.phase("server silent for", c.cfg.Timeout)
 	tc := tls.Client(c.raw, c.tlsConfig())
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return fmt.Errorf("TLS handshake: %w", classifyNet(err))

@@ -19,7 +19,12 @@
 //     Config.Security is SecurityNone; SecurityStartTLS without STLS is
 //     refused (ErrNoTLS); after STLS the capabilities are asked again.
 //   - Every read and write takes its deadline from the operation's
-//     context and the idle timeout; cancelling the context interrupts it.
+//     context and the timeout of the phase: Config.ConnectTimeout for the
+//     TCP connect, the TLS handshake and the greeting, Config.Timeout (an
+//     inactivity bound) after; a deadline that passes is an
+//     lbsync.TimeoutError saying what did not come ("no greeting within
+//     30s", "server silent for 60s"). Cancelling the context interrupts
+//     a blocked read or write.
 //   - Errors have the kinds of package sync: Temporary (lbsync.IsTemporary)
 //     for the network, timeouts and "[SYS/TEMP]", "[IN-USE]",
 //     "[LOGIN-DELAY]"; Auth for a refused login; Protocol for a reply that
@@ -36,7 +41,8 @@
 // interruption at any byte: no message is lost (nothing is deleted on the
 // server unless the store has it durably, and the server deletes only at
 // a QUIT we sent) and none is stored twice (a message is either stored
-// with its UIDL or not at all). See Sync for the steps.
+// with its UIDL or not at all). A session lost in the middle is resumed
+// in the same Sync (Options.Resume). See Sync for the steps.
 //
 // Policies (Options.Policy): Keep leaves mail on the server, Delete
 // removes it once stored, KeepDays removes it N days after it was stored;

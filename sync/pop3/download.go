@@ -35,6 +35,10 @@ type Options struct {
 	Report lbsync.Reporter
 	// Now is the clock for KeepDays; time.Now when nil.
 	Now func() time.Time
+	// Resume says how often and after how long Sync reconnects when the
+	// connection is lost in the middle of a run (3 times, from 1s, when
+	// zero).
+	Resume lbsync.Resume
 }
 
 // Result counts what one Sync did.
@@ -59,7 +63,7 @@ type Result struct {
 
 // syncer is the state of one Sync.
 type syncer struct {
-	st   *store.Store
+	st   Store
 	opts Options
 
 	mu       sync.Mutex // guards res, storeErr and calls of Report
@@ -82,17 +86,39 @@ type syncer struct {
 // the server deletes nothing before QUIT (RFC 1939 section 6), so a drop
 // before it changes nothing there; the choice of what to delete is made
 // again from the store at every Sync, so deletions a drop prevented
-// happen the next time. Run one Sync of a store at a time.
+// happen the next time. A session lost for a Temporary reason (a cut,
+// a timeout) is resumed in the same Sync, as Options.Resume says: the
+// next session skips what the store holds, so it goes on where the lost
+// one stopped. Syncs of one store, in this process or others, run one
+// at a time (store.LockSync): a second waits for the first.
 //
 // Errors of the connection and the server have the kinds of package sync
 // (Temporary, Auth, ... with ErrNoUIDL and the like); errors of the store
 // are returned wrapped.
-func Sync(ctx context.Context, st *store.Store, opts Options) (Result, error) {
+func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	s := &syncer{st: st, opts: opts}
-	err := s.run(ctx)
+	var err error
+	for n := 0; ; n++ {
+		var connected bool
+		connected, err = s.run(ctx)
+		// Resume a session lost for a Temporary reason (a cut, a
+		// timeout), and a reconnection that failed so (a server still
+		// holding the mailbox of the lost session answers [IN-USE]); not
+		// a first connection that failed, nor anything that needs the
+		// user.
+		if err == nil || !lbsync.IsTemporary(err) || (n == 0 && !connected) || ctx.Err() != nil || n >= opts.Resume.Tries() {
+			break
+		}
+		d := opts.Resume.DelayOf(n)
+		s.event(lbsync.Event{Phase: lbsync.PhaseConnect, Err: err,
+			Note: fmt.Sprintf("connection lost; resuming in %s (%d of %d)", lbsync.Seconds(d), n+1, opts.Resume.Tries())})
+		if !lbsync.Sleep(ctx, d) {
+			break
+		}
+	}
 	if err != nil {
 		if opts.Account != "" {
 			err = fmt.Errorf("account %s: %w", opts.Account, err)
@@ -113,16 +139,34 @@ func (s *syncer) event(e lbsync.Event) {
 	s.opts.Report.Report(e)
 }
 
-func (s *syncer) run(ctx context.Context) error {
+// run is one session: it reports whether the connection was made. What
+// the store already has is skipped, so a run after a lost one goes on
+// where that one stopped.
+func (s *syncer) run(ctx context.Context) (connected bool, err error) {
 	if err := s.opts.Policy.check(); err != nil {
-		return err
+		return false, err
 	}
+	// One sync of a store at a time, across processes (a cron job beside
+	// the interface): the second waits for the first.
+	unlock, err := s.st.LockSync(ctx, func() {
+		s.event(lbsync.Event{Phase: lbsync.PhaseConnect, Note: "waiting for another sync of this account"})
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	defer unlock()
+	s.res.Failed = 0 // refused messages are tried again in this run
 	s.event(lbsync.Event{Phase: lbsync.PhaseConnect, Note: s.opts.Client.Addr})
 	c, err := Dial(ctx, s.opts.Client)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer c.Close()
+	return true, s.session(ctx, c)
+}
+
+// session downloads what is new and applies the policy on c.
+func (s *syncer) session(ctx context.Context, c *Client) error {
 	uids, err := c.UIDL(ctx)
 	if err != nil {
 		return err

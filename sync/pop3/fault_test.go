@@ -3,12 +3,15 @@ package pop3
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +29,11 @@ type cutProxy struct {
 	mu     sync.Mutex
 	budget int64
 	down   bool
+	// once limits the budget to the next connection: the ones after go
+	// through whole.
+	once bool
+	// octets counts what all connections moved.
+	octets atomic.Int64
 }
 
 func startProxy(t testing.TB, target string) *cutProxy {
@@ -59,6 +67,9 @@ func (p *cutProxy) set(budget int64, down bool) {
 func (p *cutProxy) handle(c net.Conn) {
 	p.mu.Lock()
 	budget, down := p.budget, p.down
+	if p.once {
+		p.budget, p.once = -1, false
+	}
 	p.mu.Unlock()
 	if down {
 		c.Close()
@@ -86,6 +97,7 @@ func (p *cutProxy) handle(c net.Conn) {
 				mu.Unlock()
 			}
 			if allow > 0 {
+				p.octets.Add(int64(allow))
 				if _, err := dst.Write(buf[:allow]); err != nil {
 					return
 				}
@@ -175,7 +187,8 @@ func TestInterruptedSyncs(t *testing.T) {
 			}
 			proxy.set(budget, false)
 			later := time.Now().Add(48 * time.Hour)
-			opts := Options{Client: cfg, Policy: policies[round%3], Now: func() time.Time { return later }}
+			// No resume: each round is one interrupted session.
+			opts := Options{Client: cfg, Policy: policies[round%3], Now: func() time.Time { return later }, Resume: lbsync.Resume{Attempts: -1}}
 			st := openStore(t, dir, true)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			res, err := Sync(ctx, st, opts)
@@ -268,6 +281,71 @@ func TestOffline(t *testing.T) {
 		}
 		if got := localDigests(t, st); !slices.Equal(got, want) {
 			t.Fatalf("store %v, want %v", got, want)
+		}
+	})
+}
+
+// TestResumeDownload: a download whose connection is cut once (at the
+// start, in the middle or at the end of the messages) is resumed in the
+// same Sync: it ends without error, every message is stored exactly
+// once, nothing stored is downloaded again (the octets moved stay within
+// twice the messages plus what went before the cut), and with the delete
+// policy the server keeps nothing the store does not have durably
+// (nothing, at the end). Before, the cut ended the Sync with a
+// Temporary error.
+func TestResumeDownload(t *testing.T) {
+	forPeers(t, func(t *testing.T, p *peer) {
+		proxy := startProxy(t, p.plain)
+		cfg := Config{Addr: proxy.addr(), Security: SecurityNone, Login: p.cfg.Login, Password: p.cfg.Password, Timeout: 10 * time.Second}
+		// A server may hold the mailbox of the cut session a moment
+		// ([IN-USE]): many quick resumes.
+		resume := lbsync.Resume{Attempts: 20, Delay: func(int) time.Duration { return 100 * time.Millisecond }}
+		var want []string
+		for i, frac := range []float64{0.1, 0.5, 0.9, 0.999} {
+			msgs := testCorpus(int64(10+i), 30, fmt.Sprintf("r%d", i))
+			want = append(want, fill(t, p, msgs)...)
+			slices.Sort(want)
+			size := 0
+			for _, m := range msgs {
+				size += len(m)
+			}
+			cut := int64(frac * float64(size))
+			proxy.mu.Lock()
+			proxy.budget, proxy.once = cut, true
+			proxy.mu.Unlock()
+			st := openStore(t, t.TempDir()+"/s", true)
+			before := proxy.octets.Load()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			resumed := 0
+			report := func(e lbsync.Event) {
+				if strings.Contains(e.Note, "resuming") {
+					resumed++
+				}
+			}
+			res, err := Sync(ctx, st, Options{Client: cfg, Policy: Policy{Kind: Delete}, Resume: resume, Report: report})
+			cancel()
+			if resumed == 0 {
+				t.Errorf("cut at %d of %d: not resumed", cut, size)
+			}
+			if err != nil {
+				t.Fatalf("cut at %d of %d: %v", cut, size, err)
+			}
+			got := localDigests(t, st)
+			st.Close()
+			if d := duplicates(got); len(d) > 0 {
+				t.Fatalf("cut at %d: stored twice: %v", cut, d)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("cut at %d: store has %d messages, want %d", cut, len(got), len(want))
+			}
+			if left := p.digests(t); len(left) != 0 {
+				t.Errorf("cut at %d: %d messages left on the server", cut, len(left))
+			}
+			if moved := proxy.octets.Load() - before; moved > int64(2*size)+cut {
+				t.Errorf("cut at %d: %d octets moved for %d of messages: downloaded again?", cut, moved, size)
+			}
+			t.Logf("cut at %d of %d: %+v", cut, size, res)
+			want = nil // delivered and deleted: the next round starts empty
 		}
 	})
 }

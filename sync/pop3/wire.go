@@ -3,9 +3,11 @@ package pop3
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,15 +21,55 @@ import (
 const maxStatusLine = 64 << 10
 
 // timedConn gives every read and write the deadline of the operation in
-// progress: the sooner of its context's deadline and now + the idle
-// timeout. Cancelling the context interrupts a blocked read or write.
+// progress: the sooner of its context's deadline and now + the timeout
+// of the current phase (the connect timeout while the connection is set
+// up, the command timeout after). A read or write that runs out of that
+// time fails with an lbsync.TimeoutError saying what did not happen
+// ("no greeting within 30s", "server silent for 60s"). Cancelling the
+// context interrupts a blocked read or write.
 type timedConn struct {
 	net.Conn
 	timeout time.Duration
+	// wait says what the timeout waits for, in the words of
+	// lbsync.TimeoutError.Wait.
+	wait string
 
 	mu   sync.Mutex
 	ctx  context.Context
 	stop func() bool
+}
+
+// phase sets the timeout and its description for the reads and writes
+// that follow; a timeout <= 0 means none.
+func (c *timedConn) phase(wait string, timeout time.Duration) {
+	c.mu.Lock()
+	c.wait, c.timeout = wait, max(timeout, 0)
+	c.mu.Unlock()
+}
+
+// timedOut turns a deadline of the current phase (not the context's)
+// into a TimeoutError.
+func (c *timedConn) timedOut(err error) error {
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timeout <= 0 || (c.ctx != nil && c.ctx.Err() != nil) {
+		return err
+	}
+	if d, ok := c.ctxDeadline(); ok && !d.After(time.Now()) {
+		return err // the context's deadline, not ours
+	}
+	return lbsync.Timeout(c.wait, c.timeout)
+}
+
+// ctxDeadline returns the current context's deadline (mu held).
+func (c *timedConn) ctxDeadline() (time.Time, bool) {
+	if c.ctx == nil {
+		return time.Time{}, false
+	}
+	return c.ctx.Deadline()
 }
 
 // begin makes ctx the context of the operations that follow.
@@ -85,14 +127,16 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	if err := c.arm(); err != nil {
 		return 0, err
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	return n, c.timedOut(err)
 }
 
 func (c *timedConn) Write(p []byte) (int, error) {
 	if err := c.arm(); err != nil {
 		return 0, err
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	return n, c.timedOut(err)
 }
 
 // Close also releases the context watch.

@@ -152,15 +152,11 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 	return d.Conn.Write(p)
 }
 
-// greetedConn returns a canned greeting before the connection's data.
+// greetedConn reads from r (a canned greeting, then the connection's
+// data) instead of the connection.
 type greetedConn struct {
 	net.Conn
-	greeting *strings.Reader
+	r io.Reader
 }
 
-func (g *greetedConn) Read(p []byte) (int, error) {
-	if g.greeting.Len() > 0 {
-		return g.greeting.Read(p)
-	}
-	return g.Conn.Read(p)
-}
+func (g *greetedConn) Read(p []byte) (int, error) { return g.r.Read(p) }

@@ -56,6 +56,7 @@ type flusher struct {
 	o           *Outbox
 	st          *state
 	box         string
+	sent        string // the Sent mailbox
 	uidValidity uint32
 	sess        *session
 	res         FlushResult
@@ -71,10 +72,19 @@ type flusher struct {
 // connection itself (TLS, login), stops the flush: the message stays
 // queued with the attempt noted, and Flush returns the error with what was
 // done so far. Messages marked sent by an earlier flush are filed without
-// being sent again.
+// being sent again. The Outbox is read only once the flush holds the
+// outbox lock (see Outbox), so a message another flush sent meanwhile is
+// not sent again.
 func (o *Outbox) Flush(ctx context.Context, opts FlushOptions) (FlushResult, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// One flush of a store at a time across processes too (a cron sync
+	// beside the interface), or both would send the same message.
+	unlock, err := o.Store.Lock(ctx, "outbox", nil)
+	if err != nil {
+		return FlushResult{}, fmt.Errorf("flush outbox: %w", err)
+	}
+	defer unlock()
 	mb, err := o.Store.Mailbox(ctx, o.outbox())
 	if errors.Is(err, store.ErrNotFound) {
 		return FlushResult{}, nil
@@ -90,7 +100,11 @@ func (o *Outbox) Flush(ctx context.Context, opts FlushOptions) (FlushResult, err
 	if err != nil {
 		return FlushResult{}, fmt.Errorf("flush outbox: %w", err)
 	}
-	f := &flusher{o: o, st: st, box: mb.Name, uidValidity: mb.UIDValidity}
+	sent, err := o.sent(ctx)
+	if err != nil {
+		return FlushResult{}, fmt.Errorf("flush outbox: sent folder: %w", err)
+	}
+	f := &flusher{o: o, st: st, box: mb.Name, sent: sent, uidValidity: mb.UIDValidity}
 	err = f.run(ctx, msgs, opts)
 	if f.sess != nil {
 		f.sess.quit()
@@ -233,12 +247,12 @@ func (f *flusher) failed(ctx context.Context, m *store.Message, key string, err 
 	return errors.Join(errs...)
 }
 
-// file stores the sent message in Sent (\Seen, without Bcc), removes it
-// from the Outbox and calls OnSent. When recovering from an earlier flush
-// that stopped after sending, a copy already in Sent (same Message-ID) is
-// used instead of storing a second one.
+// file stores the sent message in Sent (\Seen, without Bcc; through
+// FileSent when set) and removes it from the Outbox. When recovering from
+// an earlier flush that stopped after sending, a copy already in Sent
+// (same Message-ID) is used instead of storing a second one.
 func (f *flusher) file(ctx context.Context, m *store.Message, recovering bool) error {
-	sent := f.o.sent()
+	sent := f.sent
 	if err := ensureMailbox(ctx, f.o.Store, sent, store.SpecialSent); err != nil {
 		return fmt.Errorf("file sent message %d: %w", m.UID, err)
 	}
@@ -259,9 +273,6 @@ func (f *flusher) file(ctx context.Context, m *store.Message, recovering bool) e
 		return fmt.Errorf("remove sent message %d from %s: %w", m.UID, f.box, err)
 	}
 	f.res.Sent = append(f.res.Sent, SentMessage{OutboxUID: m.UID, SentUID: uid, MessageID: m.MessageID})
-	if f.o.OnSent != nil {
-		f.o.OnSent(ctx, sent, uid)
-	}
 	return nil
 }
 
@@ -279,10 +290,12 @@ func (f *flusher) appendSent(ctx context.Context, m *store.Message, sent string)
 	if _, err := raw.Seek(env.bodyOffset, io.SeekStart); err != nil {
 		return 0, err
 	}
-	res, err := f.o.Store.Append(ctx, sent, io.MultiReader(bytes.NewReader(env.header), raw), store.AppendOptions{
-		Flags:        []string{store.FlagSeen},
-		InternalDate: f.o.now(),
-	})
+	r := io.MultiReader(bytes.NewReader(env.header), raw)
+	flags := []string{store.FlagSeen}
+	if f.o.FileSent != nil {
+		return f.o.FileSent(ctx, sent, r, flags, f.o.now())
+	}
+	res, err := f.o.Store.Append(ctx, sent, r, store.AppendOptions{Flags: flags, InternalDate: f.o.now()})
 	if err != nil {
 		return 0, err
 	}

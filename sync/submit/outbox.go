@@ -34,27 +34,35 @@ const (
 // the store, with the delivery notes (attempts, last error, the server's
 // reply to a refusal) in StateFile under the store's root.
 //
-// Flush and Retry are serialised; use one Outbox per Outbox mailbox and do
-// not copy it. Queue and Status may run alongside a Flush.
+// Flush and Retry are serialised: within a process by the Outbox's mutex
+// (keep one Outbox per account and do not copy it), across processes by
+// the store's "outbox" lock (store.Lock). Queue and Status may run
+// alongside a Flush.
 type Outbox struct {
-	Store *store.Store
+	Store Store
 	// Mailbox is the Outbox mailbox, DefaultOutbox when empty; created on
 	// first use.
 	Mailbox string
 	// Sent is the mailbox sent messages go to, DefaultSent when empty;
 	// created with the \Sent special use if missing.
 	Sent string
+	// SentMailbox, when set, names the Sent mailbox at each Flush instead
+	// of Sent (an account's Sent folder may change while it is open).
+	SentMailbox func(ctx context.Context) (string, error)
 	// Server returns the submission server settings. It is called once
 	// per Flush that has something to send, so a password is looked up
 	// only when needed.
 	Server func(ctx context.Context) (Server, error)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// OnSent, if set, is called after a message was filed in Sent, with
-	// its UID there (to queue an APPEND to the server's Sent folder, for
-	// instance). After a crash it may be called twice for one message. It
-	// runs inside Flush and must not call Flush or Retry.
-	OnSent func(ctx context.Context, sentMailbox string, uid uint32)
+	// FileSent, if set, stores the Sent copy (read from r, with flags
+	// and date) in mailbox and returns its UID there, instead of
+	// Store.Append: an IMAP account journals it, so that the next sync
+	// uploads it to the server's Sent folder. Its error stops the Flush;
+	// the message stays in the Outbox marked sent, and the next Flush
+	// files it without sending it again. It runs inside Flush and must
+	// not call Flush or Retry.
+	FileSent func(ctx context.Context, mailbox string, r io.Reader, flags []string, date time.Time) (uint32, error)
 
 	mu sync.Mutex // serialises Flush and Retry
 }
@@ -66,11 +74,18 @@ func (o *Outbox) outbox() string {
 	return o.Mailbox
 }
 
-func (o *Outbox) sent() string {
-	if o.Sent == "" {
-		return DefaultSent
+// sent returns the Sent mailbox of this flush.
+func (o *Outbox) sent(ctx context.Context) (string, error) {
+	if o.SentMailbox != nil {
+		name, err := o.SentMailbox(ctx)
+		if err != nil || name != "" {
+			return name, err
+		}
 	}
-	return o.Sent
+	if o.Sent == "" {
+		return DefaultSent, nil
+	}
+	return o.Sent, nil
 }
 
 func (o *Outbox) now() time.Time {
@@ -108,7 +123,7 @@ func (o *Outbox) Queue(ctx context.Context, raw io.Reader) (uint32, error) {
 }
 
 // ensureMailbox creates mailbox name if it does not exist.
-func ensureMailbox(ctx context.Context, st *store.Store, name, specialUse string) error {
+func ensureMailbox(ctx context.Context, st Store, name, specialUse string) error {
 	_, err := st.Mailbox(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		_, err = st.CreateMailbox(ctx, name, specialUse)
@@ -179,6 +194,12 @@ func (o *Outbox) Status(ctx context.Context) ([]Queued, error) {
 func (o *Outbox) Retry(ctx context.Context, uids ...uint32) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// The state file is shared with other processes' flushes.
+	unlock, err := o.Store.Lock(ctx, "outbox", nil)
+	if err != nil {
+		return fmt.Errorf("retry: %w", err)
+	}
+	defer unlock()
 	mb, err := o.Store.Mailbox(ctx, o.outbox())
 	if err != nil {
 		return fmt.Errorf("retry: %w", err)

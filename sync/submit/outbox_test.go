@@ -39,13 +39,15 @@ func newOutbox(t *testing.T, be *backend) *outboxFixture {
 		Store:  st,
 		Server: func(context.Context) (Server, error) { return f.srv, nil },
 		Now:    func() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC) },
-		OnSent: func(_ context.Context, mailbox string, uid uint32) {
+		FileSent: func(ctx context.Context, mailbox string, r io.Reader, flags []string, date time.Time) (uint32, error) {
 			if mailbox != DefaultSent {
-				t.Errorf("OnSent mailbox %q", mailbox)
+				t.Errorf("FileSent mailbox %q", mailbox)
 			}
+			res, err := st.Append(ctx, mailbox, r, store.AppendOptions{Flags: flags, InternalDate: date})
 			f.mu.Lock()
-			f.onSent = append(f.onSent, uid)
+			f.onSent = append(f.onSent, res.UID)
 			f.mu.Unlock()
+			return res.UID, err
 		},
 	}
 	return f
@@ -149,7 +151,7 @@ func TestFlushOrderAndBcc(t *testing.T) {
 		t.Errorf("Outbox still holds %d messages", len(outbox))
 	}
 	if len(f.onSent) != 3 {
-		t.Errorf("OnSent called %d times", len(f.onSent))
+		t.Errorf("FileSent called %d times", len(f.onSent))
 	}
 	// The Outbox copy kept Bcc until it was sent: check with a new queue.
 	f.queue(t, testMessage("me@example.org", "ann@example.com", "hidden@example.com", "four"))

@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -23,10 +25,16 @@ import (
 type session struct {
 	c    *smtp.Client
 	conn net.Conn
+	// timeout is the command timeout, which go-smtp applies to each
+	// command (its replies are short, so the whole command is bounded).
+	timeout time.Duration
 }
 
 // dial connects, secures and authenticates a session according to srv.
-// The connection is closed if ctx ends while dial runs.
+// Each step of the set-up (TCP, TLS handshake, greeting) has the connect
+// timeout; each command the command timeout. The greeting is read here,
+// not by go-smtp, so that its timeout is told apart from EHLO's. The
+// connection is closed if ctx ends while dial runs.
 func dial(ctx context.Context, srv Server) (*session, error) {
 	security, port, timeout := srv.resolve()
 	switch security {
@@ -34,15 +42,23 @@ func dial(ctx context.Context, srv Server) (*session, error) {
 	default:
 		return nil, &Error{Stage: StageConnect, Kind: lbsync.Permanent, Message: fmt.Sprintf("unknown security %q (want tls, starttls or none)", security)}
 	}
+	connectTO := lbsync.Timeouts{Connect: srv.ConnectTimeout}.ConnectOr()
 	addr := net.JoinHostPort(srv.Host, strconv.Itoa(port))
 	dialFn := srv.Dial
 	if dialFn == nil {
-		dialFn = (&net.Dialer{Timeout: timeout}).DialContext
+		dialFn = (&net.Dialer{}).DialContext
 	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
+	dctx := ctx
+	if connectTO > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, connectTO)
+		defer cancel()
+	}
 	raw, err := dialFn(dctx, "tcp", addr)
-	cancel()
 	if err != nil {
+		if ctx.Err() == nil && dctx.Err() != nil {
+			err = lbsync.Timeout("no TCP connection within", connectTO)
+		}
 		return nil, classify(ctx, StageConnect, err)
 	}
 	var conn net.Conn = &deadlineConn{Conn: raw, timeout: timeout}
@@ -55,34 +71,44 @@ func dial(ctx context.Context, srv Server) (*session, error) {
 	}
 	switch security {
 	case SecurityTLS:
-		tc := tls.Client(conn, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
+		tc, err := handshake(ctx, conn, cfg, connectTO)
+		if err != nil {
 			raw.Close()
 			return nil, classify(ctx, StageTLS, err)
 		}
 		conn = tc
 	case SecurityStartTLS:
-		tc, err := startTLS(ctx, conn, helo, cfg, timeout)
+		tc, err := startTLS(ctx, conn, helo, cfg, connectTO, timeout)
 		if err != nil {
 			raw.Close()
 			return nil, err
 		}
-		// go-smtp's client expects a greeting; the real one came before
-		// STARTTLS, so hand it a stand-in (RFC 3207 section 4.2: the
-		// client starts over with EHLO).
-		conn = &greetedConn{Conn: tc, greeting: strings.NewReader("220 TLS established\r\n")}
+		conn = tc
 	}
-	s := &session{c: smtp.NewClient(conn), conn: raw}
+	// go-smtp's client expects a greeting: the real one was read (or,
+	// with STARTTLS, came before TLS), so hand it a stand-in (RFC 3207
+	// section 4.2: after STARTTLS the client starts over with EHLO).
+	if security != SecurityStartTLS {
+		br, err := greet(ctx, conn, connectTO)
+		if err != nil {
+			raw.Close()
+			return nil, err
+		}
+		conn = &greetedConn{Conn: conn, r: io.MultiReader(strings.NewReader(standIn), br)}
+	} else {
+		conn = &greetedConn{Conn: conn, r: io.MultiReader(strings.NewReader(standIn), conn)}
+	}
+	s := &session{c: smtp.NewClient(conn), conn: raw, timeout: timeout}
 	s.c.CommandTimeout = timeout
 	s.c.SubmissionTimeout = 5 * timeout
 	if err := s.c.Hello(helo); err != nil {
 		s.close()
-		return nil, classify(ctx, StageConnect, err)
+		return nil, s.classify(ctx, StageConnect, err)
 	}
 	if srv.Login != "" {
 		if err := s.auth(srv, security); err != nil {
 			s.close()
-			return nil, classify(ctx, StageAuth, err)
+			return nil, s.classify(ctx, StageAuth, err)
 		}
 	}
 	if ctx.Err() != nil {
@@ -90,6 +116,52 @@ func dial(ctx context.Context, srv Server) (*session, error) {
 		return nil, classify(ctx, StageConnect, ctx.Err())
 	}
 	return s, nil
+}
+
+// standIn is the greeting go-smtp reads; the server's was read by greet.
+const standIn = "220 greeted\r\n"
+
+// greet reads the server's greeting (RFC 5321 section 4.3.1: 220, or a
+// 554 refusal) within the connect timeout. It returns the reader the
+// connection goes on from (it may hold what the server sent next).
+func greet(ctx context.Context, conn net.Conn, timeout time.Duration) (*bufio.Reader, error) {
+	if timeout > 0 {
+		conn.SetReadDeadline(time.Now().Add(timeout))
+		defer conn.SetReadDeadline(time.Time{})
+	}
+	br := bufio.NewReader(conn)
+	if _, _, err := textproto.NewReader(br).ReadResponse(220); err != nil {
+		return nil, classify(ctx, StageConnect, timedOut(ctx, err, "no greeting within", timeout))
+	}
+	return br, nil
+}
+
+// handshake runs the TLS handshake within the connect timeout.
+func handshake(ctx context.Context, conn net.Conn, cfg *tls.Config, timeout time.Duration) (*tls.Conn, error) {
+	if timeout > 0 {
+		conn.SetDeadline(time.Now().Add(timeout))
+		defer conn.SetDeadline(time.Time{})
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, timedOut(ctx, err, "TLS handshake not finished within", timeout)
+	}
+	return tc, nil
+}
+
+// timedOut turns a deadline that passed (not the context's) into an
+// lbsync.TimeoutError that says what did not happen in time.
+func timedOut(ctx context.Context, err error, wait string, d time.Duration) error {
+	if d > 0 && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return lbsync.Timeout(wait, d)
+	}
+	return err
+}
+
+// classify is the package's classify, with a deadline of a command told
+// as the server's silence.
+func (s *session) classify(ctx context.Context, stage string, err error) *Error {
+	return classify(ctx, stage, timedOut(ctx, err, "server silent for", s.timeout))
 }
 
 // tlsConfig returns the TLS configuration for srv, ServerName set.
@@ -105,20 +177,29 @@ func tlsConfig(srv Server) *tls.Config {
 	return cfg
 }
 
-// startTLS reads the greeting, says EHLO and upgrades the connection with
-// STARTTLS (RFC 3207), failing with ErrNoStartTLS when the server does not
-// offer it. Nothing but EHLO and STARTTLS is sent in clear.
-func startTLS(ctx context.Context, conn net.Conn, helo string, cfg *tls.Config, timeout time.Duration) (*tls.Conn, error) {
-	conn.SetReadDeadline(time.Now().Add(3 * timeout))
-	defer conn.SetReadDeadline(time.Time{})
+// startTLS reads the greeting (within the connect timeout), says EHLO
+// and upgrades the connection with STARTTLS (RFC 3207), failing with
+// ErrNoStartTLS when the server does not offer it. Nothing but EHLO and
+// STARTTLS is sent in clear.
+func startTLS(ctx context.Context, conn net.Conn, helo string, cfg *tls.Config, connectTO, timeout time.Duration) (*tls.Conn, error) {
 	tp := textproto.NewConn(conn)
+	if connectTO > 0 {
+		conn.SetReadDeadline(time.Now().Add(connectTO))
+	}
 	if _, _, err := tp.ReadResponse(220); err != nil {
-		return nil, classify(ctx, StageConnect, err)
+		return nil, classify(ctx, StageConnect, timedOut(ctx, err, "no greeting within", connectTO))
+	}
+	reply := func(code int) (string, error) {
+		if timeout > 0 {
+			conn.SetReadDeadline(time.Now().Add(timeout))
+		}
+		_, msg, err := tp.ReadResponse(code)
+		return msg, timedOut(ctx, err, "server silent for", timeout)
 	}
 	if err := tp.PrintfLine("EHLO %s", helo); err != nil {
 		return nil, classify(ctx, StageConnect, err)
 	}
-	_, msg, err := tp.ReadResponse(250)
+	msg, err := reply(250)
 	if err != nil {
 		var te *textproto.Error
 		if !errors.As(err, &te) || te.Code/100 != 5 {
@@ -132,16 +213,17 @@ func startTLS(ctx context.Context, conn net.Conn, helo string, cfg *tls.Config, 
 	if err := tp.PrintfLine("STARTTLS"); err != nil {
 		return nil, classify(ctx, StageTLS, err)
 	}
-	if _, _, err := tp.ReadResponse(220); err != nil {
+	if _, err := reply(220); err != nil {
 		return nil, classify(ctx, StageTLS, err)
 	}
+	conn.SetReadDeadline(time.Time{})
 	if tp.R.Buffered() > 0 {
 		// Anything sent before the handshake could be injected by an
 		// attacker (CVE-2011-0411); refuse.
 		return nil, &Error{Stage: StageTLS, Kind: lbsync.Protocol, Message: "server sent data before the TLS handshake"}
 	}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	tc, err := handshake(ctx, conn, cfg, connectTO)
+	if err != nil {
 		return nil, classify(ctx, StageTLS, err)
 	}
 	return tc, nil
@@ -225,28 +307,29 @@ func (s *session) send(ctx context.Context, from string, rcpts []string, msg io.
 		opts.UTF8 = opts.UTF8 || !ascii(r)
 	}
 	if err := s.c.Mail(from, opts); err != nil {
-		return classify(ctx, StageMail, err)
+		return s.classify(ctx, StageMail, err)
 	}
 	for _, r := range rcpts {
 		if err := s.c.Rcpt(r, nil); err != nil {
-			e := classify(ctx, StageRcpt, err)
+			e := s.classify(ctx, StageRcpt, err)
 			e.Recipient = r
 			return e
 		}
 	}
 	w, err := s.c.Data()
 	if err != nil {
-		return classify(ctx, StageData, err)
+		return s.classify(ctx, StageData, err)
 	}
 	src := &readErrReader{r: msg}
 	if _, err := io.Copy(w, src); err != nil {
 		if src.err != nil {
 			return &Error{Stage: StageData, Message: "read message: " + src.err.Error(), Err: src.err}
 		}
-		return classify(ctx, StageData, err)
+		return s.classify(ctx, StageData, err)
 	}
 	if err := w.Close(); err != nil {
-		return classify(ctx, StageData, err)
+		// go-smtp waits five command timeouts for this reply.
+		return classify(ctx, StageData, timedOut(ctx, err, "no reply to the message within", 5*s.timeout))
 	}
 	return nil
 }

@@ -5,6 +5,12 @@
 // It may import store; it must not import accounts, ui or server. It keeps
 // no package state, never logs, and never puts a password in an error.
 //
+// Each step of connecting (TCP, TLS handshake, STARTTLS, the greeting,
+// which is read here rather than by go-smtp) has Server.ConnectTimeout,
+// and each command Server.Timeout; a deadline that passes is an
+// lbsync.TimeoutError saying what did not come ("smtp tls: TLS handshake
+// not finished within 30s").
+//
 // Security is never downgraded: "tls" is TLS from the first byte (RFC 8314),
 // "starttls" fails with ErrNoStartTLS rather than continue in clear when
 // the server does not offer STARTTLS (RFC 3207), and "none" (plain text)
@@ -12,6 +18,12 @@
 //
 // The outbox keeps these promises (see Outbox for the details):
 //   - Queue returns once the message is durable in the Outbox mailbox.
+//   - Flush and Retry hold the store's cross-process "outbox" lock
+//     (store.Lock) besides the Outbox's mutex, and read the Outbox only
+//     once they hold it: two flushes, in one process or in two, never
+//     send a message twice.
+//   - A Sent copy that cannot be filed (Outbox.FileSent's error) stops
+//     the flush with that error; the message stays queued, marked sent.
 //   - Flush sends oldest first. Bcc recipients are in the envelope but the
 //     Bcc header is stripped from the bytes sent and from the Sent copy;
 //     the Outbox copy keeps it so the envelope survives a restart.
@@ -64,10 +76,14 @@ type Server struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// HeloName is the name given in EHLO; "localhost" when empty.
 	HeloName string
-	// Timeout bounds the dial and each command; DefaultTimeout when zero.
-	// The server's reply to the end of the message may take five times
-	// as long.
+	// Timeout bounds each command once connected (the server's silence
+	// while a reply is due); DefaultTimeout when zero. The server's reply
+	// to the end of the message may take five times as long.
 	Timeout time.Duration
+	// ConnectTimeout bounds each step of setting up the connection: the
+	// TCP connect, the TLS handshake (and STARTTLS's), the greeting;
+	// lbsync.DefaultConnectTimeout when zero, none when negative.
+	ConnectTimeout time.Duration
 }
 
 // String describes the server without the password.

@@ -1196,6 +1196,10 @@ type UnilateralDataHandler struct {
 
 	// requires ENABLE METADATA or ENABLE SERVER-METADATA
 	Metadata func(mailbox string, entries []string)
+
+	// Letterbox patch: Status is called with a STATUS response no
+	// command asked for, as NOTIFY sends them (RFC 5465 section 5).
+	Status func(data *imap.StatusData)
 }
 
 // command is an interface for IMAP commands.

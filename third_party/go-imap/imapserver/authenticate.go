@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"bufio"
 	"fmt"
 	"strings"
 
@@ -92,12 +93,13 @@ func (c *Conn) handleAuthenticate(tag string, dec *imapwire.Decoder) error {
 			return err
 		}
 
-		encodedResp, isPrefix, err := c.br.ReadLine()
+		// Letterbox patch: a response may be longer than the reader's
+		// 4 KiB buffer (an OAuth2 bearer token of a few kilobytes,
+		// base64-encoded), up to maxCommandSize; longer is BAD, not a
+		// server error.
+		encodedResp, err := readSASLResponse(c.br)
 		if err != nil {
 			return err
-		} else if isPrefix {
-			// Letterbox patch: BAD, not a server error.
-			return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeTooBig, Text: "SASL response too long"}
 		} else if string(encodedResp) == "*" {
 			return &imap.Error{
 				Type: imap.StatusResponseTypeBad,
@@ -114,6 +116,26 @@ func (c *Conn) handleAuthenticate(tag string, dec *imapwire.Decoder) error {
 	c.state = imap.ConnStateAuthenticated
 	text := fmt.Sprintf("%v authentication successful", mech)
 	return writeCapabilityOK(enc.Encoder, tag, c.availableCaps(), text)
+}
+
+// readSASLResponse reads one line of an AUTHENTICATE exchange (RFC 9051
+// section 6.2.2), without its CRLF, of at most maxCommandSize octets
+// (Letterbox patch).
+func readSASLResponse(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, isPrefix, err := br.ReadLine()
+		if err != nil {
+			return nil, err
+		}
+		line = append(line, chunk...)
+		if len(line) > maxCommandSize {
+			return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeTooBig, Text: "SASL response too long"}
+		}
+		if !isPrefix {
+			return line, nil
+		}
+	}
 }
 
 func decodeSASL(s string) ([]byte, error) {

@@ -1,0 +1,126 @@
+package mime
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// mimeTestSamples returns the sample messages of testdata/mime by file name.
+func mimeTestSamples(t testing.TB) map[string][]byte {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no samples in testdata: %v", err)
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(p)] = b
+	}
+	return out
+}
+
+func TestParseMessageSamples(t *testing.T) {
+	tests := map[string]struct {
+		subject, from, body string
+		refs                int
+		attachment          bool
+	}{
+		"mailing-list.eml":   {"Re: [go-nuts] Re: streaming MIME parsing without loading the body", "Ian Example <ian@example.com>", "costs you 4 KiB", 2, false},
+		"newsletter.eml":     {"This week: 🚀 Go 1.26 and more", "Example Weekly <news@weekly.example.com>", "Go 1.26 is out", 0, false},
+		"pdf-attachment.eml": {"Q1 invoice", "Bob Accountant <bob@example.com>", "the Q1 invoice is attached", 0, true},
+		"japanese.eml":       {"会議の件", "田中 <tanaka@example.jp>", "来週の会議の件でご連絡しました。", 0, false},
+		"latin1.eml":         {"Réunion de l'équipe", "François Müller <francois@example.fr>", "salle Émile-Zola", 0, false},
+	}
+	samples := mimeTestSamples(t)
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			in, ok := samples[name]
+			if !ok {
+				t.Fatalf("sample %s missing", name)
+			}
+			pm, err := Parse(bytes.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mimeTestCheckParsed(t, pm, int64(len(in)))
+			if len(pm.Problems) > 0 {
+				t.Errorf("Problems = %q", pm.Problems)
+			}
+			env := pm.Envelope
+			if env.Subject != tt.subject || FormatAddresses(env.From) != tt.from {
+				t.Errorf("Subject, From = %q, %q; want %q, %q", env.Subject, FormatAddresses(env.From), tt.subject, tt.from)
+			}
+			if !strings.Contains(pm.BodyText, tt.body) || len(env.References) != tt.refs || pm.HasAttachment != tt.attachment {
+				t.Errorf("BodyText = %q, References = %q, HasAttachment = %v", pm.BodyText, env.References, pm.HasAttachment)
+			}
+			if env.MessageID == "" || env.Date.IsZero() || pm.Preview == "" {
+				t.Errorf("MessageID = %q, Date = %v, Preview = %q", env.MessageID, env.Date, pm.Preview)
+			}
+		})
+	}
+}
+
+// mimeTestAddSeeds seeds f with the samples and a few broken messages.
+func mimeTestAddSeeds(f *testing.F) {
+	for _, b := range mimeTestSamples(f) {
+		f.Add(b)
+	}
+	f.Add([]byte(""))
+	f.Add([]byte(mimeTestNested(60, "deep")))
+	f.Add([]byte(mimeTestMsg("Content-Type: multipart/mixed", "", "--x", "", "a", "--x--")))
+	f.Add([]byte(mimeTestMsg("Content-Type: text/plain; charset=x-nonsense", "Content-Transfer-Encoding: quoted-printable", "", "a=\x00=4")))
+	f.Add([]byte(mimeTestRich()))
+}
+
+func FuzzParseMessage(f *testing.F) {
+	mimeTestAddSeeds(f)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		pm, err := Parse(bytes.NewReader(in))
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		mimeTestCheckParsed(t, pm, int64(len(in)))
+		for _, p := range pm.Problems {
+			if !utf8.ValidString(p) {
+				t.Errorf("problem %q is not valid UTF-8", p)
+			}
+		}
+	})
+}
+
+func FuzzRenderMessage(f *testing.F) {
+	mimeTestAddSeeds(f)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := Render(bytes.NewReader(in))
+		if err != nil || r == nil {
+			t.Fatalf("Render: %v, %v", r, err)
+		}
+		if !utf8.ValidString(r.Text) {
+			t.Errorf("Text is not valid UTF-8")
+		}
+		for _, h := range r.Headers {
+			if !utf8.ValidString(h.Value) || strings.ContainsAny(h.Value, "\r\n\x1b") {
+				t.Errorf("header %s = %q", h.Key, h.Value)
+			}
+		}
+		seen := map[string]bool{}
+		for _, a := range r.Attachments {
+			if seen[a.Part] {
+				t.Errorf("part %s listed twice", a.Part)
+			}
+			seen[a.Part] = true
+			n, _ := SavePart(bytes.NewReader(in), a.Part, &bytes.Buffer{})
+			if n != a.Size {
+				t.Errorf("part %s: SavePart wrote %d bytes, Size is %d", a.Part, n, a.Size)
+			}
+		}
+	})
+}
