@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 10
+const schemaVersion = 11
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -179,4 +179,6 @@ CREATE TRIGGER IF NOT EXISTS structures_gone AFTER DELETE ON messages BEGIN
 END;
 -- Version 10: the thread order (threadorder.go: columns, index and
 -- triggers added by migrateThreadOrder).
+-- Version 11: CJK runs indexed as bigrams; the full text is rebuilt
+-- (cjkindex.go).
 `
