@@ -21,17 +21,21 @@ import (
 // empty Folder with a query searches every folder.
 //
 // Without a query the page is newest first, continuing after After when
-// it is set (keyset paging) and then skipping Offset rows; Threaded lists
-// by thread instead (offset paging only). A search is newest first with
-// offset paging (After and Threaded are ignored). Limit is the page size;
+// it is set (keyset paging: the Key of the last row of the page before)
+// and then skipping Offset rows; Threaded lists by thread instead
+// (newest thread first, each a tree; keyset paging too), showing only
+// the first message of the Collapsed threads (Message.ThreadID), with
+// Message.ThreadSize set. A search is newest first with offset paging
+// (After, Threaded and Collapsed are ignored). Limit is the page size;
 // 50 when zero.
 type PageRequest struct {
-	Folder   string
-	Query    string
-	Threaded bool
-	After    MessageKey
-	Offset   int
-	Limit    int
+	Folder    string
+	Query     string
+	Threaded  bool
+	Collapsed []int64
+	After     MessageKey
+	Offset    int
+	Limit     int
 }
 
 // searchError wraps a search error with the account name, except a
@@ -48,11 +52,7 @@ func (a *Account) searchError(err error) error {
 // Page returns one page of a folder or of a search (see PageRequest).
 func (a *Account) Page(ctx context.Context, req PageRequest) ([]Message, error) {
 	if req.Query == "" {
-		sort := store.SortDate
-		if req.Threaded {
-			sort, req.After = store.SortThread, MessageKey{}
-		}
-		msgs, err := a.store.List(ctx, store.ListOptions{Mailbox: req.Folder, Sort: sort, Offset: req.Offset, Limit: req.Limit, After: req.After})
+		msgs, err := a.store.List(ctx, listOptions(req))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
@@ -71,17 +71,26 @@ func (a *Account) Page(ctx context.Context, req PageRequest) ([]Message, error) 
 // folder and query, paging fields ignored.
 func (a *Account) Count(ctx context.Context, req PageRequest) (int, error) {
 	if req.Query == "" {
-		mb, err := a.store.Mailbox(ctx, req.Folder)
+		n, err := a.store.ListCount(ctx, listOptions(req))
 		if err != nil {
-			return 0, fmt.Errorf("%s: count: %w", a.Config.Name, err)
+			return 0, fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
-		return mb.Total, nil
+		return n, nil
 	}
 	n, err := a.store.Count(ctx, req.Query, store.SearchOptions{Mailbox: req.Folder})
 	if err != nil {
 		return 0, a.searchError(err)
 	}
 	return n, nil
+}
+
+// listOptions is the store listing of a request without a query.
+func listOptions(req PageRequest) store.ListOptions {
+	o := store.ListOptions{Mailbox: req.Folder, Sort: store.SortDate, Offset: req.Offset, Limit: req.Limit, After: req.After}
+	if req.Threaded {
+		o.Sort, o.Collapsed = store.SortThread, req.Collapsed
+	}
+	return o
 }
 
 // Mailboxes lists the account's folders with their counts, INBOX first.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/letterbox-mail/letterbox/store/mime"
+	"github.com/letterbox-mail/letterbox/store/query"
 )
 
 // AppendOptions are the metadata of an appended message.
@@ -591,8 +592,9 @@ func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, mo
 // insertText adds a message's full-text row.
 func insertText(ctx context.Context, tx sqlTx, id int64, pm *mime.Parsed) error {
 	env := pm.Envelope
-	if _, err := tx.ExecContext(ctx, qInsertText,
-		id, addrText(env.From), addrText(env.To), addrText(env.Cc), cleanText(env.Subject), cleanText(pm.BodyText)); err != nil {
+	// CJK runs are indexed as bigrams (query.IndexCJK).
+	if _, err := tx.ExecContext(ctx, qInsertText, id, query.IndexCJK(addrText(env.From)), query.IndexCJK(addrText(env.To)),
+		query.IndexCJK(addrText(env.Cc)), query.IndexCJK(cleanText(env.Subject)), query.IndexCJK(cleanText(pm.BodyText))); err != nil {
 		return fmt.Errorf("index text: %w", err)
 	}
 	return nil

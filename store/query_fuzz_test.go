@@ -31,6 +31,7 @@ func FuzzParseQuery(f *testing.F) {
 		`larger:10k smaller:2M larger:1G smaller:500`,
 		`on:2026-01-01 before:2026-02-01 after:2025-12-31`,
 		`café Größe e-mail`,
+		`報告書 報告書* subject:報告 報 Q3報告 "会議 の" 보고서 -body:ロジェ`,
 		`"say \"hi\"" a\b`,
 		`"OR" "AND" "NOT" or and not`,
 		`10:30 "http://example.com"`,

@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 9
+const schemaVersion = 11
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -177,4 +177,8 @@ CREATE TABLE IF NOT EXISTS structures (
 CREATE TRIGGER IF NOT EXISTS structures_gone AFTER DELETE ON messages BEGIN
 	DELETE FROM structures WHERE message_id = old.id;
 END;
+-- Version 10: the thread order (threadorder.go: columns, index and
+-- triggers added by migrateThreadOrder).
+-- Version 11: CJK runs indexed as bigrams; the full text is rebuilt
+-- (cjkindex.go).
 `

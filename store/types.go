@@ -98,8 +98,15 @@ type Message struct {
 	ThreadID      int64
 	HasAttachment bool
 	Preview       string
-	// Depth is the message's depth in its thread when listed by thread.
-	Depth int
+	// Depth is how many of the message's ancestors are in its mailbox;
+	// ThreadPos is its place in its thread's tree there (0 first), and
+	// ThreadDate its thread's latest date: see threadorder.go.
+	Depth      int
+	ThreadPos  int
+	ThreadDate time.Time
+	// ThreadSize is, in a threaded listing with the thread collapsed,
+	// how many messages the thread has in the mailbox (else 0).
+	ThreadSize int
 }
 
 // HasFlag reports whether the message carries flag (case-insensitive).

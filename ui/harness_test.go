@@ -31,7 +31,7 @@ const settleIdle = 250 * time.Millisecond
 func testCommon() *Common {
 	r := lipgloss.NewRenderer(io.Discard)
 	r.SetColorProfile(termenv.Ascii)
-	c := NewCommon(r, DefaultTheme(), DefaultKeyMap(), nil)
+	c := NewCommon(r, DefaultTheme(), DefaultKeyMaps(), nil)
 	c.Now = func() time.Time { return testNow }
 	return c
 }

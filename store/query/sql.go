@@ -195,8 +195,10 @@ func queryFTSCombine(pos, neg []string, op string) string {
 func queryFTSExpr(n qnode) (string, bool) {
 	switch n := n.(type) {
 	case *qText:
-		e := `"` + strings.ReplaceAll(n.value, `"`, `""`) + `"`
-		if n.prefix {
+		// CJK runs become the phrase of their bigrams (cjk.go).
+		v, lone := queryCJK(n.value)
+		e := `"` + strings.ReplaceAll(v, `"`, `""`) + `"`
+		if n.prefix || lone {
 			e += " *"
 		}
 		if col := queryFTSColumn(n.field); col != "" {
