@@ -28,6 +28,8 @@ type fakeBackend struct {
 	drafts  []*compose.Draft
 	syncErr error
 	syncEv  []accounts.SyncEvent
+	// syncGate, if set, holds Sync until it is closed.
+	syncGate chan struct{}
 	// failed are the changes the server refused, as FailedChanges lists.
 	failed []FailedChange
 	feed   *fakeFeed
@@ -495,9 +497,16 @@ func (f *fakeBackend) MarkAnswered(ctx context.Context, id int64) error {
 
 func (f *fakeBackend) Sync(ctx context.Context, report func(accounts.SyncEvent)) (SyncSummary, error) {
 	f.mu.Lock()
-	evs, err := f.syncEv, f.syncErr
+	evs, err, gate := f.syncEv, f.syncErr, f.syncGate
 	f.record("sync")
 	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return SyncSummary{}, ctx.Err()
+		}
+	}
 	for _, ev := range evs {
 		report(ev)
 	}

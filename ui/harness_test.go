@@ -146,6 +146,20 @@ func (h *harness) wantView(subs ...string) {
 	}
 }
 
+// waitFor processes messages until cond holds, for up to 10 seconds.
+func (h *harness) waitFor(cond func() bool) {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case msg := <-h.out:
+			h.process(msg)
+		case <-deadline:
+			h.t.Fatal("condition never held")
+		}
+	}
+}
+
 // waitView processes messages until the screen shows every one of subs,
 // for up to 10 seconds: for results that arrive after a delay of the
 // model's own (the change feed's coalescing), which a settle window must

@@ -25,6 +25,13 @@ import (
 //	"off"             nothing
 //
 // Every notice also shows in the status line.
+//
+// Mail that an account's first sync of the session brings (a new
+// account's whole mailbox, or what came while the program was closed)
+// is not announced: the user is looking at it already. Its feed batches
+// can trail the end of that sync by the feed's coalescing delay, so a
+// short quiet window follows it. Mail another process syncs (a cron job
+// beside the interface) is announced as usual.
 
 // Notify modes ([ui] notify).
 const (
@@ -45,6 +52,24 @@ type notifyState struct {
 	seen    map[int64]bool // ids announced (or waiting)
 	pending []int64
 	armed   bool
+	// synced is set when the account's first sync of the session ends;
+	// until quietUntil after that, new mail is not announced either.
+	synced     bool
+	quietUntil time.Time
+}
+
+// firstSyncQuiet is how long after the end of the first sync its
+// trailing feed batches are still taken as part of it.
+const firstSyncQuiet = time.Second
+
+// firstSyncDone marks the end of account i's first sync of the session.
+func (m Model) firstSyncDone(i int) Model {
+	st := &m.accts[i].notify
+	if !st.synced {
+		st.synced = true
+		st.quietUntil = time.Now().Add(firstSyncQuiet + max(m.opts.FeedCoalesce, 0))
+	}
+	return m
 }
 
 // newMail returns the ids of changes that are new unread mail in INBOX.
@@ -78,7 +103,12 @@ func (m Model) noteNewMail(i int, changes []accounts.Change) (Model, tea.Cmd) {
 	if st.seen == nil {
 		st.seen = map[int64]bool{}
 	}
+	quiet := (m.accts[i].syncing && !st.synced) || time.Now().Before(st.quietUntil)
 	for _, id := range newMail(changes) {
+		if quiet {
+			st.seen[id] = true // part of the first sync: never announced
+			continue
+		}
 		if !st.seen[id] {
 			st.seen[id] = true
 			st.pending = append(st.pending, id)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -152,5 +153,32 @@ func TestNotifySetting(t *testing.T) {
 	}
 	if _, err := LoadSettingsWith(Config{UI: map[string]any{"notify": "loud"}}, "config.toml", "", env(nil)); err == nil {
 		t.Fatal("notify = loud accepted")
+	}
+}
+
+// TestNoNoticeForFirstSync: the mail an account's first sync of the
+// session brings is not announced (a new account would otherwise ring
+// every few seconds for minutes); mail that arrives afterwards is.
+func TestNoNoticeForFirstSync(t *testing.T) {
+	n := newNotices()
+	f := newFake("alice", 5)
+	f.syncGate = make(chan struct{})
+	opts := Options{Accounts: []Backend{f}, Notify: "bell", Desktop: n.Desktop, Bell: n.Bell, NotifyDelay: time.Millisecond, FeedCoalesce: -1, SyncOnStart: true}
+	h := newHarness(t, 100, 24, opts)
+	// While the first sync runs, its mail arrives through the feed.
+	for id := int64(201); id <= 210; id++ {
+		arrive(f, id, "Old Sender", fmt.Sprintf("Old mail %d", id))
+	}
+	h.waitView("Old mail 210")
+	close(f.syncGate)
+	h.waitFor(func() bool { return h.m.accts[0].notify.synced })
+	h.m.accts[0].notify.quietUntil = time.Time{} // the quiet window is not what this tests
+	if n.bells != 0 {
+		t.Fatalf("the first sync's mail rang %d times", n.bells)
+	}
+	arrive(f, 301, "New Sender", "Fresh mail")
+	n.wait(t, h)
+	if n.bells != 1 {
+		t.Fatalf("%d bells for one new message after the first sync", n.bells)
 	}
 }

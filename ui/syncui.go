@@ -38,6 +38,7 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds := []tea.Cmd{cmd, m.refresh(msg.account)}
 		if i := m.find(msg.account); i >= 0 {
 			cmds = append(cmds, failedCmd(m.ctx, m.accts[i].b))
+			m = m.firstSyncDone(i)
 			m.accts[i].syncing = false
 			if m.accts[i].pendingFlush {
 				m.accts[i].pendingFlush = false
