@@ -152,7 +152,7 @@ func TestClientCLI(t *testing.T) {
 	waitFor(t, "sent copy on the server", func() bool { return serverCount("alice@example.test", "Sent") == 1 })
 	waitFor(t, "delivery to bob", func() bool {
 		bst, _ := srv.Backend.Store(context.Background(), "bob@example.test")
-		n, _ := bst.Count(context.Background(), `subject:"lunch from the CLI"`)
+		n, _ := bst.Count(context.Background(), `subject:"lunch from the CLI"`, store.SearchOptions{})
 		return n == 1
 	})
 	// Bob downloads it over POP3 and finds it.
@@ -210,7 +210,7 @@ func TestSendOffline(t *testing.T) {
 	}
 	waitFor(t, "delivery to bob", func() bool {
 		bst, _ := srv.Backend.Store(context.Background(), "bob@example.test")
-		n, _ := bst.Count(context.Background(), `subject:"written offline"`)
+		n, _ := bst.Count(context.Background(), `subject:"written offline"`, store.SearchOptions{})
 		return n == 1
 	})
 }

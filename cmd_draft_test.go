@@ -54,7 +54,7 @@ func TestSendDraftCLI(t *testing.T) {
 	if d := drafts(); len(d) != 1 || d[0]["subject"] != "the plan" {
 		t.Fatalf("Drafts after edit: %v", d)
 	}
-	if n, _ := st.Count(ctx, `in:Drafts "second text"`); n != 1 {
+	if n, _ := st.Count(ctx, `in:Drafts "second text"`, store.SearchOptions{}); n != 1 {
 		t.Errorf("server Drafts with the new text: %d", n)
 	}
 	if mb, _ := st.Mailbox(ctx, "Drafts"); mb.Total != 1 {
@@ -70,7 +70,7 @@ func TestSendDraftCLI(t *testing.T) {
 	}
 	waitFor(t, "delivery to bob", func() bool {
 		bst, _ := srv.Backend.Store(ctx, "bob@example.test")
-		n, _ := bst.Count(ctx, `subject:"the plan" "second text"`)
+		n, _ := bst.Count(ctx, `subject:"the plan" "second text"`, store.SearchOptions{})
 		return n == 1
 	})
 	if code, _, _ := cli(t, dir, "", "send", "alice", "--draft", newID, "--to", "x@example.test"); code != exitUsage {

@@ -166,7 +166,7 @@ func TestSendWrongSMTPPassword(t *testing.T) {
 	}
 	waitFor(t, "one delivery to bob", func() bool {
 		bst, _ := srv.Backend.Store(context.Background(), "bob@example.test")
-		n, _ := bst.Count(context.Background(), `subject:"wrong password"`)
+		n, _ := bst.Count(context.Background(), `subject:"wrong password"`, store.SearchOptions{})
 		return n == 1
 	})
 }

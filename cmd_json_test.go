@@ -30,7 +30,7 @@ var (
 			"sent", "skipped", "type", "vanished"}, nil},
 		"outbox":  {[]string{"attempts", "code", "date", "enhanced_code", "last_attempt", "last_error", "message_id", "state", "subject", "to", "uid"}, nil},
 		"mailbox": {[]string{"name", "special_use", "total", "uidnext", "uidvalidity", "unread"}, nil},
-		"check":   {[]string{"clean", "dropped", "indexed", "mailboxes", "messages", "problems", "repaired"}, nil},
+		"check":   {[]string{"clean", "dropped", "duplicates", "indexed", "mailboxes", "messages", "problems", "repaired"}, nil},
 		"oauth2 device": {[]string{"account", "expires_at", "flow", "type", "user_code", "verification_uri"},
 			[]string{"verification_uri_complete"}},
 		"oauth2 browser": {[]string{"account", "flow", "opened", "type", "url"}, nil},

@@ -238,17 +238,26 @@ not clean; --repair fixes what it finds.`,
 			for _, p := range rep.Problems {
 				fmt.Fprintln(e.stdout, "problem:", p)
 			}
+			for _, d := range rep.Duplicates {
+				fmt.Fprintln(e.stdout, "duplicate:", d)
+			}
 			state := "clean"
-			if !rep.Clean() {
+			switch {
+			case rep.Clean():
+			case rep.Repaired && len(rep.Duplicates) == 0:
+				state = "repaired"
+			case rep.Repaired:
+				state = "NOT clean: repaired, but duplicates are reported, not removed (delete the extra copies)"
+			default:
 				state = "NOT clean"
-				if rep.Repaired {
-					state = "repaired"
-				}
 			}
 			fmt.Fprintf(e.stdout, "%d mailboxes, %d messages: %s\n", rep.Mailboxes, rep.Messages, state)
 		}
-		if !rep.Clean() && !rep.Repaired {
-			return fmt.Errorf("store check: %d problems (run with --repair)", len(rep.Indexed)+len(rep.Dropped)+len(rep.Problems))
+		if n := len(rep.Indexed) + len(rep.Dropped) + len(rep.Problems); n > 0 && !rep.Repaired {
+			return fmt.Errorf("store check: %d problems (run with --repair)", n+len(rep.Duplicates))
+		}
+		if len(rep.Duplicates) > 0 {
+			return fmt.Errorf("store check: %d messages stored more than once", len(rep.Duplicates))
 		}
 		return nil
 	}

@@ -176,7 +176,7 @@ func storeDemo(ctx context.Context, e *env, dir string, count int, seed int64) e
 	}
 	for _, q := range []string{"has:attachment is:unread", "subject:meeting OR subject:report"} {
 		t0 := time.Now()
-		n, err := s.Count(ctx, q)
+		n, err := s.Count(ctx, q, store.SearchOptions{})
 		if err != nil {
 			return err
 		}

@@ -244,3 +244,37 @@ func TestCLIUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreCheckDuplicates: store check lists messages stored twice, in
+// text and JSON, and stays "NOT clean" (exit 1) with --repair too, since
+// it reports duplicates and does not remove them.
+func TestStoreCheckDuplicates(t *testing.T) {
+	tmp := t.TempDir()
+	st := filepath.Join(tmp, "st")
+	ctx := context.Background()
+	s, err := store.Open(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "Message-ID: <twice@example.test>\r\nSubject: twice\r\n\r\nbody\r\n"
+	for i := 0; i < 2; i++ {
+		if _, err := s.Append(ctx, store.Inbox, strings.NewReader(msg), store.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	for _, args := range [][]string{{}, {"--repair"}} {
+		code, out, _ := runCLI(t, tmp, append([]string{"store", "check", "--store", st}, args...)...)
+		if code != exitFailure || !strings.Contains(out, "duplicate:") || !strings.Contains(out, "twice@example.test") || !strings.Contains(out, "NOT clean") {
+			t.Fatalf("store check %v: exit %d\n%s", args, code, out)
+		}
+	}
+	code, out, _ := runCLI(t, tmp, "store", "check", "--store", st, "--json")
+	rows := decodeLines(t, out)
+	if code != exitFailure || len(rows) != 1 || rows[0]["clean"] != false {
+		t.Fatalf("store check --json: exit %d\n%s", code, out)
+	}
+	if d, _ := rows[0]["duplicates"].([]any); len(d) != 1 {
+		t.Fatalf("store check --json: duplicates %v", rows[0]["duplicates"])
+	}
+}

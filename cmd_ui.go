@@ -97,7 +97,7 @@ func runInterface(ctx context.Context, e *env, cfg *accounts.Config, cfgPath, ba
 	// Accounts the wizard adds are the interface's: Run closes them.
 	setup := &ui.AccountSetup{ConfigPath: cfgPath, DataDir: base, Secrets: secrets}
 	err = ui.Run(ctx, ui.RunOptions{Accounts: backends, Setup: setup, Settings: settings, SyncOnStart: syncOnStart,
-		Log: logger, In: e.stdin, Out: e.stdout})
+		Desktop: ui.DesktopNotifier(e.getenv), Log: logger, In: e.stdin, Out: e.stdout})
 	if err != nil {
 		return fmt.Errorf("interface: %w (log: %s)", err, logPath)
 	}

@@ -158,6 +158,16 @@ func TestDemoTmux(t *testing.T) {
 	s.waitFor("four j in one write", "5/"+pos[1])
 	s.text("kkkk")
 	s.waitFor("four k in one write", "1/"+pos[1])
+	// The mouse, as the terminal reports it (SGR): a click on the third
+	// row selects it, one on the first goes back (issue 15 item 10).
+	s.text("\x1b[<0;60;4M\x1b[<0;60;4m")
+	s.waitFor("click on the third row", "3/"+pos[1])
+	s.text("\x1b[<0;60;2M\x1b[<0;60;2m")
+	s.waitFor("click on the first row", "1/"+pos[1])
+	// The help overlay in a real terminal: whole sections.
+	s.keys("?")
+	s.waitFor("help", "Move (list, reader)", "Reader", "Composer", "fold/unfold thread")
+	s.keys("q")
 	s.keys("Enter")
 	s.waitFor("open a message", "Subject:", "From:")
 	s.keys("r")
@@ -183,10 +193,20 @@ func TestDemoTmux(t *testing.T) {
 	s.keys("Enter", "Enter")
 	s.waitFor("read the reply", "Lunch on Friday works for me.", "From:    Alice Example <alice@example.test>")
 	s.keys("d")
-	s.waitFor("delete", "deleted message", `search "tmux check": 0`)
+	s.waitFor("delete", "deleted message", "U undoes", `search "tmux check": 0`)
+	// Undo brings it back (issue 15 item 8), then it goes again.
+	s.keys("U")
+	s.waitFor("undo", "undone: deleted message", `search "tmux check": 1`)
+	s.keys("d")
+	s.waitFor("delete again", "deleted message", `search "tmux check": 0`)
 	// It is in bob's Trash now.
 	s.keys("Escape", "Tab", "G", "Enter")
 	s.waitFor("Trash", "bob › Trash", subject)
+	// In Trash a delete is for good: it asks (issue 15 item 7).
+	s.keys("d")
+	s.waitFor("delete in Trash", "for good? (no undo) [y/N]")
+	s.keys("n")
+	s.waitFor("not deleted", "cancelled", subject)
 	s.keys("Q")
 	s.waitFor("quit", "DEMO-EXIT 0")
 }

@@ -252,12 +252,16 @@ type checkJSON struct {
 	Indexed   []string `json:"indexed"`
 	Dropped   []string `json:"dropped"`
 	Problems  []string `json:"problems"`
+	// Duplicates are messages stored more than once (reported, never
+	// removed by --repair).
+	Duplicates []string `json:"duplicates"`
 }
 
 func toCheckJSON(r *store.Report) checkJSON {
 	return checkJSON{Mailboxes: r.Mailboxes, Messages: r.Messages, Clean: r.Clean(), Repaired: r.Repaired,
 		Indexed: append([]string{}, r.Indexed...), Dropped: append([]string{}, r.Dropped...),
-		Problems: append([]string{}, r.Problems...)}
+		Duplicates: append([]string{}, r.Duplicates...),
+		Problems:   append([]string{}, r.Problems...)}
 }
 
 // timeJSON formats t in RFC 3339 UTC, "" for the zero time.

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -20,53 +21,48 @@ import (
 // empty Folder with a query searches every folder.
 //
 // Without a query the page is newest first, continuing after After when
-// it is set (keyset paging) and then skipping Offset rows; Threaded lists
-// by thread instead (offset paging only). A search is newest first with
-// offset paging (After and Threaded are ignored). Limit is the page size;
+// it is set (keyset paging: the Key of the last row of the page before)
+// and then skipping Offset rows; Threaded lists by thread instead
+// (newest thread first, each a tree; keyset paging too), showing only
+// the first message of the Collapsed threads (Message.ThreadID), with
+// Message.ThreadSize set. A search is newest first with offset paging
+// (After, Threaded and Collapsed are ignored). Limit is the page size;
 // 50 when zero.
 type PageRequest struct {
-	Folder   string
-	Query    string
-	Threaded bool
-	After    MessageKey
-	Offset   int
-	Limit    int
+	Folder    string
+	Query     string
+	Threaded  bool
+	Collapsed []int64
+	After     MessageKey
+	Offset    int
+	Limit     int
 }
 
-// searchScope returns the folder a search of req runs in: req.Folder,
-// or "" (every folder) when the query has its own in: term. It is the one
-// rule both Page and Count follow.
-func searchScope(req PageRequest) (*store.Query, string, error) {
-	q, err := store.ParseQuery(req.Query)
-	if err != nil {
-		return nil, "", err
+// searchError wraps a search error with the account name, except a
+// malformed query, whose error (with its position) is the user's own
+// text and is returned as it is.
+func (a *Account) searchError(err error) error {
+	var qe *QueryError
+	if errors.As(err, &qe) {
+		return qe
 	}
-	if q.NamesMailbox() {
-		return q, "", nil
-	}
-	return q, req.Folder, nil
+	return fmt.Errorf("%s: %w", a.Config.Name, err)
 }
 
 // Page returns one page of a folder or of a search (see PageRequest).
 func (a *Account) Page(ctx context.Context, req PageRequest) ([]Message, error) {
 	if req.Query == "" {
-		sort := store.SortDate
-		if req.Threaded {
-			sort, req.After = store.SortThread, MessageKey{}
-		}
-		msgs, err := a.store.List(ctx, store.ListOptions{Mailbox: req.Folder, Sort: sort, Offset: req.Offset, Limit: req.Limit, After: req.After})
+		msgs, err := a.store.List(ctx, listOptions(req))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
 		return msgs, nil
 	}
-	_, folder, err := searchScope(req)
+	// The store scopes the search to the folder unless the query's
+	// syntax tree names its own (query.Scope): Count follows the same rule.
+	msgs, err := a.store.Search(ctx, req.Query, store.SearchOptions{Mailbox: req.Folder, Offset: req.Offset, Limit: req.Limit})
 	if err != nil {
-		return nil, err
-	}
-	msgs, err := a.store.Search(ctx, req.Query, store.SearchOptions{Mailbox: folder, Offset: req.Offset, Limit: req.Limit})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.Config.Name, err)
+		return nil, a.searchError(err)
 	}
 	return msgs, nil
 }
@@ -75,39 +71,26 @@ func (a *Account) Page(ctx context.Context, req PageRequest) ([]Message, error) 
 // folder and query, paging fields ignored.
 func (a *Account) Count(ctx context.Context, req PageRequest) (int, error) {
 	if req.Query == "" {
-		mb, err := a.store.Mailbox(ctx, req.Folder)
+		n, err := a.store.ListCount(ctx, listOptions(req))
 		if err != nil {
-			return 0, fmt.Errorf("%s: count: %w", a.Config.Name, err)
+			return 0, fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
-		return mb.Total, nil
+		return n, nil
 	}
-	q, folder, err := searchScope(req)
+	n, err := a.store.Count(ctx, req.Query, store.SearchOptions{Mailbox: req.Folder})
 	if err != nil {
-		return 0, err
-	}
-	query := req.Query
-	if folder != "" {
-		// The folder is looked up as Search looks it up (same name rules,
-		// same error for a missing one), then added to the parsed query
-		// as an in: term: the query's canonical form, grouped, AND the
-		// folder.
-		mb, err := a.store.Mailbox(ctx, folder)
-		if err != nil {
-			return 0, fmt.Errorf("%s: count: %w", a.Config.Name, err)
-		}
-		query = "(" + q.String() + ") in:" + quoteQueryValue(mb.Name)
-	}
-	n, err := a.store.Count(ctx, query)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", a.Config.Name, err)
+		return 0, a.searchError(err)
 	}
 	return n, nil
 }
 
-// quoteQueryValue quotes a value for the query language: inside double
-// quotes, \" is a quote and \\ a backslash.
-func quoteQueryValue(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+// listOptions is the store listing of a request without a query.
+func listOptions(req PageRequest) store.ListOptions {
+	o := store.ListOptions{Mailbox: req.Folder, Sort: store.SortDate, Offset: req.Offset, Limit: req.Limit, After: req.After}
+	if req.Threaded {
+		o.Sort, o.Collapsed = store.SortThread, req.Collapsed
+	}
+	return o
 }
 
 // Mailboxes lists the account's folders with their counts, INBOX first.

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
+	"github.com/letterbox-mail/letterbox/store/query"
 )
 
 // AppendOptions are the metadata of an appended message.
@@ -54,7 +57,7 @@ type prepared struct {
 	tmp      string
 	flags    []string
 	idate    time.Time
-	parsed   *ParsedMessage
+	parsed   *mime.Parsed
 	size     int64
 	err      error
 	finalRel string // "cur/<key>:2,<flags>"
@@ -296,7 +299,7 @@ func (s *Store) prepareSync(dir string, r io.Reader, flags []string, idate time.
 	cw := &countWriter{w: bw}
 	tee := io.TeeReader(r, cw)
 	pr := safeParse(tee)
-	p.parsed = pr.ParsedMessage
+	p.parsed = pr.Parsed
 	p.err = pr.readErr
 	if _, err := io.Copy(io.Discard, tee); err != nil && p.err == nil {
 		p.err = err
@@ -324,23 +327,23 @@ func (s *Store) prepareSync(dir string, r io.Reader, flags []string, idate time.
 }
 
 type parseResult struct {
-	*ParsedMessage
+	*mime.Parsed
 	readErr error
 }
 
-// safeParse runs ParseMessage and turns a parser panic into a problem, so
+// safeParse runs mime.Parse and turns a parser panic into a problem, so
 // a bug in MIME handling can never lose a message.
 func safeParse(r io.Reader) (res parseResult) {
 	defer func() {
 		if v := recover(); v != nil {
-			res = parseResult{ParsedMessage: &ParsedMessage{Problems: []string{fmt.Sprintf("parser failure: %v", v)}}}
+			res = parseResult{Parsed: &mime.Parsed{Problems: []string{fmt.Sprintf("parser failure: %v", v)}}}
 		}
 	}()
-	pm, err := ParseMessage(r)
+	pm, err := mime.Parse(r)
 	if pm == nil {
-		pm = &ParsedMessage{}
+		pm = &mime.Parsed{}
 	}
-	return parseResult{ParsedMessage: pm, readErr: err}
+	return parseResult{Parsed: pm, readErr: err}
 }
 
 type countWriter struct {
@@ -552,7 +555,7 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 // insertMessage writes the index row, the full-text row and the thread of
 // one message; with deferText, a row in fts_pending instead of the
 // full-text row (textindex.go).
-func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *ParsedMessage, deferText bool) error {
+func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *mime.Parsed, deferText bool) error {
 	env := pm.Envelope
 	date := env.Date
 	if date.IsZero() {
@@ -587,30 +590,31 @@ func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, mo
 }
 
 // insertText adds a message's full-text row.
-func insertText(ctx context.Context, tx sqlTx, id int64, pm *ParsedMessage) error {
+func insertText(ctx context.Context, tx sqlTx, id int64, pm *mime.Parsed) error {
 	env := pm.Envelope
-	if _, err := tx.ExecContext(ctx, qInsertText,
-		id, addrText(env.From), addrText(env.To), addrText(env.Cc), cleanText(env.Subject), cleanText(pm.BodyText)); err != nil {
+	// CJK runs are indexed as bigrams (query.IndexCJK).
+	if _, err := tx.ExecContext(ctx, qInsertText, id, query.IndexCJK(addrText(env.From)), query.IndexCJK(addrText(env.To)),
+		query.IndexCJK(addrText(env.Cc)), query.IndexCJK(cleanText(env.Subject)), query.IndexCJK(cleanText(pm.BodyText))); err != nil {
 		return fmt.Errorf("index text: %w", err)
 	}
 	return nil
 }
 
 // parseFile parses a stored message file; problems never fail it.
-func parseFile(path string) *ParsedMessage {
+func parseFile(path string) *mime.Parsed {
 	pm, _ := parseFileErr(path)
 	return pm
 }
 
 // parseFileErr is parseFile that also returns the error of opening the
 // file; the message returned then has only that problem.
-func parseFileErr(path string) (*ParsedMessage, error) {
+func parseFileErr(path string) (*mime.Parsed, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return &ParsedMessage{Problems: []string{err.Error()}}, err
+		return &mime.Parsed{Problems: []string{err.Error()}}, err
 	}
 	defer f.Close()
-	return safeParse(bufio.NewReaderSize(f, 64<<10)).ParsedMessage, nil
+	return safeParse(bufio.NewReaderSize(f, 64<<10)).Parsed, nil
 }
 
 func addrJSON(list []Address) string {

@@ -95,7 +95,7 @@ func TestHostileAppend(t *testing.T) {
 		t.Fatalf("check: %v %+v", err, rep)
 	}
 	// The deep one is still found by a word of its innermost part.
-	if n, err := s.Count(ctx, "innermost"); err != nil || n != 1 {
+	if n, err := s.Count(ctx, "innermost", SearchOptions{}); err != nil || n != 1 {
 		t.Errorf("search innermost: %d, %v", n, err)
 	}
 }
@@ -162,8 +162,8 @@ func TestImportOddFiles(t *testing.T) {
 	if st.Imported != 5 {
 		t.Errorf("imported %d, want 5 (tmp/ and dot files are not messages)", st.Imported)
 	}
-	flagged, _ := s.Count(ctx, "is:flagged")
-	unread, _ := s.Count(ctx, "is:unread")
+	flagged, _ := s.Count(ctx, "is:flagged", SearchOptions{})
+	unread, _ := s.Count(ctx, "is:unread", SearchOptions{})
 	if flagged != 1 || unread != 3 {
 		t.Errorf("flagged %d unread %d, want 1 and 3", flagged, unread)
 	}
@@ -218,7 +218,7 @@ func testAppendDiskFull(t *testing.T, deferText bool) {
 			t.Fatalf("message %d lost after disk full: %v", r.ID, err)
 		}
 	}
-	if n, err := s.Count(ctx, "lorem"); err != nil {
+	if n, err := s.Count(ctx, "lorem", SearchOptions{}); err != nil {
 		t.Logf("search on the full disk: %v", err)
 		if !errors.Is(err, syscall.ENOSPC) && !strings.Contains(err.Error(), "full") {
 			t.Errorf("search error on a full disk does not say so: %v", err)
@@ -243,7 +243,7 @@ func testAppendDiskFull(t *testing.T, deferText bool) {
 	if _, err := s.Append(ctx, "INBOX", strings.NewReader(coreMsg("after@x", "after", "small")), AppendOptions{}); err != nil {
 		t.Fatalf("append after freeing room: %v", err)
 	}
-	if n, err := s.Count(ctx, "lorem OR small"); err != nil || n != len(stored)-drop+1 {
+	if n, err := s.Count(ctx, "lorem OR small", SearchOptions{}); err != nil || n != len(stored)-drop+1 {
 		t.Errorf("search after freeing room: %d, %v; want %d", n, err, len(stored)-drop+1)
 	}
 	if err := s.Close(); err != nil {

@@ -30,7 +30,7 @@ import (
 
 const (
 	benchSeed      = 1
-	fixtureVersion = 1 // part of the cache key; bump to invalidate cached stores
+	fixtureVersion = 2 // part of the cache key; bump to invalidate cached stores
 	importPerOp    = 1000
 	pageSize       = 50
 )

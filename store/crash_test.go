@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/letterbox-mail/letterbox/store/mailgen"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // The crash test re-executes the test binary as a child that imports a
@@ -171,7 +173,7 @@ func verifyAfterCrash(t *testing.T, round int, root string, acked map[string]boo
 		if err != nil {
 			t.Fatal(err)
 		}
-		pm, _ := ParseMessage(bytes.NewReader(want))
+		pm, _ := mime.Parse(bytes.NewReader(want))
 		m, ok := byMsgID[pm.Envelope.MessageID]
 		if !ok {
 			t.Fatalf("round %d: acknowledged message %s (%s) lost", round, pm.Envelope.MessageID, origin)
@@ -190,7 +192,7 @@ func verifyAfterCrash(t *testing.T, round int, root string, acked map[string]boo
 	}
 }
 
-func addrOf(pm *ParsedMessage) string {
+func addrOf(pm *mime.Parsed) string {
 	if len(pm.Envelope.From) == 0 {
 		return ""
 	}

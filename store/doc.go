@@ -52,6 +52,11 @@
 //     batches when appends pause (textindex.go); every search that reads
 //     the full-text index first indexes what waits, so no search misses
 //     an acknowledged message.
+//   - A message's MIME structure and envelope (mime.Structure, for IMAP's
+//     BODYSTRUCTURE and ENVELOPE) are derived data too: Structures
+//     computes them on first use with a bounded streaming parse and keeps
+//     them in the table structures, whose rows go with their messages
+//     (a trigger) and are recomputed when stale (structure.go).
 //   - Changes are published to subscribers after commit, through a buffered(1)
 //     notification channel per subscriber; a slow subscriber never blocks a
 //     writer.
@@ -97,8 +102,28 @@
 // where it can (FTS5 is the exception), so the index could move to another
 // database behind the same API.
 //
-// Package store imports no other letterbox package. The MIME parser, the
-// query language and the Maildir/mbox readers are written here because no
-// maintained library does them over streams with the limits we need;
-// decoding itself is go-message's and HTML-to-text is inbucket/html2text.
+// The narrow interface. The packages that use a store through its
+// operations declare, each for itself, the interface of the operations
+// they call, with var _ Store = (*store.Store)(nil): imapd.Store and
+// pop3d.Store (server/imap, server/pop3), imapsync.Store, pop3.Store and
+// submit.Store (sync/imap, sync/pop3, sync/submit). That is the Go way
+// (interfaces belong to their users) and it is the better one here: the
+// consumers need very different slices of *Store (POP3 seven operations,
+// IMAP sync thirty-one), so each list is the exact contract a second
+// implementation (the index in PostgreSQL) must meet for that consumer,
+// and a test can fake just that. The composition roots keep the concrete
+// type: server/backend opens a *Store per user and hands it out through
+// the protocols' Backend interfaces, and accounts and the command line
+// open and close their stores.
+//
+// Package store imports no other letterbox package but its own
+// subpackages: store/mime, the streaming MIME parser and renderer, and
+// store/query, the search language (parser, syntax tree, compiler to SQL
+// over this package's schema). The store re-exports the types of its own
+// API that they define (Address, Rendered, Attachment, HeaderField,
+// QueryError) as aliases. Search and Count scope a query to
+// SearchOptions.Mailbox by one rule, query.Scope, on the syntax tree. The
+// Maildir/mbox readers are written here because no maintained library
+// reads them over streams with the limits we need; decoding itself is
+// go-message's and HTML-to-text is inbucket/html2text.
 package store

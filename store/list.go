@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // Sort orders a listing.
@@ -20,7 +22,8 @@ const (
 	// SortDate lists newest first.
 	SortDate Sort = iota
 	// SortThread lists threads newest activity first, each thread's
-	// messages oldest first.
+	// messages as a tree: parents before their replies, siblings oldest
+	// first (threadorder.go).
 	SortThread
 )
 
@@ -31,25 +34,36 @@ type ListOptions struct {
 	Offset  int
 	// Limit is the page size; 50 when zero.
 	Limit int
-	// After continues a date-sorted listing after this message (the last
-	// row of the previous page): keyset paging, as fast at the end of a
+	// After continues a listing after this message (the last row of the
+	// previous page): keyset paging, as fast at the end of a
 	// 100,000-message mailbox as at its start, where Offset has to walk
 	// every skipped row. Zero ID means from the top. Offset still applies.
+	// The thread order needs the key's thread fields (Message.Key).
 	After MessageKey
+	// Collapsed are threads (ThreadID) of which a threaded listing shows
+	// only the first message, with ThreadSize set.
+	Collapsed []int64
 }
 
-// MessageKey is a message's position in the date order.
+// MessageKey is a message's position in the date order and, with its
+// thread fields, in the thread order.
 type MessageKey struct {
 	Date time.Time
 	ID   int64
+	// ThreadDate, ThreadID and ThreadPos place it in the thread order.
+	ThreadDate time.Time
+	ThreadID   int64
+	ThreadPos  int
 }
 
-// Key returns the message's position in the date order, for
-// ListOptions.After.
-func (m Message) Key() MessageKey { return MessageKey{Date: m.Date, ID: m.ID} }
+// Key returns the message's position, for ListOptions.After.
+func (m Message) Key() MessageKey {
+	return MessageKey{Date: m.Date, ID: m.ID, ThreadDate: m.ThreadDate, ThreadID: m.ThreadID, ThreadPos: m.ThreadPos}
+}
 
 const messageCols = `m.id, m.mailbox_id, mb.name, mb.dir, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.file, m.date,
-	m.from_addr, m.to_addr, m.cc_addr, m.subject, m.message_id, m.in_reply_to, m.refs, m.thread_id, m.has_attachment, m.preview`
+	m.from_addr, m.to_addr, m.cc_addr, m.subject, m.message_id, m.in_reply_to, m.refs, m.thread_id, m.has_attachment, m.preview,
+	m.thread_date, m.thread_order, m.thread_depth`
 
 const messageFrom = " FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id "
 
@@ -58,11 +72,14 @@ func scanMessage(rows *sql.Rows) (Message, error) {
 	var dir, flags, from, to, cc, refs string
 	var idate, date int64
 	var att int
+	var tdate, torder int64
 	err := rows.Scan(&m.ID, &m.MailboxID, &m.Mailbox, &dir, &m.UID, &m.ModSeq, &flags, &idate, &m.Size, &m.File, &date,
-		&from, &to, &cc, &m.Subject, &m.MessageID, &m.InReplyTo, &refs, &m.ThreadID, &att, &m.Preview)
+		&from, &to, &cc, &m.Subject, &m.MessageID, &m.InReplyTo, &refs, &m.ThreadID, &att, &m.Preview,
+		&tdate, &torder, &m.Depth)
 	if err != nil {
 		return m, err
 	}
+	m.ThreadDate, m.ThreadPos = time.Unix(tdate, 0), int(-torder)
 	m.File = filepath.Join("mail", dir, m.File)
 	m.Flags = splitFlags(flags)
 	m.InternalDate = time.Unix(idate, 0)
@@ -108,9 +125,7 @@ func (s *Store) List(ctx context.Context, opts ListOptions) ([]Message, error) {
 	var msgs []Message
 	switch opts.Sort {
 	case SortThread:
-		msgs, err = s.queryMessages(ctx, `JOIN threads t ON t.id = m.thread_id WHERE m.mailbox_id = ?
-			ORDER BY t.last_date DESC, m.thread_id DESC, m.date, m.id LIMIT ? OFFSET ?`, mb.ID, limit, offset)
-		threadDepths(msgs)
+		msgs, err = s.listThreads(ctx, mb.ID, opts, limit, offset)
 	default:
 		after := ""
 		args := []any{mb.ID, limit, offset}
@@ -273,21 +288,25 @@ func (s *Store) Render(ctx context.Context, id int64) (*Rendered, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := RenderMessage(f)
+	r, err := mime.Render(f)
 	if err != nil {
 		return r, fmt.Errorf("render message %d: %w", id, err)
 	}
 	return r, nil
 }
 
-// SaveAttachment writes the decoded MIME part `part` of message id to w.
+// SaveAttachment writes the decoded MIME part `part` of message id to w
+// (see mime.SavePart); ErrNotFound when the message has no such part.
 func (s *Store) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
 	f, err := s.OpenRaw(ctx, id)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	n, err := SaveAttachment(f, part, w)
+	n, err := mime.SavePart(f, part, w)
+	if errors.Is(err, mime.ErrNoPart) {
+		return n, fmt.Errorf("message %d part %s: %w", id, part, ErrNotFound)
+	}
 	if err != nil {
 		return n, fmt.Errorf("message %d part %s: %w", id, part, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // FlagUpdate is the new state of a message whose flags changed.
@@ -197,7 +199,7 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 	type placed struct {
 		row     rowRef
 		newFile string
-		parsed  *ParsedMessage // copies: the text to index again
+		parsed  *mime.Parsed // copies: the text to index again
 	}
 	var done []placed
 	undo := func() {
@@ -295,7 +297,7 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 }
 
 // copyRow duplicates a message row and its full-text entry.
-func copyRow(ctx context.Context, tx *sql.Tx, id, srcID, dstMailbox int64, uid uint32, modseq uint64, file string, pm *ParsedMessage) error {
+func copyRow(ctx context.Context, tx *sql.Tx, id, srcID, dstMailbox int64, uid uint32, modseq uint64, file string, pm *mime.Parsed) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO messages(id, mailbox_id, uid, modseq, flags, seen, answered, flagged, deleted, draft,
 		internal_date, size, file, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, thread_id, has_attachment, preview)
 		SELECT ?, ?, ?, ?, flags, seen, answered, flagged, deleted, draft, internal_date, size, ?, date, from_addr, to_addr, cc_addr,

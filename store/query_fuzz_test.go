@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/store/query"
 )
 
 // FuzzParseQuery checks that parsing never panics, that the canonical form
@@ -29,6 +31,7 @@ func FuzzParseQuery(f *testing.F) {
 		`larger:10k smaller:2M larger:1G smaller:500`,
 		`on:2026-01-01 before:2026-02-01 after:2025-12-31`,
 		`café Größe e-mail`,
+		`報告書 報告書* subject:報告 報 Q3報告 "会議 の" 보고서 -body:ロジェ`,
 		`"say \"hi\"" a\b`,
 		`"OR" "AND" "NOT" or and not`,
 		`10:30 "http://example.com"`,
@@ -59,41 +62,51 @@ func FuzzParseQuery(f *testing.F) {
 	}
 	loc := time.FixedZone("UTC-5", -5*3600)
 	f.Fuzz(func(t *testing.T, s string) {
-		q, err := ParseQuery(s)
+		q, err := query.Parse(s)
 		if err != nil {
-			var qe *QueryError
-			if !errors.As(err, &qe) || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("ParseQuery(%q): error %v is not a *QueryError wrapping ErrInvalid", s, err)
+			var qe *query.Error
+			if !errors.As(err, &qe) || !errors.Is(err, query.ErrInvalid) {
+				t.Fatalf("query.Parse(%q): error %v is not a *query.Error wrapping ErrInvalid", s, err)
 			}
 			if qe.Pos < 0 || qe.Pos > len(s) {
-				t.Fatalf("ParseQuery(%q): error position %d out of range", s, qe.Pos)
+				t.Fatalf("query.Parse(%q): error position %d out of range", s, qe.Pos)
 			}
 			_ = qe.Caret()
 			return
 		}
 		canon := q.String()
-		q2, err := ParseQuery(canon)
+		q2, err := query.Parse(canon)
 		if err != nil {
-			t.Fatalf("ParseQuery(%q) gives %q, which does not parse: %v", s, canon, err)
+			t.Fatalf("query.Parse(%q) gives %q, which does not parse: %v", s, canon, err)
 		}
 		if again := q2.String(); again != canon {
-			t.Fatalf("ParseQuery(%q) gives %q, which gives %q", s, canon, again)
+			t.Fatalf("query.Parse(%q) gives %q, which gives %q", s, canon, again)
 		}
-		where, args, err := q.where(loc)
+		where, args, err := q.SQL(loc)
 		if err != nil {
 			t.Fatalf("where(%q): %v", s, err)
 		}
-		rows, err := db.Query("SELECT m.id FROM messages m WHERE "+where+" ORDER BY m.date DESC, m.id DESC LIMIT ? OFFSET ?", append(args, 10, 0)...)
+		// The query scoped to a mailbox (Search, Count) compiles too.
+		swhere, sargs, err := query.Scope(q, "INBOX").SQL(loc)
 		if err != nil {
-			t.Fatalf("query %q: SQL %s %v: %v", s, where, args, err)
+			t.Fatalf("where(Scope(%q)): %v", s, err)
 		}
-		if err := rows.Close(); err != nil {
-			t.Fatalf("query %q: SQL %s %v: %v", s, where, args, err)
+		for _, c := range []struct {
+			where string
+			args  []any
+		}{{where, args}, {swhere, sargs}} {
+			rows, err := db.Query("SELECT m.id FROM messages m WHERE "+c.where+" ORDER BY m.date DESC, m.id DESC LIMIT ? OFFSET ?", append(c.args, 10, 0)...)
+			if err != nil {
+				t.Fatalf("query %q: SQL %s %v: %v", s, c.where, c.args, err)
+			}
+			if err := rows.Close(); err != nil {
+				t.Fatalf("query %q: SQL %s %v: %v", s, c.where, c.args, err)
+			}
 		}
 		// Check every FTS5 expression on its own: SQLite may skip a
 		// subquery it does not need.
 		var exprs []string
-		if e, ok := q.FullTextOnly(); ok {
+		if e, ok := q.FullText(); ok {
 			exprs = append(exprs, e)
 		}
 		for i, n := 0, 0; i < len(where); i++ {

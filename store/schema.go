@@ -1,7 +1,7 @@
 package store
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 8
+const schemaVersion = 11
 
 // schema creates the index. Addresses are stored as JSON arrays of
 // {"name","addr"} objects; flags as a space-separated, sorted list with
@@ -165,4 +165,20 @@ CREATE TABLE IF NOT EXISTS journal_failed (
 CREATE TRIGGER IF NOT EXISTS journal_failed_gone AFTER DELETE ON journal BEGIN
 	DELETE FROM journal_failed WHERE journal_id = old.id;
 END;
+-- Version 9: the MIME structure and envelope of a message (mime.Structure,
+-- for IMAP's BODYSTRUCTURE and ENVELOPE; structure.go), recorded on first
+-- use. size is the message's, so a replaced body is told. The trigger
+-- drops the row with its message, whatever path deletes it.
+CREATE TABLE IF NOT EXISTS structures (
+	message_id INTEGER PRIMARY KEY,
+	size       INTEGER NOT NULL,
+	data       BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS structures_gone AFTER DELETE ON messages BEGIN
+	DELETE FROM structures WHERE message_id = old.id;
+END;
+-- Version 10: the thread order (threadorder.go: columns, index and
+-- triggers added by migrateThreadOrder).
+-- Version 11: CJK runs indexed as bigrams; the full text is rebuilt
+-- (cjkindex.go).
 `

@@ -268,6 +268,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.wdb.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
+	if err := migrateThreadOrder(ctx, s.wdb, version); err != nil {
+		return fmt.Errorf("thread order: %w", err)
+	}
+	if err := migrateCJK(ctx, s.wdb, version); err != nil {
+		return err
+	}
 	if _, err := s.wdb.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
 	}

@@ -35,7 +35,7 @@ func TestRemoteUIDs(t *testing.T) {
 	if err := s.ReplaceBody(ctx, Inbox, res.UID, strings.NewReader(full)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Count(ctx, "zebra"); err != nil || n != 1 {
+	if n, err := s.Count(ctx, "zebra", SearchOptions{}); err != nil || n != 1 {
 		t.Fatalf("count zebra = %d, %v", n, err)
 	}
 	m, err := s.GetByUID(ctx, Inbox, res.UID)

@@ -8,6 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
+
+	"github.com/letterbox-mail/letterbox/store/query"
 )
 
 // Deferred full-text indexing (Options.DeferText). A delivery commits the
@@ -172,7 +176,7 @@ func (s *Store) catchUpText(ctx context.Context) error {
 type pendingText struct {
 	id   int64
 	path string // "" when the message is gone
-	pm   *ParsedMessage
+	pm   *mime.Parsed
 	err  error // opening its file failed
 }
 
@@ -301,8 +305,8 @@ func (s *Store) writeText(ctx context.Context, batch []*pendingText) error {
 }
 
 // textReady catches up the full-text index when q reads it.
-func (s *Store) textReady(ctx context.Context, q *Query) error {
-	if !q.usesText() {
+func (s *Store) textReady(ctx context.Context, q *query.Query) error {
+	if !q.UsesText() {
 		return nil
 	}
 	return s.catchUpText(ctx)

@@ -61,7 +61,7 @@ func TestDeferredTextSearch(t *testing.T) {
 		t.Fatalf("%d rows still pending after a search", n)
 	}
 	mustAppend(t, s, "INBOX", coreMsg("late@x", "late", "a giraffe"))
-	if n, err := s.Count(ctx, "giraffe"); err != nil || n != 1 {
+	if n, err := s.Count(ctx, "giraffe", SearchOptions{}); err != nil || n != 1 {
 		t.Fatalf("count: %d %v", n, err)
 	}
 	mustAppend(t, s, "INBOX", coreMsg("later@x", "later", "an okapi"))
@@ -189,7 +189,7 @@ func TestDeferredTextConcurrent(t *testing.T) {
 					errs <- err
 					return
 				}
-				if n, err := s.Count(ctx, tag); err != nil || n != 1 {
+				if n, err := s.Count(ctx, tag, SearchOptions{}); err != nil || n != 1 {
 					errs <- fmt.Errorf("%s counted %d (%v) right after its append", tag, n, err)
 					return
 				}

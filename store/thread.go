@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // subjectWindow is how far apart (seconds) two messages with the same
@@ -16,7 +18,7 @@ const subjectWindow = 60 * 24 * 3600
 // message joins; failing that, for a reply without references, by its
 // normalised subject among recent threads. Every id is recorded so a parent
 // that arrives after its reply joins the same thread.
-func assignThread(ctx context.Context, tx sqlTx, env Envelope, date int64) (int64, error) {
+func assignThread(ctx context.Context, tx sqlTx, env mime.Envelope, date int64) (int64, error) {
 	ids := threadIDs(env)
 	found := map[int64]bool{}
 	var threadID int64
@@ -34,7 +36,7 @@ func assignThread(ctx context.Context, tx sqlTx, env Envelope, date int64) (int6
 			threadID = t
 		}
 	}
-	subj := NormalizeSubject(env.Subject)
+	subj := mime.NormalizeSubject(env.Subject)
 	if threadID == 0 && subj != "" && isReplySubject(env.Subject, subj) {
 		err := tx.QueryRowContext(ctx, qThreadBySubject,
 			subj, date-subjectWindow, date+subjectWindow).Scan(&threadID)
@@ -85,7 +87,7 @@ func mergeThread(ctx context.Context, tx sqlTx, from, into int64) error {
 
 // threadIDs lists the message's own and referenced ids, deduplicated,
 // capped so a hostile References header cannot make append slow.
-func threadIDs(env Envelope) []string {
+func threadIDs(env mime.Envelope) []string {
 	const maxIDs = 100
 	seen := map[string]bool{}
 	var out []string

@@ -35,8 +35,24 @@ func (b *AccountBackend) Count(ctx context.Context, req PageRequest) (int, error
 	return b.A.Count(ctx, req)
 }
 
+func (b *AccountBackend) Message(ctx context.Context, id int64) (accounts.Message, error) {
+	m, err := b.A.Message(ctx, id)
+	if err != nil {
+		return accounts.Message{}, err
+	}
+	return *m, nil
+}
+
+func (b *AccountBackend) Position(ctx context.Context, req PageRequest, id int64) (int, error) {
+	return b.A.Position(ctx, req, id)
+}
+
 func (b *AccountBackend) Render(ctx context.Context, id int64) (*accounts.Rendered, error) {
 	return b.A.Render(ctx, id)
+}
+
+func (b *AccountBackend) HTML(ctx context.Context, id int64) (string, error) {
+	return b.A.HTML(ctx, id)
 }
 
 func (b *AccountBackend) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
@@ -55,6 +71,18 @@ func (b *AccountBackend) Delete(ctx context.Context, ids []int64) error { return
 
 func (b *AccountBackend) Archive(ctx context.Context, ids []int64) error {
 	return b.A.Archive(ctx, ids)
+}
+
+func (b *AccountBackend) DeletedForGood(ctx context.Context, ids []int64) ([]int64, error) {
+	return b.A.DeletedForGood(ctx, ids)
+}
+
+func (b *AccountBackend) Snapshot(ctx context.Context, ids []int64, scope []string) (accounts.Snapshot, error) {
+	return b.A.Snapshot(ctx, ids, scope)
+}
+
+func (b *AccountBackend) Restore(ctx context.Context, s accounts.Snapshot) (int, error) {
+	return b.A.Restore(ctx, s)
 }
 
 func (b *AccountBackend) Trash(ctx context.Context) (string, error) {

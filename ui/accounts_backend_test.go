@@ -182,3 +182,44 @@ func TestAccountBackendScope(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountBackendPosition: the row of a message in its folder, by
+// date and by thread, is where Page lists it.
+func TestAccountBackendPosition(t *testing.T) {
+	ctx := context.Background()
+	b := openTestAccount(t, 40, map[string][]string{"Other": {"From: a@example.test\r\nSubject: elsewhere\r\n\r\nx\r\n"}})
+	for _, threaded := range []bool{false, true} {
+		req := PageRequest{Folder: accounts.Inbox, Threaded: threaded, Limit: 100}
+		all, err := b.Page(ctx, req)
+		if err != nil || len(all) != 40 {
+			t.Fatalf("page: %d %v", len(all), err)
+		}
+		for _, i := range []int{0, 17, 39} {
+			if row, err := b.Position(ctx, req, all[i].ID); err != nil || row != i {
+				t.Fatalf("threaded %v: message %d at row %d, Position says %d (%v)", threaded, all[i].ID, i, row, err)
+			}
+		}
+	}
+	other, _ := b.Page(ctx, PageRequest{Folder: "Other"})
+	if _, err := b.Position(ctx, PageRequest{Folder: accounts.Inbox}, other[0].ID); !errors.Is(err, accounts.ErrNotFound) {
+		t.Fatalf("a message of another folder: %v", err)
+	}
+}
+
+// TestThreadedListRealBackend: the threaded list of a real account pages
+// by keyset windows to its end and back.
+func TestThreadedListRealBackend(t *testing.T) {
+	b := openTestAccount(t, 900, map[string][]string{})
+	h := newHarness(t, 100, 24, Options{Accounts: []Backend{b}, Threads: true})
+	h.wantView("threads", "note 899", "1/900")
+	h.keys("G")
+	h.wantView("note 0 ", "900/900")
+	for i := 0; i < 20; i++ {
+		h.process(keyMsg("pgup"))
+	}
+	h.settle()
+	sel, ok := h.m.list.selected()
+	if !ok || sel.Subject != fmt.Sprintf("note %d", 899-h.m.list.cursor) {
+		t.Fatalf("row %d holds %q", h.m.list.cursor, sel.Subject)
+	}
+}

@@ -21,6 +21,8 @@ type confirmedMsg struct {
 	what string // "delete", "archive", "move", "create+move"
 	ids  []int64
 	to   string
+	// forGood: a delete that removes every message for good (no undo).
+	forGood bool
 }
 
 // discardMsg throws the composer's message away (after a yes).
@@ -75,24 +77,27 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.list.tagged = map[int64]bool{}
+		var what string
+		switch {
+		case flag == accounts.FlagSeen && set:
+			what = "marked " + plural(n, "message") + " read"
+		case flag == accounts.FlagSeen:
+			what = "marked " + plural(n, "message") + " unread"
+		case set:
+			what = "flagged " + plural(n, "message")
+		default:
+			what = "unflagged " + plural(n, "message")
+		}
 		if set {
-			return m, flagsCmd(ctx, b, ids, []string{flag}, nil, "")
+			return m, flagsCmd(ctx, b, ids, []string{flag}, nil, what)
 		}
-		return m, flagsCmd(ctx, b, ids, nil, []string{flag}, "")
+		return m, flagsCmd(ctx, b, ids, nil, []string{flag}, what)
 	case key.Matches(msg, k.Delete):
-		trash, _ := m.sidebar.box(m.cur, m.folder)
-		if n > 1 || trash.SpecialUse == accounts.SpecialTrash {
-			q := fmt.Sprintf("Delete %d message(s)?", n)
-			if trash.SpecialUse == accounts.SpecialTrash {
-				q = fmt.Sprintf("Delete %d message(s) for good?", n)
-			}
-			m.prompt = m.prompt.confirm(q, confirmedMsg{what: "delete", ids: ids})
-			return m, nil
-		}
-		return m.do(confirmedMsg{what: "delete", ids: ids})
+		// The account says which would go for good; deleteChecked asks.
+		return m, deleteCheckCmd(ctx, b, ids)
 	case key.Matches(msg, k.Archive):
 		if n > 1 {
-			m.prompt = m.prompt.confirm(fmt.Sprintf("Archive %d messages?", n), confirmedMsg{what: "archive", ids: ids})
+			m.prompt = m.prompt.confirm(fmt.Sprintf("Archive %s?", plural(n, "message")), confirmedMsg{what: "archive", ids: ids})
 			return m, nil
 		}
 		return m.do(confirmedMsg{what: "archive", ids: ids})
@@ -100,7 +105,7 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 		x, ok := m.actionMessage(ids)
 		mb, _ := m.sidebar.box(m.cur, x.Mailbox)
 		if !ok || !x.HasFlag(accounts.FlagDraft) && mb.SpecialUse != accounts.SpecialDrafts {
-			return m, func() tea.Msg { return infoMsg{"not a draft: e edits the messages of the Drafts folder"} }
+			return m, func() tea.Msg { return infoMsg{text: "not a draft: e edits the messages of the Drafts folder"} }
 		}
 		id := x.ID
 		return m, func() tea.Msg {
@@ -115,7 +120,7 @@ func (m Model) act(msg tea.KeyMsg, ids []int64) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.moveIDs = ids
-		m.picker = newPicker(m.c, fmt.Sprintf("Move %d message(s) to…", n), folders, true)
+		m.picker = newPicker(m.c, fmt.Sprintf("Move %s to…", plural(n, "message")), folders, true)
 		m.picker.width, m.picker.height = m.c.Width, max(1, m.c.Height-2)
 		m.back, m.screen = m.screen, screenPicker
 		return m, nil
@@ -170,6 +175,12 @@ func (m Model) do(c confirmedMsg) (tea.Model, tea.Cmd) {
 		noun = fmt.Sprintf("%d messages", len(ids))
 	}
 	return m, func() tea.Msg {
+		var undo *accounts.Snapshot
+		if !c.forGood {
+			if snap, err := b.Snapshot(ctx, ids, nil); err == nil {
+				undo = &snap
+			}
+		}
 		var err error
 		var what string
 		switch c.what {
@@ -187,14 +198,22 @@ func (m Model) do(c confirmedMsg) (tea.Model, tea.Cmd) {
 				err = b.Move(ctx, ids, c.to)
 			}
 		}
-		return actionDoneMsg{account: b.Name(), what: what, err: err}
+		return actionDoneMsg{account: b.Name(), what: what, err: err, undo: undo}
 	}
 }
 
+// flagsCmd changes flags; with what (a user's action, not the read mark
+// of opening a message) it can be undone.
 func flagsCmd(ctx context.Context, b Backend, ids []int64, add, remove []string, what string) tea.Cmd {
 	return func() tea.Msg {
+		var undo *accounts.Snapshot
+		if what != "" {
+			if snap, err := b.Snapshot(ctx, ids, append(slices.Clone(add), remove...)); err == nil {
+				undo = &snap
+			}
+		}
 		err := b.SetFlags(ctx, ids, add, remove)
-		return actionDoneMsg{account: b.Name(), what: what, err: err}
+		return actionDoneMsg{account: b.Name(), what: what, err: err, undo: undo}
 	}
 }
 
@@ -208,7 +227,15 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		cmds := []tea.Cmd{m.refresh(msg.account)}
 		if msg.what != "" {
-			cmds = append(cmds, func() tea.Msg { return infoMsg{msg.what} })
+			m.undoLast = nil // U undoes the last action or nothing
+		}
+		if msg.undo != nil {
+			var c tea.Cmd
+			m, c = m.remember(msg.account, msg.what, msg.undo)
+			what := msg.what + " · " + m.c.Keys.Undo.Help().Key + " undoes"
+			cmds = append(cmds, c, func() tea.Msg { return infoMsg{text: what, ttl: undoTTL} })
+		} else if msg.what != "" {
+			cmds = append(cmds, func() tea.Msg { return infoMsg{text: msg.what} })
 		}
 		if msg.account == m.backend().Name() {
 			next, c := m.list.reload()
@@ -218,6 +245,15 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case confirmedMsg:
 		return m.do(msg)
+	case deleteCheckedMsg:
+		return m.deleteChecked(msg)
+	case undoneMsg:
+		return m.undone(msg)
+	case undoExpireMsg:
+		if m.undoLast != nil && m.undoLast.seq == msg.seq {
+			m.undoLast = nil
+		}
+		return m, nil
 	case pickedMsg:
 		m.screen = m.back
 		if msg.folder == "" {
@@ -282,9 +318,9 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.screen = screenReader
 		}
 		if msg.draft {
-			return m, tea.Batch(m.refresh(msg.account), func() tea.Msg { return infoMsg{"draft saved"} })
+			return m, tea.Batch(m.refresh(msg.account), func() tea.Msg { return infoMsg{text: "draft saved"} })
 		}
-		cmds := []tea.Cmd{m.refresh(msg.account), func() tea.Msg { return infoMsg{"queued in the Outbox; sending…"} }}
+		cmds := []tea.Cmd{m.refresh(msg.account), func() tea.Msg { return infoMsg{text: "queued in the Outbox; sending…"} }}
 		if i := m.find(msg.account); i >= 0 {
 			if m.accts[i].syncing {
 				m.accts[i].pendingFlush = true
@@ -303,7 +339,7 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case discardMsg:
 		m.screen = m.back
-		return m, func() tea.Msg { return infoMsg{"message discarded"} }
+		return m, func() tea.Msg { return infoMsg{text: "message discarded"} }
 	case promptDoneMsg:
 		return m.promptDone(msg)
 	case searchTickMsg:
@@ -312,14 +348,19 @@ func (m Model) updateAction(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.query = strings.TrimSpace(m.prompt.input.Value())
 		return m.reloadList()
+	case browserDoneMsg:
+		if msg.err != nil {
+			return m, func() tea.Msg { return errMsg{msg.err} }
+		}
+		return m, func() tea.Msg { return infoMsg{text: msg.what} }
 	case attachmentDoneMsg:
 		switch {
 		case msg.err != nil:
 			return m, func() tea.Msg { return errMsg{msg.err} }
 		case msg.opened:
-			return m, func() tea.Msg { return infoMsg{"opened " + filepath.Base(msg.path)} }
+			return m, func() tea.Msg { return infoMsg{text: "opened " + filepath.Base(msg.path)} }
 		}
-		return m, func() tea.Msg { return infoMsg{"saved " + msg.path} }
+		return m, func() tea.Msg { return infoMsg{text: "saved " + msg.path} }
 	}
 	return m, cmd
 }
@@ -343,6 +384,24 @@ func (m Model) promptDone(msg promptDoneMsg) (tea.Model, tea.Cmd) {
 		}
 		a, _ := m.reader.attachment()
 		return m, saveAttachmentCmd(m.ctx, m.backend(), m.reader.msg.ID, a, expandHome(strings.TrimSpace(msg.value)))
+	case promptFind:
+		if !msg.ok {
+			m.reader = m.reader.setFind("")
+		}
+		return m, nil
+	case promptLink:
+		if !msg.ok {
+			return m, nil
+		}
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(msg.value), &n); err != nil {
+			return m, func() tea.Msg { return errMsg{fmt.Errorf("open link: %q is not a link number", msg.value)} }
+		}
+		link, ok := m.reader.link(n)
+		if !ok {
+			return m, func() tea.Msg { return errMsg{fmt.Errorf("open link: no link %d (1–%d)", n, len(m.reader.links))} }
+		}
+		return m, openLinkCmd(link)
 	case promptAttach:
 		if !msg.ok {
 			return m, nil

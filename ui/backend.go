@@ -23,8 +23,17 @@ type Backend interface {
 	// Count returns how many messages Page can return for req (Folder
 	// and Query; paging fields ignored).
 	Count(ctx context.Context, req PageRequest) (int, error)
+	// Message returns one message's metadata.
+	Message(ctx context.Context, id int64) (accounts.Message, error)
+	// Position returns the row message id has in the folder listing req
+	// selects (Folder, Threaded; Query and paging ignored); an error
+	// when it is not there.
+	Position(ctx context.Context, req PageRequest, id int64) (int, error)
 	// Render decodes a message for reading.
 	Render(ctx context.Context, id int64) (*accounts.Rendered, error)
+	// HTML returns the message's HTML part (an error wrapping
+	// accounts.ErrNoHTML when it has none), for the browser.
+	HTML(ctx context.Context, id int64) (string, error)
 	// SaveAttachment writes the decoded MIME part of message id to w.
 	SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error)
 	// SetFlags, Move, Delete (to Trash) and Archive change messages
@@ -33,6 +42,14 @@ type Backend interface {
 	Move(ctx context.Context, ids []int64, folder string) error
 	Delete(ctx context.Context, ids []int64) error
 	Archive(ctx context.Context, ids []int64) error
+	// DeletedForGood returns those of ids that Delete would remove for
+	// good (in Trash already, or no Trash): the interface asks first.
+	DeletedForGood(ctx context.Context, ids []int64) ([]int64, error)
+	// Snapshot records the folders of ids and their flags of scope;
+	// Restore puts them back as they were (undo of a move, a delete to
+	// Trash or a flag change) and says how many it found.
+	Snapshot(ctx context.Context, ids []int64, scope []string) (accounts.Snapshot, error)
+	Restore(ctx context.Context, s accounts.Snapshot) (int, error)
 	// Trash returns the Trash folder's name, "" when there is none.
 	Trash(ctx context.Context) (string, error)
 	// Compose, Reply and Forward start drafts.

@@ -151,7 +151,7 @@ func (m Model) updateChanges(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if i < 0 {
 			return m, nil
 		}
-		note := func() tea.Msg { return infoMsg{msg.what} }
+		note := func() tea.Msg { return infoMsg{text: msg.what} }
 		if msg.err != nil {
 			note = func() tea.Msg { return errMsg{msg.err} }
 		}

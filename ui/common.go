@@ -14,8 +14,14 @@ import (
 type Common struct {
 	Width, Height int
 	Styles        Styles
-	Keys          KeyMap
-	Renderer      *lipgloss.Renderer
+	// Keys is the key map of the main screen (sidebar, list), the help,
+	// the picker and the composer; ReaderKeys that of the reader.
+	Keys       KeyMap
+	ReaderKeys KeyMap
+	Renderer   *lipgloss.Renderer
+	// Wrap is the widest the reader lays text out, in cells; 0 for the
+	// window's width.
+	Wrap int
 	// Now is the clock (fixed in tests, so dates in goldens are stable).
 	Now func() time.Time
 	// Log receives diagnostics; it writes to a file, never the terminal.
@@ -23,12 +29,12 @@ type Common struct {
 }
 
 // NewCommon returns a Common with the theme's styles on renderer r and the
-// key map keys; a nil logger discards.
-func NewCommon(r *lipgloss.Renderer, theme Theme, keys KeyMap, log *slog.Logger) *Common {
+// key maps keys; a nil logger discards.
+func NewCommon(r *lipgloss.Renderer, theme Theme, keys KeyMaps, log *slog.Logger) *Common {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Common{Styles: NewStyles(r, theme), Keys: keys, Renderer: r, Now: time.Now, Log: log}
+	return &Common{Styles: NewStyles(r, theme), Keys: keys.List, ReaderKeys: keys.Reader, Renderer: r, Now: time.Now, Log: log, Wrap: defaultWrap}
 }
 
 // Minimum size the layout is designed for; smaller terminals get a notice.

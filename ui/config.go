@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/BurntSushi/toml"
 )
@@ -13,9 +14,11 @@ import (
 // Config is the interface's own settings file, ui.toml, next to
 // config.toml ($XDG_CONFIG_HOME/letterbox/ui.toml). It is optional:
 //
-//	[keys]                  # action = "key" or ["key", "key"]
+//	[keys]                  # action = "key" or ["key", "key"], every screen
 //	delete = ["d", "D"]
 //	next_account = "ctrl+n"
+//	[keys.reader]           # the reader only ([keys.list]: the list only)
+//	page_down = ["pgdown", "space"]
 //
 //	[theme]                 # colour = "#rrggbb" or "0".."255"
 //	accent = "#ff8800"
@@ -24,6 +27,9 @@ import (
 //	[ui]
 //	threads = true          # open folders threaded
 //	sync_interval = "5m"    # background sync period; "0" turns it off
+//	wrap = 80               # widest the reader lays text out; 0: the window
+//	mouse = true            # false: clicks and the wheel stay the terminal's
+//	notify = "auto"         # new mail: "dbus" (desktop), "bell", "off"; auto: desktop, else bell
 //
 // Action names are listed by the help overlay (?) and in README.md.
 type Config struct {
@@ -48,10 +54,18 @@ func DefaultConfigPath() (string, error) {
 
 // Settings are what a Config resolves to.
 type Settings struct {
-	Keys         KeyMap
+	Keys         KeyMaps
 	Theme        Theme
 	Threads      bool
 	SyncInterval string
+	// Wrap is the widest the reader lays text out (0: the window's).
+	Wrap int
+	// NoMouse leaves the mouse to the terminal (selecting text):
+	// [ui] mouse = false.
+	NoMouse bool
+	// Notify says how new mail is announced: "auto", "dbus", "bell",
+	// "off" (see notify.go).
+	Notify string
 }
 
 // LoadSettings reads ui.toml at path (a missing file gives the defaults)
@@ -64,7 +78,7 @@ func LoadSettings(path string, getenv func(string) string) (Settings, error) {
 // tables of config.toml, named by from for errors), then ui.toml at path
 // when it exists, then NO_COLOR from env.
 func LoadSettingsWith(base Config, from, path string, getenv func(string) string) (Settings, error) {
-	s := Settings{Keys: DefaultKeyMap(), Theme: DefaultTheme(), SyncInterval: "5m"}
+	s := Settings{Keys: DefaultKeyMaps(), Theme: DefaultTheme(), SyncInterval: "5m", Wrap: defaultWrap, Notify: notifyAuto}
 	if getenv("NO_COLOR") != "" {
 		s.Theme.NoColor = true
 	}
@@ -72,11 +86,11 @@ func LoadSettingsWith(base Config, from, path string, getenv func(string) string
 		return s, err
 	}
 	if path == "" {
-		return s, nil
+		return s, s.Keys.Check()
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
+		return s, s.Keys.Check()
 	}
 	if err != nil {
 		return s, fmt.Errorf("ui config: %w", err)
@@ -86,35 +100,52 @@ func LoadSettingsWith(base Config, from, path string, getenv func(string) string
 	if err != nil {
 		return s, fmt.Errorf("ui config %s: %w", path, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return s, fmt.Errorf("ui config %s: unknown key %s (tables: keys, theme, ui)", path, und[0])
+	for _, k := range md.Undecoded() {
+		// Tables inside [keys] ([keys.reader]) land in the map
+		// undecoded; apply checks them.
+		if len(k) < 3 || k[0] != "keys" {
+			return s, fmt.Errorf("ui config %s: unknown key %s (tables: keys, theme, ui)", path, k)
+		}
 	}
-	return s, s.apply(c, path)
+	if err := s.apply(c, path); err != nil {
+		return s, err
+	}
+	return s, s.Keys.Check()
 }
 
 // apply resolves the tables of c onto s; path names them in errors.
 func (s *Settings) apply(c Config, path string) error {
-	for name, v := range c.Keys {
-		var keys []string
-		switch v := v.(type) {
-		case string:
-			keys = []string{v}
-		case []any:
-			for _, e := range v {
-				str, ok := e.(string)
-				if !ok {
-					return fmt.Errorf("ui config %s: keys.%s: want a string or a list of strings", path, name)
-				}
-				keys = append(keys, str)
-			}
-		default:
-			return fmt.Errorf("ui config %s: keys.%s: want a string or a list of strings", path, name)
+	// [keys] first, on every screen, then [keys.list] and [keys.reader].
+	for _, name := range sortedKeys(c.Keys) {
+		if _, table := c.Keys[name].(map[string]any); table {
+			continue
 		}
-		if err := s.Keys.Override(name, keys); err != nil {
+		if err := s.override([]*KeyMap{&s.Keys.List, &s.Keys.Reader}, "keys", name, c.Keys[name]); err != nil {
 			return fmt.Errorf("ui config %s: %w", path, err)
 		}
 	}
-	for name, v := range c.Theme {
+	for _, name := range sortedKeys(c.Keys) {
+		table, ok := c.Keys[name].(map[string]any)
+		if !ok {
+			continue
+		}
+		var km *KeyMap
+		switch name {
+		case "list":
+			km = &s.Keys.List
+		case "reader":
+			km = &s.Keys.Reader
+		default:
+			return fmt.Errorf("ui config %s: [keys.%s]: no such screen (list, reader)", path, name)
+		}
+		for _, action := range sortedKeys(table) {
+			if err := s.override([]*KeyMap{km}, "keys."+name, action, table[action]); err != nil {
+				return fmt.Errorf("ui config %s: %w", path, err)
+			}
+		}
+	}
+	for _, name := range sortedKeys(c.Theme) {
+		v := c.Theme[name]
 		if name == "no_color" {
 			b, ok := v.(bool)
 			if !ok {
@@ -135,7 +166,8 @@ func (s *Settings) apply(c Config, path string) error {
 			return fmt.Errorf("ui config %s: %w", path, err)
 		}
 	}
-	for name, v := range c.UI {
+	for _, name := range sortedKeys(c.UI) {
+		v := c.UI[name]
 		switch name {
 		case "threads":
 			b, ok := v.(bool)
@@ -149,9 +181,72 @@ func (s *Settings) apply(c Config, path string) error {
 				return fmt.Errorf("ui config %s: ui.sync_interval: want a duration such as \"5m\"", path)
 			}
 			s.SyncInterval = str
+		case "mouse":
+			b, ok := v.(bool)
+			if !ok {
+				return fmt.Errorf("ui config %s: ui.mouse: want true or false", path)
+			}
+			s.NoMouse = !b
+		case "notify":
+			str, _ := v.(string)
+			switch str {
+			case notifyAuto, notifyDBus, notifyBell, notifyOff:
+				s.Notify = str
+			default:
+				return fmt.Errorf("ui config %s: ui.notify: want \"auto\", \"dbus\", \"bell\" or \"off\"", path)
+			}
+		case "wrap":
+			n, ok := v.(int64)
+			if !ok || n < 0 || n > 1000 {
+				return fmt.Errorf("ui config %s: ui.wrap: want a number of columns (0: the window's width)", path)
+			}
+			s.Wrap = int(n)
 		default:
-			return fmt.Errorf("ui config %s: ui.%s: unknown setting (threads, sync_interval)", path, name)
+			return fmt.Errorf("ui config %s: ui.%s: unknown setting (%s)", path, name, uiSettingNames)
 		}
 	}
 	return nil
 }
+
+// override rebinds action on each of maps to the keys of v (a string or
+// a list of strings); table names where v came from, for errors.
+func (s *Settings) override(maps []*KeyMap, table, action string, v any) error {
+	var keys []string
+	switch v := v.(type) {
+	case string:
+		keys = []string{v}
+	case []any:
+		for _, e := range v {
+			str, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("%s.%s: want a string or a list of strings", table, action)
+			}
+			keys = append(keys, str)
+		}
+	default:
+		return fmt.Errorf("%s.%s: want a string or a list of strings", table, action)
+	}
+	for _, km := range maps {
+		if err := km.Override(action, keys); err != nil {
+			if table != "keys" {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedKeys returns the keys of m in order, so that errors and the
+// order overrides apply in do not depend on map iteration.
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// uiSettingNames lists the [ui] settings, for errors.
+const uiSettingNames = "threads, sync_interval, wrap, mouse, notify"

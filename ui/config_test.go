@@ -27,6 +27,7 @@ func TestLoadSettings(t *testing.T) {
 [keys]
 delete = ["D", "ctrl+x"]
 next_account = "space"
+toggle_thread = "za"
 
 [theme]
 accent = "#ff8800"
@@ -35,30 +36,31 @@ dim = "244"
 [ui]
 threads = true
 sync_interval = "10m"
+wrap = 72
 `), 0o600)
 	s, err = LoadSettings(path, env(map[string]string{"NO_COLOR": "1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("D")}, s.Keys.Delete) ||
-		!key.Matches(tea.KeyMsg{Type: tea.KeyCtrlX}, s.Keys.Delete) ||
-		key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("d")}, s.Keys.Delete) {
+	if !key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("D")}, s.Keys.List.Delete) ||
+		!key.Matches(tea.KeyMsg{Type: tea.KeyCtrlX}, s.Keys.List.Delete) ||
+		key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("d")}, s.Keys.List.Delete) {
 		t.Fatal("delete not rebound")
 	}
-	if !key.Matches(tea.KeyMsg{Type: tea.KeySpace}, s.Keys.NextAccount) {
+	if !key.Matches(tea.KeyMsg{Type: tea.KeySpace}, s.Keys.List.NextAccount) {
 		t.Fatal("space not bound")
 	}
-	if s.Theme.Accent.True != "#ff8800" || !s.Theme.NoColor || !s.Threads || s.SyncInterval != "10m" {
+	if s.Theme.Accent.True != "#ff8800" || !s.Theme.NoColor || !s.Threads || s.SyncInterval != "10m" || s.Wrap != 72 {
 		t.Fatalf("settings %+v", s)
 	}
 	// The help overlay shows the new binding.
 	c := testCommon()
-	c.Keys = s.Keys
+	c.Keys, c.ReaderKeys = s.Keys.List, s.Keys.Reader
 	h := helpModel{c: c, width: 120, height: 40}
-	if v := h.View(); !strings.Contains(v, "D           delete (to Trash)") {
+	if v := h.View(); !strings.Contains(v, "D          delete (to Trash)") {
 		t.Fatalf("help:\n%s", v)
 	}
-	for _, bad := range []string{"[keys]\nfly = \"x\"", "[theme]\naccent = \"orange\"", "[colors]\nx = 1", "[ui]\nthreads = \"yes\"", "[keys]\ndelete = 3"} {
+	for _, bad := range []string{"[keys]\nfly = \"x\"", "[theme]\naccent = \"orange\"", "[colors]\nx = 1", "[ui]\nthreads = \"yes\"", "[ui]\nwrap = \"wide\"", "[keys]\ndelete = 3"} {
 		os.WriteFile(path, []byte(bad), 0o600)
 		if _, err := LoadSettings(path, env(nil)); err == nil {
 			t.Errorf("%q: no error", bad)
@@ -132,7 +134,7 @@ func TestSettingsFromConfigToml(t *testing.T) {
 	if err != nil || !s.Threads || s.SyncInterval != "1m" {
 		t.Fatalf("from config.toml: %+v %v", s, err)
 	}
-	if keys := s.Keys.Delete.Keys(); len(keys) != 1 || keys[0] != "D" {
+	if keys := s.Keys.List.Delete.Keys(); len(keys) != 1 || keys[0] != "D" {
 		t.Fatalf("delete keys = %v", keys)
 	}
 	path := filepath.Join(t.TempDir(), "ui.toml")

@@ -21,12 +21,17 @@
 // ours: never store, the sync packages, the network or server. Nothing
 // imports ui but main.
 //
+// The one other thing it talks to is the D-Bus session bus, a local
+// socket, for desktop notifications of new mail (desktop.go).
+//
 // Files: common.go (Common, sizes), theme.go (Theme, Styles), keymap.go
-// (KeyMap, defaults, overrides), config.go (ui.toml), one file per
-// component (sidebar.go, list.go + listrow.go, reader.go, composer.go,
-// prompt.go for search/save/attach/confirm, picker.go, status.go,
-// help.go, wizard.go + wizard_view.go), msgs.go (the messages),
-// sync.go (the re-arming streams: sync progress, change feed), the
-// root in model.go with keys.go, actions.go, syncui.go and view.go, and
-// run.go (the program, the log file).
+// (KeyMaps per screen, defaults, overrides, conflicts, sequences),
+// config.go (the [keys], [theme], [ui] tables), one file per component
+// (sidebar.go, list.go + listrow.go + threadtree.go, reader.go +
+// reflow.go + browser.go, composer.go, prompt.go for
+// search/find/link/save/attach/confirm, picker.go, status.go, help.go,
+// wizard.go + wizard_view.go), msgs.go (the messages), sync.go (the
+// re-arming streams: sync progress, change feed), the root in model.go
+// with keys.go, actions.go, undo.go, notify.go + desktop.go, syncui.go
+// and view.go, and run.go (the program, the log file).
 package ui

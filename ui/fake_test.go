@@ -28,10 +28,19 @@ type fakeBackend struct {
 	drafts  []*compose.Draft
 	syncErr error
 	syncEv  []accounts.SyncEvent
+	// syncGate, if set, holds Sync until it is closed.
+	syncGate chan struct{}
 	// failed are the changes the server refused, as FailedChanges lists.
 	failed []FailedChange
 	feed   *fakeFeed
 	pages  int // Page calls
+	// plainTrash lists Trash without its special use (as a POP3
+	// account's local Trash may be).
+	plainTrash bool
+	// html is the HTML part of these messages.
+	html map[int64]string
+	// rendered replaces the made-up text of these messages.
+	rendered map[int64]*accounts.Rendered
 }
 
 var _ Backend = (*fakeBackend)(nil)
@@ -72,6 +81,9 @@ func (f *fakeBackend) Mailboxes(ctx context.Context) ([]accounts.Mailbox, error)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	uses := map[string]string{"Archive": accounts.SpecialArchive, "Drafts": accounts.SpecialDrafts, "Sent": accounts.SpecialSent, "Trash": accounts.SpecialTrash}
+	if f.plainTrash {
+		delete(uses, "Trash")
+	}
 	var out []accounts.Mailbox
 	for name, list := range f.msgs {
 		mb := accounts.Mailbox{Name: name, SpecialUse: uses[name], Total: len(list)}
@@ -88,6 +100,25 @@ func (f *fakeBackend) Mailboxes(ctx context.Context) ([]accounts.Mailbox, error)
 
 func (f *fakeBackend) source(req PageRequest) []accounts.Message {
 	list := f.msgs[req.Folder]
+	if req.Query == "" && req.Threaded && len(req.Collapsed) > 0 {
+		// Collapsed threads: their first row, with the thread's size.
+		var out []accounts.Message
+		first := map[int64]int{}
+		for _, m := range list {
+			if !slices.Contains(req.Collapsed, m.ThreadID) {
+				out = append(out, m)
+				continue
+			}
+			if i, ok := first[m.ThreadID]; ok {
+				out[i].ThreadSize++
+				continue
+			}
+			m.ThreadSize = 1
+			first[m.ThreadID] = len(out)
+			out = append(out, m)
+		}
+		return out
+	}
 	if req.Query == "" {
 		return list
 	}
@@ -112,8 +143,8 @@ func (f *fakeBackend) Page(ctx context.Context, req PageRequest) ([]accounts.Mes
 	if req.After.ID != 0 {
 		start = len(list)
 		for i, m := range list {
-			if m.Date.Before(req.After.Date) || m.Date.Equal(req.After.Date) && m.ID < req.After.ID {
-				start = i
+			if m.ID == req.After.ID {
+				start = i + 1
 				break
 			}
 		}
@@ -132,7 +163,36 @@ func (f *fakeBackend) Count(ctx context.Context, req PageRequest) (int, error) {
 	if strings.Contains(req.Query, "(") {
 		return 0, errors.New("query: unbalanced parenthesis at position 1")
 	}
+	if !req.Threaded {
+		req.Collapsed = nil
+	}
 	return len(f.source(req)), nil
+}
+
+func (f *fakeBackend) Message(ctx context.Context, id int64) (accounts.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mb, i := f.find(id)
+	if i < 0 {
+		return accounts.Message{}, fmt.Errorf("message %d: %w", id, accounts.ErrNotFound)
+	}
+	return f.msgs[mb][i], nil
+}
+
+func (f *fakeBackend) Position(ctx context.Context, req PageRequest, id int64) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	req.Query = ""
+	thread := int64(-1)
+	if mb, i := f.find(id); i >= 0 && slices.Contains(req.Collapsed, f.msgs[mb][i].ThreadID) {
+		thread = f.msgs[mb][i].ThreadID
+	}
+	for i, m := range f.source(req) {
+		if m.ID == id || m.ThreadID == thread {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("position of %d: %w", id, accounts.ErrNotFound)
 }
 
 func (f *fakeBackend) find(id int64) (string, int) {
@@ -154,6 +214,9 @@ func (f *fakeBackend) Render(ctx context.Context, id int64) (*accounts.Rendered,
 		return nil, fmt.Errorf("message %d: %w", id, accounts.ErrNotFound)
 	}
 	m := f.msgs[mb][i]
+	if r, ok := f.rendered[id]; ok {
+		return r, nil
+	}
 	r := &accounts.Rendered{
 		Headers: []accounts.HeaderField{{Key: "Date", Value: m.Date.Format(time.RFC1123Z)}, {Key: "From", Value: accounts.FormatAddresses(m.From)},
 			{Key: "To", Value: accounts.FormatAddresses(m.To)}, {Key: "Subject", Value: m.Subject}},
@@ -164,6 +227,15 @@ func (f *fakeBackend) Render(ctx context.Context, id int64) (*accounts.Rendered,
 		r.Attachments = []accounts.Attachment{{Part: "2", Filename: "report.pdf", ContentType: "application/pdf", Size: 123456}}
 	}
 	return r, nil
+}
+
+func (f *fakeBackend) HTML(ctx context.Context, id int64) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h, ok := f.html[id]; ok {
+		return h, nil
+	}
+	return "", fmt.Errorf("message %d: %w", id, accounts.ErrNoHTML)
 }
 
 func (f *fakeBackend) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
@@ -229,7 +301,13 @@ func (f *fakeBackend) Delete(ctx context.Context, ids []int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("delete " + idList(ids))
-	f.moveLocked(ids, "Trash")
+	for _, id := range ids {
+		if mb, i := f.find(id); mb == "Trash" {
+			f.msgs[mb] = slices.Delete(f.msgs[mb], i, i+1)
+		} else if i >= 0 {
+			f.moveLocked([]int64{id}, "Trash")
+		}
+	}
 	return nil
 }
 
@@ -242,6 +320,62 @@ func (f *fakeBackend) Archive(ctx context.Context, ids []int64) error {
 }
 
 func (f *fakeBackend) Trash(ctx context.Context) (string, error) { return "Trash", nil }
+
+func (f *fakeBackend) DeletedForGood(ctx context.Context, ids []int64) ([]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []int64
+	for _, id := range ids {
+		if mb, _ := f.find(id); mb == "Trash" {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeBackend) Snapshot(ctx context.Context, ids []int64, scope []string) (accounts.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := accounts.Snapshot{Flags: scope}
+	for _, id := range ids {
+		mb, i := f.find(id)
+		if i < 0 {
+			return s, accounts.ErrNotFound
+		}
+		s.Places = append(s.Places, accounts.Place{ID: id, Mailbox: mb, Flags: slices.Clone(f.msgs[mb][i].Flags)})
+	}
+	return s, nil
+}
+
+func (f *fakeBackend) Restore(ctx context.Context, s accounts.Snapshot) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []int64
+	for _, p := range s.Places {
+		ids = append(ids, p.ID)
+	}
+	f.record("restore " + idList(ids))
+	n := 0
+	for _, p := range s.Places {
+		mb, i := f.find(p.ID)
+		if i < 0 {
+			continue
+		}
+		n++
+		if mb != p.Mailbox {
+			f.moveLocked([]int64{p.ID}, p.Mailbox)
+			mb, i = f.find(p.ID)
+		}
+		m := &f.msgs[mb][i]
+		for _, fl := range s.Flags {
+			m.Flags = slices.DeleteFunc(slices.Clone(m.Flags), func(x string) bool { return x == fl })
+			if slices.Contains(p.Flags, fl) {
+				m.Flags = append(m.Flags, fl)
+			}
+		}
+	}
+	return n, nil
+}
 
 func (f *fakeBackend) Compose() *compose.Draft {
 	return &compose.Draft{From: compose.Address{Name: "Me", Addr: f.Address()}, Body: "\n\n-- \nme\n"}
@@ -363,9 +497,16 @@ func (f *fakeBackend) MarkAnswered(ctx context.Context, id int64) error {
 
 func (f *fakeBackend) Sync(ctx context.Context, report func(accounts.SyncEvent)) (SyncSummary, error) {
 	f.mu.Lock()
-	evs, err := f.syncEv, f.syncErr
+	evs, err, gate := f.syncEv, f.syncErr, f.syncGate
 	f.record("sync")
 	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return SyncSummary{}, ctx.Err()
+		}
+	}
 	for _, ev := range evs {
 		report(ev)
 	}

@@ -109,8 +109,20 @@ func (gb gatedBackend) Count(ctx context.Context, req PageRequest) (int, error) 
 	return through(gb.g, func() (int, error) { return gb.b.Count(ctx, req) })
 }
 
+func (gb gatedBackend) Message(ctx context.Context, id int64) (accounts.Message, error) {
+	return through(gb.g, func() (accounts.Message, error) { return gb.b.Message(ctx, id) })
+}
+
+func (gb gatedBackend) Position(ctx context.Context, req PageRequest, id int64) (int, error) {
+	return through(gb.g, func() (int, error) { return gb.b.Position(ctx, req, id) })
+}
+
 func (gb gatedBackend) Render(ctx context.Context, id int64) (*accounts.Rendered, error) {
 	return through(gb.g, func() (*accounts.Rendered, error) { return gb.b.Render(ctx, id) })
+}
+
+func (gb gatedBackend) HTML(ctx context.Context, id int64) (string, error) {
+	return through(gb.g, func() (string, error) { return gb.b.HTML(ctx, id) })
 }
 
 func (gb gatedBackend) SaveAttachment(ctx context.Context, id int64, part string, w io.Writer) (int64, error) {
@@ -131,6 +143,18 @@ func (gb gatedBackend) Delete(ctx context.Context, ids []int64) error {
 
 func (gb gatedBackend) Archive(ctx context.Context, ids []int64) error {
 	return gb.run(func() error { return gb.b.Archive(ctx, ids) })
+}
+
+func (gb gatedBackend) DeletedForGood(ctx context.Context, ids []int64) ([]int64, error) {
+	return through(gb.g, func() ([]int64, error) { return gb.b.DeletedForGood(ctx, ids) })
+}
+
+func (gb gatedBackend) Snapshot(ctx context.Context, ids []int64, scope []string) (accounts.Snapshot, error) {
+	return through(gb.g, func() (accounts.Snapshot, error) { return gb.b.Snapshot(ctx, ids, scope) })
+}
+
+func (gb gatedBackend) Restore(ctx context.Context, s accounts.Snapshot) (int, error) {
+	return through(gb.g, func() (int, error) { return gb.b.Restore(ctx, s) })
 }
 
 func (gb gatedBackend) Trash(ctx context.Context) (string, error) {

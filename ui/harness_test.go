@@ -31,7 +31,7 @@ const settleIdle = 250 * time.Millisecond
 func testCommon() *Common {
 	r := lipgloss.NewRenderer(io.Discard)
 	r.SetColorProfile(termenv.Ascii)
-	c := NewCommon(r, DefaultTheme(), DefaultKeyMap(), nil)
+	c := NewCommon(r, DefaultTheme(), DefaultKeyMaps(), nil)
 	c.Now = func() time.Time { return testNow }
 	return c
 }
@@ -142,6 +142,20 @@ func (h *harness) wantView(subs ...string) {
 	for _, s := range subs {
 		if !strings.Contains(v, s) {
 			h.t.Fatalf("screen lacks %q:\n%s", s, v)
+		}
+	}
+}
+
+// waitFor processes messages until cond holds, for up to 10 seconds.
+func (h *harness) waitFor(cond func() bool) {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case msg := <-h.out:
+			h.process(msg)
+		case <-deadline:
+			h.t.Fatal("condition never held")
 		}
 	}
 }

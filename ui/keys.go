@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -54,6 +55,10 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.ToggleThreads):
 		m.threaded = !m.threaded
 		return m.reloadList()
+	case key.Matches(msg, k.Undo):
+		return m.undo()
+	case key.Matches(msg, k.ToggleThread) && !m.sidebarF:
+		return m.toggleThread()
 	}
 	if m.sidebarF {
 		m.sidebar, cmd = m.sidebar.Update(msg)
@@ -74,14 +79,38 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// toggleThread folds the selected message's thread to its first message,
+// or unfolds it; the selection stays on the thread.
+func (m Model) toggleThread() (tea.Model, tea.Cmd) {
+	if !m.list.req.Threaded {
+		return m, func() tea.Msg {
+			return infoMsg{text: "threads are off: " + m.c.Keys.ToggleThreads.Help().Key + " turns them on"}
+		}
+	}
+	sel, ok := m.list.selected()
+	if !ok {
+		return m, nil
+	}
+	if m.collapsed == nil {
+		m.collapsed = map[int64]bool{}
+	}
+	if m.collapsed[sel.ThreadID] {
+		delete(m.collapsed, sel.ThreadID)
+	} else {
+		m.collapsed[sel.ThreadID] = true
+	}
+	return m.reloadList()
+}
+
 // readerKey handles a key while a message is open.
 func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.c.Keys
+	k := m.c.ReaderKeys
 	var cmd tea.Cmd
 	id := m.reader.msg.ID
 	switch {
 	case key.Matches(msg, k.Back):
 		m.screen = screenMain
+		m.status = m.status.clearNote()
 		return m, nil
 	case key.Matches(msg, k.NextMessage), key.Matches(msg, k.PrevMessage):
 		n := 1
@@ -92,17 +121,34 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.list, cmd = m.list.ensure()
 		next, c2 := m.open()
 		return next, tea.Batch(cmd, c2)
+	case key.Matches(msg, k.Undo):
+		return m.undo()
+	case key.Matches(msg, k.Search):
+		m.prompt, cmd = m.prompt.open(promptFind, "find: ", "")
+		return m, cmd
+	case key.Matches(msg, k.OpenHTML):
+		return m, openHTMLCmd(m.ctx, m.backend(), id)
+	case key.Matches(msg, k.OpenLink):
+		switch n := len(m.reader.links); n {
+		case 0:
+			return m, func() tea.Msg { return infoMsg{text: "this message has no links"} }
+		case 1:
+			return m, openLinkCmd(m.reader.links[0])
+		default:
+			m.prompt, cmd = m.prompt.open(promptLink, fmt.Sprintf("open link (1–%d): ", n), "")
+			return m, cmd
+		}
 	case key.Matches(msg, k.SaveAttachment):
 		a, ok := m.reader.attachment()
 		if !ok {
-			return m, func() tea.Msg { return infoMsg{"this message has no attachments"} }
+			return m, func() tea.Msg { return infoMsg{text: "this message has no attachments"} }
 		}
 		m.prompt, cmd = m.prompt.open(promptSave, "save to: ", defaultSavePath(a))
 		return m, cmd
 	case key.Matches(msg, k.OpenAttachment):
 		a, ok := m.reader.attachment()
 		if !ok {
-			return m, func() tea.Msg { return infoMsg{"this message has no attachments"} }
+			return m, func() tea.Msg { return infoMsg{text: "this message has no attachments"} }
 		}
 		return m, openAttachmentCmd(m.ctx, m.backend(), id, a)
 	case key.Matches(msg, k.Reply), key.Matches(msg, k.ReplyAll), key.Matches(msg, k.Forward),
@@ -119,6 +165,11 @@ func (m Model) open() (tea.Model, tea.Cmd) {
 	sel, ok := m.list.selected()
 	if !ok {
 		return m, nil
+	}
+	if m.screen == screenReader && m.reader.msg.ID != sel.ID {
+		// A note about the message shown before does not stay over
+		// this one.
+		m.status = m.status.clearNote()
 	}
 	m.screen = screenReader
 	var cmd tea.Cmd

@@ -35,7 +35,8 @@ type listModel struct {
 	height  int         // rows on screen
 	width   int
 	win     []accounts.Message
-	winFrom int // row of win[0]
+	winFrom int        // row of win[0]
+	tree    []treeCell // threaded: the tree of each row of win
 	// pageID and countID are the latest requests; older results drop.
 	pageID, countID int
 	pendingFrom     int // start of the page being fetched; -1 if none
@@ -48,14 +49,37 @@ func newList(c *Common, ctx context.Context) listModel {
 	return listModel{c: c, ctx: ctx, total: -1, pendingFrom: -1, tagged: map[int64]bool{}}
 }
 
-// load points the list at a new source and starts fetching it.
-func (l listModel) load(b Backend, req PageRequest, showTo bool) (listModel, tea.Cmd) {
+// load points the list at a new source and starts fetching it. With
+// keep, a message id, the list opens where that message is in the new
+// source (T, leaving a search), asking the backend for its row first.
+func (l listModel) load(b Backend, req PageRequest, showTo bool, keep int64) (listModel, tea.Cmd) {
 	l.b, l.req, l.showTo = b, req, showTo
-	l.total, l.cursor, l.top, l.win, l.winFrom, l.err = -1, 0, 0, nil, 0, nil
+	l.total, l.cursor, l.top, l.win, l.winFrom, l.err, l.tree = -1, 0, 0, nil, 0, nil, nil
 	l.keepID = 0
 	l.tagged = map[int64]bool{}
 	l.pendingFrom = -1
-	return l.reload()
+	if keep == 0 || req.Query != "" {
+		return l.reload()
+	}
+	l.countID++
+	l.pageID++ // a page on its way belongs to the old source
+	l.keepID = keep
+	return l, positionCmd(l.ctx, b, req, keep, l.countID)
+}
+
+// positionCmd counts the source and finds the row of message keep in it.
+func positionCmd(ctx context.Context, b Backend, req PageRequest, keep int64, id int) tea.Cmd {
+	return func() tea.Msg {
+		n, err := b.Count(ctx, req)
+		if err != nil {
+			return countMsg{id: id, err: err, row: -1}
+		}
+		row, err := b.Position(ctx, req, keep)
+		if err != nil {
+			row = -1 // not there (any more): the list opens at the top
+		}
+		return countMsg{id: id, n: n, row: row}
+	}
 }
 
 // reload re-counts the source and re-fetches the window where it is (a
@@ -80,7 +104,7 @@ func (l listModel) reload() (listModel, tea.Cmd) {
 func countCmd(ctx context.Context, b Backend, req PageRequest, id int) tea.Cmd {
 	return func() tea.Msg {
 		n, err := b.Count(ctx, req)
-		return countMsg{id: id, n: n, err: err}
+		return countMsg{id: id, n: n, err: err, row: -1}
 	}
 }
 
@@ -92,7 +116,7 @@ func (l listModel) fetch(from int, keyset bool) (listModel, tea.Cmd) {
 	req := l.req
 	req.Limit = winSize
 	req.Offset = from
-	if i := from - 1 - l.winFrom; keyset && from > 0 && req.Query == "" && !req.Threaded && i >= 0 && i < len(l.win) {
+	if i := from - 1 - l.winFrom; keyset && from > 0 && req.Query == "" && i >= 0 && i < len(l.win) {
 		req.After = l.win[i].Key()
 		req.Offset = 0
 	}
@@ -129,10 +153,13 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 			return l, nil
 		}
 		if msg.err != nil {
-			l.err = msg.err
-			return l, func() tea.Msg { return errMsg{msg.err} }
+			return l.fail(msg.err)
 		}
 		l.total = msg.n
+		if msg.row >= 0 {
+			// The kept message's row: the cursor there, mid-screen.
+			l.cursor, l.top = msg.row, msg.row-l.height/2
+		}
 		l.clampCursor()
 		return l.ensure()
 	case pageMsg:
@@ -141,8 +168,7 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 		}
 		l.pendingFrom = -1
 		if msg.err != nil {
-			l.err = msg.err
-			return l, func() tea.Msg { return errMsg{msg.err} }
+			return l.fail(msg.err)
 		}
 		l.err = nil
 		if len(msg.msgs) == 0 && msg.start > 0 {
@@ -152,6 +178,10 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 			return l.fetch(max(0, msg.start-winSize/2), false)
 		}
 		l.win, l.winFrom = msg.msgs, msg.start
+		l.tree = nil
+		if l.req.Threaded {
+			l.tree = threadTree(l.win)
+		}
 		if len(msg.msgs) < winSize && l.total != msg.start+len(msg.msgs) && l.total >= 0 {
 			l.total = msg.start + len(msg.msgs)
 		}
@@ -223,6 +253,20 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 		return l.ensure()
 	}
 	return l, nil
+}
+
+// fail records that the count or a page of the source failed (a bad
+// query, a folder gone): the list shows the error instead of rows, and
+// the status line shows it once (the count and the page of one source
+// usually fail alike).
+func (l listModel) fail(err error) (listModel, tea.Cmd) {
+	same := l.err != nil && l.err.Error() == err.Error()
+	l.err = err
+	l.win, l.winFrom, l.total, l.cursor, l.top = nil, 0, 0, 0, 0
+	if same {
+		return l, nil
+	}
+	return l, func() tea.Msg { return errMsg{err} }
 }
 
 // move moves the cursor by n rows, scrolling to keep it on screen.
@@ -331,6 +375,19 @@ func (l *listModel) patch(id int64, f func(*accounts.Message)) {
 func (l listModel) View() string {
 	s := l.c.Styles
 	var b strings.Builder
+	if l.err != nil && len(l.win) == 0 {
+		// A failed count or page (a bad query): say so where the rows
+		// would be, since the status line's note expires.
+		msg := "cannot list this folder: "
+		if l.req.Query != "" {
+			msg = "search failed: "
+		}
+		b.WriteString(s.Error.Render(padRight(truncate("  "+msg+l.err.Error(), l.width), l.width)))
+		for i := 1; i < l.height; i++ {
+			b.WriteString("\n" + strings.Repeat(" ", l.width))
+		}
+		return b.String()
+	}
 	if l.total == 0 {
 		msg := "(no messages)"
 		if l.req.Query != "" {
@@ -361,7 +418,7 @@ func (l listModel) View() string {
 			b.WriteString(s.Dim.Render(padRight("  …", l.width)))
 			continue
 		}
-		b.WriteString(l.renderRow(m, i == l.cursor, now))
+		b.WriteString(l.renderRow(i, m, i == l.cursor, now))
 	}
 	return b.String()
 }

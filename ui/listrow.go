@@ -12,8 +12,9 @@ import (
 
 // One row of the message list, and the text helpers it uses.
 
-// renderRow draws one row: cursor, marks, date, sender, subject.
-func (l listModel) renderRow(m accounts.Message, selected bool, now time.Time) string {
+// renderRow draws row i: cursor, marks, date, sender, subject (in a
+// threaded list, after the thread tree, and only where it changes).
+func (l listModel) renderRow(i int, m accounts.Message, selected bool, now time.Time) string {
 	s := l.c.Styles
 	cur := "  "
 	if selected {
@@ -43,8 +44,15 @@ func (l listModel) renderRow(m accounts.Message, selected bool, now time.Time) s
 	if subj == "" {
 		subj = "(no subject)"
 	}
-	if l.req.Threaded && m.Depth > 0 {
-		subj = strings.Repeat(" ", min(m.Depth-1, 6)*2) + "└ " + subj
+	if j := i - l.winFrom; l.req.Threaded && j >= 0 && j < len(l.tree) {
+		cell := l.tree[j]
+		if !cell.showSubject {
+			subj = ""
+		}
+		subj = cell.prefix + subj
+		if m.ThreadSize > 1 {
+			subj = fmt.Sprintf("▸ %s (+%d)", subj, m.ThreadSize-1)
+		}
 	}
 	line := cur + string(marks) + " " + padRight(date, 8) + " " + padRight(truncate(who, whoW), whoW) + " " + truncate(subj, subjW)
 	line = padRight(line, l.width)
@@ -129,4 +137,12 @@ func (l listModel) position() string {
 		return ""
 	}
 	return fmt.Sprintf("%d/%d", l.cursor+1, l.total)
+}
+
+// plural is "1 message", "3 messages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -29,6 +30,7 @@ type acct struct {
 	feed         Feed
 	syncing      bool
 	pendingFlush bool // a message was queued while a sync ran
+	notify       notifyState
 	// failed are the changes the server refused, as last read.
 	failed []FailedChange
 }
@@ -45,6 +47,14 @@ type Options struct {
 	SyncOnStart bool
 	// Threads opens folders threaded.
 	Threads bool
+	// Notify is [ui] notify: "auto" (when empty), "dbus", "bell", "off".
+	Notify string
+	// Desktop shows a desktop notification (nil: there is no session
+	// bus); Bell rings the terminal's bell. See notify.go.
+	Desktop func(ctx context.Context, summary, body string) error
+	Bell    func()
+	// NotifyDelay gathers new mail into one notice; notifyDelay when 0.
+	NotifyDelay time.Duration
 	// FeedCoalesce is how long the change feed gathers a burst of
 	// commits into one refresh; feedCoalesce when zero, none when
 	// negative.
@@ -61,21 +71,29 @@ type Model struct {
 	cur      int    // current account
 	folder   string // current folder
 	threaded bool
-	query    string // the search filter of the list, if any
-	screen   screen
-	back     screen // where help and the picker return to
-	sidebarF bool   // the sidebar has the focus
-	sidebar  sidebarModel
-	list     listModel
-	reader   readerModel
-	composer composerModel
-	prompt   promptModel
-	status   statusModel
-	help     helpModel
-	picker   pickerModel
-	changes  changesModel
-	wizard   wizardModel
-	moveIDs  []int64 // what the picker will move
+	// collapsed are the threads (ThreadID) folded in this folder.
+	collapsed map[int64]bool
+	query     string // the search filter of the list, if any
+	screen    screen
+	back      screen // where help and the picker return to
+	sidebarF  bool   // the sidebar has the focus
+	sidebar   sidebarModel
+	list      listModel
+	reader    readerModel
+	composer  composerModel
+	prompt    promptModel
+	status    statusModel
+	help      helpModel
+	picker    pickerModel
+	changes   changesModel
+	wizard    wizardModel
+	moveIDs   []int64 // what the picker will move
+	// undoLast is the last action U can undo (nil after undoTTL).
+	undoLast *undoState
+	undoSeq  int
+	// seq holds the letters of a key sequence ("z" of "za") typed so
+	// far.
+	seq      string
 	quitting bool
 }
 
@@ -84,6 +102,12 @@ type Model struct {
 func New(ctx context.Context, c *Common, opts Options) Model {
 	if opts.FeedCoalesce == 0 {
 		opts.FeedCoalesce = feedCoalesce
+	}
+	if opts.NotifyDelay <= 0 {
+		opts.NotifyDelay = notifyDelay
+	}
+	if opts.Notify == "" {
+		opts.Notify = notifyAuto
 	}
 	m := Model{c: c, ctx: ctx, opts: opts, folder: accounts.Inbox, threaded: opts.Threads}
 	names := make([]string, 0, len(opts.Accounts))
@@ -182,8 +206,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.openFolder(msg.account, msg.folder)
 	case syncNowMsg, syncTickMsg, syncStartedMsg, syncEventMsg, syncDoneMsg, feedMsg:
 		return m.updateSync(msg)
-	case actionDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,
-		composeSendMsg, composeDraftMsg, composeCancel, discardMsg, confirmedMsg:
+	case notifyTickMsg:
+		return m.notice(msg)
+	case actionDoneMsg, browserDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,
+		composeSendMsg, composeDraftMsg, composeCancel, discardMsg, confirmedMsg, deleteCheckedMsg, undoneMsg, undoExpireMsg:
 		return m.updateAction(msg)
 	case failedMsg, changeDoneMsg, dropChangeMsg:
 		return m.updateChanges(msg)
@@ -234,6 +260,7 @@ func (m Model) openFolder(name, folder string) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.cur, m.folder, m.query = i, folder, ""
+	m.collapsed = map[int64]bool{}
 	m.sidebar = m.sidebar.choose(i, folder)
 	if m.screen == screenReader {
 		m.screen = screenMain
@@ -248,10 +275,22 @@ func (m Model) reloadList() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	req := PageRequest{Folder: m.folder, Query: m.query, Threaded: m.threaded && m.query == ""}
+	if req.Threaded {
+		for t := range m.collapsed {
+			req.Collapsed = append(req.Collapsed, t)
+		}
+		slices.Sort(req.Collapsed)
+	}
 	mb, _ := m.sidebar.box(m.cur, m.folder)
 	showTo := mb.SpecialUse == accounts.SpecialSent || mb.SpecialUse == accounts.SpecialDrafts || m.folder == outboxName
+	// The same folder in another order, or back from a search: the
+	// selected message stays selected.
+	var keep int64
+	if sel, ok := m.list.selected(); ok && m.list.b == b && m.list.req.Folder == req.Folder && m.list.err == nil {
+		keep = sel.ID
+	}
 	var cmd tea.Cmd
-	m.list, cmd = m.list.load(b, req, showTo)
+	m.list, cmd = m.list.load(b, req, showTo, keep)
 	return m, cmd
 }
 
@@ -276,13 +315,28 @@ func (m Model) layout() (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// mouse routes wheel and clicks by where they happen.
+// mouse routes wheel and clicks by where they happen: the wheel scrolls
+// what is under it (list, sidebar, reader, help); a left click selects a
+// message (a second click on it opens it) or opens a folder or account.
+// Drags and releases do nothing. Run turns the mouse off when [ui]
+// mouse is false.
 func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
+	if m.prompt.active() {
+		return m, nil
+	}
 	y := msg.Y - 1 // below the header line
+	wheel := msg.Button == tea.MouseButtonWheelUp || msg.Button == tea.MouseButtonWheelDown
+	leftClick := msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft
+	if !wheel && !leftClick {
+		return m, nil
+	}
 	switch m.screen {
 	case screenReader:
 		m.reader, cmd = m.reader.Update(msg)
+		return m, cmd
+	case screenHelp:
+		m.help, cmd = m.help.Update(msg)
 		return m, cmd
 	case screenMain:
 	default:
@@ -292,14 +346,11 @@ func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if msg.X < m.sidebar.width {
-		if msg.Action != tea.MouseActionPress || msg.Button != tea.MouseButtonLeft {
-			return m, nil
-		}
 		msg.Y = y
 		m.sidebar, cmd = m.sidebar.Update(msg)
 		return m, cmd
 	}
-	if msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft {
+	if leftClick {
 		m.sidebarF, m.sidebar.focused = false, false
 		if m.list.click(y) {
 			return m.open()
@@ -311,14 +362,63 @@ func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// keyMap returns the key map of the screen showing and its screen bit.
+func (m Model) keyMap() (KeyMap, int) {
+	if m.screen == screenReader {
+		return m.c.ReaderKeys, onReader
+	}
+	return m.c.Keys, onList
+}
+
+// sequence gathers the letters of key sequences ("za"): it returns the
+// key to act on (a whole sequence as one KeyMsg of its letters), or
+// false while a sequence is incomplete. A letter that continues no
+// sequence drops the ones before it and acts alone.
+func (m Model) sequence(msg tea.KeyMsg) (Model, tea.KeyMsg, bool) {
+	if m.screen != screenMain && m.screen != screenReader || m.sidebarF {
+		m.seq = ""
+		return m, msg, true
+	}
+	if msg.Type != tea.KeyRunes || len(msg.Runes) != 1 || msg.Alt {
+		m.seq = ""
+		return m, msg, true
+	}
+	km, screen := m.keyMap()
+	typed := m.seq + string(msg.Runes)
+	prefix, whole := km.sequenceStarts(typed, screen)
+	switch {
+	case whole:
+		m.seq = ""
+		return m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(typed)}, true
+	case prefix:
+		m.seq = typed
+		return m, msg, false
+	}
+	if m.seq != "" {
+		// "zj": z led nowhere; j acts (or starts a sequence itself).
+		m.seq = ""
+		return m.sequence(msg)
+	}
+	return m, msg, true
+}
+
 // key handles a key press: the prompt, then the screen's keys.
 func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.c.Keys
 	var cmd tea.Cmd
 	if m.prompt.active() {
+		m.seq = ""
 		m.prompt, cmd = m.prompt.Update(msg)
+		if m.prompt.kind == promptFind {
+			// The search in the message follows the typing.
+			m.reader = m.reader.setFind(m.prompt.input.Value())
+		}
 		return m, cmd
 	}
+	var ok bool
+	if m, msg, ok = m.sequence(msg); !ok {
+		return m, nil
+	}
+	k, _ := m.keyMap()
 	switch m.screen {
 	case screenWizard:
 		m.wizard, cmd = m.wizard.Update(msg)

@@ -129,7 +129,7 @@ func TestDeleteSingleAndBulk(t *testing.T) {
 	wantCalls(t, f, "delete 1")
 	h.wantView("deleted message", "9 messages")
 	h.keys("t", "t", "d")
-	h.wantView("Delete 2 message(s)? [y/N]")
+	h.wantView("Delete 2 messages? [y/N]")
 	if slices.Contains(f.Calls(), "delete 2,3") {
 		t.Fatal("deleted before the answer")
 	}
@@ -145,7 +145,7 @@ func TestArchiveAndMovePicker(t *testing.T) {
 	h.keys("a")
 	wantCalls(t, f, "archive 1")
 	h.keys("m")
-	h.wantView("Move 1 message(s) to…", "Archive", "Trash")
+	h.wantView("Move 1 message to…", "Archive", "Trash")
 	h.typeText("tr")
 	if h.m.picker.matches[0] != "Trash" {
 		t.Fatalf("fuzzy matches %q", h.m.picker.matches)

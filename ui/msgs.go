@@ -16,8 +16,12 @@ import (
 // errMsg is the one error message: shown in the status line, expiring.
 type errMsg struct{ err error }
 
-// infoMsg is a short note for the status line, expiring.
-type infoMsg struct{ text string }
+// infoMsg is a short note for the status line, expiring after ttl
+// (infoTTL when zero).
+type infoMsg struct {
+	text string
+	ttl  time.Duration
+}
 
 // statusExpireMsg clears the status note with sequence seq.
 type statusExpireMsg struct{ seq int }
@@ -37,10 +41,12 @@ type pageMsg struct {
 	err   error
 }
 
-// countMsg carries the number of rows of the list's source.
+// countMsg carries the number of rows of the list's source and, when
+// the list keeps a message selected across sources, its row (else -1).
 type countMsg struct {
 	id  int
 	n   int
+	row int
 	err error
 }
 
@@ -57,6 +63,8 @@ type actionDoneMsg struct {
 	account string
 	what    string // "deleted 3 messages"
 	err     error
+	// undo is the state before the action, when it can be undone.
+	undo *accounts.Snapshot
 }
 
 // draftMsg carries a draft to open in the composer.

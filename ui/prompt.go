@@ -16,6 +16,8 @@ const (
 	promptSave               // S: where to save an attachment
 	promptAttach             // ^a in the composer: a file to attach
 	promptConfirm            // y/n before a destructive action
+	promptFind               // / in the reader: a search in the message
+	promptLink               // l in the reader: the number of a link
 )
 
 // searchDelay is how long typing pauses before the search runs.
@@ -75,7 +77,7 @@ func (p promptModel) Update(msg tea.Msg) (promptModel, tea.Cmd) {
 				yes := p.onYes
 				return p, func() tea.Msg { return yes }
 			}
-			return p, func() tea.Msg { return infoMsg{"cancelled"} }
+			return p, func() tea.Msg { return infoMsg{text: "cancelled"} }
 		}
 		return p, nil
 	}

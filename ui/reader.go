@@ -4,18 +4,27 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/letterbox-mail/letterbox/accounts"
 )
 
-// readerModel shows one message: the headers, the text (HTML rendered as
-// text), quoted lines dimmed, long lines wrapped, and the attachments,
-// one of which is selected for save (S) and open (o).
+// readerModel shows one message: the headers, the attachments in one
+// line, the text (HTML rendered as text; see reflow.go for the layout)
+// with its links numbered, quoted lines dimmed, and the attachments
+// again in full, one of which is selected for save (S) and open (o).
+// The text can be searched (/, n, N: the hits are marked and the view
+// goes to them); the header line shows the scroll position.
+//
+// The content is kept as lines of styled segments whose plain text is
+// what the search reads; the viewport gets them rendered, with the hits
+// marked.
 type readerModel struct {
 	c       *Common
 	id      int // of the latest render request
@@ -27,7 +36,32 @@ type readerModel struct {
 	vp      viewport.Model
 	width   int
 	height  int
+	lines   []rline  // the content at this width
+	links   []string // the text's links, numbered from 1
+	find    string   // the search in the message
+	hits    []hit
+	hit     int // current hit
 }
+
+// seg is a run of text in one style; rline is one line of segments.
+type seg struct {
+	text  string
+	style lipgloss.Style
+}
+
+type rline []seg
+
+func (l rline) plain() string {
+	var b strings.Builder
+	for _, s := range l {
+		b.WriteString(s.text)
+	}
+	return b.String()
+}
+
+// hit is one match of the search: line, and rune offsets in its plain
+// text.
+type hit struct{ line, from, to int }
 
 func newReader(c *Common) readerModel {
 	vp := viewport.New(0, 0)
@@ -40,7 +74,8 @@ func newReader(c *Common) readerModel {
 func (r readerModel) open(ctx context.Context, b Backend, m accounts.Message) (readerModel, tea.Cmd) {
 	r.id++
 	r.msg, r.r, r.err, r.loading, r.att = m, nil, nil, true, -1
-	r.vp.SetContent("")
+	r.find, r.hits, r.hit, r.links = "", nil, 0, nil
+	r = r.rebuild()
 	r.vp.GotoTop()
 	id := r.id
 	return r, func() tea.Msg {
@@ -52,7 +87,17 @@ func (r readerModel) open(ctx context.Context, b Backend, m accounts.Message) (r
 func (r readerModel) setSize(w, h int) readerModel {
 	r.width, r.height = w, h
 	r.vp.Width, r.vp.Height = w, max(1, h)
-	r.vp.SetContent(r.content())
+	return r.rebuild()
+}
+
+// rebuild lays the content out again (new message, width, selected
+// attachment) and keeps the scroll position.
+func (r readerModel) rebuild() readerModel {
+	off := r.vp.YOffset
+	r.lines, r.links = r.layout()
+	r = r.search()
+	r.vp.SetContent(r.render())
+	r.vp.SetYOffset(off)
 	return r
 }
 
@@ -64,6 +109,14 @@ func (r readerModel) attachment() (accounts.Attachment, bool) {
 	return r.r.Attachments[max(r.att, 0)], true
 }
 
+// link returns link n (from 1).
+func (r readerModel) link(n int) (string, bool) {
+	if n < 1 || n > len(r.links) {
+		return "", false
+	}
+	return r.links[n-1], true
+}
+
 func (r readerModel) Update(msg tea.Msg) (readerModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case renderedMsg:
@@ -72,14 +125,14 @@ func (r readerModel) Update(msg tea.Msg) (readerModel, tea.Cmd) {
 		}
 		r.loading = false
 		r.r, r.err = msg.r, msg.err
+		r = r.rebuild()
+		r.vp.GotoTop()
 		if msg.err != nil && msg.r == nil {
-			r.vp.SetContent(r.content())
 			return r, func() tea.Msg { return errMsg{msg.err} }
 		}
-		r.vp.SetContent(r.content())
 		return r, nil
 	case tea.KeyMsg:
-		k := r.c.Keys
+		k := r.c.ReaderKeys
 		switch {
 		case key.Matches(msg, k.Down):
 			r.vp.ScrollDown(1)
@@ -97,12 +150,14 @@ func (r readerModel) Update(msg tea.Msg) (readerModel, tea.Cmd) {
 			r.vp.GotoTop()
 		case key.Matches(msg, k.Bottom):
 			r.vp.GotoBottom()
+		case key.Matches(msg, k.NextMatch):
+			r = r.nextHit(1)
+		case key.Matches(msg, k.PrevMatch):
+			r = r.nextHit(-1)
 		case key.Matches(msg, k.NextAttachment):
 			if r.r != nil && len(r.r.Attachments) > 0 {
 				r.att = (r.att + 1) % len(r.r.Attachments)
-				off := r.vp.YOffset
-				r.vp.SetContent(r.content())
-				r.vp.SetYOffset(off)
+				r = r.rebuild()
 				r.vp.GotoBottom()
 			}
 		}
@@ -115,61 +170,262 @@ func (r readerModel) Update(msg tea.Msg) (readerModel, tea.Cmd) {
 	return r, nil
 }
 
-// content renders the message for the current width.
-func (r readerModel) content() string {
+// layout builds the content lines for the current width.
+func (r readerModel) layout() ([]rline, []string) {
 	st := r.c.Styles
 	w := max(10, r.width)
-	var b strings.Builder
+	var out []rline
+	text := func(s string, style lipgloss.Style) {
+		for _, l := range strings.Split(s, "\n") {
+			out = append(out, rline{{l, style}})
+		}
+	}
 	if r.loading {
-		return st.Dim.Render("loading…")
+		text("loading…", st.Dim)
+		return out, nil
 	}
 	if r.r == nil {
 		if r.err != nil {
-			return st.Error.Render(ansi.Wrap("cannot show this message: "+r.err.Error(), w, ""))
+			text(ansi.Wrap("cannot show this message: "+r.err.Error(), w, ""), st.Error)
 		}
-		return ""
+		return out, nil
 	}
-	keyW := 9
+	const keyW = 9
 	for _, h := range r.r.Headers {
 		if !shownHeader(h.Key) {
 			continue
 		}
-		label := padRight(h.Key+":", keyW)
 		val := ansi.Wrap(strings.ReplaceAll(h.Value, "\n", " "), max(1, w-keyW), "")
-		lines := strings.Split(val, "\n")
-		for i, ln := range lines {
+		for i, ln := range strings.Split(val, "\n") {
+			label := strings.Repeat(" ", keyW)
 			if i == 0 {
-				b.WriteString(st.HeaderKey.Render(label) + st.HeaderValue.Render(ln) + "\n")
-			} else {
-				b.WriteString(strings.Repeat(" ", keyW) + st.HeaderValue.Render(ln) + "\n")
+				label = padRight(h.Key+":", keyW)
 			}
+			out = append(out, rline{{label, st.HeaderKey}, {ln, st.HeaderValue}})
+		}
+	}
+	if n := len(r.r.Attachments); n > 0 {
+		// The attachments in one line above the text, as well as in
+		// full below it.
+		var parts []string
+		for i, a := range r.r.Attachments {
+			parts = append(parts, fmt.Sprintf("[%d] %s (%s)", i+1, attachmentName(a), humanSize(a.Size)))
+		}
+		val := ansi.Wrap(strings.Join(parts, ", "), max(1, w-keyW), "")
+		for i, ln := range strings.Split(val, "\n") {
+			label := strings.Repeat(" ", keyW)
+			if i == 0 {
+				label = padRight("Attach:", keyW)
+			}
+			out = append(out, rline{{label, st.HeaderKey}, {ln, st.Attachment}})
 		}
 	}
 	if r.r.FromHTML {
-		b.WriteString(st.Dim.Render("(HTML message shown as text)") + "\n")
+		text("(HTML message shown as text; v opens it in the browser)", st.Dim)
 	}
 	for _, p := range r.r.Problems {
-		b.WriteString(st.Warn.Render(truncate("! "+p, w)) + "\n")
+		text(truncate("! "+p, w), st.Warn)
 	}
-	b.WriteString(st.Separator.Render(strings.Repeat("─", w)) + "\n")
-	b.WriteString(formatBody(r.r.Text, w, st.Body, st.Quote))
+	sep := rline{{strings.Repeat("─", w), st.Separator}}
+	out = append(out, sep)
+	body, links := numberLinks(r.r.Text)
+	for _, l := range layoutBody(body, r.bodyWidth()) {
+		if l.depth == 0 {
+			out = append(out, rline{{l.text, st.Body}})
+			continue
+		}
+		prefix := strings.Repeat(">", l.depth)
+		if l.text != "" {
+			prefix += " "
+		}
+		out = append(out, rline{{prefix + l.text, st.Quote}})
+	}
 	if n := len(r.r.Attachments); n > 0 {
-		b.WriteString("\n" + st.Separator.Render(strings.Repeat("─", w)) + "\n")
-		b.WriteString(st.Label.Render(fmt.Sprintf("%d attachment(s) — tab selects, S saves, o opens", n)) + "\n")
+		out = append(out, rline{}, sep)
+		text(plural(n, "attachment")+" — tab selects, S saves, o opens", st.Label)
 		for i, a := range r.r.Attachments {
-			name := a.Filename
-			if name == "" {
-				name = "(part " + a.Part + ")"
-			}
-			line := padRight(fmt.Sprintf(" [%d] %s  %s  %s", i+1, name, a.ContentType, humanSize(a.Size)), w)
+			line := padRight(fmt.Sprintf(" [%d] %s  %s  %s", i+1, attachmentName(a), a.ContentType, humanSize(a.Size)), w)
+			style := st.Attachment
 			if i == r.att {
-				b.WriteString(st.AttachmentSelected.Render(line) + "\n")
-			} else {
-				b.WriteString(st.Attachment.Render(line) + "\n")
+				style = st.AttachmentSelected
+			}
+			out = append(out, rline{{line, style}})
+		}
+	}
+	return out, links
+}
+
+func attachmentName(a accounts.Attachment) string {
+	if a.Filename == "" {
+		return "(part " + a.Part + ")"
+	}
+	return truncate(a.Filename, 60)
+}
+
+// bodyWidth is the width the text is laid out at: the window's, at most
+// the wrap width ([ui] wrap, 0 for the window's).
+func (r readerModel) bodyWidth() int {
+	w := max(10, r.width)
+	if r.c.Wrap > 0 {
+		w = min(w, max(20, r.c.Wrap))
+	}
+	return w
+}
+
+// body is the message's text as laid out, plain (for tests).
+func (r readerModel) body() string {
+	var b strings.Builder
+	in := false
+	for _, l := range r.lines {
+		p := l.plain()
+		if !in {
+			in = strings.HasPrefix(p, "─") && len(l) == 1
+			continue
+		}
+		b.WriteString(p + "\n")
+	}
+	return b.String()
+}
+
+// content is the whole content as rendered.
+func (r readerModel) content() string { return r.render() }
+
+// render draws the lines, the search hits marked.
+func (r readerModel) render() string {
+	st := r.c.Styles
+	byLine := map[int][]int{} // line → indexes into hits
+	for i, h := range r.hits {
+		byLine[h.line] = append(byLine[h.line], i)
+	}
+	var b strings.Builder
+	for n, l := range r.lines {
+		if n > 0 {
+			b.WriteByte('\n')
+		}
+		hs := byLine[n]
+		if len(hs) == 0 {
+			for _, s := range l {
+				if s.text != "" {
+					b.WriteString(s.style.Render(s.text))
+				}
+			}
+			continue
+		}
+		pos := 0 // rune offset of the segment in the line
+		for _, s := range l {
+			rs := []rune(s.text)
+			start := 0
+			for _, hi := range hs {
+				h := r.hits[hi]
+				from, to := max(h.from-pos, start), min(h.to-pos, len(rs))
+				if from >= to {
+					continue
+				}
+				if from > start {
+					b.WriteString(s.style.Render(string(rs[start:from])))
+				}
+				style := st.Match
+				if hi == r.hit {
+					style = st.MatchCurrent
+				}
+				b.WriteString(style.Render(string(rs[from:to])))
+				start = to
+			}
+			if start < len(rs) {
+				b.WriteString(s.style.Render(string(rs[start:])))
+			}
+			pos += len(rs)
+		}
+	}
+	return b.String()
+}
+
+// setFind searches the message for s (case-insensitive) and shows the
+// first hit at or below the top of the view.
+func (r readerModel) setFind(s string) readerModel {
+	if s == r.find {
+		return r
+	}
+	r.find = s
+	r = r.search()
+	r.hit = 0
+	for i, h := range r.hits {
+		if h.line >= r.vp.YOffset {
+			r.hit = i
+			break
+		}
+	}
+	r.vp.SetContent(r.render())
+	return r.showHit()
+}
+
+// search finds the hits of r.find in the lines.
+func (r readerModel) search() readerModel {
+	r.hits = nil
+	needle := []rune(r.find)
+	for i := range needle {
+		needle[i] = unicode.ToLower(needle[i])
+	}
+	if len(needle) == 0 {
+		return r
+	}
+	for n, l := range r.lines {
+		hay := []rune(l.plain())
+		for i := range hay {
+			hay[i] = unicode.ToLower(hay[i])
+		}
+		for i := 0; i+len(needle) <= len(hay); i++ {
+			if string(hay[i:i+len(needle)]) == string(needle) {
+				r.hits = append(r.hits, hit{line: n, from: i, to: i + len(needle)})
+				i += len(needle) - 1
 			}
 		}
 	}
-	return strings.TrimRight(b.String(), "\n")
+	r.hit = min(r.hit, max(0, len(r.hits)-1))
+	return r
+}
+
+// nextHit moves to the next (dir 1) or previous hit, wrapping around.
+func (r readerModel) nextHit(dir int) readerModel {
+	if len(r.hits) == 0 {
+		return r
+	}
+	r.hit = ((r.hit+dir)%len(r.hits) + len(r.hits)) % len(r.hits)
+	r.vp.SetContent(r.render())
+	return r.showHit()
+}
+
+// showHit scrolls so the current hit is on screen, a third down.
+func (r readerModel) showHit() readerModel {
+	if len(r.hits) == 0 {
+		return r
+	}
+	line := r.hits[r.hit].line
+	if line < r.vp.YOffset || line >= r.vp.YOffset+r.vp.Height {
+		r.vp.SetYOffset(max(0, line-r.vp.Height/3))
+	}
+	return r
+}
+
+// position is "lines 1–38/120" and, searching, "match 2/5".
+func (r readerModel) position() string {
+	var parts []string
+	if total := len(r.lines); total > 0 {
+		last := min(total, r.vp.YOffset+r.vp.Height)
+		if r.vp.YOffset == 0 && last == total {
+			parts = append(parts, fmt.Sprintf("%s, all shown", plural(total, "line")))
+		} else {
+			parts = append(parts, fmt.Sprintf("lines %d–%d/%d", r.vp.YOffset+1, last, total))
+		}
+	}
+	if r.find != "" {
+		if len(r.hits) == 0 {
+			parts = append(parts, fmt.Sprintf("%q not found", r.find))
+		} else {
+			parts = append(parts, fmt.Sprintf("match %d/%d", r.hit+1, len(r.hits)))
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // shownHeader reports whether a header is displayed (the store gives
@@ -180,33 +436,6 @@ func shownHeader(k string) bool {
 		return true
 	}
 	return false
-}
-
-// formatBody wraps text to w cells and dims quoted lines.
-func formatBody(text string, w int, body, quote interface{ Render(...string) string }) string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\t", "    ")
-	var b strings.Builder
-	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		line = strings.Map(func(r rune) rune {
-			if r < ' ' || r == 0x7f {
-				return -1
-			}
-			return r
-		}, line)
-		style := body
-		if strings.HasPrefix(strings.TrimLeft(line, " "), ">") {
-			style = quote
-		}
-		if line == "" {
-			b.WriteString("\n")
-			continue
-		}
-		for _, wl := range strings.Split(ansi.Wrap(line, w, ""), "\n") {
-			b.WriteString(style.Render(wl) + "\n")
-		}
-	}
-	return b.String()
 }
 
 // humanSize is "120 KB".

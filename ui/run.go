@@ -26,7 +26,11 @@ type RunOptions struct {
 	Setup       Setup
 	Settings    Settings
 	SyncOnStart bool
-	Log         *slog.Logger
+	// Desktop shows a desktop notification of new mail (package main
+	// wires it to D-Bus when there is a session bus); nil: none, and
+	// Settings.Notify "auto" rings the bell instead.
+	Desktop func(ctx context.Context, summary, body string) error
+	Log     *slog.Logger
 	// In and Out are the terminal; os.Stdin and os.Stdout when nil.
 	In  io.Reader
 	Out io.Writer
@@ -73,10 +77,19 @@ func Run(ctx context.Context, o RunOptions) error {
 		wizard = setup
 	}
 	c := NewCommon(r, o.Settings.Theme, o.Settings.Keys, o.Log)
+	c.Wrap = o.Settings.Wrap
+	// The bell is one byte, written between the renderer's writes.
+	bell := func() { io.WriteString(out, "\a") }
 	m := New(work, c, Options{Accounts: backends, Setup: wizard, SyncInterval: interval,
-		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads})
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx),
-		tea.WithInput(in), tea.WithOutput(out))
+		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads,
+		Notify: o.Settings.Notify, Desktop: o.Desktop, Bell: bell})
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
+	if !o.Settings.NoMouse {
+		// Clicks select, the wheel scrolls; without it the terminal
+		// keeps the mouse for selecting text.
+		popts = append(popts, tea.WithMouseCellMotion())
+	}
+	p := tea.NewProgram(m, popts...)
 	final, err := p.Run()
 	// The program has stopped: no Update runs any more, but the
 	// goroutines of its Cmds may. Stop them and wait for them.

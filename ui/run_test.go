@@ -42,7 +42,7 @@ func runProgram(t *testing.T, ctx context.Context, o RunOptions) (io.Writer, <-c
 	in, keys := io.Pipe()
 	t.Cleanup(func() { keys.Close() })
 	o.In, o.Out = in, io.Discard
-	o.Settings.Keys, o.Settings.Theme = DefaultKeyMap(), DefaultTheme()
+	o.Settings.Keys, o.Settings.Theme = DefaultKeyMaps(), DefaultTheme()
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, o) }()
 	return keys, done

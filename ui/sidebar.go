@@ -199,6 +199,14 @@ func (s sidebarModel) Update(msg tea.Msg) (sidebarModel, tea.Cmd) {
 		}
 		s.scrollToCursor()
 	case tea.MouseMsg:
+		switch msg.Button {
+		case tea.MouseButtonWheelDown:
+			s.offset = min(s.offset+3, max(0, len(ents)-s.height))
+			return s, nil
+		case tea.MouseButtonWheelUp:
+			s.offset = max(0, s.offset-3)
+			return s, nil
+		}
 		if msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft {
 			if i := s.offset + msg.Y; i >= 0 && i < len(ents) {
 				s.cursor = i

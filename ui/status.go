@@ -53,25 +53,36 @@ func newStatus(c *Common, accounts []string) statusModel {
 		accounts: accounts, syncing: map[string]bool{}, spin: sp}
 }
 
-// setNote shows text and returns the Cmd that expires it.
-func (s statusModel) setNote(text string, isErr bool) (statusModel, tea.Cmd) {
+// setNote shows text and returns the Cmd that expires it after ttl (by
+// default infoTTL, errorTTL for errors).
+func (s statusModel) setNote(text string, isErr bool, ttl time.Duration) (statusModel, tea.Cmd) {
 	s.seq++
 	s.note, s.isErr = text, isErr
-	ttl := infoTTL
-	if isErr {
-		ttl = errorTTL
+	if ttl <= 0 {
+		ttl = infoTTL
+		if isErr {
+			ttl = errorTTL
+		}
 	}
 	seq := s.seq
 	return s, tea.Tick(ttl, func(time.Time) tea.Msg { return statusExpireMsg{seq: seq} })
+}
+
+// clearNote removes the note now (it belonged to a message no longer
+// shown); its pending expiry then does nothing.
+func (s statusModel) clearNote() statusModel {
+	s.seq++
+	s.note, s.isErr = "", false
+	return s
 }
 
 func (s statusModel) Update(msg tea.Msg) (statusModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case errMsg:
 		s.c.Log.Error("status", "err", msg.err)
-		return s.setNote(msg.err.Error(), true)
+		return s.setNote(msg.err.Error(), true, 0)
 	case infoMsg:
-		return s.setNote(msg.text, false)
+		return s.setNote(msg.text, false, msg.ttl)
 	case statusExpireMsg:
 		if msg.seq == s.seq {
 			s.note, s.isErr = "", false
@@ -90,7 +101,7 @@ func (s statusModel) Update(msg tea.Msg) (statusModel, tea.Cmd) {
 			s.progress[k] = progressEntry{ev: msg.ev, when: s.seqProgress()}
 		}
 		if msg.ev.Err != nil {
-			return s.setNote(fmt.Sprintf("%s %s: %v", msg.account, msg.ev.Mailbox, msg.ev.Err), true)
+			return s.setNote(fmt.Sprintf("%s %s: %v", msg.account, msg.ev.Mailbox, msg.ev.Err), true, 0)
 		}
 	case syncDoneMsg:
 		delete(s.syncing, msg.account)

@@ -38,6 +38,7 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds := []tea.Cmd{cmd, m.refresh(msg.account)}
 		if i := m.find(msg.account); i >= 0 {
 			cmds = append(cmds, failedCmd(m.ctx, m.accts[i].b))
+			m = m.firstSyncDone(i)
 			m.accts[i].syncing = false
 			if m.accts[i].pendingFlush {
 				m.accts[i].pendingFlush = false
@@ -54,7 +55,8 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if i < 0 || msg.closed {
 			return m, nil
 		}
-		cmds := []tea.Cmd{watchFeed(m.ctx, msg.account, m.accts[i].feed, m.opts.FeedCoalesce), m.refresh(msg.account)}
+		m, cmd = m.noteNewMail(i, msg.changes)
+		cmds := []tea.Cmd{cmd, watchFeed(m.ctx, msg.account, m.accts[i].feed, m.opts.FeedCoalesce), m.refresh(msg.account)}
 		if i == m.cur && touches(msg.changes, m.folder, m.query != "") {
 			m.list, cmd = m.list.reload()
 			cmds = append(cmds, cmd)
@@ -87,11 +89,11 @@ func syncNote(msg syncDoneMsg) tea.Msg {
 	case msg.sum.OutboxErr != nil:
 		return errMsg{fmt.Errorf("%s: send: %v", msg.account, msg.sum.OutboxErr)}
 	case msg.sum.Sent > 0 && msg.sum.New > 0:
-		return infoMsg{fmt.Sprintf("%s: %d new, %d sent", msg.account, msg.sum.New, msg.sum.Sent)}
+		return infoMsg{text: fmt.Sprintf("%s: %d new, %d sent", msg.account, msg.sum.New, msg.sum.Sent)}
 	case msg.sum.Sent > 0:
-		return infoMsg{fmt.Sprintf("%s: %d sent", msg.account, msg.sum.Sent)}
+		return infoMsg{text: fmt.Sprintf("%s: %d sent", msg.account, msg.sum.Sent)}
 	case msg.sum.New > 0:
-		return infoMsg{fmt.Sprintf("%s: %d new", msg.account, msg.sum.New)}
+		return infoMsg{text: fmt.Sprintf("%s: %d new", msg.account, msg.sum.New)}
 	}
 	return nil
 }

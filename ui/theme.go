@@ -110,6 +110,8 @@ type Styles struct {
 	HelpKey, HelpDesc, Title    lipgloss.Style
 	Overlay, Prompt, Dim        lipgloss.Style
 	Error, OK, Warn, Label      lipgloss.Style
+	// Match and MatchCurrent mark the reader's search hits.
+	Match, MatchCurrent lipgloss.Style
 }
 
 // NewStyles builds the styles of theme on renderer r.
@@ -157,12 +159,15 @@ func NewStyles(r *lipgloss.Renderer, t Theme) Styles {
 	s.OK = fg(t.OK)
 	s.Warn = fg(t.Warn)
 	s.Label = fg(t.Dim).Bold(true)
+	s.Match = r.NewStyle().Reverse(true)
+	s.MatchCurrent = fg(t.SelectFG).Background(t.Flagged.terminal()).Bold(true)
 	if t.NoColor {
 		// Without colours, selection and unread stand out by attributes.
 		s.SidebarActive = s.SidebarActive.Reverse(true)
 		s.RowSelected = s.RowSelected.Reverse(true)
 		s.AttachmentSelected = s.AttachmentSelected.Reverse(true)
 		s.Quote = r.NewStyle().Faint(true)
+		s.MatchCurrent = r.NewStyle().Reverse(true).Bold(true).Underline(true)
 	}
 	return s
 }

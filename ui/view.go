@@ -65,13 +65,19 @@ func (m Model) header() string {
 	switch m.screen {
 	case screenReader:
 		left += st.HeaderDim.Render(" › ") + st.Header.Render(truncate(m.reader.msg.Subject, max(10, w/2)))
+		if p := m.reader.position(); p != "" {
+			info = append(info, p)
+		}
 	case screenComposer:
 		left += st.HeaderDim.Render(" › ") + st.Header.Render("compose")
 	default:
 		if mb, ok := m.sidebar.box(m.cur, m.folder); ok && m.query == "" {
-			info = append(info, fmt.Sprintf("%d messages, %d unread", mb.Total, mb.Unread))
+			info = append(info, fmt.Sprintf("%s, %d unread", plural(mb.Total, "message"), mb.Unread))
 		}
-		if m.query != "" {
+		switch {
+		case m.query != "" && m.list.err != nil:
+			info = append(info, fmt.Sprintf("search %q: failed", m.query))
+		case m.query != "":
 			info = append(info, fmt.Sprintf("search %q: %d", m.query, max(0, m.list.total)))
 		}
 		if m.list.req.Threaded {

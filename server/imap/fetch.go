@@ -1,7 +1,6 @@
 package imapd
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -12,14 +11,16 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/letterbox-mail/letterbox/store"
+	"github.com/letterbox-mail/letterbox/store/mime"
 )
 
 // Fetch implements FETCH and UID FETCH (RFC 9051 sections 6.4.5, 6.4.9).
-// Metadata comes from the index; envelope, body structure and sections
-// are read from the message file, and BODY[] is streamed from it as is.
+// Metadata comes from the index; envelope and body structure from the
+// structure the store computes once per message (bodystructure.go);
+// sections are read from the message file, and BODY[] is streamed from it
+// as is.
 // Fetching a non-PEEK section sets \Seen (unless the mailbox is read-only)
 // and returns the new FLAGS with the message.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) (err error) {
@@ -74,12 +75,22 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			}
 		}
 	}
+	structs := map[uint32]*mime.Structure{}
+	if needsStructure(options) {
+		list, err := s.st.Structures(ctx, msgs)
+		if err != nil {
+			return storeError("fetch "+name, err)
+		}
+		for i, st := range list {
+			structs[msgs[i].UID] = st
+		}
+	}
 	for _, ref := range refs {
 		m := byUID[ref.uid]
 		if m == nil {
 			continue // expunged meanwhile; its EXPUNGE is on the way
 		}
-		if err := s.fetchOne(w, ref, m, options, seenSet[ref.uid]); err != nil {
+		if err := s.fetchOne(w, ref, m, structs[ref.uid], options, seenSet[ref.uid]); err != nil {
 			return err
 		}
 	}
@@ -103,14 +114,37 @@ func marksSeen(options *imap.FetchOptions) bool {
 
 // needsFile reports whether options need the message file.
 func needsFile(options *imap.FetchOptions) bool {
-	return options.Envelope || options.BodyStructure != nil || len(options.BodySection) > 0 ||
-		len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
+	return len(options.BodySection) > 0 || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
+}
+
+// needsStructure reports whether options need the message's structure:
+// for ENVELOPE, BODY, BODYSTRUCTURE and every section but the whole
+// message.
+func needsStructure(options *imap.FetchOptions) bool {
+	if options.Envelope || options.BodyStructure != nil || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0 {
+		return true
+	}
+	for _, bs := range options.BodySection {
+		if !wholeMessage(bs) {
+			return true
+		}
+	}
+	return false
+}
+
+// wholeMessage reports BODY[] (with or without a partial).
+func wholeMessage(bs *imap.FetchItemBodySection) bool {
+	return bs.Specifier == imap.PartSpecifierNone && len(bs.Part) == 0
 }
 
 // fetchOne writes the FETCH response of one message. The file is opened
 // before the response starts, so a message expunged meanwhile is left out
-// rather than half written.
-func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Message, options *imap.FetchOptions, flagsChanged bool) error {
+// rather than half written; so is one without a structure when it is
+// needed (its file was gone).
+func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Message, st *mime.Structure, options *imap.FetchOptions, flagsChanged bool) error {
+	if st == nil && needsStructure(options) {
+		return nil
+	}
 	var f *os.File
 	if needsFile(options) {
 		var err error
@@ -135,43 +169,31 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Messa
 		rw.WriteRFC822Size(m.Size)
 	}
 	if options.Envelope {
-		env, err := readEnvelope(f)
-		if err != nil {
-			rw.Close()
-			return fmt.Errorf("fetch %s/%d envelope: %w", m.Mailbox, m.UID, err)
-		}
-		rw.WriteEnvelope(env)
+		rw.WriteEnvelope(imapEnvelope(&st.Envelope))
 	}
 	if options.BodyStructure != nil {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			rw.Close()
-			return err
-		}
-		rw.WriteBodyStructure(imapserver.ExtractBodyStructure(bufio.NewReader(f)))
+		rw.WriteBodyStructure(imapBodyStructure(st.Body))
 	}
 	for _, bs := range options.BodySection {
-		if err := writeBodySection(rw, f, bs); err != nil {
+		var err error
+		if wholeMessage(bs) {
+			err = writeWholeMessage(rw, f, bs)
+		} else {
+			err = writeBodySectionOf(rw, f, st, bs)
+		}
+		if err != nil {
 			rw.Close()
 			return fmt.Errorf("fetch %s/%d: %w", m.Mailbox, m.UID, err)
 		}
 	}
 	for _, bs := range options.BinarySection {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
+		if err := writeBinarySectionOf(rw, f, st, bs); err != nil {
 			rw.Close()
-			return err
-		}
-		data := imapserver.ExtractBinarySection(bufio.NewReader(f), bs)
-		if err := writeBytes(rw.WriteBinarySection(bs, int64(len(data))), data); err != nil {
-			rw.Close()
-			return err
+			return fmt.Errorf("fetch %s/%d: %w", m.Mailbox, m.UID, err)
 		}
 	}
 	for _, bss := range options.BinarySectionSize {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			rw.Close()
-			return err
-		}
-		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bufio.NewReader(f), bss))
+		rw.WriteBinarySectionSize(bss, binarySize(f, st, bss))
 	}
 	return rw.Close()
 }
@@ -199,47 +221,20 @@ func (s *session) openMessage(m *store.Message) (*os.File, error) {
 	}
 }
 
-func readEnvelope(f *os.File) (*imap.Envelope, error) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	h, err := textproto.ReadHeader(bufio.NewReader(f))
+// writeWholeMessage writes BODY[]<partial>, streamed from the file as
+// it is.
+func writeWholeMessage(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.FetchItemBodySection) error {
+	fi, err := f.Stat()
 	if err != nil {
-		// A message without a parsable header still has an envelope.
-		return &imap.Envelope{}, nil
-	}
-	return imapserver.ExtractEnvelope(h), nil
-}
-
-// writeBodySection writes BODY[section]<partial>. The whole message is
-// streamed from the file; other sections are cut out by imapserver.
-func writeBodySection(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.FetchItemBodySection) error {
-	if bs.Specifier == imap.PartSpecifierNone && len(bs.Part) == 0 {
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		off, n := int64(0), fi.Size()
-		if bs.Partial != nil {
-			off = min(bs.Partial.Offset, n)
-			n = min(bs.Partial.Size, n-off)
-		}
-		wc := rw.WriteBodySection(bs, n)
-		_, err = io.Copy(wc, io.NewSectionReader(f, off, n))
-		if cerr := wc.Close(); err == nil {
-			err = cerr
-		}
 		return err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+	off, n := int64(0), fi.Size()
+	if bs.Partial != nil {
+		off = min(bs.Partial.Offset, n)
+		n = min(bs.Partial.Size, n-off)
 	}
-	data := imapserver.ExtractBodySection(bufio.NewReader(f), bs)
-	return writeBytes(rw.WriteBodySection(bs, int64(len(data))), data)
-}
-
-func writeBytes(wc io.WriteCloser, data []byte) error {
-	_, err := wc.Write(data)
+	wc := rw.WriteBodySection(bs, n)
+	_, err = io.Copy(wc, io.NewSectionReader(f, off, n))
 	if cerr := wc.Close(); err == nil {
 		err = cerr
 	}

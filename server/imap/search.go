@@ -3,6 +3,7 @@ package imapd
 import (
 	"bufio"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -247,16 +248,20 @@ func (c *searchCompiler) scanHeader(key, value string) ([]uint32, error) {
 	return out, nil
 }
 
+// maxSearchHeader is how much of a message's header SEARCH HEADER reads
+// for a field the index does not hold: the fields after it are not
+// searched, so a header of many megabytes costs what a normal one does.
+const maxSearchHeader = 64 << 10
+
 func readHeader(path string) (textproto.Header, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return textproto.Header{}, err
 	}
 	defer f.Close()
-	h, err := textproto.ReadHeader(bufio.NewReader(f))
-	if err != nil {
-		return textproto.Header{}, nil // an unparsable header has no fields
-	}
+	// An unparsable header has the fields read before the fault, a cut
+	// one those before the cut.
+	h, _ := textproto.ReadHeader(bufio.NewReader(io.LimitReader(f, maxSearchHeader)))
 	return h, nil
 }
 

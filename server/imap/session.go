@@ -33,7 +33,7 @@ type session struct {
 	lo ListenerOptions
 
 	user *userState // nil before login
-	st   *store.Store
+	st   Store
 	sel  *selected // nil unless a mailbox is selected
 }
 

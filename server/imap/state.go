@@ -20,7 +20,7 @@ type hub struct {
 
 // acquire returns the user's state, creating it (and its feed
 // subscription) for the user's first session. Release it with release.
-func (h *hub) acquire(user string, st *store.Store) *userState {
+func (h *hub) acquire(user string, st Store) *userState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.users[user]
@@ -51,7 +51,7 @@ func (h *hub) release(u *userState) {
 // then mailboxState.mu.
 type userState struct {
 	name string
-	st   *store.Store
+	st   Store
 	log  *slog.Logger
 	sub  *store.Subscription
 	refs int // guarded by hub.mu
@@ -64,7 +64,7 @@ type userState struct {
 	changed chan struct{} // closed and replaced after each drain
 }
 
-func newUserState(name string, st *store.Store, log *slog.Logger) *userState {
+func newUserState(name string, st Store, log *slog.Logger) *userState {
 	u := &userState{
 		name: name, st: st, log: log.With("user", name),
 		sub:     st.Subscribe(),

@@ -21,7 +21,7 @@ var errGone = errors.New("message no longer in the mailbox")
 // maildrop is the INBOX snapshot of one session (RFC 1939 section 4):
 // message n of the session is msgs[n-1] until the session ends.
 type maildrop struct {
-	st          *store.Store
+	st          Store
 	user        string
 	uidValidity uint32
 	msgs        []dropMsg

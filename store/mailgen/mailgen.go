@@ -3,7 +3,8 @@
 // and every machine.
 //
 // It owns the synthetic corpus (vocabulary, senders, threads, MIME shapes)
-// and the Maildir and mbox writers that lay a corpus out on disk. It imports
+// and the Maildir and mbox writers that lay a corpus out on disk, and
+// BuildTree, which makes MIME trees of any shape for fuzz targets. It imports
 // no letterbox package, so the tests of any package may use it.
 //
 // A corpus, roughly (the package tests hold the bounds):

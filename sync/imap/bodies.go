@@ -218,7 +218,7 @@ func (x *exactReader) Read(p []byte) (int, error) {
 // FetchBody downloads the body of one partial message (local UID uid of
 // mailbox) on its own connection: the "on open" half of BodyPolicy. A
 // message already complete is left alone.
-func FetchBody(ctx context.Context, st *store.Store, opts Options, mailbox string, uid uint32) error {
+func FetchBody(ctx context.Context, st Store, opts Options, mailbox string, uid uint32) error {
 	mb, err := store.CanonicalName(mailbox)
 	if err != nil {
 		return fmt.Errorf("imap fetch body: %w", err)

@@ -60,7 +60,7 @@ func Describe(je store.JournalEntry) string {
 
 // Retry makes journal entry id, failed or not, replay again at the next
 // sync, with its attempts counted from zero.
-func Retry(ctx context.Context, st *store.Store, id int64) error {
+func Retry(ctx context.Context, st Store, id int64) error {
 	return st.JournalRetry(ctx, id)
 }
 
@@ -76,7 +76,7 @@ func Retry(ctx context.Context, st *store.Store, id int64) error {
 //     sync by itself;
 //   - an uploaded message (Sent, Drafts) stays here, on no server; a
 //     created folder stays here too, as do subscriptions.
-func Drop(ctx context.Context, st *store.Store, id int64) error {
+func Drop(ctx context.Context, st Store, id int64) error {
 	all, err := st.Journal(ctx)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func Drop(ctx context.Context, st *store.Store, id int64) error {
 }
 
 // undo reverts locally what a dropped entry did (see Drop).
-func undo(ctx context.Context, st *store.Store, op string, p payload) error {
+func undo(ctx context.Context, st Store, op string, p payload) error {
 	switch op {
 	case opMove:
 		e := &engine{st: st}

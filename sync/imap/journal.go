@@ -77,7 +77,7 @@ type entry struct {
 // those marked failed included (they still describe the store). An entry
 // that cannot be decoded can never replay: it is marked failed with the
 // reason, so that it shows among the failed changes, and left out.
-func pendingEntries(ctx context.Context, st *store.Store) ([]entry, error) {
+func pendingEntries(ctx context.Context, st Store) ([]entry, error) {
 	all, err := st.Journal(ctx)
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ const (
 )
 
 // stateUint reads a numeric sync-state value (0 when unset).
-func stateUint(ctx context.Context, st *store.Store, key string) (uint64, error) {
+func stateUint(ctx context.Context, st Store, key string) (uint64, error) {
 	v, err := st.SyncState(ctx, key)
 	if err != nil || v == "" {
 		return 0, err

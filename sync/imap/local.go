@@ -24,7 +24,7 @@ import (
 // change, the entry is withdrawn and the error returned.
 type Local struct {
 	// Store is the account's store.
-	Store *store.Store
+	Store Store
 	// Changed, when set, is called after each action that journaled a
 	// change (Watch replays at once when it is wired to Options.Changes).
 	Changed func()

@@ -13,7 +13,7 @@ import (
 // engine is one sync over one connection; the goroutine that runs it owns
 // the connection.
 type engine struct {
-	st      *store.Store
+	st      Store
 	opts    Options
 	c       *conn
 	boxes   map[string]remoteBox // by local name
@@ -36,7 +36,7 @@ type engine struct {
 // the connection cannot be set up at all, the run ends with an error for
 // which lbsync.IsTemporary holds. Local changes are never lost by a
 // failed run.
-func Sync(ctx context.Context, st *store.Store, opts Options) (Result, error) {
+func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 	e := &engine{st: st, opts: opts}
 	e.report(lbsync.Event{Phase: lbsync.PhaseConnect})
 	var err error

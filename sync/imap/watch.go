@@ -38,7 +38,7 @@ const defaultPoll = 5 * time.Minute
 // when ctx ends, and an error only for what retrying cannot fix: a
 // connection that cannot be set up for a permanent reason, such as the
 // server refusing the credentials (lbsync.ErrAuth) or an untrusted certificate.
-func Watch(ctx context.Context, st *store.Store, opts Options) error {
+func Watch(ctx context.Context, st Store, opts Options) error {
 	lo, hi := opts.Backoff.Min, opts.Backoff.Max
 	if lo <= 0 {
 		lo = time.Second
@@ -79,7 +79,7 @@ func Watch(ctx context.Context, st *store.Store, opts Options) error {
 
 // watchSession runs one connection until it fails or ctx ends; fatal
 // reports a connection that cannot be set up whatever the retries.
-func watchSession(ctx context.Context, st *store.Store, opts Options) (fatal bool, err error) {
+func watchSession(ctx context.Context, st Store, opts Options) (fatal bool, err error) {
 	c, err := dial(ctx, opts.Server)
 	if err != nil {
 		return !lbsync.IsTemporary(err) && ctx.Err() == nil, err

@@ -63,7 +63,7 @@ type Result struct {
 
 // syncer is the state of one Sync.
 type syncer struct {
-	st   *store.Store
+	st   Store
 	opts Options
 
 	mu       sync.Mutex // guards res, storeErr and calls of Report
@@ -95,7 +95,7 @@ type syncer struct {
 // Errors of the connection and the server have the kinds of package sync
 // (Temporary, Auth, ... with ErrNoUIDL and the like); errors of the store
 // are returned wrapped.
-func Sync(ctx context.Context, st *store.Store, opts Options) (Result, error) {
+func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

@@ -39,7 +39,7 @@ const (
 // the store's "outbox" lock (store.Lock). Queue and Status may run
 // alongside a Flush.
 type Outbox struct {
-	Store *store.Store
+	Store Store
 	// Mailbox is the Outbox mailbox, DefaultOutbox when empty; created on
 	// first use.
 	Mailbox string
@@ -123,7 +123,7 @@ func (o *Outbox) Queue(ctx context.Context, raw io.Reader) (uint32, error) {
 }
 
 // ensureMailbox creates mailbox name if it does not exist.
-func ensureMailbox(ctx context.Context, st *store.Store, name, specialUse string) error {
+func ensureMailbox(ctx context.Context, st Store, name, specialUse string) error {
 	_, err := st.Mailbox(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		_, err = st.CreateMailbox(ctx, name, specialUse)

@@ -85,7 +85,7 @@ func run(ctx context.Context, dir, mailbox string, runs int, words []string) err
 
 	var all []time.Duration
 	for _, w := range words {
-		n, err := s.Count(ctx, w)
+		n, err := s.Count(ctx, w, store.SearchOptions{})
 		if err != nil {
 			return err
 		}

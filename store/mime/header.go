@@ -1,4 +1,4 @@
-package store
+package mime
 
 // Header reading for the MIME reader: header blocks of any shape, the
 // parameters of Content-Type and Content-Disposition, and the envelope.
@@ -8,7 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"mime"
+	stdmime "mime"
 	"net/mail"
 	"slices"
 	"strconv"
@@ -166,10 +166,10 @@ func mimeValidKey(k []byte) bool {
 
 // mimeParseParams parses a Content-Type or Content-Disposition value: the
 // lower-cased type and its parameters, RFC 2231 and (against the RFCs, but
-// common) RFC 2047 encoded values decoded. What mime.ParseMediaType rejects
+// common) RFC 2047 encoded values decoded. What stdmime.ParseMediaType rejects
 // or leaves out is recovered leniently. ok is false without a usable type.
 func mimeParseParams(v string, pr *mimeProblems, where string) (t string, params map[string]string, ok bool) {
-	t, params, err := mime.ParseMediaType(v)
+	t, params, err := stdmime.ParseMediaType(v)
 	if err != nil || strings.Contains(v, "*") {
 		loose := mimeLooseParams(v)
 		if params == nil {
@@ -207,7 +207,7 @@ func mimeToken(s string) bool {
 }
 
 // mimeLooseParams splits "type; k=v; k2*=utf-8”x" by hand, including
-// RFC 2231 continuations and charsets mime.ParseMediaType does not decode.
+// RFC 2231 continuations and charsets stdmime.ParseMediaType does not decode.
 func mimeLooseParams(v string) map[string]string {
 	type seg struct {
 		n   int
@@ -306,8 +306,8 @@ func mimeSplitOutsideQuotes(s string, sep byte) []string {
 
 // mimeWordDecoder decodes RFC 2047 encoded words; an unknown charset is read
 // as mimeFallbackText would and noted in pr.
-func mimeWordDecoder(pr *mimeProblems, where string) *mime.WordDecoder {
-	return &mime.WordDecoder{CharsetReader: func(label string, in io.Reader) (io.Reader, error) {
+func mimeWordDecoder(pr *mimeProblems, where string) *stdmime.WordDecoder {
+	return &stdmime.WordDecoder{CharsetReader: func(label string, in io.Reader) (io.Reader, error) {
 		if rd, err := charset.Reader(label, in); err == nil {
 			return rd, nil
 		}
@@ -324,7 +324,7 @@ func mimeWordDecoder(pr *mimeProblems, where string) *mime.WordDecoder {
 // mimeHeaderText decodes a header value for display: raw 8-bit bytes that
 // are not UTF-8 are read as windows-1252, encoded words are decoded, and the
 // result is one clean line.
-func mimeHeaderText(v string, wd *mime.WordDecoder) string {
+func mimeHeaderText(v string, wd *stdmime.WordDecoder) string {
 	if !utf8.ValidString(v) {
 		v = mimeWindows1252([]byte(v))
 	}
@@ -398,7 +398,7 @@ func mimeMsgIDs(v string) []string {
 
 // mimeAddresses parses an address list field (RFC 5322 section 3.4); what
 // net/mail rejects is read one address at a time, leniently.
-func mimeAddresses(h mimeHeader, key string, wd *mime.WordDecoder, pr *mimeProblems) []Address {
+func mimeAddresses(h mimeHeader, key string, wd *stdmime.WordDecoder, pr *mimeProblems) []Address {
 	v := strings.TrimSpace(h.get(key))
 	if v == "" {
 		return nil
@@ -432,7 +432,7 @@ func mimeAddresses(h mimeHeader, key string, wd *mime.WordDecoder, pr *mimeProbl
 // mimeLooseAddress makes what it can of one malformed address: the part in
 // angle brackets, else a word with "@", else a bare word; the rest is the
 // name.
-func mimeLooseAddress(s string, wd *mime.WordDecoder) (*mail.Address, bool) {
+func mimeLooseAddress(s string, wd *stdmime.WordDecoder) (*mail.Address, bool) {
 	s = strings.TrimSpace(s)
 	if _, after, ok := strings.Cut(s, ":"); ok && !strings.Contains(s[:strings.Index(s, ":")], "<") {
 		s = strings.TrimSpace(strings.TrimSuffix(after, ";")) // group syntax

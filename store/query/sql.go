@@ -1,123 +1,29 @@
-package store
+package query
 
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
-// String returns the canonical form of the query: keywords and field names
-// as documented, the minimum of quotes and parentheses, dates as
-// YYYY-MM-DD, sizes in the largest exact unit. Parsing it gives the same
-// query.
-func (q *Query) String() string {
-	if q == nil || q.root == nil {
-		return ""
-	}
-	var b strings.Builder
-	formatQuery(&b, q.root)
-	return b.String()
-}
-
-func formatQuery(b *strings.Builder, n qnode) {
-	sub := func(k qnode, min int) {
-		if k.prec() < min {
-			b.WriteByte('(')
-			formatQuery(b, k)
-			b.WriteByte(')')
-		} else {
-			formatQuery(b, k)
-		}
-	}
-	switch n := n.(type) {
-	case *qAnd:
-		for i, k := range n.kids {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			sub(k, 2)
-		}
-	case *qOr:
-		for i, k := range n.kids {
-			if i > 0 {
-				b.WriteString(" OR ")
-			}
-			sub(k, 1)
-		}
-	case *qNot:
-		b.WriteByte('-')
-		sub(n.kid, 3)
-	case *qText:
-		if n.field != "" {
-			b.WriteString(n.field + ":")
-		}
-		writeQueryValue(b, n.value, n.field == "")
-		if n.prefix {
-			b.WriteByte('*')
-		}
-	case *qFlag:
-		b.WriteString("is:" + n.name)
-	case *qAttach:
-		b.WriteString("has:attachment")
-	case *qDate:
-		b.WriteString(n.op + ":" + n.date.Format(time.DateOnly))
-	case *qSize:
-		b.WriteString(n.op + ":" + formatQuerySize(n.bytes))
-	case *qMailbox:
-		b.WriteString("in:")
-		writeQueryValue(b, n.name, false)
-	}
-}
-
-// writeQueryValue writes v bare when it lexes back as the same value, quoted
-// otherwise. A bare word (no field) must also not look like a keyword, a
-// field or a negation.
-func writeQueryValue(b *strings.Builder, v string, bare bool) {
-	quote := v == "" || strings.HasSuffix(v, "*") || strings.ContainsFunc(v, func(r rune) bool {
-		return unicode.IsSpace(r) || r == '(' || r == ')' || r == '"' || r == '\\'
-	})
-	if bare {
-		quote = quote || v == "OR" || v == "AND" || v == "NOT" || v[0] == '-' || strings.Contains(v, ":")
-	}
-	if !quote {
-		b.WriteString(v)
-		return
-	}
-	b.WriteByte('"')
-	b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
-	b.WriteByte('"')
-}
-
-func formatQuerySize(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		size   int64
-	}{{"G", 1 << 30}, {"M", 1 << 20}, {"k", 1 << 10}} {
-		if n != 0 && n%u.size == 0 {
-			return strconv.FormatInt(n/u.size, 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-// FullTextOnly reports whether the whole query is one full-text search, and
+// FullText reports whether the whole query is one full-text search, and
 // if so returns its FTS5 MATCH expression for the fts table. Negated terms
 // count only beside a positive one ("a -b" is full text, "-b" is not).
-func (q *Query) FullTextOnly() (string, bool) {
+func (q *Query) FullText() (string, bool) {
 	if q == nil || q.root == nil {
 		return "", false
 	}
 	return queryFTSExpr(q.root)
 }
 
-// where compiles the query to an SQL condition over "messages m" with its
-// arguments. Days are interpreted in loc (UTC when nil). Full-text terms
-// ANDed or ORed at the same level become one FTS5 MATCH, so a search of
-// only words is one lookup in the fts table.
-func (q *Query) where(loc *time.Location) (string, []any, error) {
+// SQL compiles the query to an SQL condition over the store's "messages m"
+// with its arguments (see the package doc for the tables it names). Days
+// are interpreted in loc (UTC when nil). Full-text terms ANDed or ORed at
+// the same level become one FTS5 MATCH, so a search of only words is one
+// lookup in the fts table. Every value is an argument, never SQL text. The
+// error wraps ErrInvalid for a nil or zero Query.
+func (q *Query) SQL(loc *time.Location) (string, []any, error) {
 	if q == nil || q.root == nil {
 		return "", nil, fmt.Errorf("query: empty query: %w", ErrInvalid)
 	}
@@ -289,8 +195,10 @@ func queryFTSCombine(pos, neg []string, op string) string {
 func queryFTSExpr(n qnode) (string, bool) {
 	switch n := n.(type) {
 	case *qText:
-		e := `"` + strings.ReplaceAll(n.value, `"`, `""`) + `"`
-		if n.prefix {
+		// CJK runs become the phrase of their bigrams (cjk.go).
+		v, lone := queryCJK(n.value)
+		e := `"` + strings.ReplaceAll(v, `"`, `""`) + `"`
+		if n.prefix || lone {
 			e += " *"
 		}
 		if col := queryFTSColumn(n.field); col != "" {
@@ -325,36 +233,12 @@ func queryFTSColumn(field string) string {
 	return field // "subject", "body" or "" for all columns
 }
 
-// usesText reports whether the query reads the full-text index.
-func (q *Query) usesText() bool {
+// UsesText reports whether the query reads the full-text index.
+func (q *Query) UsesText() bool {
 	var walk func(n qnode) bool
 	walk = func(n qnode) bool {
 		switch n := n.(type) {
 		case *qText:
-			return true
-		case *qAnd:
-			return slices.ContainsFunc(n.kids, walk)
-		case *qOr:
-			return slices.ContainsFunc(n.kids, walk)
-		case *qNot:
-			return walk(n.kid)
-		}
-		return false
-	}
-	return walk(q.root)
-}
-
-// NamesMailbox reports whether the query has an in: term anywhere (also
-// negated or inside OR), so that the caller knows the query chooses its
-// own mailboxes and a folder scope must not be added to it.
-func (q *Query) NamesMailbox() bool {
-	if q == nil {
-		return false
-	}
-	var walk func(n qnode) bool
-	walk = func(n qnode) bool {
-		switch n := n.(type) {
-		case *qMailbox:
 			return true
 		case *qAnd:
 			return slices.ContainsFunc(n.kids, walk)

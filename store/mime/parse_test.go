@@ -1,11 +1,11 @@
-package store
+package mime
 
 import (
 	"bufio"
 	"errors"
 	"io"
 	"math/rand/v2"
-	"mime"
+	stdmime "mime"
 	"runtime"
 	"strconv"
 	"strings"
@@ -28,7 +28,7 @@ func mimeTestWord(t testing.TB, label string, enc encoding.Encoding, s string) s
 	if err != nil {
 		t.Fatalf("encode %q as %s: %v", s, label, err)
 	}
-	return mime.BEncoding.Encode(label, b)
+	return stdmime.BEncoding.Encode(label, b)
 }
 
 // mimeTestNested builds a message of depth nested multipart/mixed levels around
@@ -83,10 +83,10 @@ func mimeTestBig(size int) (io.Reader, int64) {
 }
 
 // mimeTestCheckParsed checks the invariants every parse must keep.
-func mimeTestCheckParsed(t *testing.T, pm *ParsedMessage, size int64) {
+func mimeTestCheckParsed(t *testing.T, pm *Parsed, size int64) {
 	t.Helper()
 	if pm == nil {
-		t.Fatal("nil *ParsedMessage")
+		t.Fatal("nil *Parsed")
 	}
 	if pm.Size != size {
 		t.Errorf("Size = %d, want %d", pm.Size, size)
@@ -147,9 +147,9 @@ func TestParseMessageEnvelope(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := mimeTestMsg(tt.header, "", "body")
-			pm, err := ParseMessage(strings.NewReader(in))
+			pm, err := Parse(strings.NewReader(in))
 			if err != nil {
-				t.Fatalf("ParseMessage: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			mimeTestCheckParsed(t, pm, int64(len(in)))
 			env := pm.Envelope
@@ -174,7 +174,7 @@ func TestParseMessageIDsAndDate(t *testing.T) {
 		" <r2@x.org>\t<r1@x.org>",
 		"Date: Tue, 3 Mar 2026 10:04:05 +0100 (CET)",
 		"", "hi")
-	pm, err := ParseMessage(strings.NewReader(in))
+	pm, err := Parse(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestParseMessageIDsAndDate(t *testing.T) {
 		"Tue, 3 Mar 2026 10:04:05 +01!": "0001-01-01T00:00:00Z",
 	}
 	for v, want := range dates {
-		pm, _ := ParseMessage(strings.NewReader("Date: " + v + "\r\n\r\n"))
+		pm, _ := Parse(strings.NewReader("Date: " + v + "\r\n\r\n"))
 		if got := pm.Envelope.Date.UTC().Format(time.RFC3339); got != want {
 			t.Errorf("Date %q = %s, want %s", v, got, want)
 		}
@@ -212,7 +212,7 @@ func TestParseMessageIDsAndDate(t *testing.T) {
 		}
 	}
 
-	pm, _ = ParseMessage(strings.NewReader("In-Reply-To: p2@x.org\r\nMessage-Id: naked@id\r\n\r\n"))
+	pm, _ = Parse(strings.NewReader("In-Reply-To: p2@x.org\r\nMessage-Id: naked@id\r\n\r\n"))
 	if strings.Join(pm.Envelope.InReplyTo, "") != "p2@x.org" || pm.Envelope.MessageID != "naked@id" {
 		t.Errorf("ids without brackets: %q %q", pm.Envelope.InReplyTo, pm.Envelope.MessageID)
 	}
@@ -288,9 +288,9 @@ func TestParseMessageBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pm, err := ParseMessage(strings.NewReader(tt.in))
+			pm, err := Parse(strings.NewReader(tt.in))
 			if err != nil {
-				t.Fatalf("ParseMessage: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			mimeTestCheckParsed(t, pm, int64(len(tt.in)))
 			if !strings.Contains(pm.BodyText, tt.body) {
@@ -320,7 +320,7 @@ func TestParseMessageBody(t *testing.T) {
 
 func TestParseMessageLimits(t *testing.T) {
 	long := mimeTestMsg("Subject: long", "", strings.Repeat("word ", MaxIndexedText))
-	pm, err := ParseMessage(strings.NewReader(long))
+	pm, err := Parse(strings.NewReader(long))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestParseMessageLimits(t *testing.T) {
 
 	// Multi-byte text cut at the cap stays valid UTF-8.
 	wide := mimeTestMsg("", strings.Repeat("é日", MaxIndexedText))
-	pm, _ = ParseMessage(strings.NewReader(wide))
+	pm, _ = Parse(strings.NewReader(wide))
 	mimeTestCheckParsed(t, pm, int64(len(wide)))
 
 	var parts strings.Builder
@@ -344,7 +344,7 @@ func TestParseMessageLimits(t *testing.T) {
 		parts.WriteString("--P\r\nContent-Type: text/plain; charset=x-nonsense\r\n\r\nx\r\n")
 	}
 	parts.WriteString("--P--\r\n")
-	pm, _ = ParseMessage(strings.NewReader(parts.String()))
+	pm, _ = Parse(strings.NewReader(parts.String()))
 	if len(pm.Problems) > mimeMaxProblems+1 {
 		t.Errorf("%d problems, want at most %d", len(pm.Problems), mimeMaxProblems+1)
 	}
@@ -356,7 +356,7 @@ func TestParseMessageBig(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	pm, err := ParseMessage(r)
+	pm, err := Parse(r)
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
 	if err != nil {
@@ -374,7 +374,7 @@ func TestParseMessageBig(t *testing.T) {
 
 	// 50 MB of plain text: only the indexed start is kept.
 	text := &mimeTestRepeat{line: []byte("all work and no play makes jack a dull boy\r\n"), count: (50 << 20) / 44}
-	pm, err = ParseMessage(io.MultiReader(strings.NewReader("Subject: text\r\n\r\n"), text))
+	pm, err = Parse(io.MultiReader(strings.NewReader("Subject: text\r\n\r\n"), text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func (r mimeTestBadReader) Read(p []byte) (int, error) { return r.n, nil }
 func TestParseMessageReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	in := mimeTestMsg("Subject: partial", "Content-Type: multipart/mixed; boundary=B", "", "--B", "", "text")
-	pm, err := ParseMessage(&mimeTestFailReader{data: []byte(in), err: boom})
+	pm, err := Parse(&mimeTestFailReader{data: []byte(in), err: boom})
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want %v", err, boom)
 	}
@@ -412,7 +412,7 @@ func TestParseMessageReadError(t *testing.T) {
 		t.Fatalf("best effort result = %+v", pm)
 	}
 	for _, n := range []int{-1, 1 << 30, 0} {
-		pm, err := ParseMessage(mimeTestBadReader{n: n})
+		pm, err := Parse(mimeTestBadReader{n: n})
 		if err == nil || pm == nil {
 			t.Errorf("bad reader returning %d: err = %v, pm = %v", n, err, pm)
 		}

@@ -1,4 +1,4 @@
-package store
+package mime
 
 import (
 	"fmt"
@@ -10,17 +10,17 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// RenderMessage reads a raw RFC 5322 message from r to its end and prepares
+// Render reads a raw RFC 5322 message from r to its end and prepares
 // it for a reader: the decoded envelope and display headers, the text (the
 // text/plain part; in a multipart/alternative plain is preferred over HTML,
 // and HTML alone is rendered as text with its links kept, FromHTML set), and
 // every other part as an Attachment with its decoded size.
 //
-// Like ParseMessage it streams, never fails on content (Problems lists what
+// Like Parse it streams, never fails on content (Problems lists what
 // could not be decoded), and returns an error only when reading r fails;
 // the returned *Rendered is never nil. Text is capped at 8 MiB, HTML read
 // at 4 MiB per part.
-func RenderMessage(r io.Reader) (*Rendered, error) {
+func Render(r io.Reader) (*Rendered, error) {
 	lim := mimeTextLimits{plain: mimeRenderText, html: mimeRenderHTML, budget: mimeRenderTotal}
 	a, err := mimeAnalyze(r, lim, true)
 	out := &Rendered{Envelope: mimeEnvelope(a.header, &a.pr), Attachments: a.attachments}
@@ -51,7 +51,7 @@ func RenderMessage(r io.Reader) (*Rendered, error) {
 	return out, nil
 }
 
-// Limits of RenderMessage.
+// Limits of Render.
 const (
 	mimeRenderText  = 8 << 20  // raw text read per plain part, and Text returned
 	mimeRenderHTML  = 4 << 20  // raw HTML read per part
@@ -162,16 +162,16 @@ func mimeHTMLFlat(a atom.Atom) bool {
 	return false
 }
 
-// SaveAttachment reads a raw message from r and writes the decoded body
+// SavePart reads a raw message from r and writes the decoded body
 // (Content-Transfer-Encoding undone, no charset conversion) of the leaf part
 // with IMAP section number part ("1", "2.1", as in Attachment.Part) to w. It
 // returns the number of bytes written. It stops reading r after the part.
 //
-// The error wraps ErrNotFound when the message has no such leaf part (a
+// The error wraps ErrNoPart when the message has no such leaf part (a
 // multipart has no body of its own), and is also non-nil when reading r,
 // decoding the part or writing to w fails, in which case w holds only part
 // of the body.
-func SaveAttachment(r io.Reader, part string, w io.Writer) (int64, error) {
+func SavePart(r io.Reader, part string, w io.Writer) (int64, error) {
 	part = strings.TrimSpace(part)
 	var pr mimeProblems
 	cr := &mimeCounter{r: r}
@@ -196,7 +196,7 @@ func SaveAttachment(r io.Reader, part string, w io.Writer) (int64, error) {
 	case cr.ioErr() != nil:
 		return n, fmt.Errorf("save attachment part %s: read message: %w", part, cr.ioErr())
 	case !found:
-		return 0, fmt.Errorf("save attachment part %q: %w", part, ErrNotFound)
+		return 0, fmt.Errorf("save attachment part %q: %w", part, ErrNoPart)
 	case copyErr != nil:
 		return n, fmt.Errorf("save attachment part %s: decode: %w", part, copyErr)
 	}

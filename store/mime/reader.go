@@ -1,7 +1,7 @@
-package store
+package mime
 
-// MIME reading shared by ParseMessage (index), RenderMessage and
-// SaveAttachment (readers). Everything streams: one bufio.Reader of
+// MIME reading shared by Parse (index), Render and
+// SavePart (readers). Everything streams: one bufio.Reader of
 // mimeBufSize per multipart level, text parts read up to a cap, every other
 // body decoded into io.Discard. Content problems never fail a parse; they are
 // collected in mimeProblems. Only errors of the caller's reader are returned.
@@ -153,7 +153,7 @@ func (p *mimePart) bodyText() bool {
 	return len(p.path) == 0 || (p.disp != "attachment" && p.filename == "")
 }
 
-// attachment applies the rule of ParsedMessage.HasAttachment.
+// attachment applies the rule of Parsed.HasAttachment.
 func (p *mimePart) attachment() bool {
 	return p.disp == "attachment" || (!strings.HasPrefix(p.mediaType, "text/") && p.filename != "")
 }
@@ -256,27 +256,10 @@ func (w *mimeWalker) multipart(p *mimePart, br *bufio.Reader, alts []mimeAltPos)
 		p.mediaType = mimeDefaultType
 		return false, false
 	}
-	boundary := p.params["boundary"]
-	if boundary == "" {
-		if boundary = mimeGuessBoundary(br); boundary == "" {
-			w.pr.add("%s%s without boundary; read as text", p.where, p.mediaType)
-			p.mediaType = mimeDefaultType
-			return false, false
-		}
-		w.pr.add("%s%s without boundary; guessed %q", p.where, p.mediaType, mimeShort(boundary))
-	} else if head, _ := br.Peek(mimeBufSize); len(head) < mimeBufSize && !bytes.Contains(head, []byte("--"+boundary)) {
-		// The whole body is in view and the boundary is not in it: a
-		// mislabelled boundary, or not multipart at all.
-		if guess := mimeGuessBoundary(br); guess != "" {
-			w.pr.add("%s%s boundary %q not found; guessed %q", p.where, p.mediaType, mimeShort(boundary), mimeShort(guess))
-			boundary = guess
-		} else {
-			w.pr.add("%s%s boundary %q not found; read as text", p.where, p.mediaType, mimeShort(boundary))
-			p.mediaType = mimeDefaultType
-			return false, false
-		}
+	mr := mimeOpenMultipart(p, br, w.pr)
+	if mr == nil {
+		return false, false
 	}
-	mr := &mimeMultipartReader{br: br, dash: []byte("--" + boundary), lineStart: true}
 	n := 0
 	for !w.full && mr.next() {
 		n++
@@ -292,12 +275,40 @@ func (w *mimeWalker) multipart(p *mimePart, br *bufio.Reader, alts []mimeAltPos)
 	case mr.failed:
 		// a read error of the caller's reader; reported by the counter
 	case n == 0:
-		w.pr.add("%s%s has no parts (boundary %q not found)", p.where, p.mediaType, mimeShort(boundary))
+		w.pr.add("%s%s has no parts (boundary %q not found)", p.where, p.mediaType, mimeShort(string(mr.dash[2:])))
 	case !mr.final && !w.full:
 		w.pr.add("%s%s truncated: closing boundary missing", p.where, p.mediaType)
 	}
 	_, _ = io.Copy(io.Discard, br) // epilogue
 	return false, true
+}
+
+// mimeOpenMultipart finds the boundary of the multipart entity p whose
+// body br holds, guessing it when it is missing or not in the body, and
+// returns the reader of its parts. nil means the entity is to be read as
+// text: p.mediaType is then the default type.
+func mimeOpenMultipart(p *mimePart, br *bufio.Reader, pr *mimeProblems) *mimeMultipartReader {
+	boundary := p.params["boundary"]
+	if boundary == "" {
+		if boundary = mimeGuessBoundary(br); boundary == "" {
+			pr.add("%s%s without boundary; read as text", p.where, p.mediaType)
+			p.mediaType = mimeDefaultType
+			return nil
+		}
+		pr.add("%s%s without boundary; guessed %q", p.where, p.mediaType, mimeShort(boundary))
+	} else if head, _ := br.Peek(mimeBufSize); len(head) < mimeBufSize && !bytes.Contains(head, []byte("--"+boundary)) {
+		// The whole body is in view and the boundary is not in it: a
+		// mislabelled boundary, or not multipart at all.
+		if guess := mimeGuessBoundary(br); guess != "" {
+			pr.add("%s%s boundary %q not found; guessed %q", p.where, p.mediaType, mimeShort(boundary), mimeShort(guess))
+			boundary = guess
+		} else {
+			pr.add("%s%s boundary %q not found; read as text", p.where, p.mediaType, mimeShort(boundary))
+			p.mediaType = mimeDefaultType
+			return nil
+		}
+	}
+	return &mimeMultipartReader{br: br, dash: []byte("--" + boundary), lineStart: true}
 }
 
 // mimeGuessBoundary looks for a "--boundary" line at the start of a
@@ -327,6 +338,7 @@ type mimeMultipartReader struct {
 	ended     bool   // no more parts
 	final     bool   // the closing delimiter was seen
 	failed    bool   // input ended with an error other than EOF
+	pos       int64  // bytes consumed from br: where the next line starts
 	pending   []byte // line ending held back from the current part
 	out       []byte // data of the current part not yet returned
 	scratch   []byte
@@ -342,6 +354,7 @@ func (m *mimeMultipartReader) next() bool {
 	for !m.ended && !m.ready {
 		start := m.lineStart
 		line, err := m.br.ReadSlice('\n')
+		m.pos += int64(len(line))
 		m.lineStart = len(line) > 0 && line[len(line)-1] == '\n'
 		if !(start && m.delimiter(line)) {
 			m.endOnError(err)
@@ -384,6 +397,7 @@ func (m *mimeMultipartReader) endOnError(err error) {
 func (m *mimeMultipartReader) advance() {
 	start := m.lineStart
 	line, err := m.br.ReadSlice('\n')
+	m.pos += int64(len(line))
 	m.lineStart = len(line) > 0 && line[len(line)-1] == '\n'
 	if start && m.delimiter(line) {
 		return

@@ -1,4 +1,4 @@
-package store
+package mime
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func mimeTestRich() string {
 
 func TestRenderMessageRich(t *testing.T) {
 	in := mimeTestRich()
-	r, err := RenderMessage(strings.NewReader(in))
+	r, err := Render(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,22 +96,22 @@ func TestRenderMessageRich(t *testing.T) {
 
 	for _, att := range wantAtts {
 		var buf bytes.Buffer
-		n, err := SaveAttachment(strings.NewReader(in), att.Part, &buf)
+		n, err := SavePart(strings.NewReader(in), att.Part, &buf)
 		if err != nil || n != att.Size || int64(buf.Len()) != n {
-			t.Errorf("SaveAttachment(%s) = %d, %v; wrote %d, want %d", att.Part, n, err, buf.Len(), att.Size)
+			t.Errorf("SavePart(%s) = %d, %v; wrote %d, want %d", att.Part, n, err, buf.Len(), att.Size)
 		}
 	}
 	var buf bytes.Buffer
-	if _, err := SaveAttachment(strings.NewReader(in), "2", &buf); err != nil || !bytes.Equal(buf.Bytes(), mimeTestPDF()) {
-		t.Errorf("SaveAttachment(2) bytes differ: %v", err)
+	if _, err := SavePart(strings.NewReader(in), "2", &buf); err != nil || !bytes.Equal(buf.Bytes(), mimeTestPDF()) {
+		t.Errorf("SavePart(2) bytes differ: %v", err)
 	}
 	buf.Reset()
-	if _, err := SaveAttachment(strings.NewReader(in), "1.1", &buf); err != nil || buf.String() != "Hi Bob,\r\n\r\nthe résumé is attached." {
-		t.Errorf("SaveAttachment(1.1) = %q, %v", buf.String(), err)
+	if _, err := SavePart(strings.NewReader(in), "1.1", &buf); err != nil || buf.String() != "Hi Bob,\r\n\r\nthe résumé is attached." {
+		t.Errorf("SavePart(1.1) = %q, %v", buf.String(), err)
 	}
 	for _, part := range []string{"", "0", "1", "1.2", "5", "2.1", "1.2.3", "x"} {
-		if _, err := SaveAttachment(strings.NewReader(in), part, io.Discard); !errors.Is(err, ErrNotFound) {
-			t.Errorf("SaveAttachment(%q) error = %v, want ErrNotFound", part, err)
+		if _, err := SavePart(strings.NewReader(in), part, io.Discard); !errors.Is(err, ErrNoPart) {
+			t.Errorf("SavePart(%q) error = %v, want ErrNoPart", part, err)
 		}
 	}
 }
@@ -170,9 +170,9 @@ func TestRenderMessageCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := RenderMessage(strings.NewReader(tt.in))
+			r, err := Render(strings.NewReader(tt.in))
 			if err != nil || r == nil {
-				t.Fatalf("RenderMessage: %v, %v", r, err)
+				t.Fatalf("Render: %v, %v", r, err)
 			}
 			if tt.textContains != "" {
 				if !strings.Contains(r.Text, tt.textContains) {
@@ -206,7 +206,7 @@ func TestRenderMessageBig(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	rm, err := RenderMessage(r)
+	rm, err := Render(r)
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
 	if err != nil {
@@ -222,9 +222,9 @@ func TestRenderMessageBig(t *testing.T) {
 		t.Errorf("allocated %d KiB rendering a 50 MB message; it should stream", alloc>>10)
 	}
 	r, _ = mimeTestBig(50 << 20)
-	n, err := SaveAttachment(r, "2", io.Discard)
+	n, err := SavePart(r, "2", io.Discard)
 	if err != nil || n != rm.Attachments[0].Size {
-		t.Errorf("SaveAttachment = %d, %v; want %d", n, err, rm.Attachments[0].Size)
+		t.Errorf("SavePart = %d, %v; want %d", n, err, rm.Attachments[0].Size)
 	}
 }
 
@@ -243,25 +243,25 @@ func (w *mimeTestShortWriter) Write(p []byte) (int, error) {
 
 func TestSaveAttachmentErrors(t *testing.T) {
 	in := mimeTestRich()
-	if _, err := SaveAttachment(strings.NewReader(in), "2", &mimeTestShortWriter{limit: 10}); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if _, err := SavePart(strings.NewReader(in), "2", &mimeTestShortWriter{limit: 10}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("write error = %v", err)
 	}
 	boom := errors.New("boom")
 	half := in[:strings.Index(in, "--outer\r\nContent-Type: application/pdf")]
-	if _, err := SaveAttachment(&mimeTestFailReader{data: []byte(half), err: boom}, "2", io.Discard); !errors.Is(err, boom) {
+	if _, err := SavePart(&mimeTestFailReader{data: []byte(half), err: boom}, "2", io.Discard); !errors.Is(err, boom) {
 		t.Errorf("read error = %v, want %v", err, boom)
 	}
-	if _, err := SaveAttachment(strings.NewReader(half), "2", io.Discard); !errors.Is(err, ErrNotFound) {
+	if _, err := SavePart(strings.NewReader(half), "2", io.Discard); !errors.Is(err, ErrNoPart) {
 		t.Errorf("part missing from truncated message: %v", err)
 	}
 	bad := mimeTestMsg("Content-Transfer-Encoding: base64", "", "SGVsbG8gd29ybGQ")
-	if n, err := SaveAttachment(strings.NewReader(bad), "1", io.Discard); err == nil || n == 0 {
+	if n, err := SavePart(strings.NewReader(bad), "1", io.Discard); err == nil || n == 0 {
 		t.Errorf("truncated base64: %d, %v; want partial data and an error", n, err)
 	}
 	plain := mimeTestMsg("Subject: x", "", "body")
 	var buf bytes.Buffer
-	if n, err := SaveAttachment(strings.NewReader(plain), " 1 ", &buf); err != nil || n != 4 || buf.String() != "body" {
-		t.Errorf("SaveAttachment(1) of a single-part message = %d, %v, %q", n, err, buf.String())
+	if n, err := SavePart(strings.NewReader(plain), " 1 ", &buf); err != nil || n != 4 || buf.String() != "body" {
+		t.Errorf("SavePart(1) of a single-part message = %d, %v, %q", n, err, buf.String())
 	}
 }
 
@@ -283,14 +283,14 @@ func TestRenderMessageHostile(t *testing.T) {
 	for name, in := range tests {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
-			pm, err := ParseMessage(strings.NewReader(in))
+			pm, err := Parse(strings.NewReader(in))
 			if err != nil {
 				t.Fatal(err)
 			}
 			mimeTestCheckParsed(t, pm, int64(len(in)))
-			r, err := RenderMessage(strings.NewReader(in))
+			r, err := Render(strings.NewReader(in))
 			if err != nil || !utf8.ValidString(r.Text) {
-				t.Fatalf("RenderMessage: %v", err)
+				t.Fatalf("Render: %v", err)
 			}
 			t.Logf("%d KiB in %v; problems %q", len(in)>>10, time.Since(start), r.Problems)
 		})

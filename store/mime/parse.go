@@ -1,4 +1,4 @@
-package store
+package mime
 
 import (
 	"bytes"
@@ -13,26 +13,26 @@ import (
 	"github.com/emersion/go-message/charset"
 )
 
-// Text limits of the index (ParseMessage).
+// Text limits of the index (Parse).
 const (
 	mimeIndexHTML   = 2 << 20  // raw HTML read per part
 	mimeIndexBudget = 16 << 20 // raw text read per message
 )
 
-// ParseMessage reads a raw RFC 5322 message from r to its end and extracts
+// Parse reads a raw RFC 5322 message from r to its end and extracts
 // what the index needs: the decoded envelope, whether there are attachments,
 // a preview and the body text (text/plain parts, or text/html converted to
 // text where there is no plain alternative).
 //
-// ParseMessage streams: whatever the size of the message it holds at most a
+// Parse streams: whatever the size of the message it holds at most a
 // few MiB (the text parts, capped), and attachments are read into nothing.
 // It never fails on content: what cannot be parsed is listed in Problems and
 // the rest is filled in as well as possible. The error is non-nil only when
-// reading r fails; the returned *ParsedMessage is never nil, and its Size
+// reading r fails; the returned *Parsed is never nil, and its Size
 // counts every byte read from r.
-func ParseMessage(r io.Reader) (*ParsedMessage, error) {
+func Parse(r io.Reader) (*Parsed, error) {
 	a, err := mimeAnalyze(r, mimeTextLimits{plain: MaxIndexedText, html: mimeIndexHTML, budget: mimeIndexBudget}, false)
-	pm := &ParsedMessage{Size: a.size, HasAttachment: a.hasAttachment}
+	pm := &Parsed{Size: a.size, HasAttachment: a.hasAttachment}
 	pm.Envelope = mimeEnvelope(a.header, &a.pr)
 	var b strings.Builder
 	for _, t := range mimeChooseTexts(a.texts) {

@@ -1,4 +1,4 @@
-package store
+package mime
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 // mimeTestSamples returns the sample messages of testdata/mime by file name.
 func mimeTestSamples(t testing.TB) map[string][]byte {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "mime", "*.eml"))
+	paths, err := filepath.Glob(filepath.Join("testdata", "*.eml"))
 	if err != nil || len(paths) == 0 {
-		t.Fatalf("no samples in testdata/mime: %v", err)
+		t.Fatalf("no samples in testdata: %v", err)
 	}
 	out := map[string][]byte{}
 	for _, p := range paths {
@@ -46,7 +46,7 @@ func TestParseMessageSamples(t *testing.T) {
 			if !ok {
 				t.Fatalf("sample %s missing", name)
 			}
-			pm, err := ParseMessage(bytes.NewReader(in))
+			pm, err := Parse(bytes.NewReader(in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,9 +83,9 @@ func mimeTestAddSeeds(f *testing.F) {
 func FuzzParseMessage(f *testing.F) {
 	mimeTestAddSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		pm, err := ParseMessage(bytes.NewReader(in))
+		pm, err := Parse(bytes.NewReader(in))
 		if err != nil {
-			t.Fatalf("ParseMessage: %v", err)
+			t.Fatalf("Parse: %v", err)
 		}
 		mimeTestCheckParsed(t, pm, int64(len(in)))
 		for _, p := range pm.Problems {
@@ -99,9 +99,9 @@ func FuzzParseMessage(f *testing.F) {
 func FuzzRenderMessage(f *testing.F) {
 	mimeTestAddSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := RenderMessage(bytes.NewReader(in))
+		r, err := Render(bytes.NewReader(in))
 		if err != nil || r == nil {
-			t.Fatalf("RenderMessage: %v, %v", r, err)
+			t.Fatalf("Render: %v, %v", r, err)
 		}
 		if !utf8.ValidString(r.Text) {
 			t.Errorf("Text is not valid UTF-8")
@@ -117,9 +117,9 @@ func FuzzRenderMessage(f *testing.F) {
 				t.Errorf("part %s listed twice", a.Part)
 			}
 			seen[a.Part] = true
-			n, _ := SaveAttachment(bytes.NewReader(in), a.Part, &bytes.Buffer{})
+			n, _ := SavePart(bytes.NewReader(in), a.Part, &bytes.Buffer{})
 			if n != a.Size {
-				t.Errorf("part %s: SaveAttachment wrote %d bytes, Size is %d", a.Part, n, a.Size)
+				t.Errorf("part %s: SavePart wrote %d bytes, Size is %d", a.Part, n, a.Size)
 			}
 		}
 	})

@@ -1,0 +1,29 @@
+package submit
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/letterbox-mail/letterbox/store"
+)
+
+// Store is the part of the mail store that the outbox uses: the operations of
+// *store.Store this package calls, and no others. Code here holds a Store,
+// never a *store.Store, so the index behind it can change (another
+// database, a fake in tests) without touching this package (see the
+// package doc of store).
+type Store interface {
+	Append(ctx context.Context, mailbox string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error)
+	CreateMailbox(ctx context.Context, name, specialUse string) (*store.Mailbox, error)
+	Fetch(ctx context.Context, mailbox string, uids []uint32) ([]store.Message, error)
+	Lock(ctx context.Context, name string, waiting func()) (unlock func(), err error)
+	Mailbox(ctx context.Context, name string) (*store.Mailbox, error)
+	OpenRaw(ctx context.Context, id int64) (*os.File, error)
+	Remove(ctx context.Context, mailbox string, uids []uint32) ([]uint32, error)
+	Root() string
+	SearchUIDs(ctx context.Context, mailbox string, f *store.Filter) ([]uint32, error)
+	SetFlags(ctx context.Context, mailbox string, uids []uint32, op store.FlagOp, flags []string) ([]store.FlagUpdate, error)
+}
+
+var _ Store = (*store.Store)(nil)
