@@ -14,8 +14,8 @@ import (
 // letterbox account add|list|show|test|password|remove.
 
 func accountCmd(e *env) *cobra.Command {
-	return groupCmd("account", "Add, list, show, test, remove mail accounts or change their password",
-		accountAddCmd(e), accountListCmd(e), accountShowCmd(e), accountTestCmd(e), accountPasswordCmd(e), accountRemoveCmd(e))
+	return groupCmd("account", "Add, list, show, test, remove mail accounts, change their password or sign in again",
+		accountAddCmd(e), accountListCmd(e), accountShowCmd(e), accountTestCmd(e), accountPasswordCmd(e), accountAuthCmd(e), accountRemoveCmd(e))
 }
 
 // accountAddFlags are the flags of account add.
@@ -23,6 +23,7 @@ type accountAddFlags struct {
 	email, mode, imap, pop3, smtp, security, smtpSecurity string
 	login, pwCmd, tlsCA, policy, display                  string
 	pwStdin, json                                         bool
+	oauth                                                 oauthFlags
 }
 
 func accountAddCmd(e *env) *cobra.Command {
@@ -34,10 +35,20 @@ func accountAddCmd(e *env) *cobra.Command {
 RFC 6186 SRV records, common names) and the ports probed, implicit TLS
 first; the login is always tested on the incoming server and on SMTP
 before anything is saved. The password goes to the OS keyring (or comes
-from --password-cmd); there is no prompt when stdin is not a terminal.`,
+from --password-cmd); there is no prompt when stdin is not a terminal.
+
+With --auth oauth2 there is no password: the account signs in at its
+identity provider (Google, Microsoft, or a custom one by its endpoints)
+with the device flow (a code to enter at a URL on any device) or the
+browser, and letterbox keeps the refresh token in the OS keyring (or a
+0600 file in the account's data directory when there is no keyring, as
+it then says) and refreshes the access token itself. The provider's
+client id is yours to register (README, "OAuth2").`,
 		Example: `  echo "$PW" | letterbox account add work --email ann@example.com --password-stdin
   letterbox account add home --email ann@example.org --mode pop3 --pop3-policy keep-days:30 \
-      --pop3 pop.example.org --smtp smtp.example.org:587 --password-cmd 'pass show mail/home'`,
+      --pop3 pop.example.org --smtp smtp.example.org:587 --password-cmd 'pass show mail/home'
+  letterbox account add office --email ann@contoso.com --auth oauth2 --oauth2-provider microsoft \
+      --oauth2-client-id 00000000-0000-0000-0000-000000000000 --oauth2-flow device`,
 		Args: wantArgs(1, "one account NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAccountAdd(cmd.Context(), e, args[0], f)
@@ -57,7 +68,8 @@ from --password-cmd); there is no prompt when stdin is not a terminal.`,
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM `FILE` of CA certificates to trust (private CA, self-signed server)")
 	fs.StringVar(&f.policy, "pop3-policy", "", "POP3: keep, delete or keep-days:N (default keep)")
 	fs.StringVar(&f.display, "name", "", "display `NAME` for From headers")
-	fs.BoolVar(&f.json, "json", false, "print the account as JSON")
+	fs.BoolVar(&f.json, "json", false, "print the account as JSON (and an OAuth2 sign-in's prompt as a JSON event before it)")
+	addOAuthFlags(fs, &f.oauth)
 	return c
 }
 
@@ -71,7 +83,18 @@ func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) 
 	if f.pwStdin && f.pwCmd != "" {
 		return usagef("account add: --password-stdin and --password-cmd exclude each other")
 	}
+	auth, oauth, err := f.oauth.settings()
+	if err != nil {
+		return err
+	}
+	if auth == accounts.AuthOAuth2 && (f.pwStdin || f.pwCmd != "") {
+		return usagef("account add: --auth oauth2 takes no password (--password-stdin, --password-cmd)")
+	}
 	_, path, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	base, err := e.dataHome()
 	if err != nil {
 		return err
 	}
@@ -79,7 +102,12 @@ func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) 
 	// in to, and a script never hangs on a prompt. A --password-cmd is
 	// run by AddAccount.
 	var password string
-	if f.pwCmd == "" {
+	if f.pwCmd == "" && auth != accounts.AuthOAuth2 {
+		if !f.pwStdin && !isTerminal(e.stdin) {
+			if hint := oauthHint(ctx, f.email); hint != "" {
+				return usagef("account add: %s; or give a password (an app password) with --password-stdin", hint)
+			}
+		}
 		if password, err = readPassword(e, f.pwStdin, "password for "+f.email); err != nil {
 			return err
 		}
@@ -89,7 +117,10 @@ func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) 
 		Mode: accounts.Mode(f.mode), IMAP: f.imap, POP3: f.pop3, SMTP: f.smtp,
 		Security: accounts.Security(f.security), SMTPSecurity: accounts.Security(f.smtpSecurity),
 		Login: f.login, Password: password, PasswordCmd: f.pwCmd, TLSCA: f.tlsCA, POP3Policy: f.policy,
-		Secrets: e.secrets(),
+		Secrets: e.secrets(), Auth: auth, OAuth2: oauth, DataDir: base,
+	}
+	if auth == accounts.AuthOAuth2 {
+		opts.SignIn = e.signInOptions(name, f.oauth.flow, f.json)
 	}
 	if !f.json {
 		opts.Progress = func(p accounts.AddProgress) {
@@ -106,6 +137,11 @@ func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) 
 		return usageError{err}
 	case errors.Is(err, accounts.ErrAccountExists):
 		return fmt.Errorf("%w (letterbox account remove %s first)", err, name)
+	case errors.Is(err, accounts.ErrLoginRefused) && auth != accounts.AuthOAuth2:
+		if hint := oauthHint(ctx, f.email); hint != "" {
+			return fmt.Errorf("%w\n%s", err, hint)
+		}
+		return err
 	case err != nil:
 		return err
 	}
@@ -168,8 +204,12 @@ func accountShowCmd(e *env) *cobra.Command {
 			if asJSON {
 				return writeJSONLine(e.stdout, out)
 			}
-			fmt.Fprintf(e.stdout, "%s <%s>\n  %s %s\n  SMTP %s\n  login %s\n  changes waiting for the server: %d\n",
-				out.Name, out.Email, out.Mode, out.Incoming, out.SMTP, out.Login, out.Pending-out.Failed)
+			base, err := e.dataHome()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s <%s>\n  %s %s\n  SMTP %s\n  login %s, %s\n  changes waiting for the server: %d\n",
+				out.Name, out.Email, out.Mode, out.Incoming, out.SMTP, out.Login, describeAuth(a.Config, base), out.Pending-out.Failed)
 			if out.Failed > 0 {
 				fmt.Fprintf(e.stdout, "  changes the server refused: %d (letterbox changes %s --retry ID or --drop ID)\n", out.Failed, out.Name)
 				for _, c := range failed {
@@ -224,13 +264,13 @@ func accountTestCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pw, err := e.secrets().Password(cmd.Context(), *acct)
+			base, err := e.dataHome()
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
-			if err := accounts.TestLogin(ctx, *acct, pw, nil); err != nil {
+			if err := accounts.TestAccountLogin(ctx, *acct, base, e.secrets()); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "%s: incoming and SMTP logins work\n", acct.Name)
@@ -259,6 +299,9 @@ fix that command in config.toml instead.`,
 			}
 			if acct.PasswordCmd != "" {
 				return fmt.Errorf("account password: %s takes its password from password_cmd (%s): fix that command in config.toml", acct.Name, acct.PasswordCmd)
+			}
+			if acct.IsOAuth2() {
+				return usagef("account password: %s signs in with OAuth2 and has no password: letterbox account auth %s signs it in again", acct.Name, acct.Name)
 			}
 			pw, err := readPassword(e, pwStdin, "new password for "+acct.Email)
 			if err != nil {

@@ -13,7 +13,7 @@ import (
 // must be added here and to docs/cli.md; none may be renamed or removed.
 var (
 	messageKeys = []string{"date", "flags", "from", "has_attachment", "id", "mailbox", "message_id", "size", "subject", "thread_id", "to", "uid"}
-	accountKeys = []string{"email", "incoming", "login", "mode", "name", "smtp"}
+	accountKeys = []string{"auth", "email", "incoming", "login", "mode", "name", "smtp"}
 	schemas     = map[string]struct{ required, optional []string }{
 		"message":      {messageKeys, nil},
 		"read":         {append(slices.Clone(messageKeys), "attachments", "from_html", "headers", "problems", "text"), nil},
@@ -31,6 +31,10 @@ var (
 		"outbox":  {[]string{"attempts", "code", "date", "enhanced_code", "last_attempt", "last_error", "message_id", "state", "subject", "to", "uid"}, nil},
 		"mailbox": {[]string{"name", "special_use", "total", "uidnext", "uidvalidity", "unread"}, nil},
 		"check":   {[]string{"clean", "dropped", "duplicates", "indexed", "mailboxes", "messages", "problems", "repaired"}, nil},
+		"oauth2 device": {[]string{"account", "expires_at", "flow", "type", "user_code", "verification_uri"},
+			[]string{"verification_uri_complete"}},
+		"oauth2 browser": {[]string{"account", "flow", "opened", "type", "url"}, nil},
+		"account auth":   {[]string{"name", "token_file", "token_store"}, nil},
 	}
 )
 

@@ -23,6 +23,12 @@ type env struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	getenv     func(string) string
+	// keyring is the OS keyring (nil: accounts.SystemKeyring); tests
+	// give an in-memory one.
+	keyring accounts.Keyring
+	// openURL opens the browser of an OAuth2 sign-in (nil:
+	// accounts.OpenBrowser); tests play the browser.
+	openURL func(ctx context.Context, url string) error
 }
 
 // dataHome returns the data directory: --data, else $XDG_DATA_HOME/letterbox,
@@ -65,6 +71,9 @@ func (e *env) loadConfig() (*accounts.Config, string, error) {
 // secrets returns the credential lookup: the OS keyring, then the
 // account's password command.
 func (e *env) secrets() *accounts.Secrets {
+	if e.keyring != nil {
+		return &accounts.Secrets{Keyring: e.keyring}
+	}
 	return &accounts.Secrets{Keyring: accounts.SystemKeyring{}}
 }
 

@@ -87,6 +87,8 @@ type accountJSON struct {
 	Incoming string `json:"incoming"`
 	SMTP     string `json:"smtp"`
 	Login    string `json:"login"`
+	// Auth is how it signs in: "password" or "oauth2".
+	Auth string `json:"auth"`
 }
 
 func describeAccount(a accounts.AccountConfig) accountJSON {
@@ -96,9 +98,13 @@ func describeAccount(a accounts.AccountConfig) accountJSON {
 	}
 	in := a.Incoming().WithDefaults(proto)
 	smtp := a.SMTP.WithDefaults(accounts.SMTP)
-	return accountJSON{Name: a.Name, Email: a.Email, Mode: string(a.Mode),
+	j := accountJSON{Name: a.Name, Email: a.Email, Mode: string(a.Mode),
 		Incoming: fmt.Sprintf("%s:%d (%s)", in.Host, in.Port, in.Security),
-		SMTP:     fmt.Sprintf("%s:%d (%s)", smtp.Host, smtp.Port, smtp.Security), Login: a.Username()}
+		SMTP:     fmt.Sprintf("%s:%d (%s)", smtp.Host, smtp.Port, smtp.Security), Login: a.Username(), Auth: string(accounts.AuthPassword)}
+	if a.IsOAuth2() {
+		j.Auth = string(accounts.AuthOAuth2)
+	}
+	return j
 }
 
 // accountShowJSON is `account show --json`.

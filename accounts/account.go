@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/letterbox-mail/letterbox/store"
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
 	"github.com/letterbox-mail/letterbox/sync/submit"
 )
@@ -32,7 +35,10 @@ type Account struct {
 	store *store.Store
 
 	secrets *Secrets
-	local   *imapsync.Local
+	// oauth is the token source of an OAuth2 account (nil otherwise),
+	// shared by all its connections.
+	oauth *oauthSource
+	local *imapsync.Local
 	// outbox is the account's one Outbox (newOutbox).
 	outbox *submit.Outbox
 	// mu guards listeners: the channels of the running Watch calls,
@@ -48,6 +54,26 @@ type Account struct {
 // base (see AccountConfig.DataDir), creating it on first use, with the
 // mailboxes every account has.
 func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *Secrets) (*Account, error) {
+	return OpenAccountWith(ctx, acct, base, OpenOptions{Secrets: secrets})
+}
+
+// OpenOptions are OpenAccountWith's dependencies; zero values take the
+// defaults.
+type OpenOptions struct {
+	// Secrets finds passwords and keeps OAuth2 refresh tokens; nil means
+	// the system keyring and RunPasswordCmd.
+	Secrets *Secrets
+	// OAuth2HTTP is the client for the identity provider of an OAuth2
+	// account; nil means the system roots plus the account's tls_ca.
+	OAuth2HTTP *http.Client
+	// Now is the clock that access tokens expire by; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// OpenAccountWith is OpenAccount with options.
+func OpenAccountWith(ctx context.Context, acct AccountConfig, base string, o OpenOptions) (*Account, error) {
+	secrets := o.Secrets
 	if secrets == nil {
 		secrets = &Secrets{}
 	}
@@ -60,6 +86,12 @@ func OpenAccount(ctx context.Context, acct AccountConfig, base string, secrets *
 		return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
 	}
 	a := &Account{Config: acct, store: st, secrets: secrets}
+	if acct.IsOAuth2() {
+		if a.oauth, err = newOAuthSource(acct, dir, sourceOptions{Secrets: secrets, HTTP: o.OAuth2HTTP, Now: o.Now}); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("open account %s: %w", acct.Name, err)
+		}
+	}
 	a.local = &imapsync.Local{Store: st, Changed: a.localChanged}
 	a.outbox = a.newOutbox()
 	if err := a.ensureMailboxes(ctx); err != nil {
@@ -137,6 +169,25 @@ func (a *Account) Folder(ctx context.Context, role Role) (string, error) {
 // password returns the account's password from the keyring or command.
 func (a *Account) password(ctx context.Context) (string, error) {
 	return a.secrets.Password(ctx, a.Config)
+}
+
+// credential returns how the account's connections sign in: its OAuth2
+// token source, or its password.
+func (a *Account) credential(ctx context.Context) (credential, error) {
+	if a.oauth != nil {
+		return credential{oauth: a.oauth}, nil
+	}
+	pw, err := a.password(ctx)
+	return credential{password: pw}, err
+}
+
+// oauthSource returns the account's token source, or nil (an interface
+// holding no *oauthSource) for a password account.
+func (a *Account) oauthSource() lbsync.TokenSource {
+	if a.oauth == nil {
+		return nil
+	}
+	return a.oauth
 }
 
 // tlsFor returns the TLS configuration for host, with the account's CA.

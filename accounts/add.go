@@ -60,6 +60,21 @@ type AddOptions struct {
 	// POP3Policy is the pop3_policy ("keep", "delete", "keep-days:N").
 	POP3Policy string
 
+	// Auth is AuthOAuth2 to sign in at an identity provider instead of
+	// with a password ("" and AuthPassword are a password).
+	Auth AuthMethod
+	// OAuth2 are the OAuth2 settings. A provider preset also names the
+	// servers when IMAP, POP3 and SMTP are empty; an empty provider with
+	// no endpoints is the preset of the address's domain, if any.
+	OAuth2 OAuth2Settings
+	// SignIn says how the OAuth2 sign-in runs (flow, prompt, browser).
+	// The wait for the user is bounded by the flow, not by Timeout.
+	SignIn SignInOptions
+	// DataDir is the data directory: an OAuth2 account's token file
+	// (when no keyring takes the refresh token) and its refresh lock
+	// are in the account's directory under it.
+	DataDir string
+
 	// Configured, when set, is an account FindServers returned (the
 	// wizard asks for the password between the two): AddAccount takes it
 	// as it is instead of finding the servers again. LoginTested says its
@@ -131,6 +146,16 @@ func FindServers(ctx context.Context, opts AddOptions) (AccountConfig, error) {
 			return AccountConfig{}, fmt.Errorf("%s %q: want tls, starttls or none: %w", s.name, s.sec, ErrInvalidSetting)
 		}
 	}
+	oauthOverrides, err := opts.oauth2Defaults()
+	if err != nil {
+		return AccountConfig{}, err
+	}
+	if opts.Auth == AuthOAuth2 {
+		// The OAuth2 settings before any probe.
+		if err := (AccountConfig{Auth: AuthOAuth2, OAuth2Settings: opts.OAuth2}).validateAuth(); err != nil {
+			return AccountConfig{}, fmt.Errorf("%w: %w", err, ErrInvalidSetting)
+		}
+	}
 	var overrides []Candidate
 	for _, o := range []struct {
 		proto Protocol
@@ -146,6 +171,9 @@ func FindServers(ctx context.Context, opts AddOptions) (AccountConfig, error) {
 		}
 		c.Security = o.sec
 		overrides = append(overrides, c)
+	}
+	if len(overrides) == 0 {
+		overrides = oauthOverrides
 	}
 	mode := opts.Mode
 	if mode == "" && opts.POP3 != "" && opts.IMAP == "" {
@@ -179,6 +207,9 @@ func FindServers(ctx context.Context, opts AddOptions) (AccountConfig, error) {
 		acct.Login = opts.Login
 	}
 	acct.DisplayName, acct.TLSCA, acct.POP3Policy, acct.PasswordCmd = opts.DisplayName, opts.TLSCA, opts.POP3Policy, opts.PasswordCmd
+	if opts.Auth == AuthOAuth2 {
+		acct.Auth, acct.OAuth2Settings = AuthOAuth2, opts.OAuth2
+	}
 	if err := acct.Validate(); err != nil {
 		return acct, fmt.Errorf("configure: %w: %w", err, ErrInvalidSetting)
 	}
@@ -195,6 +226,9 @@ func FindServers(ctx context.Context, opts AddOptions) (AccountConfig, error) {
 // to config.toml, written atomically with mode 0600. It returns the saved
 // account. Nothing is saved when a step fails.
 func AddAccount(ctx context.Context, opts AddOptions) (AccountConfig, error) {
+	if opts.Auth == AuthOAuth2 || (opts.Configured != nil && opts.Configured.IsOAuth2()) {
+		return addOAuth2(ctx, opts)
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout())
 	defer cancel()
 	name := opts.Name

@@ -26,6 +26,9 @@ type Candidate struct {
 	// Source says where the candidate came from, for the log and the
 	// user: "autoconfig URL", "SRV _imaps._tcp.example.com" or "guess".
 	Source string
+	// OAuth2 is set when the source says the server signs in with
+	// OAuth2 (autoconfig <authentication>OAuth2</authentication>).
+	OAuth2 bool
 }
 
 // String returns "imap imap.example.com:993 (tls, from SOURCE)".
@@ -56,6 +59,39 @@ type autoconfigServer struct {
 	Port       string `xml:"port"`
 	SocketType string `xml:"socketType"`
 	Username   string `xml:"username"`
+	// Authentication lists the sign-in methods (password-cleartext,
+	// OAuth2, ...), in the provider's order of preference.
+	Authentication []string `xml:"authentication"`
+}
+
+// oauth2 reports whether the server lists OAuth2 among its methods.
+func (s autoconfigServer) oauth2() bool {
+	for _, a := range s.Authentication {
+		if strings.EqualFold(strings.TrimSpace(a), "OAuth2") {
+			return true
+		}
+	}
+	return false
+}
+
+// autoconfigAuth reports whether an autoconfig document says an
+// incoming server signs in with OAuth2.
+func autoconfigAuth(data []byte) (bool, error) {
+	if len(data) > maxAutoconfigSize {
+		return false, fmt.Errorf("autoconfig: document larger than %d bytes", maxAutoconfigSize)
+	}
+	var doc autoconfigXML
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.Strict = true
+	if err := dec.Decode(&doc); err != nil {
+		return false, fmt.Errorf("autoconfig: %w", err)
+	}
+	for _, s := range doc.Provider.Incoming {
+		if s.oauth2() {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // maxAutoconfigSize bounds an autoconfig document.
@@ -137,6 +173,7 @@ func (s autoconfigServer) candidate(subst *strings.Replacer, outgoing bool, sour
 	default:
 		return c, fmt.Errorf("%s %s: socketType %q is not SSL, STARTTLS or plain", c.Protocol, c.Host, s.SocketType)
 	}
+	c.OAuth2 = s.oauth2()
 	c.Username = strings.TrimSpace(subst.Replace(s.Username))
 	if hasControl(c.Username) {
 		c.Username = ""

@@ -58,11 +58,11 @@ func TestParseAutoconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Candidate{
-		{IMAP, "imap.example.com", 993, SecurityTLS, "ann@example.com", src},
-		{IMAP, "imap.example.com", 143, SecurityStartTLS, "ann", src},
-		{POP3, "pop.example.com", 995, SecurityTLS, "ann", src},
-		{SMTP, "smtp.example.com", 587, SecurityStartTLS, "ann@example.com", src},
-		{SMTP, "smtp.example.com", 25, SecurityNone, "", src},
+		{IMAP, "imap.example.com", 993, SecurityTLS, "ann@example.com", src, false},
+		{IMAP, "imap.example.com", 143, SecurityStartTLS, "ann", src, false},
+		{POP3, "pop.example.com", 995, SecurityTLS, "ann", src, false},
+		{SMTP, "smtp.example.com", 587, SecurityStartTLS, "ann@example.com", src, false},
+		{SMTP, "smtp.example.com", 25, SecurityNone, "", src, false},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%v\nwant\n%v", got, want)

@@ -64,6 +64,10 @@ type AccountConfig struct {
 	// PasswordCmd is a shell command that prints the password, used when
 	// the OS keyring has none (for example "pass show mail/work").
 	PasswordCmd string `toml:"password_cmd,omitempty"`
+	// Auth is how the account signs in: AuthPassword (when empty) or
+	// AuthOAuth2, with the settings of OAuth2Settings (oauth2_* keys).
+	Auth AuthMethod `toml:"auth,omitempty"`
+	OAuth2Settings
 	// TLSCA is the path of a PEM file of the CA certificates to trust
 	// instead of the system roots (for a private or self-signed server).
 	TLSCA string `toml:"tls_ca,omitempty"`

@@ -76,7 +76,7 @@ func unknownKeys(data []byte, keys []toml.Key) error {
 	_, _ = toml.Decode(string(data), &raw) // already parsed once
 	// A password anywhere wins over any other unknown key.
 	slices.SortStableFunc(keys, func(a, b toml.Key) int {
-		return boolCmp(isPasswordKey(b), isPasswordKey(a))
+		return boolCmp(isPasswordKey(b) || isSecretKey(b), isPasswordKey(a) || isSecretKey(a))
 	})
 	key := keys[0]
 	if len(key) < 2 || key[0] != "account" {
@@ -93,12 +93,24 @@ func unknownKeys(data []byte, keys []toml.Key) error {
 		}
 	}
 	field := strings.Join(key[1:], ".")
+	if isSecretKey(key) {
+		return fmt.Errorf("%s: %q: OAuth2 secrets and tokens do not belong in the config; "+
+			"letterbox keeps the refresh token in the OS keyring (sign in with \"letterbox account auth %s\"), "+
+			"and oauth2_client_secret_cmd or oauth2_token_cmd name commands that print the others", where, field, name)
+	}
 	if isPasswordKey(key) {
 		return fmt.Errorf("%s: %q: passwords do not belong in the config; "+
 			"remove it and store the password in the OS keyring with \"letterbox account add %s --password-stdin\", "+
 			"or set password_cmd to a command that prints it", where, field, name)
 	}
 	return fmt.Errorf("%s: unknown key %q", where, field)
+}
+
+// isSecretKey reports whether the last part of key names an OAuth2
+// secret or token (oauth2_client_secret, oauth2_refresh_token, ...).
+func isSecretKey(key toml.Key) bool {
+	k := strings.ToLower(key[len(key)-1])
+	return strings.HasSuffix(k, "_secret") || strings.HasSuffix(k, "_token") || k == "token"
 }
 
 // isPasswordKey reports whether the last part of key names a password.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
 	"github.com/letterbox-mail/letterbox/sync/pop3"
 	"github.com/letterbox-mail/letterbox/sync/submit"
@@ -20,18 +21,25 @@ import (
 // dialFunc opens a TCP connection (net.Dialer.DialContext when nil).
 type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
-func (a AccountConfig) imapConfig(addr string, sec Security, tc *tls.Config, dial dialFunc, pw string) imapsync.Config {
-	return imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: dial, Login: a.Username(), Password: pw,
-		ConnectTimeout: a.ConnectTimeout, CommandTimeout: a.CommandTimeout, MaxLiteral: a.MaxMessageSize}
+// credential is how a connection signs in: a password, or the OAuth2
+// token source of the account (then the password is unused).
+type credential struct {
+	password string
+	oauth    lbsync.TokenSource
 }
 
-func (a AccountConfig) pop3Config(addr string, sec Security, tc *tls.Config, dial dialFunc, pw string) pop3.Config {
-	return pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: dial, Login: a.Username(), Password: pw,
-		ConnectTimeout: a.ConnectTimeout, Timeout: a.CommandTimeout}
+func (a AccountConfig) imapConfig(addr string, sec Security, tc *tls.Config, dial dialFunc, cr credential) imapsync.Config {
+	return imapsync.Config{Addr: addr, Security: string(sec), TLS: tc, Dial: dial, Login: a.Username(), Password: cr.password,
+		OAuth2: cr.oauth, ConnectTimeout: a.ConnectTimeout, CommandTimeout: a.CommandTimeout, MaxLiteral: a.MaxMessageSize}
+}
+
+func (a AccountConfig) pop3Config(addr string, sec Security, tc *tls.Config, dial dialFunc, cr credential) pop3.Config {
+	return pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: dial, Login: a.Username(), Password: cr.password,
+		OAuth2: cr.oauth, ConnectTimeout: a.ConnectTimeout, Timeout: a.CommandTimeout}
 }
 
 // smtpServer returns the submission server s (with defaults applied).
-func (a AccountConfig) smtpServer(s ServerConfig, tc *tls.Config, dial dialFunc, pw string) submit.Server {
-	return submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: a.Username(), Password: pw, TLS: tc, Dial: dial,
-		ConnectTimeout: a.ConnectTimeout, Timeout: a.CommandTimeout}
+func (a AccountConfig) smtpServer(s ServerConfig, tc *tls.Config, dial dialFunc, cr credential) submit.Server {
+	return submit.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Login: a.Username(), Password: cr.password,
+		OAuth2: cr.oauth, TLS: tc, Dial: dial, ConnectTimeout: a.ConnectTimeout, Timeout: a.CommandTimeout}
 }

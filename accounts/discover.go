@@ -102,13 +102,7 @@ func emailDomain(email string) (string, error) {
 
 // autoconfig fetches the first autoconfig document that parses.
 func (d *Discoverer) autoconfig(ctx context.Context, email, domain string) []Candidate {
-	urls := d.AutoconfigURLs
-	if urls == nil {
-		urls = DefaultAutoconfigURLs()
-	}
-	r := strings.NewReplacer("{domain}", domain, "{email}", url.QueryEscape(email))
-	for _, tmpl := range urls {
-		u := r.Replace(tmpl)
+	for _, u := range d.autoconfigURLs(email, domain) {
 		data, err := d.fetch(ctx, u)
 		if err == nil {
 			var cands []Candidate
@@ -124,6 +118,20 @@ func (d *Discoverer) autoconfig(ctx context.Context, email, domain string) []Can
 		}
 	}
 	return nil
+}
+
+// autoconfigURLs returns the autoconfig URLs to try for email.
+func (d *Discoverer) autoconfigURLs(email, domain string) []string {
+	urls := d.AutoconfigURLs
+	if urls == nil {
+		urls = DefaultAutoconfigURLs()
+	}
+	r := strings.NewReplacer("{domain}", domain, "{email}", url.QueryEscape(email))
+	out := make([]string, len(urls))
+	for i, tmpl := range urls {
+		out[i] = r.Replace(tmpl)
+	}
+	return out
 }
 
 // fetch GETs u with the step timeout and a size limit.
@@ -177,10 +185,7 @@ func srvServices() []srvService {
 // service order, each service's records by priority then weight. The log
 // lines are gathered and written in service order after the lookups.
 func (d *Discoverer) srv(ctx context.Context, domain string) []Candidate {
-	res := d.Resolver
-	if res == nil {
-		res = net.DefaultResolver
-	}
+	res := d.resolver()
 	ctx, cancel := context.WithTimeout(ctx, d.timeout())
 	defer cancel()
 	services := srvServices()
@@ -282,6 +287,14 @@ func dedupe(cands []Candidate) []Candidate {
 		}
 	}
 	return out
+}
+
+// resolver returns the Resolver, or net.DefaultResolver.
+func (d *Discoverer) resolver() SRVResolver {
+	if d.Resolver == nil {
+		return net.DefaultResolver
+	}
+	return d.Resolver
 }
 
 func (d *Discoverer) timeout() time.Duration {

@@ -22,6 +22,24 @@
 //	                            Save writes atomically, mode 0600, dir 0700.
 //	secrets.go                  Secrets: the OS keyring (service "letterbox",
 //	                            user = account name), then password_cmd.
+//	oauth2_config.go,           OAuth2 accounts: auth = "oauth2" and the
+//	oauth2_providers.go         oauth2_* keys (OAuth2Settings, validated),
+//	                            the Google and Microsoft presets (endpoints,
+//	                            scopes, servers), OAuth2For (domain, MX,
+//	                            autoconfig <authentication>OAuth2).
+//	oauth2_flow.go              SignIn: the device grant (RFC 8628) and the
+//	                            code flow with PKCE and a loopback redirect
+//	                            (RFC 7636, RFC 8252), golang.org/x/oauth2.
+//	oauth2_store.go             the refresh token: keyring user
+//	                            "NAME:oauth2-refresh", else a 0600 token file
+//	                            in the account's data directory; the
+//	                            oauth2.lock that serialises refreshes.
+//	oauth2_source.go            the account's sync.TokenSource: access token
+//	                            in memory, refreshed before expiry, one
+//	                            refresh at a time across processes, rotated
+//	                            refresh tokens saved at once.
+//	oauth2_add.go               AddAccount's OAuth2 path, Reauthorize
+//	                            (account auth), TestAccountLogin.
 //	tlserr.go                   ExplainTLS turns certificate and plain-text-
 //	                            port failures into advice; TLSConfig (tls_ca).
 //	autoconfig.go, discover.go  Discoverer.Discover: candidates from Mozilla
@@ -58,7 +76,8 @@
 //	                            an account, timeouts and size bound included.
 //	watch.go                    Watch, WatchAll.
 //
-// Invariants: config.toml never holds a password; no package-level
+// Invariants: config.toml never holds a password, a token or a client
+// secret, and no error message holds a token; no package-level
 // mutable state; every network call takes a context and every dependency
 // (keyring, command runner, HTTP client, resolver, dialer) is a field, so
 // tests run against local fakes on 127.0.0.1 only. An Account is safe for

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 )
@@ -40,6 +41,13 @@ func RemoveAccount(ctx context.Context, cfgPath, base, name string, secrets *Sec
 	}
 	if secrets != nil {
 		r.KeyringErr = secrets.Forget(ctx, r.Config)
+		if r.Config.IsOAuth2() {
+			// The refresh token, from the keyring and the token file.
+			ts := tokenStore{secrets: secrets, name: name, dir: r.DataDir}
+			if err := ts.forget(ctx); err != nil {
+				r.KeyringErr = errors.Join(r.KeyringErr, err)
+			}
+		}
 	}
 	if purge {
 		if err := os.RemoveAll(r.DataDir); err != nil {

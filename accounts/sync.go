@@ -78,11 +78,11 @@ func (a *Account) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error
 func (a *Account) syncIncoming(ctx context.Context, opts SyncOptions, res *SyncResult) error {
 	switch a.Config.Mode {
 	case ModePOP3:
-		pw, err := a.password(ctx)
+		cr, err := a.credential(ctx)
 		if err != nil {
 			return err
 		}
-		o, err := a.pop3Options(pw, opts.Report)
+		o, err := a.pop3Options(cr, opts.Report)
 		if err != nil {
 			return err
 		}
@@ -92,12 +92,14 @@ func (a *Account) syncIncoming(ctx context.Context, opts SyncOptions, res *SyncR
 			return fmt.Errorf("%s: %w", a.Config.Name, err)
 		}
 	default:
-		o, err := a.imapOptions("", opts)
+		o, err := a.imapOptions(credential{oauth: a.oauthSource()}, opts)
 		if err != nil {
 			return err
 		}
-		// The password is looked up while the connection is made.
-		o.Server.PasswordFunc = a.password
+		if a.oauth == nil {
+			// The password is looked up while the connection is made.
+			o.Server.PasswordFunc = a.password
+		}
 		r, err := imapsync.Sync(ctx, a.store, o)
 		res.IMAP = &r
 		if err != nil {
@@ -121,7 +123,7 @@ func Temporary(err error) bool {
 // login test that a server refused the login name or password of.
 var ErrAuth = lbsync.ErrAuth
 
-func (a *Account) imapOptions(pw string, opts SyncOptions) (imapsync.Options, error) {
+func (a *Account) imapOptions(cr credential, opts SyncOptions) (imapsync.Options, error) {
 	addr, host, sec := endpoint(a.Config.IMAP, IMAP)
 	tc, err := a.tlsFor(host)
 	if err != nil {
@@ -140,7 +142,7 @@ func (a *Account) imapOptions(pw string, opts SyncOptions) (imapsync.Options, er
 	}
 	return imapsync.Options{
 		Account:      a.Config.Name,
-		Server:       a.Config.imapConfig(addr, sec, tc, a.Dial, pw),
+		Server:       a.Config.imapConfig(addr, sec, tc, a.Dial, cr),
 		PollInterval: a.Config.PollInterval,
 		Mailboxes:    opts.Mailboxes,
 		AllMailboxes: !a.Config.OnlySubscribed(),
@@ -150,7 +152,7 @@ func (a *Account) imapOptions(pw string, opts SyncOptions) (imapsync.Options, er
 	}, nil
 }
 
-func (a *Account) pop3Options(pw string, report lbsync.Reporter) (pop3.Options, error) {
+func (a *Account) pop3Options(cr credential, report lbsync.Reporter) (pop3.Options, error) {
 	addr, host, sec := endpoint(a.Config.POP3, POP3)
 	tc, err := a.tlsFor(host)
 	if err != nil {
@@ -162,16 +164,17 @@ func (a *Account) pop3Options(pw string, report lbsync.Reporter) (pop3.Options, 
 	}
 	return pop3.Options{
 		Account:     a.Config.Name,
-		Client:      a.Config.pop3Config(addr, sec, tc, a.Dial, pw),
+		Client:      a.Config.pop3Config(addr, sec, tc, a.Dial, cr),
 		Policy:      pol,
 		DeleteLocal: a.Config.POP3DeleteLocal,
 		Report:      report,
 	}, nil
 }
 
-// smtpServer returns the account's submission server with its password.
+// smtpServer returns the account's submission server with its
+// credential.
 func (a *Account) smtpServer(ctx context.Context) (submit.Server, error) {
-	pw, err := a.password(ctx)
+	cr, err := a.credential(ctx)
 	if err != nil {
 		return submit.Server{}, err
 	}
@@ -180,14 +183,23 @@ func (a *Account) smtpServer(ctx context.Context) (submit.Server, error) {
 	if err != nil {
 		return submit.Server{}, err
 	}
-	return a.Config.smtpServer(s, tc, a.Dial, pw), nil
+	return a.Config.smtpServer(s, tc, a.Dial, cr), nil
 }
 
 // TestLogin logs in to the account's incoming server and to its SMTP
 // server with password, and says which failed and why. It changes
 // nothing on either server.
 func TestLogin(ctx context.Context, acct AccountConfig, password string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
+	return testLogin(ctx, acct, credential{password: password}, dial)
+}
+
+// testLogin is TestLogin with a password or an OAuth2 token source.
+func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dialFunc) error {
 	var errs []error
+	refused := ErrLoginRefused
+	if cr.oauth != nil {
+		refused = ErrTokenRefused
+	}
 	in := acct.Incoming()
 	proto := IMAP
 	if acct.Mode == ModePOP3 {
@@ -199,20 +211,20 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 		return err
 	}
 	if proto == POP3 {
-		c, err := pop3.Dial(ctx, acct.pop3Config(addr, sec, tc, dial, password))
+		c, err := pop3.Dial(ctx, acct.pop3Config(addr, sec, tc, dial, cr))
 		if err == nil {
 			err = c.Quit(ctx)
 		}
 		if errors.Is(err, lbsync.ErrAuth) {
-			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
+			err = fmt.Errorf("%w (%v)", refused, err)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("POP3 %s: %w", addr, ExplainTLS(err, host)))
 		}
 	} else {
-		err := imapsync.TestLogin(ctx, acct.imapConfig(addr, sec, tc, dial, password))
+		err := imapsync.TestLogin(ctx, acct.imapConfig(addr, sec, tc, dial, cr))
 		if errors.Is(err, lbsync.ErrAuth) {
-			err = fmt.Errorf("%w (%v)", ErrLoginRefused, err)
+			err = fmt.Errorf("%w (%v)", refused, err)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("IMAP %s: %w", addr, ExplainTLS(err, host)))
@@ -223,9 +235,9 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 	if err != nil {
 		return err
 	}
-	srv := acct.smtpServer(s, stc, dial, password)
+	srv := acct.smtpServer(s, stc, dial, cr)
 	if err := submit.TestLogin(ctx, srv); errors.Is(err, lbsync.ErrAuth) {
-		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, ErrLoginRefused, err))
+		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, refused, err))
 	} else if err != nil {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w", srv, ExplainTLS(err, s.Host)))
 	}
@@ -235,6 +247,21 @@ func TestLogin(ctx context.Context, acct AccountConfig, password string, dial fu
 // ErrLoginRefused is wrapped by TestLogin when a server answered but
 // refused the login name or password.
 var ErrLoginRefused = errors.New("login refused: check the login name and password")
+
+// ErrTokenRefused is wrapped by the login test of an OAuth2 account when
+// a server refused the token the provider had just issued: the server
+// does not take tokens of this provider, client or scopes, or for this
+// user. errors.Is(err, ErrLoginRefused) holds too.
+var ErrTokenRefused error = tokenRefused{}
+
+type tokenRefused struct{}
+
+func (tokenRefused) Error() string {
+	return "the server refused the new OAuth2 token: check that the provider, client id and scopes are those the mail server accepts, and the address"
+}
+
+// Is makes errors.Is(err, ErrLoginRefused) hold.
+func (tokenRefused) Is(target error) bool { return target == ErrLoginRefused }
 
 // SyncEvent is a sync progress event, re-exported so that the interface
 // needs only this package (ui never imports sync).

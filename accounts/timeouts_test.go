@@ -50,9 +50,9 @@ func TestTimeoutKeys(t *testing.T) {
 		b.MaxMessageSize != a.MaxMessageSize || b.PollInterval != a.PollInterval {
 		t.Fatalf("saved and read back: %+v", b)
 	}
-	ic := a.imapConfig("h:993", SecurityTLS, nil, nil, "pw")
-	pc := a.pop3Config("h:995", SecurityTLS, nil, nil, "pw")
-	sc := a.smtpServer(a.SMTP, nil, nil, "pw")
+	ic := a.imapConfig("h:993", SecurityTLS, nil, nil, credential{password: "pw"})
+	pc := a.pop3Config("h:995", SecurityTLS, nil, nil, credential{password: "pw"})
+	sc := a.smtpServer(a.SMTP, nil, nil, credential{password: "pw"})
 	if ic.ConnectTimeout != 10*time.Second || ic.CommandTimeout != 2*time.Minute || ic.MaxLiteral != 50<<20 ||
 		pc.ConnectTimeout != 10*time.Second || pc.Timeout != 2*time.Minute ||
 		sc.ConnectTimeout != 10*time.Second || sc.Timeout != 2*time.Minute {

@@ -117,6 +117,9 @@ func (a AccountConfig) validateFields() error {
 	if hasControl(a.Login) {
 		return errors.New("login contains a control character")
 	}
+	if err := a.validateAuth(); err != nil {
+		return err
+	}
 	if _, err := ParsePOP3Policy(a.POP3Policy); err != nil {
 		return err
 	}

@@ -28,11 +28,11 @@ func (a *Account) Watch(ctx context.Context, interval time.Duration, opts SyncOp
 		}
 	}
 	if a.Config.Mode == ModeIMAP {
-		pw, err := a.password(ctx)
+		cr, err := a.credential(ctx)
 		if err != nil {
 			return err
 		}
-		o, err := a.imapOptions(pw, opts)
+		o, err := a.imapOptions(cr, opts)
 		if err != nil {
 			return err
 		}

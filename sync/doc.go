@@ -11,7 +11,10 @@
 // by one function, Classify. A timeout is Temporary and its message names
 // the operation that timed out (TimeoutError, with the default deadlines
 // and the account's Timeouts in timeout.go); Resume (resume.go) is how a
-// sync cut by the network reconnects inside the same run.
+// sync cut by the network reconnects inside the same run. OAuth2 logins
+// share oauth.go (TokenSource, the one retry after a refresh, the
+// server's JSON error challenge, RFC 7628) and its SASL clients,
+// oauthbearer.go (OAUTHBEARER) and xoauth2.go (XOAUTH2).
 //
 // It and its subpackages may import store only; they must not import
 // accounts, ui or server (tests may start a server/ in-process as a

@@ -42,13 +42,16 @@ type ManualServers struct {
 type wizardStep int
 
 const (
-	stepAddress  wizardStep = iota // e-mail address and account name
-	stepDiscover                   // discovery and probing, with progress
-	stepManual                     // servers by hand
-	stepPassword                   // password or password command
-	stepTesting                    // login test
-	stepSaving                     // saving and opening
-	stepFailed                     // a failure with what to try
+	stepAddress    wizardStep = iota // e-mail address and account name
+	stepDiscover                     // discovery and probing, with progress
+	stepManual                       // servers by hand
+	stepPassword                     // password or password command
+	stepTesting                      // login test
+	stepSaving                       // saving and opening
+	stepFailed                       // a failure with what to try
+	stepAuthChoice                   // OAuth2 or a password (wizard_oauth.go)
+	stepOAuth                        // the OAuth2 client id (and endpoints)
+	stepSignIn                       // the OAuth2 sign-in, its code and URL shown
 )
 
 // wizardModel walks the user through adding the first account:
@@ -72,6 +75,12 @@ type wizardModel struct {
 	width    int
 	height   int
 	password string
+	// oauth says the address signs in with OAuth2 (oauthOK); cancel
+	// stops the running sign-in, whose prompt is the code and URL.
+	oauth   accounts.OAuth2Hint
+	oauthOK bool
+	cancel  context.CancelFunc
+	prompt  *accounts.SignInPrompt
 }
 
 // Messages of the wizard's steps.
@@ -85,6 +94,9 @@ type (
 		id   int
 		acct accounts.AccountConfig
 		err  error
+		// oauth, when oauthOK, says the address signs in with OAuth2.
+		oauth   accounts.OAuth2Hint
+		oauthOK bool
 	}
 	wizardTestedMsg struct {
 		id  int
@@ -149,6 +161,8 @@ func (w *wizardModel) enter(step wizardStep) tea.Cmd {
 		cmd := newInput("or password command: ", "pass show mail/work")
 		cmd.SetValue(w.acct.PasswordCmd)
 		w.inputs = []textinput.Model{pw, cmd}
+	case stepOAuth:
+		w.inputs = w.oauthInputs()
 	}
 	for i := range w.inputs {
 		w.inputs[i].Width = max(20, w.width-30)
@@ -181,9 +195,12 @@ func defaultName(email string) string {
 }
 
 func (w wizardModel) Update(msg tea.Msg) (wizardModel, tea.Cmd) {
+	if next, cmd, ok := w.updateOAuth(msg); ok {
+		return next, cmd
+	}
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if w.step == stepDiscover || w.step == stepTesting || w.step == stepSaving {
+		if w.step == stepDiscover || w.step == stepTesting || w.step == stepSaving || w.step == stepSignIn {
 			var cmd tea.Cmd
 			w.spin, cmd = w.spin.Update(msg)
 			return w, cmd
@@ -204,6 +221,10 @@ func (w wizardModel) Update(msg tea.Msg) (wizardModel, tea.Cmd) {
 		}
 		w.acct = msg.acct
 		w.log = append(w.log, "found: "+describeServers(msg.acct))
+		w.oauth, w.oauthOK = msg.oauth, msg.oauthOK
+		if w.oauthOK {
+			return w, w.enter(stepAuthChoice)
+		}
 		return w, w.enter(stepPassword)
 	case wizardTestedMsg:
 		if msg.id != w.id {
@@ -236,9 +257,12 @@ func (w wizardModel) Update(msg tea.Msg) (wizardModel, tea.Cmd) {
 func (w wizardModel) key(msg tea.KeyMsg) (wizardModel, tea.Cmd) {
 	s := msg.String()
 	if s == "ctrl+c" {
+		w.stopSignIn()
 		return w, tea.Quit
 	}
 	switch w.step {
+	case stepAuthChoice, stepSignIn:
+		return w.keyOAuth(s)
 	case stepDiscover, stepTesting, stepSaving:
 		if s == "esc" {
 			w.id++ // drop the running step's result
@@ -253,6 +277,10 @@ func (w wizardModel) key(msg tea.KeyMsg) (wizardModel, tea.Cmd) {
 			return w, w.enter(stepManual)
 		case "p":
 			return w, w.enter(stepPassword)
+		case "o":
+			if w.oauthOK {
+				return w, w.enter(stepOAuth)
+			}
 		case "r", "enter":
 			return w.retry()
 		case "q":
@@ -313,8 +341,11 @@ func (w wizardModel) submit() (wizardModel, tea.Cmd) {
 		}
 		w.err = nil
 		w.acct.PasswordCmd = pcmd
+		w.acct.Auth, w.acct.OAuth2Settings = "", accounts.OAuth2Settings{}
 		w.password = pw
 		return w.test()
+	case stepOAuth:
+		return w.submitOAuth()
 	}
 	return w, nil
 }
@@ -335,7 +366,11 @@ func (w wizardModel) discover() (wizardModel, tea.Cmd) {
 				case <-ctx.Done():
 				}
 			})
-			ch <- wizardConfiguredMsg{id: id, acct: acct, err: err}
+			msg := wizardConfiguredMsg{id: id, acct: acct, err: err}
+			if oset, ok := setup.(OAuthSetup); ok && err == nil {
+				msg.oauth, msg.oauthOK = oset.OAuth2For(ctx, email)
+			}
+			ch <- msg
 		}()
 		return waitStream(ch)()
 	})
@@ -387,6 +422,8 @@ func (w wizardModel) retry() (wizardModel, tea.Cmd) {
 		return w.test()
 	case stepSaving:
 		return w.save()
+	case stepSignIn:
+		return w.signIn()
 	}
 	return w, w.enter(stepAddress)
 }

@@ -22,6 +22,17 @@ func hintsFor(step wizardStep, err error) []string {
 			"Check the address for typos (e), or enter the servers your provider gives (m).",
 			"On a network that blocks mail ports, try again elsewhere (r).",
 		}
+	case errors.Is(err, accounts.ErrTokenRefused):
+		return []string{
+			"The server refused the token the provider had just given.",
+			"Check the client id and that the account may use IMAP/POP3 and SMTP with OAuth2 (o),",
+			"or use a password instead (p).",
+		}
+	case errors.Is(err, accounts.ErrSignIn) || errors.Is(err, accounts.ErrSignInExpired):
+		return []string{
+			"The sign-in did not finish (see above). Try again (r), check the client id (o),",
+			"or use a password instead (p).",
+		}
 	case errors.Is(err, accounts.ErrLoginRefused):
 		return []string{
 			"The server refused the login or the password.",
@@ -60,9 +71,13 @@ func (w wizardModel) View() string {
 	var top, bottom []string
 	top = append(top, st.Title.Render("letterbox — add your mail account"), "")
 	steps := []string{"address", "servers", "password", "login test", "saved"}
-	cur := map[wizardStep]int{stepAddress: 0, stepDiscover: 1, stepManual: 1, stepPassword: 2, stepTesting: 3, stepSaving: 4, stepFailed: -1}[w.step]
+	if w.acct.Auth == accounts.AuthOAuth2 || w.step == stepAuthChoice || w.step == stepOAuth {
+		steps[2], steps[3] = "sign-in", "signing in"
+	}
+	cur := map[wizardStep]int{stepAddress: 0, stepDiscover: 1, stepManual: 1, stepPassword: 2, stepTesting: 3, stepSaving: 4, stepFailed: -1,
+		stepAuthChoice: 2, stepOAuth: 2, stepSignIn: 3}[w.step]
 	if w.step == stepFailed {
-		cur = map[wizardStep]int{stepDiscover: 1, stepTesting: 3, stepSaving: 4}[w.from]
+		cur = map[wizardStep]int{stepDiscover: 1, stepTesting: 3, stepSaving: 4, stepSignIn: 3}[w.from]
 	}
 	var line strings.Builder
 	for i, s := range steps {
@@ -87,6 +102,7 @@ func (w wizardModel) View() string {
 	if w.step == stepDiscover || w.step == stepTesting || w.step == stepSaving {
 		top = append(top, w.spin.View()+" working… (esc goes back)")
 	}
+	top = append(top, w.oauthView()...)
 	if w.err != nil {
 		msg := w.err.Error()
 		if i := strings.Index(msg, " — try --"); i >= 0 {
@@ -107,7 +123,11 @@ func (w wizardModel) View() string {
 				bottom = append(bottom, st.Warn.Render(l))
 			}
 		}
-		bottom = append(bottom, "", st.Dim.Render(truncate("r retry · e edit the address · m enter servers · p password · q quit", w.width)))
+		help := "r retry · e edit the address · m enter servers · p password · q quit"
+		if w.oauthOK {
+			help = "r retry · e edit the address · m enter servers · o OAuth2 · p password · q quit"
+		}
+		bottom = append(bottom, "", st.Dim.Render(truncate(help, w.width)))
 	} else if len(w.inputs) > 0 {
 		bottom = append(bottom, "", st.Dim.Render(truncate("enter continue · tab next field · esc back · ctrl+c quit", w.width)))
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -54,6 +55,27 @@ type DovecotOptions struct {
 	// Junk folders that are otherwise created for every user (with
 	// their SPECIAL-USE roles): a server that has none of them.
 	NoSpecialFolders bool
+	// OAuth2, when set, adds OAuth2 logins (AUTHENTICATE XOAUTH2 and
+	// OAUTHBEARER, RFC 7628; POP3 AUTH the same) checked by token
+	// introspection (RFC 7662) at an identity provider, besides the
+	// password logins of the other tests.
+	OAuth2 *DovecotOAuth2
+}
+
+// DovecotOAuth2 is the identity provider a Dovecot with OAuth2 logins
+// asks about each token (Dovecot's passdb oauth2, introspection_mode
+// post). The token's "email" claim names the user.
+type DovecotOAuth2 struct {
+	// IntrospectionURL is the provider's RFC 7662 endpoint.
+	IntrospectionURL string
+	// ClientID and ClientSecret authenticate Dovecot to it (HTTP Basic,
+	// given in the URL's user information as Dovecot takes them).
+	ClientID, ClientSecret string
+	// CAPEM trusts the provider's certificate.
+	CAPEM []byte
+	// Mechanisms are the SASL mechanisms offered for tokens: "xoauth2
+	// oauthbearer" when empty.
+	Mechanisms string
 }
 
 // StartDovecotWith is StartDovecot with options.
@@ -193,6 +215,10 @@ func (d *Dovecot) start(t testing.TB) error {
 	if d.opts.NoSpecialFolders {
 		special = ""
 	}
+	mechs, oauthPassdb, err := d.oauth2Conf()
+	if err != nil {
+		return err
+	}
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
@@ -202,7 +228,7 @@ ssl = yes
 ssl_cert = <%[1]s/cert.pem
 ssl_key = <%[1]s/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login%[9]s
 mail_location = maildir:%[1]s/mail/%%u:LAYOUT=fs
 mail_fsync = always
 # NOTIFY (RFC 5465) works only with the mailbox list index (the default
@@ -215,7 +241,7 @@ namespace inbox {
   inbox = yes
   separator = /
 %[8]s}
-passdb {
+%[10]spassdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %[1]s/passwd
 }
@@ -249,7 +275,7 @@ service stats {
     mode = 0600
   }
 }
-`, d.dir, d.uid, d.gid, port(d.IMAP), port(d.IMAPS), port(d.POP3), port(d.POP3S), special)
+`, d.dir, d.uid, d.gid, port(d.IMAP), port(d.IMAPS), port(d.POP3), port(d.POP3S), special, mechs, oauthPassdb)
 	if err := os.WriteFile(filepath.Join(d.dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
 		return err
 	}
@@ -298,6 +324,13 @@ func (d *Dovecot) run(t testing.TB) error {
 	return nil
 }
 
+// Log returns what Dovecot logged so far (for a failing test's message).
+func (d *Dovecot) Log(t testing.TB) string {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(d.dir, "dovecot.log"))
+	return string(b)
+}
+
 // TLSConfig returns a client configuration trusting the server.
 func (d *Dovecot) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: d.Roots, ServerName: "127.0.0.1"}
@@ -325,3 +358,50 @@ const specialFolders = `  mailbox Sent {
     auto = subscribe
   }
 `
+
+// oauth2Conf writes dovecot-oauth2.conf.ext and the provider's CA file
+// when the options ask for OAuth2 logins, and returns what goes into
+// auth_mechanisms and the passdb section for them (both empty without).
+// Dovecot 2.3's passdb oauth2 (src/auth/db-oauth2.c): introspection_mode
+// post sends token=TOKEN, the URL's user information becomes HTTP Basic
+// credentials, active_attribute refuses a token the provider calls
+// inactive, username_attribute names the user.
+func (d *Dovecot) oauth2Conf() (mechs, passdb string, err error) {
+	o := d.opts.OAuth2
+	if o == nil {
+		return "", "", nil
+	}
+	ca := filepath.Join(d.dir, "idp-ca.pem")
+	if err := os.WriteFile(ca, o.CAPEM, 0o644); err != nil {
+		return "", "", err
+	}
+	u, err := url.Parse(o.IntrospectionURL)
+	if err != nil {
+		return "", "", fmt.Errorf("dovecot oauth2: %w", err)
+	}
+	if o.ClientID != "" {
+		u.User = url.UserPassword(o.ClientID, o.ClientSecret)
+	}
+	conf := fmt.Sprintf(`introspection_url = %s
+introspection_mode = post
+username_attribute = email
+active_attribute = active
+active_value = true
+tls_ca_cert_file = %s
+timeout_msecs = 10000
+`, u.String(), ca)
+	ext := filepath.Join(d.dir, "dovecot-oauth2.conf.ext")
+	if err := os.WriteFile(ext, []byte(conf), 0o644); err != nil {
+		return "", "", err
+	}
+	mechs = o.Mechanisms
+	if mechs == "" {
+		mechs = "xoauth2 oauthbearer"
+	}
+	return " " + mechs, fmt.Sprintf(`passdb {
+  driver = oauth2
+  mechanisms = %s
+  args = %s
+}
+`, mechs, ext), nil
+}

@@ -48,7 +48,11 @@ type conn struct {
 // ctx closes the connection, which fails any command running.
 func dial(ctx context.Context, cfg Config) (*conn, error) {
 	password := func() (string, error) { return cfg.Password, nil }
-	if cfg.PasswordFunc != nil {
+	lookup := cfg.PasswordFunc
+	if cfg.OAuth2 != nil {
+		lookup = cfg.OAuth2.Token // the first token, while connecting
+	}
+	if lookup != nil {
 		type secret struct {
 			pw  string
 			err error
@@ -58,7 +62,7 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 		pctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		go func() {
-			pw, err := cfg.PasswordFunc(pctx)
+			pw, err := lookup(pctx)
 			got <- secret{pw, err}
 		}()
 		password = func() (string, error) {
@@ -150,7 +154,15 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 		cn.close()
 		return nil, err
 	}
-	if err := cn.c.Login(cfg.Login, pw).Wait(); err != nil {
+	if cfg.OAuth2 != nil {
+		if err := cn.oauthLogin(ctx, cfg, pw); err != nil {
+			cn.close()
+			if lbsync.KindOf(err) == lbsync.Auth {
+				return nil, err
+			}
+			return fail("imap authenticate "+cfg.Addr, err)
+		}
+	} else if err := cn.c.Login(cfg.Login, pw).Wait(); err != nil {
 		cn.close()
 		if isNo(err) && !isTemporary(err) {
 			return nil, &lbsync.Error{Op: "imap login", Kind: lbsync.Auth, Err: fmt.Errorf("%s as %s: refused: %w", cfg.Addr, cfg.Login, err)}

@@ -10,7 +10,10 @@
 // server's hierarchy separator becomes "/", INBOX is store.Inbox). A
 // Sync run, on one connection owned by the calling goroutine:
 //
-//  1. connects (TLS, STARTTLS or plain) and logs in;
+//  1. connects (TLS, STARTTLS or plain) and logs in: LOGIN with a
+//     password, or AUTHENTICATE OAUTHBEARER/XOAUTH2 with a bearer token
+//     (Config.OAuth2; oauth.go), refreshed and tried once more when
+//     refused;
 //  2. lists the server's mailboxes with their SPECIAL-USE roles and
 //     subscriptions;
 //  3. replays the journal of local changes (MOVE, or COPY + UID STORE

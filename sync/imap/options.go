@@ -35,6 +35,12 @@ type Config struct {
 	// a keyring lookup or a password command adds no time of its own; its
 	// error ends the connection attempt and is returned as is.
 	PasswordFunc func(context.Context) (string, error)
+	// OAuth2, when set, signs in with a bearer token instead of a
+	// password: AUTHENTICATE OAUTHBEARER, or XOAUTH2 when the server
+	// offers only that (RFC 7628), as Login. A refused token is refreshed
+	// and tried once more (lbsync.OAuthRetry). Password and PasswordFunc
+	// are then unused.
+	OAuth2 lbsync.TokenSource
 
 	// ConnectTimeout bounds each step of setting up the connection: the
 	// TCP connect, the TLS handshake (and STARTTLS), the greeting;

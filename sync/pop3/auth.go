@@ -23,7 +23,9 @@ func (c *Client) login(ctx context.Context) error {
 		return withKind(lbsync.Permanent, fmt.Errorf("login: %w", ErrInsecure))
 	}
 	var err error
-	if c.caps.SASL("PLAIN") {
+	if c.cfg.OAuth2 != nil {
+		err = c.authOAuth(ctx)
+	} else if c.caps.SASL("PLAIN") {
 		err = c.authPlain(ctx)
 	} else {
 		err = c.userPass(ctx)

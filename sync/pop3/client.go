@@ -51,6 +51,11 @@ type Config struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Login and Password are the credentials.
 	Login, Password string
+	// OAuth2, when set, signs in with a bearer token instead of the
+	// password: AUTH OAUTHBEARER, or XOAUTH2 when the server lists only
+	// that in CAPA SASL (RFC 5034, RFC 7628). A refused token is
+	// refreshed and tried once more (lbsync.OAuthRetry).
+	OAuth2 lbsync.TokenSource
 	// Timeout bounds each wait for the server once connected (a read or
 	// a write that makes no progress: an inactivity bound, so a long
 	// download that flows never times out); DefaultTimeout when zero,
@@ -73,6 +78,7 @@ type Config struct {
 // call fail with the same error; close the Client and dial again.
 type Client struct {
 	cfg    Config
+	token  func() (string, error) // the first OAuth2 token (fetched while connecting)
 	raw    *timedConn
 	conn   net.Conn // raw, or TLS over raw
 	br     *bufio.Reader
@@ -115,6 +121,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	tc := &timedConn{Conn: raw}
 	c := &Client{cfg: cfg, raw: tc, conn: tc}
+	if cfg.OAuth2 != nil {
+		// The first token is looked up (or refreshed) while the session
+		// starts; a failed start stops waiting for it.
+		c.token = prefetch(ctx, cfg.OAuth2.Token)
+	}
 	tc.begin(ctx)
 	if err := c.start(ctx); err != nil {
 		c.Close()

@@ -6,7 +6,8 @@
 //
 // Client speaks RFC 1939 (USER/PASS, STAT, LIST, RETR, TOP, DELE, RSET,
 // NOOP, QUIT, UIDL) with the extensions of RFC 2449 (CAPA, response
-// codes, PIPELINING), RFC 2595 (STLS), RFC 5034 (AUTH PLAIN, RFC 4616) and
+// codes, PIPELINING), RFC 2595 (STLS), RFC 5034 (AUTH PLAIN, RFC 4616;
+// AUTH OAUTHBEARER and XOAUTH2, RFC 7628, with Config.OAuth2: oauth.go) and
 // RFC 3206 (the AUTH and SYS response codes). It is written by hand
 // because the available libraries get dot-stuffing and long lines wrong.
 // Its rules:

@@ -30,6 +30,9 @@ type fake struct {
 	implicit bool
 	// login replaces the reply to PASS and AUTH ("-ERR [IN-USE] ...").
 	login string
+	// auth, when set, runs the AUTH exchange instead: arg is what
+	// follows AUTH, read reads the client's next line, say answers.
+	auth func(arg string, read func() (string, error), say func(string))
 	// msgs are the messages, sent dot-stuffed; wire[n] replaces what
 	// follows "+OK" for RETR n (the raw bytes and the terminator, or a
 	// truncated body: the connection is closed after it if it does not
@@ -207,6 +210,18 @@ func (f *fake) session(c net.Conn) {
 		case "PASS":
 			say(cond(f.login != "", f.login, "+OK logged in"))
 		case "AUTH":
+			if f.auth != nil {
+				f.auth(arg, func() (string, error) {
+					bw.Flush()
+					l, err := br.ReadString('\n')
+					l = strings.TrimRight(l, "\r\n")
+					f.mu.Lock()
+					f.cmds = append(f.cmds, l)
+					f.mu.Unlock()
+					return l, err
+				}, say)
+				break
+			}
 			if arg == "PLAIN" {
 				say("+ ")
 				bw.Flush()

@@ -34,6 +34,9 @@ type delivered struct {
 type backend struct {
 	login, password string   // AUTH required when login is set
 	mechs           []string // offered mechanisms; PLAIN when nil
+	// oauthFinal answers a refused bearer token (after the challenge);
+	// 535 when nil. The token "good" is accepted.
+	oauthFinal *smtp.SMTPError
 
 	mu       sync.Mutex
 	msgs     []delivered
@@ -96,6 +99,8 @@ func (s *testSession) Auth(mech string) (sasl.Server, error) {
 		return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
 	case sasl.Login:
 		return &loginServer{check: check}, nil
+	case "OAUTHBEARER", "XOAUTH2":
+		return &oauthServer{mech: mech, s: s}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }

@@ -106,7 +106,7 @@ func dial(ctx context.Context, srv Server) (*session, error) {
 		return nil, s.classify(ctx, StageConnect, err)
 	}
 	if srv.Login != "" {
-		if err := s.auth(srv, security); err != nil {
+		if err := s.auth(ctx, srv, security); err != nil {
 			s.close()
 			return nil, s.classify(ctx, StageAuth, err)
 		}
@@ -243,7 +243,7 @@ func hasExtension(ehlo, ext string) bool {
 
 // auth authenticates with AUTH PLAIN, or LOGIN when only that is offered
 // (RFC 4954).
-func (s *session) auth(srv Server, security string) error {
+func (s *session) auth(ctx context.Context, srv Server, security string) error {
 	ok, mechs := s.c.Extension("AUTH")
 	if !ok {
 		msg := ErrNoAuth.Error()
@@ -251,6 +251,9 @@ func (s *session) auth(srv Server, security string) error {
 			msg += " over a plain connection (try tls or starttls)"
 		}
 		return &Error{Stage: StageAuth, Kind: lbsync.Permanent, Message: msg, Err: ErrNoAuth}
+	}
+	if srv.OAuth2 != nil {
+		return s.authOAuth(ctx, srv, mechs)
 	}
 	var mech sasl.Client
 	for _, m := range strings.Fields(mechs) {

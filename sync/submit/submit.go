@@ -3,7 +3,9 @@
 // store and flushes them, moving each one to Sent once the server has it.
 //
 // It may import store; it must not import accounts, ui or server. It keeps
-// no package state, never logs, and never puts a password in an error.
+// no package state, never logs, and never puts a password or a token in
+// an error. With Server.OAuth2 it authenticates with AUTH OAUTHBEARER or
+// XOAUTH2 (oauth.go) instead of a password.
 //
 // Each step of connecting (TCP, TLS handshake, STARTTLS, the greeting,
 // which is read here rather than by go-smtp) has Server.ConnectTimeout,
@@ -44,6 +46,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // Security modes of Server.
@@ -69,6 +73,11 @@ type Server struct {
 	// the server offers only that (RFC 4954). No AUTH when Login is empty.
 	// With SecurityNone the password crosses the network in clear.
 	Login, Password string
+	// OAuth2, when set, authenticates with a bearer token instead of the
+	// password: AUTH OAUTHBEARER, or XOAUTH2 when the server offers only
+	// that (RFC 4954, RFC 7628), as Login. A refused token is refreshed
+	// and tried once more (lbsync.OAuthRetry).
+	OAuth2 lbsync.TokenSource
 	// TLS is the client TLS configuration; nil means the system roots.
 	// ServerName defaults to Host.
 	TLS *tls.Config

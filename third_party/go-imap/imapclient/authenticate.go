@@ -76,7 +76,16 @@ type authenticateCommand struct {
 }
 
 func (c *Client) writeSASLResp(resp []byte) error {
-	respStr := internal.EncodeSASL(resp)
+	// Letterbox patch: an empty response to a challenge is an empty line
+	// (RFC 9051 section 6.2.2: the response is BASE64, and the empty
+	// string is that of no octets). "=" stands for an empty response only
+	// as the initial response of SASL-IR (RFC 4959 section 3); Dovecot
+	// answers it here with BAD "Invalid base64 data in continued
+	// response", so XOAUTH2's empty answer to its error challenge failed.
+	respStr := ""
+	if len(resp) > 0 {
+		respStr = internal.EncodeSASL(resp)
+	}
 	if _, err := c.bw.WriteString(respStr + "\r\n"); err != nil {
 		return err
 	}
