@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/letterbox-mail/letterbox/store"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
@@ -82,7 +81,7 @@ func (e *engine) finishReset(ctx context.Context, mb string, ids []int64) error 
 		if err != nil {
 			return err
 		}
-		e.res.Expunged += len(removed)
+		e.count(func(r *Result) { r.Expunged += len(removed) })
 	}
 	return e.st.SetSyncState(ctx, map[string]string{stateKey(mb, "reset"): ""})
 }
@@ -97,6 +96,11 @@ type adopter struct {
 	local  map[int64]uint32    // store id -> local UID, messages without remote UID
 	byMID  map[string][]uint32 // Message-ID -> local UIDs without remote UID
 	used   map[uint32]bool
+	// ready is closed once local and byMID are read (err tells how).
+	ready chan struct{}
+	err   error
+	// any is set once a message was adopted.
+	any bool
 }
 
 // Actions for a new server message.
@@ -106,32 +110,55 @@ const (
 	skip // the message is elsewhere locally; a pending journal entry moves it
 )
 
-func (e *engine) newAdopter(ctx context.Context, mb string, uv uint32, zero []store.RemoteRef, moving map[int64]bool) (*adopter, error) {
-	a := &adopter{byUID: map[uint32]int64{}, moving: moving, local: map[int64]uint32{}, byMID: map[string][]uint32{}, used: map[uint32]bool{}}
+// newAdopter returns the adopter of new messages of mailbox mb. It reads
+// the local messages without a remote UID in the background, while the
+// new messages are fetched; wait returns once they are read.
+func (e *engine) newAdopter(ctx context.Context, mb string, uv uint32, moving map[int64]bool) *adopter {
+	a := &adopter{byUID: map[uint32]int64{}, moving: moving, local: map[int64]uint32{}, byMID: map[string][]uint32{},
+		used: map[uint32]bool{}, ready: make(chan struct{})}
 	for id, l := range e.learned {
 		if l.Mailbox == mb && l.UV == uv {
 			a.byUID[l.UID] = id
 		}
 	}
-	if len(zero) == 0 {
-		return a, nil
-	}
-	uids := make([]uint32, len(zero))
-	for i, r := range zero {
-		uids[i] = r.UID
-		a.local[r.ID] = r.UID
-	}
-	msgs, err := e.st.Fetch(ctx, mb, uids)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range msgs {
-		if mid := normMID(m.MessageID); mid != "" {
-			a.byMID[mid] = append(a.byMID[mid], m.UID)
+	go func() {
+		defer close(a.ready)
+		zero, err := e.st.LocalOnly(ctx, mb)
+		if err != nil || len(zero) == 0 {
+			a.err = err
+			return
 		}
-	}
-	return a, nil
+		uids := make([]uint32, len(zero))
+		for i, r := range zero {
+			uids[i] = r.UID
+			a.local[r.ID] = r.UID
+		}
+		msgs, err := e.st.Fetch(ctx, mb, uids)
+		if err != nil {
+			a.err = err
+			return
+		}
+		for _, m := range msgs {
+			if mid := normMID(m.MessageID); mid != "" {
+				a.byMID[mid] = append(a.byMID[mid], m.UID)
+			}
+		}
+	}()
+	return a
 }
+
+// wait waits until the adopter has read the local messages, and returns
+// the error of reading them. match may be called only after it.
+func (a *adopter) wait() error {
+	if a == nil {
+		return nil
+	}
+	<-a.ready
+	return a.err
+}
+
+// adopted reports whether match adopted a message.
+func (a *adopter) adopted() bool { return a != nil && a.any }
 
 // match returns what to do with server message ruid whose Message-ID is
 // mid, and the local UID to adopt.
@@ -142,6 +169,7 @@ func (a *adopter) match(ruid uint32, mid string) (int, uint32) {
 	if id, ok := a.byUID[ruid]; ok {
 		if uid, ok := a.local[id]; ok && !a.used[uid] {
 			a.used[uid] = true
+			a.any = true
 			return adopt, uid
 		}
 		if a.moving[id] {
@@ -151,6 +179,7 @@ func (a *adopter) match(ruid uint32, mid string) (int, uint32) {
 	for _, uid := range a.byMID[normMID(mid)] {
 		if !a.used[uid] {
 			a.used[uid] = true
+			a.any = true
 			return adopt, uid
 		}
 	}
