@@ -11,11 +11,13 @@ import (
 // arrived should not read every message row: RemoteIndex reads each
 // row's flags from the messages table, which for 10,000 messages in a
 // fresh process is thousands of page reads. RemoteUIDs reads only the
-// index of the small remote_uids table; RemoteRefs and LocalOnly read
-// the message rows of the UIDs asked for, or of the messages without a
-// remote UID. Together they give what RemoteIndex gives:
+// index of the small remote_uids table; RemoteRefs reads the message rows
+// of the UIDs asked for, and LocalCandidates the messages without a
+// remote UID that have given Message-IDs or store ids. Together they give
+// RemoteIndex's rows:
 //
-//	RemoteIndex(mb) = RemoteRefs(mb, RemoteUIDs(mb)) + LocalOnly(mb)
+//	RemoteIndex(mb) = RemoteRefs(mb, RemoteUIDs(mb)) + the rows without a
+//	remote UID, LocalCandidates of their Message-IDs
 //
 // (in another order).
 
@@ -92,34 +94,70 @@ func (s *Store) RemoteRefs(ctx context.Context, mailbox string, remote []uint32)
 	return out, nil
 }
 
-// LocalOnly returns the rows of RemoteIndex(mailbox) without a remote
-// UID: the messages of mailbox the server does not have, or not under
-// this mailbox (appended or moved here locally, not yet replayed),
-// ordered by local UID.
-func (s *Store) LocalOnly(ctx context.Context, mailbox string) ([]RemoteRef, error) {
+// LocalMessage is a message of a mailbox without a remote UID there:
+// appended or moved there locally and not (yet) known on the server
+// under this mailbox.
+type LocalMessage struct {
+	ID        int64
+	UID       uint32
+	MessageID string // as the index keeps it: without angle brackets
+}
+
+// LocalCandidates returns the messages of mailbox without a remote UID
+// there (RemoteIndex's rows with RemoteUID 0) that have one of the
+// Message-IDs mids (as the index keeps them) or one of the store ids ids.
+// It reads them through the Message-ID index and by id, never every
+// message of the mailbox: a sync that matches a few new server messages
+// to local copies looks up just those.
+func (s *Store) LocalCandidates(ctx context.Context, mailbox string, mids []string, ids []int64) ([]LocalMessage, error) {
 	mbID, _, cname, err := s.mailboxDirRead(ctx, mailbox)
 	if err != nil {
-		return nil, fmt.Errorf("local only: %w", err)
+		return nil, fmt.Errorf("local candidates: %w", err)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT m.id, m.uid, m.flags, m.modseq FROM messages m
-		WHERE m.mailbox_id = ? AND NOT EXISTS (SELECT 1 FROM remote_uids r WHERE r.message_id = m.id AND r.mailbox_id = m.mailbox_id)
-		ORDER BY m.uid`, mbID)
-	if err != nil {
-		return nil, fmt.Errorf("local only %s: %w", cname, err)
-	}
-	defer rows.Close()
-	var out []RemoteRef
-	for rows.Next() {
-		var r RemoteRef
-		var flags string
-		if err := rows.Scan(&r.ID, &r.UID, &flags, &r.ModSeq); err != nil {
-			return nil, fmt.Errorf("local only %s: %w", cname, err)
+	// "+m.mailbox_id" keeps the planner off the mailbox's index, which
+	// would walk every message of the mailbox.
+	const q = `SELECT m.id, m.uid, m.message_id FROM messages m WHERE %s AND +m.mailbox_id = ?
+		AND NOT EXISTS (SELECT 1 FROM remote_uids r WHERE r.message_id = m.id AND r.mailbox_id = m.mailbox_id)`
+	seen := map[int64]bool{}
+	var out []LocalMessage
+	scan := func(where string, args []any) error {
+		rows, err := s.rdb.QueryContext(ctx, fmt.Sprintf(q, where), append(args, mbID)...)
+		if err != nil {
+			return err
 		}
-		r.Flags = splitFlags(flags)
-		out = append(out, r)
+		defer rows.Close()
+		for rows.Next() {
+			var m LocalMessage
+			if err := rows.Scan(&m.ID, &m.UID, &m.MessageID); err != nil {
+				return err
+			}
+			if !seen[m.ID] {
+				seen[m.ID] = true
+				out = append(out, m)
+			}
+		}
+		return rows.Err()
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("local only %s: %w", cname, err)
+	for start := 0; start < len(mids); start += remoteRefsChunk {
+		chunk := mids[start:min(start+remoteRefsChunk, len(mids))]
+		args := make([]any, len(chunk))
+		for i, m := range chunk {
+			args[i] = m
+		}
+		if err := scan("m.message_id IN ("+placeholders(len(chunk))+")", args); err != nil {
+			return nil, fmt.Errorf("local candidates %s: %w", cname, err)
+		}
 	}
+	for start := 0; start < len(ids); start += remoteRefsChunk {
+		chunk := ids[start:min(start+remoteRefsChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := scan("m.id IN ("+placeholders(len(chunk))+")", args); err != nil {
+			return nil, fmt.Errorf("local candidates %s: %w", cname, err)
+		}
+	}
+	slices.SortFunc(out, func(a, b LocalMessage) int { return int(int64(a.UID) - int64(b.UID)) })
 	return out, nil
 }

@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// TestRemoteRefsMatchIndex: RemoteUIDs, RemoteRefs and LocalOnly give
-// RemoteIndex's rows in parts (the cheap queries an incremental sync
+// TestRemoteRefsMatchIndex: RemoteUIDs, RemoteRefs and LocalCandidates
+// give RemoteIndex's rows in parts (the cheap queries an incremental sync
 // uses), through partial messages, local-only ones, a local move not yet
 // replayed (Elsewhere), a message moved in from another mailbox, UIDs
 // the store does not know, and more UIDs than one query takes.
@@ -42,9 +42,11 @@ func TestRemoteRefsMatchIndex(t *testing.T) {
 	if _, _, err := s.Move(ctx, Inbox, []uint32{5}, "Archive"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Move(ctx, "Archive", []uint32{arch.UID}, Inbox); err != nil {
+	back, _, err := s.Move(ctx, "Archive", []uint32{arch.UID}, Inbox)
+	if err != nil {
 		t.Fatal(err)
 	}
+	moved := back[0]
 	if _, err := s.SetFlags(ctx, Inbox, []uint32{9}, FlagsAdd, []string{`\Flagged`, "$Work"}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +68,29 @@ func TestRemoteRefsMatchIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		local, err := s.LocalOnly(ctx, mb)
+		// The rows without a remote UID, found by their Message-IDs (and
+		// not by the Message-ID of a message that has one).
+		var mids []string
+		for _, r := range want {
+			if r.RemoteUID == 0 {
+				m, err := s.Get(ctx, r.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mids = append(mids, m.MessageID)
+			}
+		}
+		cands, err := s.LocalCandidates(ctx, mb, append(mids, "r3@x", "nowhere@x"), nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var local []RemoteRef
+		for _, c := range cands {
+			m, err := s.Get(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			local = append(local, RemoteRef{ID: c.ID, UID: c.UID, Flags: m.Flags, ModSeq: m.ModSeq})
 		}
 		got := append(refs, local...)
 		key := func(r RemoteRef) string { return fmt.Sprintf("%+v", r) }
@@ -93,6 +115,12 @@ func TestRemoteRefsMatchIndex(t *testing.T) {
 		if len(known) != remote {
 			t.Errorf("%s: RemoteUIDs has %d, RemoteIndex %d remote UIDs", mb, len(known), remote)
 		}
+	}
+	// By store id: the message moved in from Archive has no remote UID
+	// in INBOX; one with a remote UID there is not a candidate.
+	cands, err := s.LocalCandidates(ctx, Inbox, nil, []int64{moved.ID, 1})
+	if err != nil || len(cands) != 1 || cands[0].ID != moved.ID {
+		t.Fatalf("by id: %+v, %v; want only %d", cands, err, moved.ID)
 	}
 	// A subset comes back in remote UID order, unknown UIDs left out.
 	refs, err := s.RemoteRefs(ctx, Inbox, []uint32{1009, 4, 1003})
