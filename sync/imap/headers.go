@@ -116,19 +116,25 @@ fetch:
 		default:
 		}
 		hs, err := e.fetchMessages(mb, plan[i].uids, plan[i].full)
-		if err == nil && i == 0 {
-			// The local messages a new one may be: read meanwhile.
-			err = ad.wait()
-		}
 		if err != nil {
+			ferr = err
+			break
+		}
+		// The local copies these messages may have: looked up by their
+		// Message-IDs.
+		mids := make([]string, len(hs))
+		for j, h := range hs {
+			mids[j] = normMID(messageID(h.data.Prefix(headerPeek)))
+		}
+		if err := ad.load(ctx, mids); err != nil {
 			releaseAll(hs)
 			ferr = err
 			break
 		}
 		ch := chunk{flags: map[uint32][]string{}, sizes: map[uint32]int64{}}
-		for _, h := range hs {
+		for j, h := range hs {
 			ch.lits = append(ch.lits, h.data)
-			switch act, luid := ad.match(h.uid, messageID(h.data.Prefix(headerPeek))); act {
+			switch act, luid := ad.match(h.uid, mids[j]); act {
 			case adopt:
 				ch.adopted = append(ch.adopted, store.RemotePair{UID: luid, RemoteUID: h.uid})
 				ch.flags[h.uid] = h.flags

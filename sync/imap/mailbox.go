@@ -102,8 +102,7 @@ func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) (tail func() err
 	// while the search is answered, what the store has: the mailbox's
 	// remote UIDs, read from their own small index. Message rows are read
 	// only where a step needs them: the UIDs the server expunged, the
-	// flags it changed, and the local-only messages when new ones may
-	// match them.
+	// flags it changed, and local messages that new ones may be.
 	var serverFlags map[uint32][]string
 	var serverUIDs []uint32
 	var search *imapclient.SearchCommand
@@ -200,7 +199,7 @@ func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) (tail func() err
 
 	var stored func() error
 	if len(fresh) > 0 {
-		ad := e.newAdopter(ctx, mb, uv, ps.moving)
+		ad := e.newAdopter(mb, uv, ps.moving)
 		wait, err := e.fetchNew(ctx, rb, uv, fresh, ad)
 		if err != nil {
 			return nil, err

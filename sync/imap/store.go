@@ -37,7 +37,7 @@ type Store interface {
 	RemoteIndex(ctx context.Context, mailbox string) ([]store.RemoteRef, error)
 	RemoteRefs(ctx context.Context, mailbox string, remote []uint32) ([]store.RemoteRef, error)
 	RemoteUIDs(ctx context.Context, mailbox string) ([]uint32, error)
-	LocalOnly(ctx context.Context, mailbox string) ([]store.RemoteRef, error)
+	LocalCandidates(ctx context.Context, mailbox string, mids []string, ids []int64) ([]store.LocalMessage, error)
 	Remove(ctx context.Context, mailbox string, uids []uint32) ([]uint32, error)
 	RenameMailbox(ctx context.Context, oldName, newName string) error
 	ReplaceBody(ctx context.Context, mailbox string, uid uint32, r io.Reader) error
