@@ -415,7 +415,7 @@ func (s *Store) placeFiles(ctx context.Context, mailbox string, ps []*prepared) 
 			// The mailbox was renamed while the file was written.
 			src = s.mailPath(dir, "tmp", p.key)
 		}
-		if err := os.Rename(src, s.mailPath(dir, p.finalRel)); err != nil {
+		if err := renameFile(src, s.mailPath(dir, p.finalRel)); err != nil {
 			undo()
 			return 0, fmt.Errorf("rename into cur: %w", err)
 		}

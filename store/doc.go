@@ -109,7 +109,7 @@
 // submit.Store (sync/imap, sync/pop3, sync/submit). That is the Go way
 // (interfaces belong to their users) and it is the better one here: the
 // consumers need very different slices of *Store (POP3 seven operations,
-// IMAP sync thirty-one), so each list is the exact contract a second
+// IMAP sync thirty-five), so each list is the exact contract a second
 // implementation (the index in PostgreSQL) must meet for that consumer,
 // and a test can fake just that. The composition roots keep the concrete
 // type: server/backend opens a *Store per user and hands it out through

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/letterbox-mail/letterbox/store/mime"
@@ -73,9 +74,48 @@ func maildirName(file string, flags []string) string {
 // all) and returns those that changed, each with a new MODSEQ. The Maildir
 // file names follow the flags; the index is the truth if a rename fails.
 func (s *Store) SetFlags(ctx context.Context, mailbox string, uids []uint32, op FlagOp, flags []string) ([]FlagUpdate, error) {
-	cflags, err := CanonicalFlags(flags)
-	if err != nil {
-		return nil, fmt.Errorf("set flags: %w", err)
+	return s.SetFlagsMany(ctx, mailbox, []FlagChange{{UIDs: uids, Op: op, Flags: flags}})
+}
+
+// FlagChange is one change of SetFlagsMany: Op with Flags on the messages
+// UIDs (nil: all).
+type FlagChange struct {
+	UIDs  []uint32
+	Op    FlagOp
+	Flags []string
+}
+
+// SetFlagsMany makes several flag changes in one mailbox as one write:
+// each message's flags go through the changes that name it, in order, and
+// the messages whose flags changed are updated in one transaction, with
+// one new MODSEQ, and returned. A sync applying the server's flags
+// (several groups of messages, each gaining or losing some flags) pays
+// for one lock, one read of the rows and one commit instead of one per
+// group. The Maildir file names follow the flags, as in SetFlags.
+func (s *Store) SetFlagsMany(ctx context.Context, mailbox string, changes []FlagChange) ([]FlagUpdate, error) {
+	cflags := make([][]string, len(changes))
+	var uids []uint32
+	all := false
+	for i, c := range changes {
+		f, err := CanonicalFlags(c.Flags)
+		if err != nil {
+			return nil, fmt.Errorf("set flags: %w", err)
+		}
+		cflags[i] = f
+		if c.UIDs == nil {
+			all = true
+		}
+		uids = append(uids, c.UIDs...)
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	none := !all && len(uids) == 0
+	if all {
+		uids = nil
+	} else {
+		slices.Sort(uids)
+		uids = slices.Compact(uids)
 	}
 	if err := s.lockWrite(); err != nil {
 		return nil, err
@@ -85,6 +125,9 @@ func (s *Store) SetFlags(ctx context.Context, mailbox string, uids []uint32, op 
 	if err != nil {
 		return nil, fmt.Errorf("set flags: %w", err)
 	}
+	if none {
+		return nil, nil
+	}
 	rows, err := s.selectRows(ctx, mbID, uids, "")
 	if err != nil {
 		return nil, fmt.Errorf("set flags in %s: %w", cname, err)
@@ -92,20 +135,39 @@ func (s *Store) SetFlags(ctx context.Context, mailbox string, uids []uint32, op 
 	if err := s.markDirty(ctx, mbID); err != nil {
 		return nil, fmt.Errorf("set flags in %s: %w", cname, err)
 	}
+	// want returns the flags of message uid after every change naming it.
+	sets := make([]map[uint32]bool, len(changes))
+	for i, c := range changes {
+		if c.UIDs != nil && len(changes) > 1 {
+			sets[i] = make(map[uint32]bool, len(c.UIDs))
+			for _, u := range c.UIDs {
+				sets[i][u] = true
+			}
+		}
+	}
+	want := func(uid uint32, flags []string) []string {
+		for i, c := range changes {
+			if c.UIDs == nil || sets[i] == nil || sets[i][uid] {
+				flags = applyFlags(flags, c.Op, cflags[i])
+			}
+		}
+		return flags
+	}
 	var updates []FlagUpdate
 	var files [][2]string
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		modseq := s.nextModSeq()
+		ctx2tx := cachedTx{tx, &s.stmts}
 		unreadDelta := 0
 		for _, r := range rows {
-			nf := applyFlags(r.flags, op, cflags)
+			nf := want(r.uid, r.flags)
 			if sameFlags(nf, r.flags) {
 				continue
 			}
 			b, ob := bitsOf(nf), bitsOf(r.flags)
 			unreadDelta += ob.seen - b.seen
 			newFile := maildirName(r.file, nf)
-			if _, err := tx.ExecContext(ctx, "UPDATE messages SET flags = ?, seen = ?, answered = ?, flagged = ?, deleted = ?, draft = ?, modseq = ?, file = ? WHERE id = ?",
+			if _, err := ctx2tx.ExecContext(ctx, qSetFlags,
 				joinFlags(nf), b.seen, b.answered, b.flagged, b.deleted, b.draft, modseq, newFile, r.id); err != nil {
 				return err
 			}
@@ -123,9 +185,9 @@ func (s *Store) SetFlags(ctx context.Context, mailbox string, uids []uint32, op 
 		// Rename before commit: if a rename fails the transaction is
 		// rolled back and the files put back.
 		for i, f := range files {
-			if err := os.Rename(s.mailPath(dir, f[0]), s.mailPath(dir, f[1])); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := renameFile(s.mailPath(dir, f[0]), s.mailPath(dir, f[1])); err != nil && !errors.Is(err, os.ErrNotExist) {
 				for _, done := range files[:i] {
-					os.Rename(s.mailPath(dir, done[1]), s.mailPath(dir, done[0]))
+					renameFile(s.mailPath(dir, done[1]), s.mailPath(dir, done[0]))
 				}
 				return fmt.Errorf("rename %s: %w", f[0], err)
 			}
@@ -205,7 +267,7 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 	undo := func() {
 		for _, p := range done {
 			if move {
-				os.Rename(s.mailPath(dstDir, p.newFile), s.mailPath(srcDir, p.row.file))
+				renameFile(s.mailPath(dstDir, p.newFile), s.mailPath(srcDir, p.row.file))
 			} else {
 				os.Remove(s.mailPath(dstDir, p.newFile))
 			}
@@ -217,7 +279,7 @@ func (s *Store) transfer(ctx context.Context, src string, uids []uint32, dst str
 			// A remote identity belongs to the source mailbox
 			// (identity.go).
 			nf = maildirName(stripIdentity(r.file), r.flags)
-			err = os.Rename(s.mailPath(srcDir, r.file), s.mailPath(dstDir, nf))
+			err = renameFile(s.mailPath(srcDir, r.file), s.mailPath(dstDir, nf))
 		} else {
 			nf = "cur/" + s.uniqueName() + ":2," + MaildirFlags(r.flags)
 			err = linkOrCopy(s.mailPath(srcDir, r.file), s.mailPath(dstDir, nf), !s.opts.NoSync)

@@ -423,7 +423,7 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 		flags := FlagsFromMaildir(maildirInfo(f))
 		if strings.HasPrefix(f, "new/") {
 			rel = "cur/" + maildirBase(f) + ":2," + MaildirFlags(flags)
-			if err := os.Rename(s.mailPath(mb.dir, f), s.mailPath(mb.dir, rel)); err != nil {
+			if err := renameFile(s.mailPath(mb.dir, f), s.mailPath(mb.dir, rel)); err != nil {
 				return err
 			}
 		}

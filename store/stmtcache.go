@@ -26,10 +26,11 @@ const (
 	qThreadBySubject = "SELECT id FROM threads WHERE subject = ? AND last_date BETWEEN ? AND ? ORDER BY last_date DESC LIMIT 1"
 	qInsertThread    = "INSERT INTO threads(subject, last_date) VALUES(?, ?)"
 	qTouchThread     = "UPDATE threads SET last_date = MAX(last_date, ?) WHERE id = ?"
+	qSetFlags        = "UPDATE messages SET flags = ?, seen = ?, answered = ?, flagged = ?, deleted = ?, draft = ?, modseq = ?, file = ? WHERE id = ?"
 	qUpsertThreadRef = "INSERT INTO thread_refs(message_id, thread_id) VALUES(?, ?) ON CONFLICT(message_id) DO UPDATE SET thread_id = excluded.thread_id"
 )
 
-var hotQueries = []string{qInsertMessage, qInsertText, qInsertPending, qThreadOfRef, qThreadBySubject, qInsertThread, qTouchThread, qUpsertThreadRef}
+var hotQueries = []string{qInsertMessage, qInsertText, qInsertPending, qThreadOfRef, qThreadBySubject, qInsertThread, qTouchThread, qUpsertThreadRef, qSetFlags}
 
 // stmtCache keeps the writer connection's hot statements prepared: the
 // driver otherwise parses the SQL of every insert again, which was a

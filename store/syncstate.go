@@ -241,7 +241,7 @@ func (s *Store) ReplaceBody(ctx context.Context, mailbox string, uid uint32, r i
 		os.Remove(p.tmp)
 		return fmt.Errorf("replace body of %s/%d: %w", cname, uid, err)
 	}
-	if err := os.Rename(p.tmp, s.mailPath(dir, file)); err != nil {
+	if err := renameFile(p.tmp, s.mailPath(dir, file)); err != nil {
 		os.Remove(p.tmp)
 		return fmt.Errorf("replace body of %s/%d: %w", cname, uid, err)
 	}

@@ -3,8 +3,9 @@
 #   dovecot_conf DIR CERT KEY UID GID IMAPS_PORT POP3S_PORT [EXTRA_LINES]
 # writes DIR/dovecot.conf: state under DIR, Maildirs in DIR/mail/USER,
 # users in DIR/passwd (passwd-file, PLAIN), IMAPS and POP3S on loopback
-# only (the plain ports off). internal/testpeer/dovecot.go is the Go
-# version the tests use.
+# only (the plain ports off, unless DC_IMAP_PORT names a port for IMAP
+# with STARTTLS). internal/testpeer/dovecot.go is the Go version the tests
+# use.
 dovecot_conf() {
 	local dir=$1 cert=$2 key=$3 uid=$4 gid=$5 imaps=$6 pop3s=$7 extra=${8:-}
 	cat > "$dir/dovecot.conf" <<CONF
@@ -29,7 +30,7 @@ userdb {
 }
 service imap-login {
   inet_listener imap {
-    port = 0
+    port = ${DC_IMAP_PORT:-0}
   }
   inet_listener imaps {
     port = $imaps

@@ -110,7 +110,7 @@ func (e *engine) fetchBodyList(ctx context.Context, mb string, pairs []store.Rem
 		case err == nil:
 			done++
 			nbytes += n
-			e.res.Bodies++
+			e.count(func(r *Result) { r.Bodies++ })
 			if done%50 == 0 || done == len(pairs) {
 				e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseBodies, Done: done, Total: len(pairs), Bytes: nbytes})
 			}

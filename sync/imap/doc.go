@@ -22,18 +22,23 @@
 //     needs, so a folder changed offline is not brought back first;
 //  4. syncs each mailbox (subscribed ones, or those asked for): SELECT
 //     (CONDSTORE when offered), UIDVALIDITY check, the server's UID set
-//     (UID SEARCH ALL, or the full flag fetch), new messages newest first
-//     in chunks, flag changes (FETCH CHANGEDSINCE the stored
-//     HIGHESTMODSEQ, else UID FETCH 1:* FLAGS), expunges by comparing UID
-//     sets; then, for every mailbox, the bodies still missing, as the
-//     BodyPolicy says.
+//     (UID SEARCH ALL, or the full flag fetch) beside the remote UIDs the
+//     store has (read from their own index, not from the message rows),
+//     flag changes (FETCH CHANGEDSINCE the stored HIGHESTMODSEQ, else UID
+//     FETCH 1:* FLAGS), new messages newest first in chunks, expunges by
+//     comparing UID sets; then, for every mailbox, the bodies still
+//     missing, as the BodyPolicy says. A mailbox's store work left after
+//     its network work (the flag changes, the expunges, the saved state)
+//     runs on a store lane while the next mailbox is fetched (lane.go).
 //
-// New messages: the newest 200 come as headers only, so the top of the
-// list is usable at once; the rest come whole in one pass when the policy
-// wants their body now and they are at most 1 MiB, and as headers only
-// otherwise (big ones, older than BodyPolicy.Days, BodyPolicy.OnOpen),
-// their bodies following in the background pass (headers.go says why a
-// header pass over everything would not pay).
+// New messages: when more than 200 are new, the newest 200 come as
+// headers only, so the top of the list is usable at once; the rest, or
+// all of them when there are fewer (the everyday incremental sync), come
+// whole in one pass when the policy wants their body now and they are at
+// most 1 MiB, and as headers only otherwise (big ones, older than
+// BodyPolicy.Days, BodyPolicy.OnOpen), their bodies following in the
+// background pass (headers.go says why a header pass over everything
+// would not pay).
 //
 // A message of zero bytes on the server (Dovecot refuses to APPEND one,
 // but a broken delivery can leave one in a Maildir) is mirrored as a

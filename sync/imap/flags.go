@@ -125,18 +125,22 @@ func (e *engine) applyFlags(ctx context.Context, mb string, uv uint32, server ma
 		g.uids = append(g.uids, ref.UID)
 		changed++
 	}
+	// One write for every group: the store reads the rows and commits
+	// once for the mailbox.
+	var changes []store.FlagChange
 	for _, k := range keys {
 		g := groups[k]
 		slices.Sort(g.uids)
 		if len(g.add) > 0 {
-			if _, err := e.st.SetFlags(ctx, mb, g.uids, store.FlagsAdd, g.add); err != nil {
-				return 0, err
-			}
+			changes = append(changes, store.FlagChange{UIDs: g.uids, Op: store.FlagsAdd, Flags: g.add})
 		}
 		if len(g.remove) > 0 {
-			if _, err := e.st.SetFlags(ctx, mb, g.uids, store.FlagsRemove, g.remove); err != nil {
-				return 0, err
-			}
+			changes = append(changes, store.FlagChange{UIDs: g.uids, Op: store.FlagsRemove, Flags: g.remove})
+		}
+	}
+	if len(changes) > 0 {
+		if _, err := e.st.SetFlagsMany(ctx, mb, changes); err != nil {
+			return 0, err
 		}
 	}
 	if changed > 0 {

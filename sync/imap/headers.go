@@ -14,10 +14,12 @@ import (
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
-// New messages, newest first, headers first: the newest firstHeaderChunk
-// messages are fetched as headers only (UID FETCH (UID FLAGS INTERNALDATE
-// BODY.PEEK[HEADER])), so the top of the list is usable at once. The rest
-// are planned from a cheap UID FETCH (UID RFC822.SIZE INTERNALDATE):
+// New messages, newest first, headers first: when there are more than
+// firstHeaderChunk, the newest firstHeaderChunk are fetched as headers
+// only (UID FETCH (UID FLAGS INTERNALDATE BODY.PEEK[HEADER])), so the top
+// of the list is usable at once. The rest, or all of them when there are
+// fewer (an incremental sync), are planned from a cheap UID FETCH (UID
+// RFC822.SIZE INTERNALDATE):
 // messages whose body the policy wants now and that are small come whole
 // (BODY.PEEK[]) in one pass; big ones, and those the policy leaves for
 // later, come as headers only and get their bodies in the background
@@ -72,9 +74,14 @@ type chunk struct {
 	lits []*literal
 }
 
-// fetchNew downloads the headers of the server messages uids (ascending)
-// of rb, or adopts local copies of them (see adopter).
-func (e *engine) fetchNew(ctx context.Context, rb remoteBox, uv uint32, uids []uint32, ad *adopter) error {
+// fetchNew downloads the server messages uids (ascending) of rb, whole or
+// their headers, or adopts local copies of them (see adopter). It returns
+// once every message is fetched and handed to the store writers; wait
+// waits for the writers and returns the adopted messages whose local copy
+// differs in size from the server's (their bodies are to be fetched
+// again) and the writers' error. When the fetch itself fails, fetchNew
+// waits for the writers and returns the error.
+func (e *engine) fetchNew(ctx context.Context, rb remoteBox, uv uint32, uids []uint32, ad *adopter) (wait func() ([]store.RemotePair, error), err error) {
 	mb := rb.Local
 	// Newest first: the top of the list fills in first.
 	for i, j := 0, len(uids)-1; i < j; i, j = i+1, j-1 {
@@ -84,11 +91,22 @@ func (e *engine) fetchNew(ctx context.Context, rb remoteBox, uv uint32, uids []u
 	chunks := make(chan chunk, 1)
 	werr := make(chan error, 1)
 	failed := make(chan struct{})
-	go func() { werr <- e.storeChunks(ctx, mb, uv, total, chunks, failed) }()
+	var refetch []store.RemotePair // written by the writers, read after them
+	go func() { werr <- e.storeChunks(ctx, mb, uv, total, chunks, failed, &refetch) }()
 	var ferr error
 	var plan []batch
-	if n := min(firstHeaderChunk, len(uids)); n > 0 {
-		plan = append(plan, batch{uids: uids[:n]})
+	var rest []uint32 // planned once the first chunk is on its way
+	if len(uids) > firstHeaderChunk {
+		plan = append(plan, batch{uids: uids[:firstHeaderChunk]})
+		rest = uids[firstHeaderChunk:]
+	} else if len(uids) > 0 {
+		// A few new messages (the everyday incremental sync) come whole
+		// in one pass: their headers first would cost a second pass and a
+		// ReplaceBody each for a list that is complete in a moment anyway.
+		var err error
+		if plan, err = e.planNew(mb, uids); err != nil {
+			ferr = err
+		}
 	}
 fetch:
 	for i := 0; i < len(plan); i++ {
@@ -102,10 +120,21 @@ fetch:
 			ferr = err
 			break
 		}
+		// The local copies these messages may have: looked up by their
+		// Message-IDs.
+		mids := make([]string, len(hs))
+		for j, h := range hs {
+			mids[j] = normMID(messageID(h.data.Prefix(headerPeek)))
+		}
+		if err := ad.load(ctx, mids); err != nil {
+			releaseAll(hs)
+			ferr = err
+			break
+		}
 		ch := chunk{flags: map[uint32][]string{}, sizes: map[uint32]int64{}}
-		for _, h := range hs {
+		for j, h := range hs {
 			ch.lits = append(ch.lits, h.data)
-			switch act, luid := ad.match(h.uid, messageID(h.data.Prefix(headerPeek))); act {
+			switch act, luid := ad.match(h.uid, mids[j]); act {
 			case adopt:
 				ch.adopted = append(ch.adopted, store.RemotePair{UID: luid, RemoteUID: h.uid})
 				ch.flags[h.uid] = h.flags
@@ -119,9 +148,9 @@ fetch:
 			}
 		}
 		chunks <- ch
-		if i == 0 && len(uids) > len(plan[0].uids) {
+		if i == 0 && len(rest) > 0 {
 			// The top of the list is on its way to the store: plan the rest.
-			more, err := e.planNew(mb, uids[len(plan[0].uids):])
+			more, err := e.planNew(mb, rest)
 			if err != nil {
 				ferr = err
 				break
@@ -130,18 +159,23 @@ fetch:
 		}
 	}
 	close(chunks)
-	err := <-werr
 	if ferr != nil {
-		return ferr
+		<-werr
+		return nil, ferr
 	}
-	return err
+	var once sync.Once
+	var serr error
+	return func() ([]store.RemotePair, error) {
+		once.Do(func() { serr = <-werr })
+		return refetch, serr
+	}, nil
 }
 
 // storeChunks writes chunks to the store with storeWriters goroutines, so
 // that one batch's files are written and fsynced while another commits.
 // After a failed write it closes failed, so the fetcher stops, and drains
 // the channel so the fetcher never blocks.
-func (e *engine) storeChunks(ctx context.Context, mb string, uv uint32, total int, chunks <-chan chunk, failed chan<- struct{}) error {
+func (e *engine) storeChunks(ctx context.Context, mb string, uv uint32, total int, chunks <-chan chunk, failed chan<- struct{}, refetch *[]store.RemotePair) error {
 	var (
 		mu   sync.Mutex
 		err  error
@@ -162,7 +196,7 @@ func (e *engine) storeChunks(ctx context.Context, mb string, uv uint32, total in
 					}
 					continue
 				}
-				serr := e.storeChunk(ctx, mb, uv, ch, &mu)
+				serr := e.storeChunk(ctx, mb, uv, ch, &mu, refetch)
 				for _, l := range ch.lits {
 					l.Release()
 				}
@@ -183,39 +217,40 @@ func (e *engine) storeChunks(ctx context.Context, mb string, uv uint32, total in
 	return err
 }
 
-// storeChunk stores one chunk; mu guards the engine's results.
-func (e *engine) storeChunk(ctx context.Context, mb string, uv uint32, ch chunk, mu *sync.Mutex) error {
+// storeChunk stores one chunk; mu serialises the adoptions (and guards
+// refetch).
+func (e *engine) storeChunk(ctx context.Context, mb string, uv uint32, ch chunk, mu *sync.Mutex, refetch *[]store.RemotePair) error {
 	if len(ch.items) > 0 {
 		res, err := e.st.AppendMany(ctx, mb, ch.items)
 		if err != nil {
 			return fmt.Errorf("imap sync %s: store headers: %w", mb, err)
 		}
-		mu.Lock()
+		n := 0
 		for _, r := range res {
 			if r.Err != nil {
 				e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseHeaders, Err: r.Err})
 				continue
 			}
-			e.res.New++
+			n++
 		}
-		mu.Unlock()
+		e.count(func(r *Result) { r.New += n })
 	}
 	if len(ch.adopted) > 0 {
 		// Adoption changes flags and results: one chunk at a time.
 		mu.Lock()
 		defer mu.Unlock()
-		return e.adoptPairs(ctx, mb, uv, ch)
+		return e.adoptPairs(ctx, mb, uv, ch, refetch)
 	}
 	return nil
 }
 
 // adoptPairs maps adopted local messages to their server UIDs and brings
 // their flags to the server's (a pending local change still wins).
-func (e *engine) adoptPairs(ctx context.Context, mb string, uv uint32, ch chunk) error {
+func (e *engine) adoptPairs(ctx context.Context, mb string, uv uint32, ch chunk, refetch *[]store.RemotePair) error {
 	if err := e.st.SetRemoteUIDs(ctx, mb, ch.adopted); err != nil {
 		return err
 	}
-	e.res.Adopted += len(ch.adopted)
+	e.count(func(r *Result) { r.Adopted += len(ch.adopted) })
 	uids := make([]uint32, len(ch.adopted))
 	for i, p := range ch.adopted {
 		uids[i] = p.UID
@@ -236,12 +271,12 @@ func (e *engine) adoptPairs(ctx context.Context, mb string, uv uint32, ch chunk)
 			// partial mark was lost with its old mapping) takes the
 			// server's message.
 			if s := ch.sizes[p.RemoteUID]; s > 0 && s != m.Size {
-				e.refetch = append(e.refetch, p)
+				*refetch = append(*refetch, p)
 			}
 		}
 	}
 	n, err := e.applyFlags(ctx, mb, uv, ch.flags, local)
-	e.res.Flags += n
+	e.count(func(r *Result) { r.Flags += n })
 	return err
 }
 

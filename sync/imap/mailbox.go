@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/letterbox-mail/letterbox/store"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
@@ -55,7 +56,14 @@ func (e *engine) loadState(ctx context.Context, mb string) (mailboxState, error)
 // syncMailbox brings one mailbox up to date except for bodies: UIDVALIDITY,
 // new messages (headers), flags, expunges. The state is saved only after
 // every step succeeded, so an interrupted run repeats the pass.
-func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) error {
+//
+// It does the mailbox's network work and returns the store work left
+// (tail): waiting for the new messages' writers, the flag changes, the
+// expunges and the saved state, which the caller runs on its store lane
+// while the next mailbox is fetched. A nil tail means it was all done
+// here (nothing changed, or a UIDVALIDITY reset, or adopted messages
+// whose bodies had to be fetched again).
+func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) (tail func() error, err error) {
 	mb := rb.Local
 	// The store is read while the server answers SELECT: on a mailbox
 	// where nothing changed, that is all the work there is.
@@ -69,15 +77,15 @@ func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) error {
 	}
 	sel, serr := e.c.selectWait(rb.Name, cmd)
 	if serr != nil {
-		return serr
+		return nil, serr
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	uv := sel.UIDValidity
 	if state.uv != uv {
 		if state, err = e.resetMailbox(ctx, mb, state, uv); err != nil {
-			return err
+			return nil, err
 		}
 		count = -1
 	}
@@ -86,70 +94,76 @@ func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) error {
 	// from a count, before reading the mailbox's whole index.
 	if cond && sel.UIDNext != 0 && uint32(sel.UIDNext) == state.uidnext && sel.HighestModSeq == state.modseq &&
 		len(state.reset) == 0 && count == int(sel.NumMessages) {
-		e.res.Mailboxes++
-		return nil
-	}
-	ri, err := e.st.RemoteIndex(ctx, mb)
-	if err != nil {
-		return err
-	}
-	known := map[uint32]bool{}
-	local := map[uint32]store.RemoteRef{}
-	var zero []store.RemoteRef
-	total := 0
-	for _, r := range ri {
-		if r.RemoteUID != 0 {
-			known[r.RemoteUID] = true
-		}
-		if r.Elsewhere {
-			continue
-		}
-		total++
-		if r.RemoteUID != 0 {
-			local[r.RemoteUID] = r
-		} else {
-			zero = append(zero, r)
-		}
-	}
-	// Nothing changed: same UIDNEXT and HIGHESTMODSEQ, same count.
-	if cond && sel.UIDNext != 0 && uint32(sel.UIDNext) == state.uidnext && sel.HighestModSeq == state.modseq &&
-		int(sel.NumMessages) == len(known) && len(state.reset) == 0 {
-		e.res.Mailboxes++
-		return nil
+		e.count(func(r *Result) { r.Mailboxes++ })
+		return nil, nil
 	}
 
+	// The server's UIDs (UID SEARCH ALL, or the full flag fetch) and,
+	// while the search is answered, what the store has: the mailbox's
+	// remote UIDs, read from their own small index. Message rows are read
+	// only where a step needs them: the UIDs the server expunged, the
+	// flags it changed, and local messages that new ones may be.
 	var serverFlags map[uint32][]string
 	var serverUIDs []uint32
+	var search *imapclient.SearchCommand
 	if cond {
-		if serverUIDs, err = e.searchAll(mb); err != nil {
-			return err
+		search = e.searchStart()
+	} else if serverFlags, err = e.fetchFlags(mb, 0); err != nil {
+		return nil, err
+	}
+	knownUIDs, kerr := e.st.RemoteUIDs(ctx, mb)
+	if cond {
+		if serverUIDs, err = e.searchWait(mb, search); err != nil {
+			return nil, err
 		}
 	} else {
-		if serverFlags, err = e.fetchFlags(mb, 0); err != nil {
-			return err
-		}
 		for u := range serverFlags {
 			serverUIDs = append(serverUIDs, u)
 		}
 		slices.Sort(serverUIDs)
 	}
+	if kerr != nil {
+		return nil, kerr
+	}
+	known := make(map[uint32]bool, len(knownUIDs))
+	for _, u := range knownUIDs {
+		known[u] = true
+	}
 	onServer := make(map[uint32]bool, len(serverUIDs))
 	for _, u := range serverUIDs {
 		onServer[u] = true
 	}
-	var gone []uint32
-	for ruid, ref := range local {
-		if !onServer[ruid] {
-			gone = append(gone, ref.UID)
+	var expunged []uint32
+	for _, u := range knownUIDs {
+		if !onServer[u] {
+			expunged = append(expunged, u)
 		}
 	}
-	if massDelete(len(gone), total) && !e.opts.Force {
-		return &MassDeleteError{Mailbox: mb, Deletions: len(gone), Total: total}
+	var gone []uint32
+	if len(expunged) > 0 {
+		refs, err := e.st.RemoteRefs(ctx, mb, expunged)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refs {
+			if !r.Elsewhere {
+				gone = append(gone, r.UID)
+			}
+		}
+	}
+	if len(gone) > 100 && !e.opts.Force {
+		m, err := e.st.Mailbox(ctx, mb)
+		if err != nil {
+			return nil, err
+		}
+		if massDelete(len(gone), m.Total) {
+			return nil, &MassDeleteError{Mailbox: mb, Deletions: len(gone), Total: m.Total}
+		}
 	}
 
 	entries, err := pendingEntries(ctx, e.st)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ps := pending(entries, mb, uv)
 	var fresh []uint32
@@ -158,70 +172,132 @@ func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) error {
 			fresh = append(fresh, u)
 		}
 	}
-	if len(fresh) > 0 {
-		ad, err := e.newAdopter(ctx, mb, uv, zero, ps.moving)
-		if err != nil {
-			return err
-		}
-		e.refetch = nil
-		if err := e.fetchNew(ctx, rb, uv, fresh, ad); err != nil {
-			return err
-		}
-		if len(e.refetch) > 0 {
-			if err := e.fetchBodyList(ctx, mb, e.refetch); err != nil {
-				return err
-			}
-		}
-	}
 
+	// The flags the server changed, fetched before the new messages, so
+	// that the store work left after them needs no network.
 	if cond {
 		switch {
-		case len(local) > 0 && (state.modseq == 0 || sel.HighestModSeq < state.modseq):
+		case len(knownUIDs) > 0 && (state.modseq == 0 || sel.HighestModSeq < state.modseq):
 			// No usable MODSEQ (first pass, or the server's went back).
 			serverFlags, err = e.fetchFlags(mb, 0)
 		case state.modseq != 0 && sel.HighestModSeq > state.modseq:
 			serverFlags, err = e.fetchFlags(mb, state.modseq)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	n, err := e.applyFlags(ctx, mb, uv, serverFlags, local)
-	if err != nil {
-		return err
+	// Of those, the messages the store had before this pass (new ones
+	// come with their flags).
+	var changed []uint32
+	for u := range serverFlags {
+		if known[u] {
+			changed = append(changed, u)
+		}
 	}
-	e.res.Flags += n
+	slices.Sort(changed)
 
-	if len(gone) > 0 {
-		slices.Sort(gone)
-		removed, err := e.st.Remove(ctx, mb, gone)
+	var stored func() error
+	if len(fresh) > 0 {
+		ad := e.newAdopter(mb, uv, ps.moving)
+		wait, err := e.fetchNew(ctx, rb, uv, fresh, ad)
+		if err != nil {
+			return nil, err
+		}
+		stored = func() error {
+			_, err := wait()
+			return err
+		}
+		if ad.adopted() {
+			// Adopted copies of another size get the server's message,
+			// over this connection: finish here.
+			refetch, err := wait()
+			if err != nil {
+				return nil, err
+			}
+			stored = nil
+			if len(refetch) > 0 {
+				if err := e.fetchBodyList(ctx, mb, refetch); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+
+	tail = func() error {
+		if stored != nil {
+			if err := stored(); err != nil {
+				return err
+			}
+		}
+		local := map[uint32]store.RemoteRef{}
+		if len(changed) > 0 {
+			refs, err := e.st.RemoteRefs(ctx, mb, changed)
+			if err != nil {
+				return err
+			}
+			for _, r := range refs {
+				if !r.Elsewhere {
+					local[r.RemoteUID] = r
+				}
+			}
+		}
+		n, err := e.applyFlags(ctx, mb, uv, serverFlags, local)
 		if err != nil {
 			return err
 		}
-		e.res.Expunged += len(removed)
-		e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseExpunge, Done: len(removed), Total: len(gone)})
-	}
-	if len(state.reset) > 0 {
-		if err := e.finishReset(ctx, mb, state.reset); err != nil {
-			return err
+		e.count(func(r *Result) { r.Flags += n })
+		if len(gone) > 0 {
+			slices.Sort(gone)
+			removed, err := e.st.Remove(ctx, mb, gone)
+			if err != nil {
+				return err
+			}
+			e.count(func(r *Result) { r.Expunged += len(removed) })
+			e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseExpunge, Done: len(removed), Total: len(gone)})
 		}
+		if len(state.reset) > 0 {
+			if err := e.finishReset(ctx, mb, state.reset); err != nil {
+				return err
+			}
+		}
+		e.count(func(r *Result) { r.Mailboxes++ })
+		return e.st.SetSyncState(ctx, map[string]string{
+			stateKey(mb, "uidvalidity"): fmtUint(uv),
+			stateKey(mb, "uidnext"):     fmtUint(uint32(sel.UIDNext)),
+			stateKey(mb, "modseq"):      fmtUint(sel.HighestModSeq),
+		})
 	}
-	e.res.Mailboxes++
-	return e.st.SetSyncState(ctx, map[string]string{
-		stateKey(mb, "uidvalidity"): fmtUint(uv),
-		stateKey(mb, "uidnext"):     fmtUint(uint32(sel.UIDNext)),
-		stateKey(mb, "modseq"):      fmtUint(sel.HighestModSeq),
-	})
+	if len(state.reset) > 0 || stored == nil && len(fresh) > 0 {
+		// A reset, or adopted messages: in order, here.
+		return nil, tail()
+	}
+	return tail, nil
 }
 
-// searchAll returns the UIDs of the selected mailbox (RFC 4731 ESEARCH
-// when offered, for a compact answer).
-func (e *engine) searchAll(mb string) ([]uint32, error) {
+// syncMailboxNow is syncMailbox with its store work done before it
+// returns (one mailbox on its own: nothing to overlap it with).
+func (e *engine) syncMailboxNow(ctx context.Context, rb remoteBox) error {
+	tail, err := e.syncMailbox(ctx, rb)
+	if err != nil || tail == nil {
+		return err
+	}
+	return tail()
+}
+
+// searchStart sends UID SEARCH ALL for the selected mailbox (RFC 4731
+// ESEARCH when offered, for a compact answer); searchWait takes the UIDs.
+func (e *engine) searchStart() *imapclient.SearchCommand {
 	var opts *imap.SearchOptions
 	if e.c.caps.Has(imap.CapESearch) {
 		opts = &imap.SearchOptions{ReturnAll: true}
 	}
-	data, err := e.c.c.UIDSearch(&imap.SearchCriteria{}, opts).Wait()
+	return e.c.c.UIDSearch(&imap.SearchCriteria{}, opts)
+}
+
+// searchWait returns the UIDs the search of searchStart found.
+func (e *engine) searchWait(mb string, cmd *imapclient.SearchCommand) ([]uint32, error) {
+	data, err := cmd.Wait()
 	if err != nil {
 		return nil, e.c.wrap("search", mb, err)
 	}

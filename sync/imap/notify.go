@@ -149,7 +149,7 @@ func (e *engine) syncChanged(ctx context.Context, boxes []remoteBox) error {
 	for _, rb := range boxes {
 		e.res = Result{}
 		e.report(lbsync.Event{Mailbox: rb.Local, Phase: lbsync.PhaseHeaders, Note: "changed on the server"})
-		err := e.syncMailbox(ctx, rb)
+		err := e.syncMailboxNow(ctx, rb)
 		if err == nil {
 			err = e.fetchBodies(ctx, rb)
 		}

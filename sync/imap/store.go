@@ -35,11 +35,15 @@ type Store interface {
 	RemoteCount(ctx context.Context, mailbox string) (int, error)
 	RemoteIDs(ctx context.Context) ([]store.RemoteIDInfo, error)
 	RemoteIndex(ctx context.Context, mailbox string) ([]store.RemoteRef, error)
+	RemoteRefs(ctx context.Context, mailbox string, remote []uint32) ([]store.RemoteRef, error)
+	RemoteUIDs(ctx context.Context, mailbox string) ([]uint32, error)
+	LocalCandidates(ctx context.Context, mailbox string, mids []string, ids []int64) ([]store.LocalMessage, error)
 	Remove(ctx context.Context, mailbox string, uids []uint32) ([]uint32, error)
 	RenameMailbox(ctx context.Context, oldName, newName string) error
 	ReplaceBody(ctx context.Context, mailbox string, uid uint32, r io.Reader) error
 	ResetRemote(ctx context.Context, mailbox string) error
 	SetFlags(ctx context.Context, mailbox string, uids []uint32, op store.FlagOp, flags []string) ([]store.FlagUpdate, error)
+	SetFlagsMany(ctx context.Context, mailbox string, changes []store.FlagChange) ([]store.FlagUpdate, error)
 	SetRemoteUIDs(ctx context.Context, mailbox string, pairs []store.RemotePair) error
 	SetSpecialUse(ctx context.Context, name, specialUse string) error
 	SetSubscribed(ctx context.Context, name string, subscribed bool) error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/letterbox-mail/letterbox/store"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
@@ -20,10 +21,18 @@ type engine struct {
 	learned map[int64]learnedRef
 	// later are the journal entries after the one being replayed.
 	later []entry
-	// refetch are adopted messages whose local copy differs in size from
-	// the server's; their bodies are fetched again.
-	refetch []store.RemotePair
-	res     Result
+	// mu guards res: the store writers and the store lane (lane.go)
+	// count beside the connection's goroutine. rmu serialises reports.
+	mu  sync.Mutex
+	rmu sync.Mutex
+	res Result
+}
+
+// count changes the result under mu.
+func (e *engine) count(f func(r *Result)) {
+	e.mu.Lock()
+	f(&e.res)
+	e.mu.Unlock()
 }
 
 // Sync runs one two-way sync of the account (see the package doc for the
@@ -91,19 +100,24 @@ func resumable(c *conn, err error) bool {
 	return lbsync.IsTemporary(err) && !isNo(err)
 }
 
-// report sends an event with the account filled in.
+// report sends an event with the account filled in, one at a time (the
+// store writers and the store lane report too).
 func (e *engine) report(ev lbsync.Event) {
 	ev.Account = e.opts.Account
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
 	e.opts.Report.Report(ev)
 }
 
 // note records a remark in the result and reports it.
 func (e *engine) note(mb string, phase lbsync.Phase, text string) {
-	if mb != "" {
-		e.res.Notes = append(e.res.Notes, mb+": "+text)
-	} else {
-		e.res.Notes = append(e.res.Notes, text)
-	}
+	e.count(func(r *Result) {
+		if mb != "" {
+			r.Notes = append(r.Notes, mb+": "+text)
+		} else {
+			r.Notes = append(r.Notes, text)
+		}
+	})
 	e.report(lbsync.Event{Mailbox: mb, Phase: phase, Note: text})
 }
 
@@ -140,18 +154,39 @@ func (e *engine) run(ctx context.Context) error {
 	if err := e.ensureLocal(ctx, targets); err != nil {
 		return err
 	}
-	var synced []remoteBox
-	for _, rb := range targets {
-		err := e.syncMailbox(ctx, rb)
+	// Each mailbox's store work (flags, expunges, saved state) runs on the
+	// lane while the next mailbox is fetched; every mailbox's work is done
+	// before the bodies, before returning, and before the sync lock is
+	// let go.
+	ok := map[string]bool{}
+	lane := newLane(func(rb remoteBox, err error) {
 		if err == nil {
-			synced = append(synced, rb)
+			ok[rb.Local] = true
+			return
+		}
+		e.report(lbsync.Event{Mailbox: rb.Local, Phase: lbsync.PhaseHeaders, Err: err})
+		errs = append(errs, err)
+	})
+	for _, rb := range targets {
+		tail, err := e.syncMailbox(ctx, rb)
+		if err == nil {
+			lane.run(rb, tail)
 			continue
 		}
 		e.report(lbsync.Event{Mailbox: rb.Local, Phase: lbsync.PhaseHeaders, Err: err})
 		if ctx.Err() != nil || lbsync.IsTemporary(err) {
+			lane.wait()
 			return errors.Join(append(errs, err)...)
 		}
+		lane.wait()
 		errs = append(errs, err)
+	}
+	lane.wait()
+	var synced []remoteBox
+	for _, rb := range targets {
+		if ok[rb.Local] {
+			synced = append(synced, rb)
+		}
 	}
 	for _, rb := range synced {
 		if err := e.fetchBodies(ctx, rb); err != nil {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/letterbox-mail/letterbox/store"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
@@ -82,7 +81,7 @@ func (e *engine) finishReset(ctx context.Context, mb string, ids []int64) error 
 		if err != nil {
 			return err
 		}
-		e.res.Expunged += len(removed)
+		e.count(func(r *Result) { r.Expunged += len(removed) })
 	}
 	return e.st.SetSyncState(ctx, map[string]string{stateKey(mb, "reset"): ""})
 }
@@ -90,13 +89,22 @@ func (e *engine) finishReset(ctx context.Context, mb string, ids []int64) error 
 // adopter decides, for each new server message, whether a local message
 // without a remote UID is the same message: one a replayed move or append
 // put there (by UID, from the learned map), or one with the same
-// Message-ID. Each local message is adopted at most once.
+// Message-ID. Each local message is adopted at most once. The local
+// messages are looked up by the Message-IDs of the new messages as they
+// arrive (load), so a mailbox of any size costs a few index lookups.
 type adopter struct {
+	st     Store
+	mb     string
 	byUID  map[uint32]int64    // learned remote UID -> store id
 	moving map[int64]bool      // store ids a pending journal entry moves
 	local  map[int64]uint32    // store id -> local UID, messages without remote UID
 	byMID  map[string][]uint32 // Message-ID -> local UIDs without remote UID
 	used   map[uint32]bool
+	asked  map[string]bool // Message-IDs looked up
+	// ids are the learned store ids, looked up with the first load.
+	ids []int64
+	// any is set once a message was adopted.
+	any bool
 }
 
 // Actions for a new server message.
@@ -106,35 +114,57 @@ const (
 	skip // the message is elsewhere locally; a pending journal entry moves it
 )
 
-func (e *engine) newAdopter(ctx context.Context, mb string, uv uint32, zero []store.RemoteRef, moving map[int64]bool) (*adopter, error) {
-	a := &adopter{byUID: map[uint32]int64{}, moving: moving, local: map[int64]uint32{}, byMID: map[string][]uint32{}, used: map[uint32]bool{}}
+func (e *engine) newAdopter(mb string, uv uint32, moving map[int64]bool) *adopter {
+	a := &adopter{st: e.st, mb: mb, byUID: map[uint32]int64{}, moving: moving, local: map[int64]uint32{},
+		byMID: map[string][]uint32{}, used: map[uint32]bool{}, asked: map[string]bool{}}
 	for id, l := range e.learned {
 		if l.Mailbox == mb && l.UV == uv {
 			a.byUID[l.UID] = id
+			a.ids = append(a.ids, id)
 		}
 	}
-	if len(zero) == 0 {
-		return a, nil
+	return a
+}
+
+// load looks up the local messages without a remote UID that have one of
+// the Message-IDs mids (normalised), and the learned ones, before match
+// is asked about them.
+func (a *adopter) load(ctx context.Context, mids []string) error {
+	if a == nil {
+		return nil
 	}
-	uids := make([]uint32, len(zero))
-	for i, r := range zero {
-		uids[i] = r.UID
-		a.local[r.ID] = r.UID
+	var ask []string
+	for _, m := range mids {
+		if m != "" && !a.asked[m] {
+			a.asked[m] = true
+			ask = append(ask, m)
+		}
 	}
-	msgs, err := e.st.Fetch(ctx, mb, uids)
+	if len(ask) == 0 && len(a.ids) == 0 {
+		return nil
+	}
+	found, err := a.st.LocalCandidates(ctx, a.mb, ask, a.ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, m := range msgs {
+	a.ids = nil
+	for _, m := range found {
+		if _, ok := a.local[m.ID]; ok {
+			continue
+		}
+		a.local[m.ID] = m.UID
 		if mid := normMID(m.MessageID); mid != "" {
 			a.byMID[mid] = append(a.byMID[mid], m.UID)
 		}
 	}
-	return a, nil
+	return nil
 }
 
+// adopted reports whether match adopted a message.
+func (a *adopter) adopted() bool { return a != nil && a.any }
+
 // match returns what to do with server message ruid whose Message-ID is
-// mid, and the local UID to adopt.
+// mid (normalised), and the local UID to adopt.
 func (a *adopter) match(ruid uint32, mid string) (int, uint32) {
 	if a == nil {
 		return download, 0
@@ -142,15 +172,17 @@ func (a *adopter) match(ruid uint32, mid string) (int, uint32) {
 	if id, ok := a.byUID[ruid]; ok {
 		if uid, ok := a.local[id]; ok && !a.used[uid] {
 			a.used[uid] = true
+			a.any = true
 			return adopt, uid
 		}
 		if a.moving[id] {
 			return skip, 0
 		}
 	}
-	for _, uid := range a.byMID[normMID(mid)] {
+	for _, uid := range a.byMID[mid] {
 		if !a.used[uid] {
 			a.used[uid] = true
+			a.any = true
 			return adopt, uid
 		}
 	}

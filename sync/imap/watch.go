@@ -212,7 +212,7 @@ func (e *engine) idle(ctx context.Context, d time.Duration) (int, error) {
 // syncInbox is the incremental update of INBOX while watching.
 func (e *engine) syncInbox(ctx context.Context, inbox remoteBox) error {
 	e.res = Result{}
-	err := e.syncMailbox(ctx, inbox)
+	err := e.syncMailboxNow(ctx, inbox)
 	if err == nil {
 		err = e.fetchBodies(ctx, inbox)
 	}

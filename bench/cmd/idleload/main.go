@@ -3,7 +3,8 @@
 // SMTP for a fixed time. It then checks that there were no errors, that
 // every message was delivered exactly once (by Message-ID, over a fresh
 // IMAP session) and that every IDLE session was told of every message, and
-// reports the server's peak RSS (from /proc, given its pid).
+// reports the server's peak RSS (from /proc, given its pid). It exits 1
+// when any check fails.
 //
 // It talks to a server on loopback only; it is a benchmark tool, not part
 // of the tests.
@@ -145,8 +146,9 @@ func run(imapAddr, smtpAddr, user, pass string, nSess, nSub int, dur time.Durati
 	want := start + uint32(sent.Load())
 	// Give the last notifications a moment.
 	deadline := time.Now().Add(30 * time.Second)
+	behind := 0
 	for {
-		behind := 0
+		behind = 0
 		for _, id := range idlers {
 			if id.seen.Load() < want {
 				behind++
@@ -196,7 +198,7 @@ func run(imapAddr, smtpAddr, user, pass string, nSess, nSub int, dur time.Durati
 	if pid > 0 {
 		fmt.Printf("server peak RSS: %s\n", rss(pid))
 	}
-	if failed.Load() > 0 || dups > 0 || len(count) != int(sent.Load()) {
+	if failed.Load() > 0 || dups > 0 || len(count) != int(sent.Load()) || behind > 0 {
 		return fmt.Errorf("FAILED")
 	}
 	return nil
