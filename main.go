@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runEnv executes args with the settings and streams of e.
 func runEnv(ctx context.Context, e *env, args []string) int {
 	stderr := e.stderr
+	defer startProfiles(e.getenv, stderr)()
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
