@@ -29,6 +29,10 @@ type env struct {
 	// openURL opens the browser of an OAuth2 sign-in (nil:
 	// accounts.OpenBrowser); tests play the browser.
 	openURL func(ctx context.Context, url string) error
+	// process is set when e is the whole process (main), not a test
+	// running commands in its own process: only then may a command
+	// change process-wide settings such as the garbage collector's.
+	process bool
 }
 
 // dataHome returns the data directory: --data, else $XDG_DATA_HOME/letterbox,

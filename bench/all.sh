@@ -46,7 +46,10 @@
 # Tunables: RUNS (3), QRUNS (21), SEED (1), ROWS (all: "full nochange
 # pop3 incr serve smtp idle"; rows always run in that order), SMTP_M
 # (10000), SESSIONS (500), SUBMITTERS (50), DURATION (60s), OUT, COMMIT
-# (the label printed for the code measured; git's HEAD by default).
+# (the label printed for the code measured; git's HEAD by default), KEEP
+# (1: after the table, write OUT/keep.env, the servers' ports and the
+# clients' directories, and keep Dovecot and letterbox serve running until
+# the script is killed: for profiling one row by hand).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib/dovecot.sh
@@ -437,3 +440,13 @@ fi
 	echo
 	echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(go version | cut -d' ' -f3); dovecot $(dovecot --version | cut -d' ' -f1); $(mbsync -v 2>&1 | head -1); fetchmail $(fetchmail -V 2>/dev/null | sed -n 's/^This is fetchmail release \([^ ,+]*\).*/\1/p' | head -1); postfix $(postconf -h mail_version); load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/table.md" | tee -a "$RES"
+
+if [ "${KEEP:-}" = 1 ]; then
+	declare -p DC_IMAPS DC_POP3S DC_IMAP ANN BOB PASS LB TREE NEWSPEC MBD LBD FOLDERS 2>/dev/null > "$OUT/keep.env" || true
+	declare -p LB_SMTP LB_IMAP LB_IMAPS LB_PID LBDATA 2>/dev/null >> "$OUT/keep.env" || true
+	# LOCK_FD: a descriptor holding a benchmark lock (flock) taken for the
+	# measured rows; it is let go here, while the servers keep running.
+	[ -z "${LOCK_FD:-}" ] || flock -u "$LOCK_FD"
+	echo "KEEP=1: servers kept running; their settings are in $OUT/keep.env; kill $$ to end" | tee -a "$RES"
+	while :; do sleep 3600; done
+fi

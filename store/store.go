@@ -29,6 +29,11 @@ type Options struct {
 	Location *time.Location
 	// Readers is the number of read connections; 4 when zero.
 	Readers int
+	// WriteCacheKiB is the page cache of the writer connection, in KiB;
+	// 8000 when zero. The writer fills it over a long run of appends (a
+	// full sync, a busy MX), so it is most of a process's memory beside
+	// the program: the client asks for less (accounts.Open).
+	WriteCacheKiB int
 	// DeferText makes appends leave the full-text row of a message to a
 	// background indexer, which writes them in large batches when
 	// appends pause (textindex.go). Searches first index what waits, so
@@ -187,13 +192,16 @@ func (s *Store) openDB(ctx context.Context) error {
 		v.Add("_pragma", "journal_mode(WAL)")
 		v.Add("_pragma", "synchronous("+syncMode+")")
 		v.Add("_pragma", "foreign_keys(OFF)")
-		v.Add("_pragma", "cache_size(-8000)")
 		for _, e := range extra {
 			v.Add("_pragma", e)
 		}
 		return "file:" + uriPath(path) + "?" + v.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("temp_store(MEMORY)"))
+	wcache := 8000
+	if s.opts.WriteCacheKiB > 0 {
+		wcache = s.opts.WriteCacheKiB
+	}
+	w, err := sql.Open("sqlite", dsn("temp_store(MEMORY)", fmt.Sprintf("cache_size(-%d)", wcache)))
 	if err != nil {
 		return err
 	}
@@ -205,7 +213,7 @@ func (s *Store) openDB(ctx context.Context) error {
 		w.Close()
 		return err
 	}
-	s.readDSN = dsn("query_only(1)")
+	s.readDSN = dsn("query_only(1)", "cache_size(-8000)")
 	r, err := sql.Open("sqlite", s.readDSN)
 	if err != nil {
 		w.Close()

@@ -25,7 +25,7 @@ import (
 // later, come as headers only and get their bodies in the background
 // pass. Every chunk is stored with one AppendMany, by one of two writer
 // goroutines, while the connection goroutine fetches the next; at most
-// four chunks (of at most fullChunkBytes) are in memory.
+// three chunks (of at most fullChunkBytes) are in memory.
 //
 // Why not headers only for everything: in the store, writing a header
 // file costs what writing the whole message costs (an fsync each), and
@@ -35,12 +35,19 @@ import (
 // completing the list barely sooner.
 
 // Chunk bounds: a small first chunk shows the newest list quickly; whole
-// messages are chunked by count and bytes, so memory stays bounded.
+// messages are chunked by count and bytes, so memory stays bounded. At
+// most three chunks are in memory (one being fetched, two being stored;
+// the hand-off is unbuffered), so fullChunkBytes sets the sync's live
+// heap: with four chunks of 8 MiB a full sync of 19,000 messages (27 KB
+// on average) peaked at 145 MB RSS; with three of 2 MiB (about 75 such
+// messages, one store commit each), the writer's smaller page cache
+// (accounts.Open) and the sync command's memory limit, at 53-56 MB
+// (bench/all.sh, docs/BENCHMARKS.md).
 const (
 	firstHeaderChunk = 200
 	headerChunk      = 1000
 	fullChunk        = 500
-	fullChunkBytes   = 8 << 20
+	fullChunkBytes   = 2 << 20
 	// storeWriters is how many chunks are written to the store at once.
 	storeWriters = 2
 )
@@ -88,7 +95,7 @@ func (e *engine) fetchNew(ctx context.Context, rb remoteBox, uv uint32, uids []u
 		uids[i], uids[j] = uids[j], uids[i]
 	}
 	total := len(uids)
-	chunks := make(chan chunk, 1)
+	chunks := make(chan chunk)
 	werr := make(chan error, 1)
 	failed := make(chan struct{})
 	var refetch []store.RemotePair // written by the writers, read after them
