@@ -204,7 +204,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Messa
 // again. store.ErrNotFound means the message was expunged.
 func (s *session) openMessage(m *store.Message) (*os.File, error) {
 	for try := 0; ; try++ {
-		f, err := os.Open(filepath.Join(s.st.Root(), m.File))
+		f, err := openRead(filepath.Join(s.st.Root(), m.File))
 		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 6 {
 			return f, err
 		}
