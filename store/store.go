@@ -75,6 +75,7 @@ type Store struct {
 	placing   map[string]bool // Maildir keys placed in cur/, not yet indexed
 	gc        groupCommitter  // batches concurrent Appends
 	stmts     stmtCache       // prepared statements of the writer connection
+	rstmts    readStmts       // prepared statements of the readers (imap_fetch.go)
 	modseq    uint64          // last MODSEQ handed out; guarded by wmu
 	lastID    int64           // last message id handed out; guarded by wmu
 	marked    bool            // the session's row is durable; guarded by wmu
@@ -289,6 +290,7 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) closeDB() {
+	s.rstmts.close()
 	if s.rdb != nil {
 		s.rdb.Close()
 	}
@@ -327,6 +329,7 @@ func (s *Store) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	s.rstmts.close()
 	if err := s.rdb.Close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // Fetch implements FETCH and UID FETCH (RFC 9051 sections 6.4.5, 6.4.9).
-// Metadata comes from the index; envelope and body structure from the
+// Metadata comes from the index (store.IMAPFetch); envelope and body structure from the
 // structure the store computes once per message (bodystructure.go);
 // sections are read from the message file, and BODY[] is streamed from it
 // as is.
@@ -34,7 +34,8 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		return nil
 	}
 	ctx := s.ctx()
-	msgs, err := s.st.Fetch(ctx, name, uidsOf(refs))
+	mbID := s.sel.mb.id
+	msgs, err := s.st.IMAPFetch(ctx, mbID, uidsOf(refs))
 	if err != nil {
 		return storeError("fetch "+name, err)
 	}
@@ -63,7 +64,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			}
 			// The files were renamed with their new flags.
 			if len(updates) > 0 {
-				fresh, err := s.st.Fetch(ctx, name, unseen)
+				fresh, err := s.st.IMAPFetch(ctx, mbID, unseen)
 				if err != nil {
 					return storeError("fetch "+name, err)
 				}
@@ -177,7 +178,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Messa
 	for _, bs := range options.BodySection {
 		var err error
 		if wholeMessage(bs) {
-			err = writeWholeMessage(rw, f, bs)
+			err = s.srv.writeWholeMessage(rw, f, bs)
 		} else {
 			err = writeBodySectionOf(rw, f, st, bs)
 		}
@@ -203,7 +204,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, ref msgRef, m *store.Messa
 // again. store.ErrNotFound means the message was expunged.
 func (s *session) openMessage(m *store.Message) (*os.File, error) {
 	for try := 0; ; try++ {
-		f, err := os.Open(filepath.Join(s.st.Root(), m.File))
+		f, err := openRead(filepath.Join(s.st.Root(), m.File))
 		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 6 {
 			return f, err
 		}
@@ -223,7 +224,7 @@ func (s *session) openMessage(m *store.Message) (*os.File, error) {
 
 // writeWholeMessage writes BODY[]<partial>, streamed from the file as
 // it is.
-func writeWholeMessage(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.FetchItemBodySection) error {
+func (srv *Server) writeWholeMessage(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.FetchItemBodySection) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return err
@@ -234,7 +235,13 @@ func writeWholeMessage(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.
 		n = min(bs.Partial.Size, n-off)
 	}
 	wc := rw.WriteBodySection(bs, n)
-	_, err = io.Copy(wc, io.NewSectionReader(f, off, n))
+	buf, _ := srv.copyBufs.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, 32<<10)
+		buf = &b
+	}
+	_, err = io.CopyBuffer(wc, io.NewSectionReader(f, off, n), *buf)
+	srv.copyBufs.Put(buf)
 	if cerr := wc.Close(); err == nil {
 		err = cerr
 	}

@@ -254,7 +254,7 @@ func (c *searchCompiler) scanHeader(key, value string) ([]uint32, error) {
 const maxSearchHeader = 64 << 10
 
 func readHeader(path string) (textproto.Header, error) {
-	f, err := os.Open(path)
+	f, err := openRead(path)
 	if err != nil {
 		return textproto.Header{}, err
 	}

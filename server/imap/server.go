@@ -87,6 +87,9 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	imap *imapserver.Server
+	// copyBufs are the *[]byte buffers BODY[] is copied through
+	// (writeWholeMessage): io.Copy allocated 32 KiB per message.
+	copyBufs sync.Pool
 
 	// ctx is the base context of every command; Close cancels it, and
 	// so does Shutdown when its grace period ends.

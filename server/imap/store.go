@@ -21,6 +21,7 @@ type Store interface {
 	Expunge(ctx context.Context, mailbox string, uids []uint32) ([]uint32, error)
 	Fetch(ctx context.Context, mailbox string, uids []uint32) ([]store.Message, error)
 	Get(ctx context.Context, id int64) (*store.Message, error)
+	IMAPFetch(ctx context.Context, mailboxID int64, uids []uint32) ([]store.Message, error)
 	Mailbox(ctx context.Context, name string) (*store.Mailbox, error)
 	Mailboxes(ctx context.Context) ([]store.Mailbox, error)
 	Move(ctx context.Context, src string, uids []uint32, dst string) ([]store.UIDPair, uint32, error)

@@ -34,7 +34,7 @@ func (l *listener) Accept() (net.Conn, error) {
 	if _, ok := c.(*tls.Conn); ok {
 		return c, nil // go-smtp recognises implicit TLS by the type
 	}
-	return &startTLSConn{Conn: c, timeout: l.s.opts.HandshakeTimeout}, nil
+	return &startTLSConn{Conn: newCorkConn(c), timeout: l.s.opts.HandshakeTimeout}, nil
 }
 
 // startTLSConn bounds the STARTTLS handshake. After the greeting, the only

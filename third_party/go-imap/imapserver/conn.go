@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -39,6 +41,10 @@ type Conn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	encMutex sync.Mutex
+	// corked is set while the client has more commands waiting in br:
+	// responses stay in bw until the connection is about to wait for
+	// input (Letterbox patch, see flushIfIdle).
+	corked atomic.Bool
 
 	mutex   sync.Mutex
 	conn    net.Conn
@@ -74,6 +80,7 @@ func (c *Conn) NetConn() net.Conn {
 
 // Bye terminates the IMAP connection.
 func (c *Conn) Bye(text string) error {
+	c.corked.Store(false) // Letterbox patch: the BYE and all before it go out
 	respErr := c.writeStatusResp("", &imap.StatusResponse{
 		Type: imap.StatusResponseTypeBye,
 		Text: text,
@@ -98,6 +105,8 @@ func (c *Conn) serve() {
 			c.server.logger().Printf("panic handling command: %v\n%s", v, debug.Stack())
 		}
 
+		c.corked.Store(false)
+		c.flush() // Letterbox patch: what is still corked, e.g. LOGOUT's OK
 		c.conn.Close()
 	}()
 
@@ -179,6 +188,10 @@ func (c *Conn) serve() {
 		dec.MaxSize = maxCommandSize
 		dec.CheckBufferedLiteralFunc = c.checkBufferedLiteral
 
+		// Letterbox patch: flush before waiting for the client.
+		if err := c.flushIfIdle(); err != nil {
+			break
+		}
 		if c.state == imap.ConnStateLogout || dec.EOF() {
 			break
 		}
@@ -462,6 +475,38 @@ func (c *Conn) canAuth() bool {
 	return isTLS || c.server.options.InsecureAuth
 }
 
+// flushIfIdle is the Letterbox patch that corks responses. Before the
+// connection reads its next command: when the client has already sent a
+// whole line of it (pipelining, as mbsync fetches each message with its
+// own UID FETCH), the responses stay buffered and go out with those of
+// the next commands, in full buffers; otherwise they are flushed now, as
+// upstream flushed each response as it ended. A continuation request,
+// IDLE, STARTTLS, BYE and the end of the connection flush too. The
+// upstream flush per response cost one write (and one TLS record) for
+// each FETCH response.
+func (c *Conn) flushIfIdle() error {
+	if n := c.br.Buffered(); n > 0 {
+		if buf, _ := c.br.Peek(n); bytes.IndexByte(buf, '\n') >= 0 {
+			c.corked.Store(true)
+			return nil
+		}
+	}
+	c.corked.Store(false)
+	return c.flush()
+}
+
+// flush writes out what the responses left in bw (Letterbox patch).
+func (c *Conn) flush() error {
+	c.encMutex.Lock()
+	defer c.encMutex.Unlock()
+	if c.bw.Buffered() == 0 {
+		return nil
+	}
+	c.setWriteTimeout(respWriteTimeout)
+	defer c.setWriteTimeout(0)
+	return c.bw.Flush()
+}
+
 func (c *Conn) writeStatusResp(tag string, statusResp *imap.StatusResponse) error {
 	enc := newResponseEncoder(c)
 	defer enc.end()
@@ -536,6 +581,7 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 
 	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer)
 	wireEnc.QuotedUTF8 = quotedUTF8
+	wireEnc.NoFlush = conn.corked.Load() // Letterbox patch: see flushIfIdle
 
 	conn.encMutex.Lock() // released by responseEncoder.end
 	conn.setWriteTimeout(respWriteTimeout)
@@ -602,6 +648,7 @@ func writeCapabilityStatus(enc *imapwire.Encoder, tag string, typ imap.StatusRes
 }
 
 func writeContReq(enc *imapwire.Encoder, text string) error {
+	enc.NoFlush = false // Letterbox patch: the client waits for it
 	return enc.Atom("+").SP().Text(text).CRLF()
 }
 

@@ -18,6 +18,8 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 		return err
 	}
 
+	// Letterbox patch: updates written while idling go out at once.
+	c.corked.Store(false)
 	if err := c.writeContReq("idling"); err != nil {
 		return err
 	}

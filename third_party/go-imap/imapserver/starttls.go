@@ -37,6 +37,7 @@ func (c *Conn) handleStartTLS(tag string, dec *imapwire.Decoder) error {
 	// locked until the end
 	enc := newResponseEncoder(c)
 	defer enc.end()
+	enc.NoFlush = false // Letterbox patch: out before the handshake
 
 	err := writeStatusResp(enc.Encoder, tag, &imap.StatusResponse{
 		Type: imap.StatusResponseTypeOK,

@@ -31,6 +31,10 @@ type Encoder struct {
 	// NewContinuationRequest creates a new continuation request. This is only
 	// meaningful for clients.
 	NewContinuationRequest func() *ContinuationRequest
+	// NoFlush leaves what CRLF ends in the buffered writer, for its owner
+	// to flush (Letterbox patch: imapserver corks the responses to
+	// pipelined commands).
+	NoFlush bool
 
 	w       *bufio.Writer
 	side    ConnSide
@@ -68,6 +72,9 @@ func (enc *Encoder) CRLF() error {
 	enc.writeString("\r\n")
 	if enc.err != nil {
 		return enc.err
+	}
+	if enc.NoFlush {
+		return nil
 	}
 	return enc.w.Flush()
 }
