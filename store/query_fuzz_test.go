@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,40 +15,7 @@ import (
 // of a query parses to the same query, and that every query compiles to SQL
 // (and full-text queries to an FTS5 expression) that SQLite accepts.
 func FuzzParseQuery(f *testing.F) {
-	for _, s := range []string{
-		`from:ann subject:"q3 report" has:attachment after:2026-01-01 is:unread words`,
-		`report`,
-		`rep*`,
-		`"two words"*`,
-		`from:ann@example.com`,
-		`to:bob cc:carl body:invoice`,
-		`subject:"q3 report" OR subject:q4`,
-		`is:unread OR is:flagged`,
-		`-is:read -has:attachment`,
-		`NOT from:bob is:read`,
-		`(report OR invoice) has:attachment`,
-		`holiday -(photos OR invoice)`,
-		`a AND b OR c AND d`,
-		`in:inbox -in:"Old mail" in:Archive/2025`,
-		`larger:10k smaller:2M larger:1G smaller:500`,
-		`on:2026-01-01 before:2026-02-01 after:2025-12-31`,
-		`café Größe e-mail`,
-		`報告書 報告書* subject:報告 報 Q3報告 "会議 の" 보고서 -body:ロジェ`,
-		`"say \"hi\"" a\b`,
-		`"OR" "AND" "NOT" or and not`,
-		`10:30 "http://example.com"`,
-		`foo(bar) ((a)) ()`,
-		`form:ann`,
-		`is:foo has:pdf`,
-		`after:2026-02-30 larger:10x`,
-		`a OR`,
-		`"unclosed`,
-		`--a NOT NOT b`,
-		`"@@" -"@@" *`,
-		"a\tb\nc\x00",
-		`a (b OR -(c (d OR -(e f))))`,
-		`from:a* (to:b OR subject:"c d"* -body:e)`,
-	} {
+	for _, s := range fuzzSeeds(f, "query/testdata/fuzzseeds.json") {
 		f.Add(s)
 	}
 	db := queryTestDB(f, f.TempDir())
@@ -130,4 +99,19 @@ func FuzzParseQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzSeeds reads the seed queries both query fuzzers start from
+// (store/query/testdata/fuzzseeds.json: a JSON array of strings).
+func fuzzSeeds(f *testing.F, path string) []string {
+	f.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var seeds []string
+	if err := json.Unmarshal(data, &seeds); err != nil {
+		f.Fatalf("%s: %v", path, err)
+	}
+	return seeds
 }

@@ -128,12 +128,7 @@ func (a *mimeAnalysis) readText(p *mimePart, lim mimeTextLimits, used *int) {
 		a.pr.add("%stext not read: the message has more than %d MiB of text", p.where, lim.budget>>20)
 		return
 	}
-	// Most text parts are a few KiB: a first buffer of 16 KiB holds them
-	// in one allocation, where io.ReadAll's small start grew (and copied)
-	// several times: it made a fifth of a full sync's garbage.
-	buf := bytes.NewBuffer(make([]byte, 0, min(limit+1, 16<<10)))
-	_, err := buf.ReadFrom(io.LimitReader(p.decoded(&a.pr), int64(limit)+1))
-	raw := buf.Bytes()
+	raw, err := io.ReadAll(io.LimitReader(p.decoded(&a.pr), int64(limit)+1))
 	if err != nil {
 		a.pr.add("%stext cannot be decoded fully: %v", p.where, err)
 	}
