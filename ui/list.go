@@ -41,8 +41,12 @@ type listModel struct {
 	pageID, countID int
 	pendingFrom     int // start of the page being fetched; -1 if none
 	keepID          int64
-	tagged          map[int64]bool
-	err             error
+	// moved is set once the user moves the cursor in this source (or it
+	// opened on a chosen message); until then a reload during the first
+	// sync leaves it on the first row.
+	moved  bool
+	tagged map[int64]bool
+	err    error
 }
 
 func newList(c *Common, ctx context.Context) listModel {
@@ -58,9 +62,11 @@ func (l listModel) load(b Backend, req PageRequest, showTo bool, keep int64) (li
 	l.keepID = 0
 	l.tagged = map[int64]bool{}
 	l.pendingFrom = -1
+	l.moved = false
 	if keep == 0 || req.Query != "" {
 		return l.reload()
 	}
+	l.moved = true
 	l.countID++
 	l.pageID++ // a page on its way belongs to the old source
 	l.keepID = keep
@@ -84,11 +90,16 @@ func positionCmd(ctx context.Context, b Backend, req PageRequest, keep int64, id
 
 // reload re-counts the source and re-fetches the window where it is (a
 // store change), keeping the selected message selected.
-func (l listModel) reload() (listModel, tea.Cmd) {
+func (l listModel) reload() (listModel, tea.Cmd) { return l.refill(true) }
+
+// refill is reload; with keep false a cursor the user has not moved
+// stays on its row instead of following its message (the folder is
+// being filled by the first sync: the newest message stays selected).
+func (l listModel) refill(keep bool) (listModel, tea.Cmd) {
 	if l.b == nil {
 		return l, nil
 	}
-	if m, ok := l.selected(); ok {
+	if m, ok := l.selected(); ok && (keep || l.moved) {
 		l.keepID = m.ID
 	}
 	l.countID++
@@ -242,8 +253,10 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 		default:
 			return l, nil
 		}
+		l.moved = true
 		return l.ensure()
 	case tea.MouseMsg:
+		l.moved = true
 		switch msg.Button {
 		case tea.MouseButtonWheelDown:
 			l.scroll(3)
@@ -292,6 +305,7 @@ func (l *listModel) click(y int) bool {
 	}
 	again := row == l.cursor
 	l.cursor = row
+	l.moved = true
 	l.clampCursor()
 	return again
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -454,4 +455,31 @@ func TestAttachmentSaveAndOpen(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestFirstSyncKeepsCursorOnTop: while the session's first sync fills the
+// folder, a cursor nobody has moved stays on the newest message (it
+// drifted down to row 67 of the demo's 500 before); once the user moves
+// it, it stays on the message they chose.
+func TestFirstSyncKeepsCursorOnTop(t *testing.T) {
+	f := newFake("alice", 5)
+	f.syncGate = make(chan struct{})
+	opts := Options{Accounts: []Backend{f}, FeedCoalesce: -1, SyncOnStart: true}
+	h := newHarness(t, 100, 24, opts)
+	h.waitFor(func() bool { return h.m.accts[0].syncing })
+	for id := int64(201); id <= 203; id++ {
+		arrive(f, id, "Sender", fmt.Sprintf("Filling %d", id))
+		h.waitView(fmt.Sprintf("Filling %d", id), fmt.Sprintf("%d messages", 5+id-200))
+		if sel, _ := h.m.list.selected(); sel.ID != id {
+			t.Fatalf("after %d arrived the cursor is on %d, not on the newest", id, sel.ID)
+		}
+	}
+	h.keys("j")
+	chosen, _ := h.m.list.selected()
+	arrive(f, 204, "Sender", "Filling 204")
+	h.waitView("Filling 204", "9 messages")
+	if sel, _ := h.m.list.selected(); sel.ID != chosen.ID {
+		t.Fatalf("a moved cursor left its message %d for %d", chosen.ID, sel.ID)
+	}
+	close(f.syncGate)
 }

@@ -72,6 +72,14 @@ func (m Model) firstSyncDone(i int) Model {
 	return m
 }
 
+// filling reports whether account i's first sync of the session is still
+// bringing its mail in (or its trailing feed batches are): a list cursor
+// the user has not moved stays on the newest message meanwhile.
+func (m Model) filling(i int) bool {
+	st := m.accts[i].notify
+	return (m.accts[i].syncing && !st.synced) || time.Now().Before(st.quietUntil)
+}
+
 // newMail returns the ids of changes that are new unread mail in INBOX.
 func newMail(changes []accounts.Change) []int64 {
 	gone := map[int64]bool{}

@@ -58,7 +58,7 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m, cmd = m.noteNewMail(i, msg.changes)
 		cmds := []tea.Cmd{cmd, watchFeed(m.ctx, msg.account, m.accts[i].feed, m.opts.FeedCoalesce), m.refresh(msg.account)}
 		if i == m.cur && touches(msg.changes, m.folder, m.query != "") {
-			m.list, cmd = m.list.reload()
+			m.list, cmd = m.list.refill(!m.filling(i))
 			cmds = append(cmds, cmd)
 		}
 		return m, tea.Batch(cmds...)
