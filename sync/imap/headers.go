@@ -23,9 +23,10 @@ import (
 // messages whose body the policy wants now and that are small come whole
 // (BODY.PEEK[]) in one pass; big ones, and those the policy leaves for
 // later, come as headers only and get their bodies in the background
-// pass. Every chunk is stored with one AppendMany, by one of two writer
-// goroutines, while the connection goroutine fetches the next; at most
-// three chunks (of at most fullChunkBytes) are in memory.
+// pass. Every chunk is staged in the store (written and parsed) by one of
+// two writer goroutines while the connection goroutine fetches the next,
+// and staged chunks are committed together (storeChunks); at most three
+// chunks (of at most fullChunkBytes) are in memory.
 //
 // Why not headers only for everything: in the store, writing a header
 // file costs what writing the whole message costs (an fsync each), and
@@ -40,9 +41,9 @@ import (
 // the hand-off is unbuffered), so fullChunkBytes sets the sync's live
 // heap: with four chunks of 8 MiB a full sync of 19,000 messages (27 KB
 // on average) peaked at 145 MB RSS; with three of 2 MiB (about 75 such
-// messages, one store commit each), the writer's smaller page cache
-// (accounts.Open) and the sync command's memory limit, at 53-56 MB
-// (bench/all.sh, docs/BENCHMARKS.md).
+// messages), the store's smaller page caches (accounts.Open) and the sync
+// command's memory limit, near 60 MB (bench/all.sh, docs/BENCHMARKS.md).
+// The commit size is set apart (commitMsgs, commitText).
 const (
 	firstHeaderChunk = 200
 	headerChunk      = 1000
