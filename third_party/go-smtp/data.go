@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -92,6 +93,27 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		stateEOF              // reached .\r\n end marker line
 	)
 	for n < len(b) && r.state != stateEOF {
+		// Letterbox patch: in the middle of a line every byte up to the
+		// next CR is data and leaves the state as it is, so what is
+		// buffered up to it is copied at once; the state machine below
+		// sees only the CR and the bytes after it. The output and the
+		// bytes consumed are those of the byte-at-a-time loop.
+		if r.state == stateData && r.r.Buffered() > 0 {
+			buf, _ := r.r.Peek(r.r.Buffered())
+			if len(buf) > len(b)-n {
+				buf = buf[:len(b)-n]
+			}
+			i := bytes.IndexByte(buf, '\r')
+			if i < 0 {
+				i = len(buf)
+			}
+			if i > 0 {
+				n += copy(b[n:], buf[:i])
+				r.r.Discard(i)
+				continue
+			}
+		}
+
 		var c byte
 		c, err = r.r.ReadByte()
 		if err != nil {

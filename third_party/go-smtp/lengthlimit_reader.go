@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bytes"
 	"errors"
 	"io"
 )
@@ -32,15 +33,32 @@ func (r *lineLimitReader) Read(b []byte) (int, error) {
 		return n, nil
 	}
 
-	for _, chr := range b[:n] {
-		if chr == '\n' {
-			r.curLineLength = 0
+	// Letterbox patch: the lines are measured with bytes.IndexByte, not
+	// one byte at a time. As before, a line's length counts the LF that
+	// ended the line before it, and the read fails as soon as a line is
+	// longer than the limit.
+	if n == 0 {
+		return n, nil
+	}
+	p := b[:n]
+	for {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			r.curLineLength += len(p)
+			break
 		}
-		r.curLineLength++
-
+		r.curLineLength += i
 		if r.curLineLength > r.LineLimit {
 			return 0, ErrTooLongLine
 		}
+		r.curLineLength = 1
+		if r.curLineLength > r.LineLimit {
+			return 0, ErrTooLongLine
+		}
+		p = p[i+1:]
+	}
+	if r.curLineLength > r.LineLimit {
+		return 0, ErrTooLongLine
 	}
 
 	return n, nil
