@@ -329,13 +329,13 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 	res := make([]AppendResult, len(ps))
 	var changes []Change
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		ctx2tx := cachedTx{tx, &s.stmts}
 		var uidnext uint32
-		if err := tx.QueryRowContext(ctx, "SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ?", mbID).Scan(&uv, &uidnext); err != nil {
+		if err := ctx2tx.QueryRowContext(ctx, qMailboxUIDs, mbID).Scan(&uv, &uidnext); err != nil {
 			return err
 		}
 		var unread int
 		modseq := s.nextModSeq()
-		ctx2tx := cachedTx{tx, &s.stmts}
 		mode := textCaller
 		if s.opts.DeferText {
 			mode = textDefer
@@ -373,8 +373,7 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, total = total + ?, unread = unread + ? WHERE id = ?",
-			uidnext, modseq, len(ps), unread, mbID); err != nil {
+		if _, err := ctx2tx.ExecContext(ctx, qBumpMailbox, uidnext, modseq, len(ps), unread, mbID); err != nil {
 			return err
 		}
 		return s.ensureDirty(ctx, tx, mbID)

@@ -28,9 +28,14 @@ const (
 	qTouchThread     = "UPDATE threads SET last_date = MAX(last_date, ?) WHERE id = ?"
 	qSetFlags        = "UPDATE messages SET flags = ?, seen = ?, answered = ?, flagged = ?, deleted = ?, draft = ?, modseq = ?, file = ? WHERE id = ?"
 	qUpsertThreadRef = "INSERT INTO thread_refs(message_id, thread_id) VALUES(?, ?) ON CONFLICT(message_id) DO UPDATE SET thread_id = excluded.thread_id"
+	// Once per transaction of appends (indexPlacedLocked, withTx).
+	qMailboxUIDs  = "SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ?"
+	qBumpMailbox  = "UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, total = total + ?, unread = unread + ? WHERE id = ?"
+	qSaveCounters = "INSERT INTO meta(key, value) VALUES('modseq', ?), ('lastid', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"
 )
 
-var hotQueries = []string{qInsertMessage, qInsertText, qInsertPending, qThreadOfRef, qThreadBySubject, qInsertThread, qTouchThread, qUpsertThreadRef, qSetFlags}
+var hotQueries = []string{qInsertMessage, qInsertText, qInsertPending, qThreadOfRef, qThreadBySubject, qInsertThread, qTouchThread, qUpsertThreadRef, qSetFlags,
+	qMailboxUIDs, qBumpMailbox, qSaveCounters}
 
 // stmtCache keeps the writer connection's hot statements prepared: the
 // driver otherwise parses the SQL of every insert again, which was a

@@ -424,7 +424,7 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('modseq', ?), ('lastid', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", fmt.Sprint(s.modseq), fmt.Sprint(s.lastID)); err != nil {
+	if _, err := (cachedTx{tx, &s.stmts}).ExecContext(ctx, qSaveCounters, fmt.Sprint(s.modseq), fmt.Sprint(s.lastID)); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("save modseq: %w", err)
 	}

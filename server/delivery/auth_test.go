@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -225,7 +226,7 @@ func FuzzStripAuthResults(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
-		if err := stripAuthResults(&out, bytes.NewReader(in), "mx.a.test"); err != nil {
+		if err := stripAuthResults(&out, bufio.NewReader(bytes.NewReader(in)), "mx.a.test"); err != nil {
 			t.Fatal(err)
 		}
 		if out.Len() > len(in) {

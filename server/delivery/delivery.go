@@ -20,7 +20,6 @@
 package delivery
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,11 +61,11 @@ type Options struct {
 
 // Deliverer implements smtpd.Deliverer.
 type Deliverer struct {
-	be   *backend.Backend
-	q    Enqueuer
-	opts Options
-	log  *slog.Logger
-	bufs sync.Pool // *bytes.Buffer for spools
+	be    *backend.Backend
+	q     Enqueuer
+	opts  Options
+	log   *slog.Logger
+	pools *spoolPools
 }
 
 var _ smtpd.Deliverer = (*Deliverer)(nil)
@@ -86,9 +85,7 @@ func New(be *backend.Backend, q Enqueuer, opts Options) *Deliverer {
 	if opts.Inbound.Timeout <= 0 {
 		opts.Inbound.Timeout = 20 * time.Second
 	}
-	d := &Deliverer{be: be, q: q, opts: opts, log: opts.Logger}
-	d.bufs.New = func() any { return new(bytes.Buffer) }
-	return d
+	return &Deliverer{be: be, q: q, opts: opts, log: opts.Logger, pools: newSpoolPools()}
 }
 
 // Deliver implements smtpd.Deliverer.
@@ -105,7 +102,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env smtpd.Envelope, body io.Rea
 	if len(remote) > 0 && d.q == nil {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 3}, Message: "Outbound queue not available"}
 	}
-	sp, err := newSpool(body, d.opts.SpoolDir, d.opts.Hostname, &d.bufs)
+	sp, err := newSpool(body, d.opts.SpoolDir, d.opts.Hostname, d.pools)
 	if err != nil {
 		return clientError(fmt.Errorf("read message: %w", err))
 	}
@@ -167,15 +164,19 @@ func (d *Deliverer) Deliver(ctx context.Context, env smtpd.Envelope, body io.Rea
 	// the committed copies rather than losing the others (RFC 5321
 	// section 6.1 prefers that to loss).
 	errs := make([]error, len(stores))
-	var wg sync.WaitGroup
-	for i, p := range stores {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = p.Commit(ctx)
-		}()
+	if len(stores) == 1 {
+		_, errs[0] = stores[0].Commit(ctx) // the common case: no goroutine
+	} else {
+		var wg sync.WaitGroup
+		for i, p := range stores {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = p.Commit(ctx)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	committed := 0
 	for i, err := range errs {
 		if err != nil {

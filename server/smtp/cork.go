@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"bufio"
 	"net"
 	"sync"
 	"time"
@@ -21,49 +20,64 @@ import (
 // through it the same way (the handshake reads after each flight).
 type corkConn struct {
 	net.Conn
-	mu sync.Mutex // guards bw: Close may come from another goroutine
-	bw *bufio.Writer
+	mu  sync.Mutex // guards buf: Close may come from another goroutine
+	buf []byte     // replies held; a few hundred bytes (a 4 KiB bufio.Writer per connection was garbage)
 }
+
+// corkMax bounds what is held; a longer write goes out at once.
+const corkMax = 4096
 
 // corkFlushTimeout bounds writing out what is held when the connection
 // is closed.
 const corkFlushTimeout = 5 * time.Second
 
 func newCorkConn(c net.Conn) *corkConn {
-	return &corkConn{Conn: c, bw: bufio.NewWriterSize(c, 4096)}
+	return &corkConn{Conn: c}
 }
 
-// Write holds b until the next Read (or until 4 KiB are held).
+// Write holds b until the next Read (or until corkMax bytes are held).
 func (c *corkConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.bw.Write(b)
+	if len(c.buf)+len(b) > corkMax {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(b) > corkMax {
+			return c.Conn.Write(b)
+		}
+	}
+	c.buf = append(c.buf, b...)
+	return len(b), nil
 }
 
 // Read writes out what is held, then reads.
 func (c *corkConn) Read(b []byte) (int, error) {
-	if err := c.flush(); err != nil {
+	c.mu.Lock()
+	err := c.flushLocked()
+	c.mu.Unlock()
+	if err != nil {
 		return 0, err
 	}
 	return c.Conn.Read(b)
 }
 
-func (c *corkConn) flush() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.bw.Buffered() == 0 {
+func (c *corkConn) flushLocked() error {
+	if len(c.buf) == 0 {
 		return nil
 	}
-	return c.bw.Flush()
+	_, err := c.Conn.Write(c.buf)
+	c.buf = c.buf[:0]
+	return err
 }
 
 // Close writes out what is held (the last reply, such as QUIT's 221)
 // and closes the connection.
 func (c *corkConn) Close() error {
 	c.mu.Lock()
-	if c.bw.Buffered() > 0 {
+	if len(c.buf) > 0 {
 		c.Conn.SetWriteDeadline(time.Now().Add(corkFlushTimeout))
-		c.bw.Flush()
+		c.flushLocked()
 	}
 	c.mu.Unlock()
 	return c.Conn.Close()

@@ -92,3 +92,38 @@ func TestPipelinedReplies(t *testing.T) {
 	c.cmd("MAIL FROM:<a@elsewhere.test>", "250 ")
 	c.cmd("QUIT", "221 ")
 }
+
+// TestCorkOrder: held replies go out before a write too big to hold, and
+// before a read; nothing is lost or reordered.
+func TestCorkOrder(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := newCorkConn(a)
+	big := strings.Repeat("x", corkMax+10)
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 0, 2*corkMax)
+		tmp := make([]byte, 1024)
+		for len(buf) < len("250 a\r\n250 b\r\n")+len(big)+len("354 c\r\n") {
+			n, err := b.Read(tmp)
+			if err != nil {
+				break
+			}
+			buf = append(buf, tmp[:n]...)
+		}
+		got <- string(buf)
+		b.Write([]byte("x"))
+	}()
+	for _, w := range []string{"250 a\r\n", "250 b\r\n", big, "354 c\r\n"} {
+		if _, err := c.Write([]byte(w)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "250 a\r\n250 b\r\n" + big + "354 c\r\n"; <-got != want {
+		t.Fatal("replies reordered or lost")
+	}
+}
