@@ -149,6 +149,7 @@ func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) (tail func() err
 			if serverUIDs, err = e.searchWait(mb, e.searchStart()); err != nil {
 				return nil, err
 			}
+			slices.Sort(serverUIDs) // the proof saved below needs them in order
 		}
 		if full && len(knownUIDs) > 0 {
 			if serverFlags, err = e.fetchFlags(mb, 0); err != nil {
