@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -154,73 +152,11 @@ var errPendingDone = errors.New("prepared message already committed or aborted")
 // cannot be read gets its own Err; the others are stored. Nothing is
 // returned before every stored message is durable.
 func (s *Store) AppendMany(ctx context.Context, mailbox string, items []AppendItem) ([]AppendResult, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	_, dir, cname, err := s.mailboxDirRead(ctx, mailbox)
+	st, err := s.Stage(ctx, mailbox, items)
 	if err != nil {
-		return nil, fmt.Errorf("append: %w", err)
+		return nil, err
 	}
-	preps := make([]*prepared, len(items))
-	// A large batch is made durable with one syncfs(2) after every file
-	// is written, instead of an fsync per file: a sync downloading
-	// thousands of messages spends most of its time in those fsyncs.
-	batchSync := len(items) >= batchSyncMin && !s.opts.NoSync
-	var wg sync.WaitGroup
-	next := make(chan int)
-	workers := min(runtime.GOMAXPROCS(0)*2, len(items))
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				preps[i] = s.prepareItem(dir, items[i], !batchSync)
-			}
-		}()
-	}
-	for i := range items {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	var ok []*prepared
-	for i, p := range preps {
-		if p == nil {
-			preps[i] = &prepared{err: ctx.Err()}
-			continue
-		}
-		if p.err == nil {
-			ok = append(ok, p)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		removeTmp(ok)
-		return nil, fmt.Errorf("append to %q: %w", cname, err)
-	}
-	if batchSync && len(ok) > 0 {
-		if err := syncFiles(s.mailPath(dir, "tmp"), ok); err != nil {
-			removeTmp(ok)
-			return nil, fmt.Errorf("append to %q: %w", cname, err)
-		}
-	}
-	res, err := s.commitPrepared(ctx, cname, ok)
-	if err != nil {
-		return nil, fmt.Errorf("append to %q: %w", cname, err)
-	}
-	out := make([]AppendResult, len(items))
-	j := 0
-	for i, p := range preps {
-		if p.err != nil {
-			out[i] = AppendResult{Err: p.err}
-			continue
-		}
-		out[i] = res[j]
-		j++
-	}
-	return out, nil
+	return st.Commit(ctx)
 }
 
 func (s *Store) prepareItem(dir string, it AppendItem, fsync bool) *prepared {
@@ -400,11 +336,15 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 		var unread int
 		modseq := s.nextModSeq()
 		ctx2tx := cachedTx{tx, &s.stmts}
+		mode := textCaller
+		if s.opts.DeferText {
+			mode = textDefer
+		}
 		for i, p := range ps {
 			uid := uidnext
 			uidnext++
 			id := s.nextMessageID()
-			err := insertMessage(ctx, ctx2tx, id, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, s.opts.DeferText)
+			err := insertMessage(ctx, ctx2tx, id, mbID, uid, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, mode)
 			if err != nil {
 				return err
 			}
@@ -414,13 +354,23 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 			res[i] = AppendResult{ID: id, UID: uid, ModSeq: modseq, Size: p.size}
 			changes = append(changes, Change{Kind: ChangeMessageAdded, MailboxID: mbID, Mailbox: mailbox, ID: id, UID: uid, ModSeq: modseq, Flags: p.flags})
 		}
-		// The sync state rows go after every message: an INSERT OR
-		// REPLACE opens a statement savepoint, and a savepoint makes FTS5
-		// flush its pending terms to disk, so interleaving them cost a
-		// full-text segment per message (a fifth of a sync's time).
+		// The sync state rows, then the full-text rows, go after every
+		// message: a statement that opens a savepoint (an INSERT OR
+		// REPLACE; any statement that fires a trigger, as the message
+		// insert does) makes FTS5 flush its pending terms to disk, so
+		// full-text rows between them cost a full-text segment per
+		// message and the merging of those segments: a third of a full
+		// sync's time (TestAppendManyWritesOneTextSegment).
 		for i, p := range ps {
 			if err := insertRemote(ctx, tx, res[i].ID, mbID, p.remote); err != nil {
 				return err
+			}
+		}
+		if mode == textCaller {
+			for i, p := range ps {
+				if err := insertText(ctx, ctx2tx, res[i].ID, p.parsed); err != nil {
+					return err
+				}
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, total = total + ?, unread = unread + ? WHERE id = ?",
@@ -443,10 +393,24 @@ func (s *Store) indexPlacedLocked(ctx context.Context, mailbox string, mbID int6
 	return res, nil
 }
 
-// insertMessage writes the index row, the full-text row and the thread of
-// one message; with deferText, a row in fts_pending instead of the
-// full-text row (textindex.go).
-func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *mime.Parsed, deferText bool) error {
+// textMode says what insertMessage does about a message's full text.
+type textMode int
+
+const (
+	// textNow writes its full-text row.
+	textNow textMode = iota
+	// textDefer writes a row in fts_pending instead (Options.DeferText,
+	// textindex.go).
+	textDefer
+	// textCaller writes nothing: the caller writes the full-text rows of
+	// a batch after all its other statements, so that FTS5 writes them
+	// as one segment (see indexPlacedLocked).
+	textCaller
+)
+
+// insertMessage writes the index row and the thread of one message, and
+// its full text as mode says.
+func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, modseq uint64, file string, flags []string, idate time.Time, size int64, pm *mime.Parsed, mode textMode) error {
 	env := pm.Envelope
 	date := env.Date
 	if date.IsZero() {
@@ -471,13 +435,15 @@ func insertMessage(ctx context.Context, tx sqlTx, id, mbID int64, uid uint32, mo
 		cleanText(env.Subject), env.MessageID, inReplyTo, strings.Join(env.References, " "), threadID, hasAtt, cleanText(pm.Preview)); err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
-	if deferText {
+	switch mode {
+	case textDefer:
 		if _, err := tx.ExecContext(ctx, qInsertPending, id); err != nil {
 			return fmt.Errorf("queue full-text indexing: %w", err)
 		}
-		return nil
+	case textNow:
+		return insertText(ctx, tx, id, pm)
 	}
-	return insertText(ctx, tx, id, pm)
+	return nil
 }
 
 // insertText adds a message's full-text row.

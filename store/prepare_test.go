@@ -70,8 +70,11 @@ func TestPrepareCommitAbort(t *testing.T) {
 }
 
 // preparedChildEnv makes the test binary a child that prepares one
-// message in each of two stores, says "prepared" and waits to be killed.
+// message and stages stagedInChild more in each of two stores, says
+// "prepared" and waits to be killed.
 const preparedChildEnv = "LETTERBOX_PREPARED_CHILD"
+
+const stagedInChild = batchSyncMin + 6
 
 func preparedChild(roots string) int {
 	ctx := context.Background()
@@ -85,14 +88,20 @@ func preparedChild(roots string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		// And a staged batch, large enough to be left unsynced for
+		// its Commit (Stage).
+		if _, err := s.Stage(ctx, "INBOX", stageItems(stagedInChild, "c")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	fmt.Println("prepared")
 	time.Sleep(time.Hour) // killed by the parent
 	return 0
 }
 
-// TestCrashBetweenPrepareAndCommit kills a process holding prepared
-// messages in two stores: after reopening, neither store has the message
+// TestCrashBetweenPrepareAndCommit kills a process holding prepared and
+// staged messages in two stores: after reopening, neither store has the message
 // and both check clean.
 func TestCrashBetweenPrepareAndCommit(t *testing.T) {
 	exe, err := os.Executable()
@@ -118,8 +127,8 @@ func TestCrashBetweenPrepareAndCommit(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, root := range roots {
-		if ents, _ := os.ReadDir(filepath.Join(root, "mail", "INBOX", "tmp")); len(ents) != 1 {
-			t.Fatalf("%s: %d files in tmp/ before reopening, want the prepared one", root, len(ents))
+		if ents, _ := os.ReadDir(filepath.Join(root, "mail", "INBOX", "tmp")); len(ents) != 1+stagedInChild {
+			t.Fatalf("%s: %d files in tmp/ before reopening, want the prepared and staged ones", root, len(ents))
 		}
 		s, err := Open(ctx, root, nil)
 		if err != nil {

@@ -458,9 +458,11 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 		if err := tx.QueryRowContext(ctx, "SELECT uidnext FROM mailboxes WHERE id = ?", mb.id).Scan(&uidnext); err != nil {
 			return err
 		}
-		for _, p := range preps {
+		ids := make([]int64, len(preps))
+		for i, p := range preps {
 			id := s.nextMessageID()
-			if err := insertMessage(ctx, tx, id, mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, false); err != nil {
+			ids[i] = id
+			if err := insertMessage(ctx, tx, id, mb.id, uidnext, modseq, p.finalRel, p.flags, p.idate, p.size, p.parsed, textCaller); err != nil {
 				return err
 			}
 			// The sync identity its name carries (identity.go).
@@ -472,6 +474,13 @@ func (s *Store) rescan(ctx context.Context, mb mailboxRow, fix bool, rep *Report
 				rep.Duplicates = append(rep.Duplicates, fmt.Sprintf("%s/%s: %s", mb.name, p.finalRel, d))
 			}
 			uidnext++
+		}
+		// The full-text rows after the others: one segment (see
+		// indexPlacedLocked).
+		for i, p := range preps {
+			if err := insertText(ctx, tx, ids[i], p.parsed); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?", uidnext, modseq, mb.id); err != nil {
 			return err

@@ -34,6 +34,11 @@ type Options struct {
 	// full sync, a busy MX), so it is most of a process's memory beside
 	// the program: the client asks for less (accounts.Open).
 	WriteCacheKiB int
+	// ReadCacheKiB is the page cache of each read connection, in KiB;
+	// 8000 when zero. The client asks for less (accounts.Open): its
+	// reads are a screenful at a time, and during a sync the read
+	// connections' caches were a tenth of its memory.
+	ReadCacheKiB int
 	// DeferText makes appends leave the full-text row of a message to a
 	// background indexer, which writes them in large batches when
 	// appends pause (textindex.go). Searches first index what waits, so
@@ -213,7 +218,11 @@ func (s *Store) openDB(ctx context.Context) error {
 		w.Close()
 		return err
 	}
-	s.readDSN = dsn("query_only(1)", "cache_size(-8000)")
+	rcache := 8000
+	if s.opts.ReadCacheKiB > 0 {
+		rcache = s.opts.ReadCacheKiB
+	}
+	s.readDSN = dsn("query_only(1)", fmt.Sprintf("cache_size(-%d)", rcache))
 	r, err := sql.Open("sqlite", s.readDSN)
 	if err != nil {
 		w.Close()

@@ -21,8 +21,9 @@ const subjectWindow = 60 * 24 * 3600
 func assignThread(ctx context.Context, tx sqlTx, env mime.Envelope, date int64) (int64, error) {
 	ids := threadIDs(env)
 	found := map[int64]bool{}
+	known := make([]bool, len(ids)) // ids recorded already
 	var threadID int64
-	for _, mid := range ids {
+	for i, mid := range ids {
 		var t int64
 		err := tx.QueryRowContext(ctx, qThreadOfRef, mid).Scan(&t)
 		if err == sql.ErrNoRows {
@@ -31,6 +32,7 @@ func assignThread(ctx context.Context, tx sqlTx, env mime.Envelope, date int64) 
 		if err != nil {
 			return 0, err
 		}
+		known[i] = true
 		found[t] = true
 		if threadID == 0 || t < threadID {
 			threadID = t
@@ -63,7 +65,13 @@ func assignThread(ctx context.Context, tx sqlTx, env mime.Envelope, date int64) 
 			return 0, fmt.Errorf("merge threads: %w", err)
 		}
 	}
-	for _, mid := range ids {
+	// An id recorded already is in threadID now (it was, or its thread
+	// was merged into it): only new ones are written, which in a sync
+	// of whole threads halves the statements per reply.
+	for i, mid := range ids {
+		if known[i] {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, qUpsertThreadRef, mid, threadID); err != nil {
 			return 0, err
 		}

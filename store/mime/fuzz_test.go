@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -121,6 +122,41 @@ func FuzzRenderMessage(f *testing.F) {
 			if n != a.Size {
 				t.Errorf("part %s: SavePart wrote %d bytes, Size is %d", a.Part, n, a.Size)
 			}
+		}
+	})
+}
+
+// sanitizeRef is mimeSanitize as first written, rune by rune: the
+// reference the faster one must agree with.
+func sanitizeRef(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			b.WriteRune(utf8.RuneError)
+		case r == '\r':
+			if !strings.HasPrefix(s[i+1:], "\n") {
+				b.WriteByte('\n')
+			}
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case unicode.IsControl(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// FuzzSanitize: mimeSanitize agrees with the rune-by-rune reference on
+// any bytes (bad UTF-8, CR alone and in CRLF, C0 and C1 controls, ESC).
+func FuzzSanitize(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\r\nb\rc\n", "\x1b[31mred\x00", "caf\xe9 \xff\xfe", "日本語\u0085\u009b", "\uFFFD ok", "tab\there", "\r", "x\r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := mimeSanitize(s), sanitizeRef(s); got != want {
+			t.Fatalf("mimeSanitize(%q) = %q, want %q", s, got, want)
 		}
 	})
 }

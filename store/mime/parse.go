@@ -252,23 +252,41 @@ func mimeSanitize(s string) string {
 		}
 		return s
 	}
+	// Runs of bytes that stay as they are are copied whole; only what
+	// changes (a bad byte, a CR, a control character) is written alone.
 	var b strings.Builder
 	b.Grow(len(s))
-	for i, r := range s {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
+			i++
+			continue
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size > 1 {
+				if !unicode.IsControl(r) {
+					i += size // valid, printable: part of the run
+					continue
+				}
+			}
+		}
+		b.WriteString(s[start:i])
 		switch {
 		case r == utf8.RuneError:
-			b.WriteRune(utf8.RuneError) // a bad byte or a real U+FFFD
+			b.WriteRune(utf8.RuneError) // a bad byte
 		case r == '\r':
 			if !strings.HasPrefix(s[i+1:], "\n") {
 				b.WriteByte('\n')
 			}
-		case r == '\n' || r == '\t':
-			b.WriteRune(r)
-		case unicode.IsControl(r):
-		default:
-			b.WriteRune(r)
 		}
+		// Any other control character is dropped.
+		i += size
+		start = i
 	}
+	b.WriteString(s[start:])
 	return b.String()
 }
 

@@ -23,9 +23,10 @@ import (
 // messages whose body the policy wants now and that are small come whole
 // (BODY.PEEK[]) in one pass; big ones, and those the policy leaves for
 // later, come as headers only and get their bodies in the background
-// pass. Every chunk is stored with one AppendMany, by one of two writer
-// goroutines, while the connection goroutine fetches the next; at most
-// three chunks (of at most fullChunkBytes) are in memory.
+// pass. Every chunk is staged in the store (written and parsed) by one of
+// two writer goroutines while the connection goroutine fetches the next,
+// and staged chunks are committed together (storeChunks); at most three
+// chunks (of at most fullChunkBytes) are in memory.
 //
 // Why not headers only for everything: in the store, writing a header
 // file costs what writing the whole message costs (an fsync each), and
@@ -40,11 +41,15 @@ import (
 // the hand-off is unbuffered), so fullChunkBytes sets the sync's live
 // heap: with four chunks of 8 MiB a full sync of 19,000 messages (27 KB
 // on average) peaked at 145 MB RSS; with three of 2 MiB (about 75 such
-// messages, one store commit each), the writer's smaller page cache
-// (accounts.Open) and the sync command's memory limit, at 53-56 MB
-// (bench/all.sh, docs/BENCHMARKS.md).
+// messages), the store's smaller page caches (accounts.Open) and the sync
+// command's memory limit, near 60 MB (bench/all.sh, docs/BENCHMARKS.md).
+// The commit size is set apart (commitMsgs, commitText).
 const (
-	firstHeaderChunk = 200
+	// firstHeaderChunk is a screenful or two: each of these messages is
+	// written twice (its header now, its body swapped in by the body
+	// pass), which at 200 per folder was 800 extra writes, fsyncs and
+	// transactions in a sync of four folders.
+	firstHeaderChunk = 50
 	headerChunk      = 1000
 	fullChunk        = 500
 	fullChunkBytes   = 2 << 20
@@ -79,6 +84,8 @@ type chunk struct {
 	sizes   map[uint32]int64    // server sizes of adopted messages
 	// lits are released once the chunk is stored.
 	lits []*literal
+	// partial: the chunk is headers only (committed at once).
+	partial bool
 }
 
 // fetchNew downloads the server messages uids (ascending) of rb, whole or
@@ -139,7 +146,7 @@ fetch:
 			ferr = err
 			break
 		}
-		ch := chunk{flags: map[uint32][]string{}, sizes: map[uint32]int64{}}
+		ch := chunk{flags: map[uint32][]string{}, sizes: map[uint32]int64{}, partial: !plan[i].full}
 		for j, h := range hs {
 			ch.lits = append(ch.lits, h.data)
 			switch act, luid := ad.match(h.uid, mids[j]); act {
@@ -180,16 +187,41 @@ fetch:
 }
 
 // storeChunks writes chunks to the store with storeWriters goroutines, so
-// that one batch's files are written and fsynced while another commits.
-// After a failed write it closes failed, so the fetcher stops, and drains
-// the channel so the fetcher never blocks.
+// that one chunk's files are written and parsed while another's are. A
+// chunk of whole messages is staged (store.Stage: its files written and
+// parsed, its fetched bytes released at once) and committed with the
+// chunks staged before it once they hold commitMsgs messages or
+// commitText of full text: one transaction, one full-text segment and
+// one syncfs for many chunks, while memory holds three chunks' bytes at
+// most. A chunk of headers only (the newest of a big sync, shown first)
+// is committed at once. After a failed write storeChunks closes failed,
+// so the fetcher stops, and drains the channel so the fetcher never
+// blocks.
 func (e *engine) storeChunks(ctx context.Context, mb string, uv uint32, total int, chunks <-chan chunk, failed chan<- struct{}, refetch *[]store.RemotePair) error {
 	var (
-		mu   sync.Mutex
-		err  error
-		done int
-		wg   sync.WaitGroup
+		mu      sync.Mutex // guards err, done, pending, refetch; serialises adoptions
+		err     error
+		done    int
+		pending *store.Staged // staged, not committed
+		wg      sync.WaitGroup
 	)
+	fail := func(serr error) { // with mu held
+		if serr != nil && err == nil {
+			err = serr
+			close(failed)
+		}
+	}
+	// commit commits st (with mu not held) and reports it.
+	commit := func(st *store.Staged) {
+		n, serr := e.commitStaged(ctx, mb, st)
+		mu.Lock()
+		defer mu.Unlock()
+		fail(serr)
+		if serr == nil {
+			done += n
+			e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseHeaders, Done: done, Total: total})
+		}
+	}
 	for range storeWriters {
 		wg.Add(1)
 		go func() {
@@ -199,57 +231,103 @@ func (e *engine) storeChunks(ctx context.Context, mb string, uv uint32, total in
 				stop := err != nil
 				mu.Unlock()
 				if stop {
-					for _, l := range ch.lits {
-						l.Release()
-					}
+					releaseLits(ch.lits)
 					continue
 				}
-				serr := e.storeChunk(ctx, mb, uv, ch, &mu, refetch)
-				for _, l := range ch.lits {
-					l.Release()
+				var st *store.Staged
+				var serr error
+				if len(ch.items) > 0 {
+					st, serr = e.st.Stage(ctx, mb, ch.items)
+					if serr != nil {
+						serr = fmt.Errorf("imap sync %s: store headers: %w", mb, serr)
+					}
+				}
+				releaseLits(ch.lits)
+				if serr == nil && len(ch.adopted) > 0 {
+					mu.Lock()
+					serr = e.adoptPairs(ctx, mb, uv, ch, refetch)
+					if serr == nil {
+						done += len(ch.adopted)
+					}
+					mu.Unlock()
+				}
+				if serr != nil {
+					if st != nil {
+						st.Discard()
+					}
+					mu.Lock()
+					fail(serr)
+					mu.Unlock()
+					continue
+				}
+				if st == nil {
+					continue
+				}
+				if ch.partial {
+					commit(st) // the top of the list: at once
+					continue
 				}
 				mu.Lock()
-				if serr != nil && err == nil {
-					err = serr
-					close(failed)
+				if pending == nil {
+					pending = st
+				} else if merr := pending.Merge(st); merr != nil {
+					st.Discard()
+					fail(merr)
 				}
-				if serr == nil {
-					done += len(ch.items) + len(ch.adopted)
-					e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseHeaders, Done: done, Total: total})
+				var full *store.Staged
+				if pending != nil && (pending.Len() >= commitMsgs || pending.TextBytes() >= commitText) {
+					full, pending = pending, nil
 				}
 				mu.Unlock()
+				if full != nil {
+					commit(full)
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	if pending != nil {
+		if err != nil {
+			pending.Discard()
+		} else {
+			commit(pending)
+		}
+	}
 	return err
 }
 
-// storeChunk stores one chunk; mu serialises the adoptions (and guards
-// refetch).
-func (e *engine) storeChunk(ctx context.Context, mb string, uv uint32, ch chunk, mu *sync.Mutex, refetch *[]store.RemotePair) error {
-	if len(ch.items) > 0 {
-		res, err := e.st.AppendMany(ctx, mb, ch.items)
-		if err != nil {
-			return fmt.Errorf("imap sync %s: store headers: %w", mb, err)
-		}
-		n := 0
-		for _, r := range res {
-			if r.Err != nil {
-				e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseHeaders, Err: r.Err})
-				continue
-			}
-			n++
-		}
-		e.count(func(r *Result) { r.New += n })
+// Staged messages are committed in batches of at most commitMsgs
+// messages or commitText octets of full text (which the staged messages
+// hold in memory until their rows are written).
+const (
+	commitMsgs = 1000
+	commitText = 2 << 20
+)
+
+// commitStaged commits st and reports its failed items; it returns the
+// number stored.
+func (e *engine) commitStaged(ctx context.Context, mb string, st *store.Staged) (int, error) {
+	res, err := st.Commit(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("imap sync %s: store headers: %w", mb, err)
 	}
-	if len(ch.adopted) > 0 {
-		// Adoption changes flags and results: one chunk at a time.
-		mu.Lock()
-		defer mu.Unlock()
-		return e.adoptPairs(ctx, mb, uv, ch, refetch)
+	n := 0
+	for _, r := range res {
+		if r.Err != nil {
+			e.report(lbsync.Event{Mailbox: mb, Phase: lbsync.PhaseHeaders, Err: r.Err})
+			continue
+		}
+		n++
 	}
-	return nil
+	e.count(func(r *Result) { r.New += n })
+	return n, nil
+}
+
+// releaseLits releases fetched literals once their bytes are staged.
+func releaseLits(ls []*literal) {
+	for _, l := range ls {
+		l.Release()
+	}
 }
 
 // adoptPairs maps adopted local messages to their server UIDs and brings
@@ -367,7 +445,7 @@ func (e *engine) fetchMessages(mb string, uids []uint32, whole bool) ([]header, 
 	budget := int64(batchMem)
 	var out []header
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		h, err := e.c.readHeader(msg, &budget)
+		h, err := e.c.readHeader(msg, &budget, &e.lits)
 		if err != nil {
 			cmd.Close()
 			releaseAll(out)
@@ -379,6 +457,7 @@ func (e *engine) fetchMessages(mb string, uids []uint32, whole bool) ([]header, 
 		}
 		h.partial = !whole
 		if h.data.Len() == 0 {
+			h.data.Release()
 			h.data = placeholder()
 			h.partial = h.partial && h.size > 0
 		}

@@ -55,3 +55,52 @@ func TestHostileLiteral(t *testing.T) {
 		t.Errorf("a hostile literal made the client allocate %d MB", alloc>>20)
 	}
 }
+
+// TestLitPool: a released literal's buffer serves the next literal of its
+// size class; classes waste at most an eighth; the pool keeps at most
+// poolMax octets; a released literal gives its buffer back once.
+func TestLitPool(t *testing.T) {
+	for _, n := range []int{1, 4096, 4097, 5000, 27000, 65536, 65537, 1 << 20} {
+		c := poolClass(n)
+		if c < n || (n > poolMin && c-n > n/8) || poolClass(c) != c {
+			t.Errorf("poolClass(%d) = %d", n, c)
+		}
+	}
+	var p litPool
+	budget := int64(1 << 30)
+	l, err := readLiteral(strings.NewReader(strings.Repeat("x", 27000)), 27000, &budget, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &l.mem[:1][0]
+	l.Release()
+	l.Release() // once only
+	if p.bytes != poolClass(27000) || len(p.free[poolClass(27000)]) != 1 {
+		t.Fatalf("pool after one release: %d bytes, %v", p.bytes, p.free)
+	}
+	l2, err := readLiteral(strings.NewReader(strings.Repeat("y", 26900)), 26900, &budget, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &l2.mem[:1][0] != first || string(l2.mem[:3]) != "yyy" || len(l2.mem) != 26900 {
+		t.Fatal("a literal of the same class did not reuse the released buffer")
+	}
+	if p.bytes != 0 {
+		t.Fatalf("pool holds %d bytes with its buffer out", p.bytes)
+	}
+	// The pool keeps no more than poolMax.
+	for range 2 * poolMax / (1 << 20) {
+		p.put(make([]byte, 1<<20))
+	}
+	if p.bytes > poolMax {
+		t.Fatalf("pool holds %d bytes, at most %d", p.bytes, poolMax)
+	}
+	// A literal cut short gives its buffer back and fails.
+	held := p.bytes
+	if _, err := readLiteral(strings.NewReader("short"), 5000, &budget, &p); err == nil {
+		t.Fatal("a short literal was read")
+	}
+	if p.bytes < held {
+		t.Fatalf("pool shrank to %d from %d after a failed read", p.bytes, held)
+	}
+}

@@ -16,6 +16,7 @@ import (
 type Store interface {
 	Append(ctx context.Context, mailbox string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error)
 	AppendMany(ctx context.Context, mailbox string, items []store.AppendItem) ([]store.AppendResult, error)
+	Stage(ctx context.Context, mailbox string, items []store.AppendItem) (*store.Staged, error)
 	CreateMailbox(ctx context.Context, name, specialUse string) (*store.Mailbox, error)
 	DeleteMailbox(ctx context.Context, name string) error
 	Fetch(ctx context.Context, mailbox string, uids []uint32) ([]store.Message, error)
