@@ -386,7 +386,7 @@ func (c *conn) selectWait(name string, cmd *imapclient.SelectCommand) (*imap.Sel
 // closes the client before anything reads on: go-imap hands the
 // connection back to its reader goroutine on such an error, and draining
 // the literal afterwards would race with it.
-func (c *conn) readHeader(msg *imapclient.FetchMessageData, budget *int64, pool *litPool) (header, error) {
+func (c *conn) readHeader(msg *imapclient.FetchMessageData, budget *int64) (header, error) {
 	var h header
 	for item := msg.Next(); item != nil; item = msg.Next() {
 		switch it := item.(type) {
@@ -394,7 +394,7 @@ func (c *conn) readHeader(msg *imapclient.FetchMessageData, budget *int64, pool 
 			if it.Literal == nil || h.data != nil {
 				continue
 			}
-			l, err := readLiteral(it.Literal, it.Literal.Size(), budget, pool)
+			l, err := readLiteral(it.Literal, it.Literal.Size(), budget)
 			if err != nil {
 				c.c.Close()
 				return h, err

@@ -445,7 +445,7 @@ func (e *engine) fetchMessages(mb string, uids []uint32, whole bool) ([]header, 
 	budget := int64(batchMem)
 	var out []header
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		h, err := e.c.readHeader(msg, &budget, &e.lits)
+		h, err := e.c.readHeader(msg, &budget)
 		if err != nil {
 			cmd.Close()
 			releaseAll(out)
@@ -457,7 +457,6 @@ func (e *engine) fetchMessages(mb string, uids []uint32, whole bool) ([]header, 
 		}
 		h.partial = !whole
 		if h.data.Len() == 0 {
-			h.data.Release()
 			h.data = placeholder()
 			h.partial = h.partial && h.size > 0
 		}

@@ -26,8 +26,6 @@ type engine struct {
 	mu  sync.Mutex
 	rmu sync.Mutex
 	res Result
-	// lits keeps fetched literals' buffers for the next ones.
-	lits litPool
 }
 
 // count changes the result under mu.
