@@ -226,15 +226,16 @@ func (p *syncPrinter) finish(name string, mode accounts.Mode, res accounts.SyncR
 
 // syncMemoryLimit is the soft limit of the Go memory of a sync process.
 // A sync holds at most three fetched chunks of 2 MiB (sync/imap), the
-// full text of the messages staged for the next commit (at most 2 MiB)
+// full text of the messages staged for the next commit (at most 1 MiB)
 // and what the store parses: a live heap of 8-13 MB. At the default
 // GOGC=100 the heap grew to twice that before each collection; the limit
 // makes the collector run sooner instead, so that the whole process
 // (about 18 MB of program text, the SQLite caches and the Go memory)
 // stays under 64 MB for a full sync of 19,000 messages (bench/all.sh,
-// row "peak RSS"). Below about 28 MiB the collector runs without pause
-// (at 24 MiB, 2,500 collections in one sync and a fifth more CPU).
-const syncMemoryLimit = 28 << 20
+// row "peak RSS": 58-62 MB). Much lower and the collector runs without
+// pause (at 24 MiB, before the staging of sync/imap, 2,500 collections in
+// one sync and a fifth more CPU).
+const syncMemoryLimit = 26 << 20
 
 // boundSyncMemory sets syncMemoryLimit unless GOMEMLIMIT says otherwise.
 func boundSyncMemory(getenv func(string) string) {

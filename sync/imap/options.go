@@ -123,6 +123,8 @@ type Options struct {
 	// connection and, on a server without NOTIFY (RFC 5465), to ask for
 	// the STATUS of the other folders it syncs; 5 minutes when zero.
 	PollInterval time.Duration
+	// commitMsgs, when set, replaces commitMsgs (tests).
+	commitMsgs int
 }
 
 // Backoff bounds reconnect delays.

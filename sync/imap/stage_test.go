@@ -19,10 +19,13 @@ func TestLargeSyncCommitsInBatches(t *testing.T) {
 	// batching, and Dovecot takes a minute and a half for the appends.
 	p := startOurs(t)
 	a := admin{t, p}
+	// Chunks of fullChunk small messages, commits of at least 1,000.
+	const commitMsgs = 2 * fullChunk
 	const n = firstHeaderChunk + 2*commitMsgs + 400
 	a.seed("INBOX", "big", n, 600)
 	st := newStore(t)
 	opts := testOptions(p)
+	opts.commitMsgs = commitMsgs
 	var ev events
 	opts.Report = ev.reporter()
 	res := mustSync(t, st, opts)
