@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -40,6 +41,9 @@ type conn struct {
 	// SELECT said about it.
 	selected string
 	sel      *imap.SelectData
+	// views counts the untagged EXISTS and EXPUNGE responses no command
+	// asked for: a change of the selected mailbox's view (incr.go).
+	views atomic.Uint64
 }
 
 // dial connects, reads the greeting and logs in (RFC 9051 section 6.2.3).
@@ -92,9 +96,13 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 	}
 	cn := &conn{news: make(chan struct{}, 1), status: make(chan struct{}, 1)}
 	opts := &imapclient.Options{TLSConfig: tcfg, UnilateralDataHandler: &imapclient.UnilateralDataHandler{
-		Expunge: func(uint32) { cn.signal() },
+		Expunge: func(uint32) {
+			cn.views.Add(1)
+			cn.signal()
+		},
 		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 			if d.NumMessages != nil {
+				cn.views.Add(1)
 				cn.signal()
 			}
 		},

@@ -21,15 +21,18 @@
 //     RENAME, DELETE, SUBSCRIBE), then creates the local mailboxes it
 //     needs, so a folder changed offline is not brought back first;
 //  4. syncs each mailbox (subscribed ones, or those asked for): SELECT
-//     (CONDSTORE when offered), UIDVALIDITY check, the server's UID set
-//     (UID SEARCH ALL, or the full flag fetch) beside the remote UIDs the
-//     store has (read from their own index, not from the message rows),
-//     flag changes (FETCH CHANGEDSINCE the stored HIGHESTMODSEQ, else UID
-//     FETCH 1:* FLAGS), new messages newest first in chunks, expunges by
-//     comparing UID sets; then, for every mailbox, the bodies still
-//     missing, as the BodyPolicy says. A mailbox's store work left after
-//     its network work (the flag changes, the expunges, the saved state)
-//     runs on a store lane while the next mailbox is fetched (lane.go).
+//     (CONDSTORE when offered), UIDVALIDITY check, flag changes and the
+//     new messages' sizes (FETCH CHANGEDSINCE the stored HIGHESTMODSEQ,
+//     else UID FETCH 1:* FLAGS), the server's UID set (proved from the
+//     counts when nothing was expunged, incr.go; else UID SEARCH ALL, or
+//     the full flag fetch) beside the remote UIDs the store has (read
+//     from their own index, not from the message rows), new messages
+//     newest first in chunks, expunges by comparing UID sets; then, for
+//     every mailbox, the bodies still missing, as the BodyPolicy says.
+//     The flag changes and expunges go to the store at once, beside the
+//     fetch of the new messages; what is left after the network work
+//     (the wait for the new messages' writers, the saved state) runs on
+//     a store lane while the next mailboxes are fetched (lane.go).
 //
 // New messages: when more than 200 are new, the newest 200 come as
 // headers only, so the top of the list is usable at once; the rest, or
@@ -153,8 +156,10 @@
 // # Sync state
 //
 // Per mailbox, in the store's sync_state table: "imap:<mailbox>:uidvalidity",
-// ":uidnext", ":modseq" (HIGHESTMODSEQ after the last complete flag pass)
-// and ":reset" (store ids still to match after a UIDVALIDITY change).
+// ":uidnext", ":modseq" (HIGHESTMODSEQ after the last complete flag pass),
+// ":uids" (the count and SHA-256 of the server's UIDs below that UIDNEXT,
+// which the next pass proves its UID set against, incr.go) and ":reset"
+// (store ids still to match after a UIDVALIDITY change).
 // A message's remote UID is stored with the message itself (store.Remote),
 // so an interrupted sync never duplicates or loses a message.
 //

@@ -121,7 +121,7 @@ func (l *Local) SetSubscribed(ctx context.Context, name string, on bool) error {
 }
 
 // stateKinds are the per-mailbox sync-state keys (see the package doc).
-func stateKinds() []string { return []string{"uidvalidity", "uidnext", "modseq", "reset"} }
+func stateKinds() []string { return []string{"uidvalidity", "uidnext", "modseq", "reset", "uids"} }
 
 // below returns mb and the local folders below it.
 func (l *Local) below(ctx context.Context, mb string) ([]string, error) {

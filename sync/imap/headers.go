@@ -94,8 +94,9 @@ type chunk struct {
 // waits for the writers and returns the adopted messages whose local copy
 // differs in size from the server's (their bodies are to be fetched
 // again) and the writers' error. When the fetch itself fails, fetchNew
-// waits for the writers and returns the error.
-func (e *engine) fetchNew(ctx context.Context, rb remoteBox, uv uint32, uids []uint32, ad *adopter) (wait func() ([]store.RemotePair, error), err error) {
+// waits for the writers and returns the error. meta holds the sizes and
+// dates already fetched (of some of uids, or nil).
+func (e *engine) fetchNew(ctx context.Context, rb remoteBox, uv uint32, uids []uint32, ad *adopter, meta map[uint32]newMeta) (wait func() ([]store.RemotePair, error), err error) {
 	mb := rb.Local
 	// Newest first: the top of the list fills in first.
 	for i, j := 0, len(uids)-1; i < j; i, j = i+1, j-1 {
@@ -118,7 +119,7 @@ func (e *engine) fetchNew(ctx context.Context, rb remoteBox, uv uint32, uids []u
 		// in one pass: their headers first would cost a second pass and a
 		// ReplaceBody each for a list that is complete in a moment anyway.
 		var err error
-		if plan, err = e.planNew(mb, uids); err != nil {
+		if plan, err = e.planNew(mb, uids, meta); err != nil {
 			ferr = err
 		}
 	}
@@ -164,7 +165,7 @@ fetch:
 		chunks <- ch
 		if i == 0 && len(rest) > 0 {
 			// The top of the list is on its way to the store: plan the rest.
-			more, err := e.planNew(mb, rest)
+			more, err := e.planNew(mb, rest, meta)
 			if err != nil {
 				ferr = err
 				break
@@ -374,17 +375,21 @@ func (e *engine) adoptPairs(ctx context.Context, mb string, uv uint32, ch chunk,
 
 // planNew splits uids (newest first) into batches from their sizes and
 // dates: whole messages when the policy wants the body now and it is at
-// most bodyMemMax, headers only otherwise.
-func (e *engine) planNew(mb string, uids []uint32) ([]batch, error) {
-	type meta struct {
-		size int64
-		date time.Time
+// most bodyMemMax, headers only otherwise. Those not in have are fetched.
+func (e *engine) planNew(mb string, uids []uint32, have map[uint32]newMeta) ([]batch, error) {
+	info := make(map[uint32]newMeta, len(uids))
+	var missing []uint32
+	for _, u := range uids {
+		if m, ok := have[u]; ok {
+			info[u] = m
+		} else {
+			missing = append(missing, u)
+		}
 	}
-	info := make(map[uint32]meta, len(uids))
 	// Pieces of 5000 keep the command line short even for sparse UIDs.
-	for start := 0; start < len(uids); start += 5000 {
+	for start := 0; start < len(missing); start += 5000 {
 		var set imap.UIDSet
-		for _, u := range uids[start:min(start+5000, len(uids))] {
+		for _, u := range missing[start:min(start+5000, len(missing))] {
 			set.AddNum(imap.UID(u))
 		}
 		msgs, err := e.c.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true}).Collect()
@@ -392,7 +397,7 @@ func (e *engine) planNew(mb string, uids []uint32) ([]batch, error) {
 			return nil, e.c.wrap("fetch sizes", mb, err)
 		}
 		for _, m := range msgs {
-			info[uint32(m.UID)] = meta{m.RFC822Size, m.InternalDate}
+			info[uint32(m.UID)] = newMeta{m.RFC822Size, m.InternalDate}
 		}
 	}
 	var since time.Time

@@ -155,6 +155,20 @@ type proxy struct {
 	// each time one finishes.
 	pipes int
 	ended chan struct{}
+	// record keeps what clients send in sent (under mu), for tests that
+	// look at the commands a sync made.
+	record atomic.Bool
+	sent   []byte
+}
+
+// takeSent returns what clients sent since the last call (with record
+// set).
+func (p *proxy) takeSent() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := string(p.sent)
+	p.sent = nil
+	return s
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -271,7 +285,7 @@ func (p *proxy) pipe(c net.Conn) {
 	defer func() { p.total.Add(used.Load()) }()
 	var once sync.Once
 	closeBoth := func() { once.Do(func() { c.Close(); s.Close() }) }
-	copyDir := func(dst, src net.Conn) {
+	copyDir := func(dst, src net.Conn, fromClient bool) {
 		defer closeBoth()
 		buf := make([]byte, 4096)
 		for {
@@ -288,6 +302,11 @@ func (p *proxy) pipe(c net.Conn) {
 						return
 					}
 				}
+				if fromClient && p.record.Load() {
+					p.mu.Lock()
+					p.sent = append(p.sent, buf[:n]...)
+					p.mu.Unlock()
+				}
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					return
 				}
@@ -301,8 +320,8 @@ func (p *proxy) pipe(c net.Conn) {
 		}
 	}
 	done := make(chan struct{})
-	go func() { copyDir(s, c); close(done) }()
-	copyDir(c, s)
+	go func() { copyDir(s, c, true); close(done) }()
+	copyDir(c, s, false)
 	<-done
 	p.last.Store(used.Load())
 }

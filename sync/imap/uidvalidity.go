@@ -35,7 +35,7 @@ func (e *engine) resetMailbox(ctx context.Context, mb string, state mailboxState
 	b, _ := json.Marshal(ids)
 	err = e.st.SetSyncState(ctx, map[string]string{
 		stateKey(mb, "reset"): string(b), stateKey(mb, "uidvalidity"): "",
-		stateKey(mb, "uidnext"): "", stateKey(mb, "modseq"): "",
+		stateKey(mb, "uidnext"): "", stateKey(mb, "modseq"): "", stateKey(mb, "uids"): "",
 	})
 	if err != nil {
 		return state, err
