@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 )
@@ -215,57 +214,14 @@ func (s *Store) ResetRemote(ctx context.Context, mailbox string) error {
 
 // ReplaceBody replaces the file of a partial message (header only) with
 // the complete message read from r, keeping its UID, flags and envelope,
-// and re-indexes its text. The old file is replaced atomically.
+// and re-indexes its text. The old file is replaced atomically. It is
+// ReplaceBodies of one.
 func (s *Store) ReplaceBody(ctx context.Context, mailbox string, uid uint32, r io.Reader) error {
-	mbID, dir, cname, err := s.mailboxDirOf(ctx, mailbox)
+	errs, err := s.ReplaceBodies(ctx, mailbox, []Body{{UID: uid, R: r}})
 	if err != nil {
-		return fmt.Errorf("replace body: %w", err)
-	}
-	p := s.prepare(dir, r, nil, time.Time{})
-	if p.err != nil {
-		return fmt.Errorf("replace body of %s/%d: %w", cname, uid, p.err)
-	}
-	if err := s.lockWrite(); err != nil {
-		os.Remove(p.tmp)
 		return err
 	}
-	defer s.wmu.Unlock()
-	var id int64
-	var file string
-	err = s.wdb.QueryRowContext(ctx, "SELECT id, file FROM messages WHERE mailbox_id = ? AND uid = ?", mbID, uid).Scan(&id, &file)
-	if errors.Is(err, sql.ErrNoRows) {
-		os.Remove(p.tmp)
-		return fmt.Errorf("replace body of %s/%d: %w", cname, uid, ErrNotFound)
-	}
-	if err != nil {
-		os.Remove(p.tmp)
-		return fmt.Errorf("replace body of %s/%d: %w", cname, uid, err)
-	}
-	if err := renameFile(p.tmp, s.mailPath(dir, file)); err != nil {
-		os.Remove(p.tmp)
-		return fmt.Errorf("replace body of %s/%d: %w", cname, uid, err)
-	}
-	if err := s.fsyncDir(s.mailPath(dir, "cur")); err != nil {
-		return fmt.Errorf("replace body of %s/%d: %w", cname, uid, err)
-	}
-	pm := p.parsed
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE messages SET size = ?, has_attachment = ?, preview = ? WHERE id = ?",
-			p.size, boolInt(pm.HasAttachment), cleanText(pm.Preview), id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE remote_uids SET partial = 0 WHERE message_id = ?", id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM fts WHERE rowid = ?", id); err != nil {
-			return err
-		}
-		return insertText(ctx, tx, id, pm)
-	})
-	if err != nil {
-		return fmt.Errorf("replace body of %s/%d: %w", cname, uid, err)
-	}
-	return nil
+	return errs[0]
 }
 
 // HasRemoteIDs reports which of keys were ever stored with Remote.ID.

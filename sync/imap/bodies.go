@@ -17,16 +17,20 @@ import (
 )
 
 // Bodies: UID FETCH (UID BODY.PEEK[]) for partial messages, newest first,
-// each swapped in with store.ReplaceBody. The connection goroutine reads
-// the literals; bodies up to bodyMemMax are handed to a few store writers
+// swapped in with store.ReplaceBodies. The connection goroutine reads the
+// literals; bodies up to bodyMemMax are handed to a few store writers
 // through a small queue (so fsyncs overlap the network), bigger ones are
-// streamed straight to the store. At most (bodyQueue + bodyWriters + 1)
-// bodies of bodyMemMax are in memory, whatever the mailbox holds.
+// streamed straight to the store. A writer takes the bodies waiting in
+// the queue together, up to bodyMemMax of them (one more may wait for
+// its next batch), and stores them in one write unit: one at a time,
+// each was a transaction and a full-text segment. At most (bodyQueue +
+// 2*bodyWriters + 1) bodies of bodyMemMax are in memory, whatever the
+// mailbox holds.
 const (
 	bodyChunk   = 100
 	bodyMemMax  = 1 << 20
 	bodyQueue   = 4
-	bodyWriters = 3
+	bodyWriters = 2
 )
 
 var fullSection = &imap.FetchItemBodySection{Peek: true}
@@ -124,8 +128,48 @@ func (e *engine) fetchBodyList(ctx context.Context, mb string, pairs []store.Rem
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				stored(int64(len(j.data)), e.st.ReplaceBody(ctx, mb, j.uid, bytes.NewReader(j.data)))
+			var carry *bodyJob // taken from jobs, for the next batch
+			for {
+				var j bodyJob
+				if carry != nil {
+					j, carry = *carry, nil
+				} else {
+					var ok bool
+					if j, ok = <-jobs; !ok {
+						return
+					}
+				}
+				// With it, the bodies already waiting, up to bodyMemMax
+				// in all: one write unit (store.ReplaceBodies).
+				batch, size := []bodyJob{j}, len(j.data)
+			more:
+				for len(batch) <= bodyQueue {
+					select {
+					case j, ok := <-jobs:
+						if !ok {
+							break more
+						}
+						if size+len(j.data) > bodyMemMax {
+							carry = &j
+							break more
+						}
+						batch, size = append(batch, j), size+len(j.data)
+					default:
+						break more
+					}
+				}
+				bodies := make([]store.Body, len(batch))
+				for i, j := range batch {
+					bodies[i] = store.Body{UID: j.uid, R: bytes.NewReader(j.data)}
+				}
+				errs, err := e.st.ReplaceBodies(ctx, mb, bodies)
+				for i, j := range batch {
+					berr := err // the whole batch failed
+					if berr == nil {
+						berr = errs[i]
+					}
+					stored(int64(len(j.data)), berr)
+				}
 			}
 		}()
 	}

@@ -42,6 +42,7 @@ type Store interface {
 	Remove(ctx context.Context, mailbox string, uids []uint32) ([]uint32, error)
 	RenameMailbox(ctx context.Context, oldName, newName string) error
 	ReplaceBody(ctx context.Context, mailbox string, uid uint32, r io.Reader) error
+	ReplaceBodies(ctx context.Context, mailbox string, bodies []store.Body) ([]error, error)
 	ResetRemote(ctx context.Context, mailbox string) error
 	SetFlags(ctx context.Context, mailbox string, uids []uint32, op store.FlagOp, flags []string) ([]store.FlagUpdate, error)
 	SetFlagsMany(ctx context.Context, mailbox string, changes []store.FlagChange) ([]store.FlagUpdate, error)
