@@ -11,27 +11,37 @@ import (
 // a test running commands in-process.
 func TestBoundSyncMemory(t *testing.T) {
 	old := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	oldGC := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetMemoryLimit(old); debug.SetGCPercent(oldGC) })
 	tests := []struct {
-		name  string
-		env   string
-		start int64
-		want  int64
+		name      string
+		env, gogc string
+		start     int64
+		want      int64
+		wantGC    int
 	}{
-		{"unset", "", math.MaxInt64, syncMemoryLimit},
-		{"GOMEMLIMIT wins", "1GiB", 1 << 30, 1 << 30},
+		{"unset", "", "", math.MaxInt64, syncMemoryLimit, -1},
+		{"GOGC kept", "", "50", math.MaxInt64, syncMemoryLimit, 100},
+		{"GOMEMLIMIT wins", "1GiB", "", 1 << 30, 1 << 30, 100},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			debug.SetMemoryLimit(tc.start)
+			debug.SetGCPercent(100)
 			boundSyncMemory(func(k string) string {
-				if k == "GOMEMLIMIT" {
+				switch k {
+				case "GOMEMLIMIT":
 					return tc.env
+				case "GOGC":
+					return tc.gogc
 				}
 				return ""
 			})
 			if got := debug.SetMemoryLimit(-1); got != tc.want {
 				t.Fatalf("limit %d, want %d", got, tc.want)
+			}
+			if got := debug.SetGCPercent(100); got != tc.wantGC {
+				t.Fatalf("GC percent %d, want %d", got, tc.wantGC)
 			}
 		})
 	}
