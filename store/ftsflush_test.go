@@ -23,20 +23,11 @@ func TestAppendManyWritesOneTextSegment(t *testing.T) {
 		raw := coreMsg(fmt.Sprintf("m%d@x", i), fmt.Sprintf("subject %d", i), fmt.Sprintf("body word%d shared text", i))
 		items[i] = AppendItem{Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(raw)), nil }}
 	}
-	segments := func() int {
-		var k int
-		// Rows of fts_data: the structure and averages records, and the
-		// leaf pages of every segment.
-		if err := s.wdb.QueryRowContext(ctx, "SELECT count(*) FROM fts_data").Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	before := segments()
+	before := ftsRows(t, s)
 	if _, err := s.AppendMany(ctx, "INBOX", items); err != nil {
 		t.Fatal(err)
 	}
-	pages := segments() - before
+	pages := ftsRows(t, s) - before
 	t.Logf("fts_data rows written by one AppendMany of %d messages: %d", n, pages)
 	if pages > 8 {
 		t.Fatalf("one AppendMany of %d messages wrote %d full-text pages: a segment per message", n, pages)
@@ -55,4 +46,15 @@ func TestAppendManyWritesOneTextSegment(t *testing.T) {
 			t.Fatalf("search %q: %d messages, want %d", q, len(msgs), want)
 		}
 	}
+}
+
+// ftsRows counts the rows of fts_data: the structure and averages
+// records, and the leaf pages of every full-text segment.
+func ftsRows(t *testing.T, s *Store) int {
+	t.Helper()
+	var k int
+	if err := s.wdb.QueryRow("SELECT count(*) FROM fts_data").Scan(&k); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

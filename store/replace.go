@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 )
 
 // Body is the complete message of a partial one, for ReplaceBodies.
@@ -19,7 +18,7 @@ type Body struct {
 // ReplaceBodies replaces the files of partial messages (header only) of
 // mailbox with the complete messages, keeping their UIDs, flags and
 // envelopes, and re-indexes their text, all in one write unit: the files
-// are written and made durable (one syncfs for several), renamed over
+// are written and made durable as staged messages are (Stage), renamed over
 // the old ones (atomically each) with one directory fsync, and the rows
 // change in one transaction, whose full-text rows come last so that FTS5
 // writes one segment (see indexPlacedLocked). One at a time, a sync's
@@ -31,29 +30,30 @@ type Body struct {
 // replaced. err is set when nothing could be done (the mailbox is
 // missing, the disk or the index failed).
 func (s *Store) ReplaceBodies(ctx context.Context, mailbox string, bodies []Body) (errs []error, err error) {
-	mbID, dir, cname, err := s.mailboxDirOf(ctx, mailbox)
+	items := make([]AppendItem, len(bodies))
+	for i, b := range bodies {
+		items[i] = AppendItem{Open: func() (io.ReadCloser, error) { return io.NopCloser(b.R), nil }}
+	}
+	// The new files are written, parsed and made durable as Stage and
+	// Commit do for new messages.
+	st, err := s.Stage(ctx, mailbox, items)
 	if err != nil {
 		return nil, fmt.Errorf("replace body: %w", err)
 	}
+	st.done = true
+	written, err := st.durable(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("replace body: %w", err)
+	}
+	mbID, dir, cname, ps := st.mbID, st.dir, st.mailbox, st.items
 	errs = make([]error, len(bodies))
-	ps := make([]*prepared, len(bodies))
-	var written []*prepared
-	for i, b := range bodies {
-		ps[i] = s.prepareSync(dir, b.R, nil, time.Time{}, len(bodies) == 1)
-		if ps[i].err != nil {
-			errs[i] = fmt.Errorf("replace body of %s/%d: %w", cname, b.UID, ps[i].err)
-			continue
+	for i, p := range ps {
+		if p.err != nil {
+			errs[i] = fmt.Errorf("replace body of %s/%d: %w", cname, bodies[i].UID, p.err)
 		}
-		written = append(written, ps[i])
 	}
 	if len(written) == 0 {
 		return errs, nil
-	}
-	if len(bodies) > 1 && !s.opts.NoSync {
-		if err := syncFiles(s.mailPath(dir, "tmp"), written); err != nil {
-			removeTmp(written)
-			return nil, fmt.Errorf("replace bodies in %s: %w", cname, err)
-		}
 	}
 	if err := s.lockWrite(); err != nil {
 		removeTmp(written)

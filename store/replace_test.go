@@ -31,10 +31,7 @@ func TestReplaceBodies(t *testing.T) {
 	}
 	bodies = append(bodies, Body{UID: 9999, R: strings.NewReader("Subject: gone\r\n\r\nx\r\n")})
 	bodies = append(bodies, Body{UID: bodies[0].UID, R: io.MultiReader(strings.NewReader("Subject: cut"), errReader{errors.New("cut short")})})
-	var pages0 int
-	if err := s.wdb.QueryRowContext(ctx, "SELECT count(*) FROM fts_data").Scan(&pages0); err != nil {
-		t.Fatal(err)
-	}
+	pages0 := ftsRows(t, s)
 	errs, err := s.ReplaceBodies(ctx, Inbox, bodies)
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +62,7 @@ func TestReplaceBodies(t *testing.T) {
 			t.Fatalf("still partial: %+v", r)
 		}
 	}
-	var pages int
-	if err := s.wdb.QueryRowContext(ctx, "SELECT count(*) FROM fts_data").Scan(&pages); err != nil {
-		t.Fatal(err)
-	}
-	if d := pages - pages0; d > 8 {
+	if d := ftsRows(t, s) - pages0; d > 8 {
 		t.Errorf("%d bodies wrote %d full-text pages: a segment per message", n, d)
 	}
 	if rep, err := s.Check(ctx, false); err != nil || !rep.Clean() {

@@ -136,6 +136,32 @@ func (st *Staged) Commit(ctx context.Context) ([]AppendResult, error) {
 		return nil, fmt.Errorf("append to %q: %w", st.mailbox, errPendingDone)
 	}
 	st.done = true
+	ok, err := st.durable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.s.commitPrepared(ctx, st.mailbox, ok)
+	if err != nil {
+		return nil, fmt.Errorf("append to %q: %w", st.mailbox, err)
+	}
+	out := make([]AppendResult, len(st.items))
+	j := 0
+	for i, p := range st.items {
+		if p.err != nil {
+			out[i] = AppendResult{Err: p.err}
+			continue
+		}
+		out[i] = res[j]
+		j++
+	}
+	st.items = nil
+	return out, nil
+}
+
+// durable makes the staged files durable where they are (syncing those
+// Stage left unsynced) and returns the ones staged without error; on
+// error it removes them all. It follows a renamed mailbox first.
+func (st *Staged) durable(ctx context.Context) ([]*prepared, error) {
 	var ok, unsynced []*prepared
 	for _, p := range st.items {
 		if p.err == nil {
@@ -159,22 +185,7 @@ func (st *Staged) Commit(ctx context.Context) ([]AppendResult, error) {
 			return nil, fmt.Errorf("append to %q: %w", st.mailbox, err)
 		}
 	}
-	res, err := st.s.commitPrepared(ctx, st.mailbox, ok)
-	if err != nil {
-		return nil, fmt.Errorf("append to %q: %w", st.mailbox, err)
-	}
-	out := make([]AppendResult, len(st.items))
-	j := 0
-	for i, p := range st.items {
-		if p.err != nil {
-			out[i] = AppendResult{Err: p.err}
-			continue
-		}
-		out[i] = res[j]
-		j++
-	}
-	st.items = nil
-	return out, nil
+	return ok, nil
 }
 
 // follow finds the mailbox by its id: renamed since Stage, its files

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/letterbox-mail/letterbox/store"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
@@ -47,30 +48,34 @@ func cleanFlags(flags []imap.Flag) []string {
 	return out
 }
 
-// fetchFlags fetches the flags of every message of the selected mailbox,
-// or of those changed after changedSince when it is not zero.
-func (e *engine) fetchFlags(mb string, changedSince uint64) (map[uint32][]string, error) {
-	opts := &imap.FetchOptions{UID: true, Flags: true, ChangedSince: changedSince}
-	cmd := e.c.c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, opts)
+// fetchFlags fetches the flags of every message of the selected mailbox.
+func (e *engine) fetchFlags(mb string) (map[uint32][]string, error) {
+	cmd := e.c.c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true})
 	out := map[uint32][]string{}
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
+	err := e.readFetch(mb, "fetch flags", cmd, func(buf *imapclient.FetchMessageBuffer) {
+		out[uint32(buf.UID)] = cleanFlags(buf.Flags)
+	})
+	return out, err
+}
+
+// readFetch reads every answer of a FETCH that asks for no body (flags,
+// sizes, dates) and hands each message with a UID to fn; what names the
+// command in errors.
+func (e *engine) readFetch(mb, what string, cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessageBuffer)) error {
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		buf, err := msg.Collect()
 		if err != nil {
 			cmd.Close()
-			return nil, e.c.wrap("fetch flags", mb, err)
+			return e.c.wrap(what, mb, err)
 		}
 		if buf.UID != 0 {
-			out[uint32(buf.UID)] = cleanFlags(buf.Flags)
+			fn(buf)
 		}
 	}
 	if err := cmd.Close(); err != nil {
-		return nil, e.c.wrap("fetch flags", mb, err)
+		return e.c.wrap(what, mb, err)
 	}
-	return out, nil
+	return nil
 }
 
 // applyFlags brings the flags of local messages to the server's, flag by

@@ -129,26 +129,12 @@ func (e *engine) changesStart(since uint64) *imapclient.FetchCommand {
 // changesWait reads the answer of changesStart.
 func (e *engine) changesWait(mb string, cmd *imapclient.FetchCommand) (changes, error) {
 	ch := changes{flags: map[uint32][]string{}, meta: map[uint32]newMeta{}}
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		buf, err := msg.Collect()
-		if err != nil {
-			cmd.Close()
-			return ch, e.c.wrap("fetch changes", mb, err)
-		}
-		if buf.UID != 0 {
-			u := uint32(buf.UID)
-			ch.flags[u] = cleanFlags(buf.Flags)
-			ch.meta[u] = newMeta{buf.RFC822Size, buf.InternalDate}
-		}
-	}
-	if err := cmd.Close(); err != nil {
-		return ch, e.c.wrap("fetch changes", mb, err)
-	}
-	return ch, nil
+	err := e.readFetch(mb, "fetch changes", cmd, func(buf *imapclient.FetchMessageBuffer) {
+		u := uint32(buf.UID)
+		ch.flags[u] = cleanFlags(buf.Flags)
+		ch.meta[u] = newMeta{buf.RFC822Size, buf.InternalDate}
+	})
+	return ch, err
 }
 
 // provedUIDs returns the server's UIDs when the proof above holds: known

@@ -152,12 +152,12 @@ func (e *engine) syncMailbox(ctx context.Context, rb remoteBox) (tail func() err
 			slices.Sort(serverUIDs) // the proof saved below needs them in order
 		}
 		if full && len(knownUIDs) > 0 {
-			if serverFlags, err = e.fetchFlags(mb, 0); err != nil {
+			if serverFlags, err = e.fetchFlags(mb); err != nil {
 				return nil, err
 			}
 		}
 	} else {
-		if serverFlags, err = e.fetchFlags(mb, 0); err != nil {
+		if serverFlags, err = e.fetchFlags(mb); err != nil {
 			return nil, err
 		}
 		if knownUIDs, err = e.st.RemoteUIDs(ctx, mb); err != nil {
