@@ -17,6 +17,10 @@
 // Package mime imports no other letterbox package (package store imports
 // it and re-exports the types of its own API: Address, Rendered, ...);
 // its fuzz targets build MIME trees with mailgen.BuildTree.
-// It holds no state between calls; every function is safe for concurrent
-// use.
+// It holds no state between calls apart from a sync.Pool of scratch
+// buffers (scratch.go: text buffers of at most 1 MiB and bufio.Readers,
+// reset before each use); every function is safe for concurrent use.
+// Parse does not read a text part that cannot be shown (a later branch of
+// a multipart/alternative that already has text/plain): see
+// (*mimeAnalysis).hidden.
 package mime

@@ -148,7 +148,7 @@ func sanitizeRef(s string) string {
 	return b.String()
 }
 
-// FuzzSanitize: mimeSanitize agrees with the rune-by-rune reference on
+// FuzzSanitize: mimeSanitize (and mimeSanitizeInPlace on valid UTF-8) agrees with the rune-by-rune reference on
 // any bytes (bad UTF-8, CR alone and in CRLF, C0 and C1 controls, ESC).
 func FuzzSanitize(f *testing.F) {
 	for _, s := range []string{"", "plain", "a\r\nb\rc\n", "\x1b[31mred\x00", "caf\xe9 \xff\xfe", "日本語\u0085\u009b", "\uFFFD ok", "tab\there", "\r", "x\r"} {
@@ -157,6 +157,11 @@ func FuzzSanitize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := mimeSanitize(s), sanitizeRef(s); got != want {
 			t.Fatalf("mimeSanitize(%q) = %q, want %q", s, got, want)
+		}
+		if utf8.ValidString(s) {
+			if got, want := string(mimeSanitizeInPlace([]byte(s))), sanitizeRef(s); got != want {
+				t.Fatalf("mimeSanitizeInPlace(%q) = %q, want %q", s, got, want)
+			}
 		}
 	})
 }

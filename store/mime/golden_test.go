@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/charset"
 	"github.com/letterbox-mail/letterbox/store/mailgen"
 )
 
@@ -188,4 +190,25 @@ func BenchmarkParseCorpus(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/msg")
+}
+
+// TestWindows1252Table: the table decoder used for text that breaks its
+// declared charset gives what go-message's charset.Reader gave, on every
+// byte.
+func TestWindows1252Table(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	rd, err := charset.Reader("windows-1252", bytes.NewReader(all))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := io.ReadAll(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mimeAppendWindows1252(nil, all); !bytes.Equal(got, want) {
+		t.Errorf("mimeAppendWindows1252 = %q\nwant %q", got, want)
+	}
 }

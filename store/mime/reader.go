@@ -210,6 +210,7 @@ func newMimePart(h mimeHeader, path []int, parent string, pr *mimeProblems) *mim
 // for each leaf part in order. visit returns true to stop the walk.
 type mimeWalker struct {
 	pr     *mimeProblems
+	s      *mimeScratch // its bufio.Readers
 	visit  func(*mimePart) bool
 	top    mimeHeader
 	leaves int
@@ -219,7 +220,8 @@ type mimeWalker struct {
 // entity reads one entity (header and body) from r and walks it. It returns
 // true when visit asked to stop.
 func (w *mimeWalker) entity(r io.Reader, path []int, alts []mimeAltPos, parent string) bool {
-	br := bufio.NewReaderSize(r, mimeBufSize)
+	br := w.s.reader(r)
+	defer w.s.release(br) // visit does not keep p.body
 	where := ""
 	if len(path) > 0 {
 		where = "part " + mimePathKey(path) + ": "

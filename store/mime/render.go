@@ -181,7 +181,9 @@ func SavePart(r io.Reader, part string, w io.Writer) (int64, error) {
 		found   bool
 		copyErr error
 	)
-	walker := &mimeWalker{pr: &pr, visit: func(p *mimePart) bool {
+	scratch := mimeGetScratch()
+	defer mimePutScratch(scratch)
+	walker := &mimeWalker{pr: &pr, s: scratch, visit: func(p *mimePart) bool {
 		if p.section() != part {
 			return false
 		}
