@@ -2,10 +2,12 @@ package mime
 
 import (
 	"bytes"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -162,6 +164,32 @@ func FuzzSanitize(f *testing.F) {
 			if got, want := string(mimeSanitizeInPlace([]byte(s))), sanitizeRef(s); got != want {
 				t.Fatalf("mimeSanitizeInPlace(%q) = %q, want %q", s, got, want)
 			}
+		}
+	})
+}
+
+// FuzzDateLayout: where mimeDateLayout claims a value and time.Parse with
+// its layout succeeds, net/mail.ParseDate gives exactly the same time.
+func FuzzDateLayout(f *testing.F) {
+	for _, s := range []string{"Mon, 2 Jan 2006 15:04:05 -0700", "Tue, 21 Oct 2025 09:05:00 +0200", "3 Mar 2025 23:59:60 +0000",
+		"Thu, 31 Feb 2025 10:00:00 -0000", "Sun, 09 Nov 2025 01:02:03 +1400", "xyz, 1 Foo 2025 10:00:00 +0100", "1 Jan 0000 00:00:00 -2359"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		layout, ok := mimeDateLayout(s)
+		if !ok {
+			return
+		}
+		got, err := time.Parse(layout, s)
+		if err != nil {
+			return // mimeParseDate goes on to net/mail
+		}
+		want, werr := mail.ParseDate(s)
+		if werr != nil {
+			t.Fatalf("%q: time.Parse(%q) = %v, mail.ParseDate error %v", s, layout, got, werr)
+		}
+		if (!got.Equal(want) || got.Location().String() != want.Location().String() || got.String() != want.String()) {
+			t.Fatalf("%q: %v, mail.ParseDate %v", s, got, want)
 		}
 	})
 }

@@ -309,7 +309,14 @@ func mimeSplitOutsideQuotes(s string, sep byte) []string {
 func mimeWordDecoder(pr *mimeProblems, where string) *stdmime.WordDecoder {
 	return &stdmime.WordDecoder{CharsetReader: func(label string, in io.Reader) (io.Reader, error) {
 		if rd, err := charset.Reader(label, in); err == nil {
-			return rd, nil
+			// Decoded here and handed back as a *bytes.Reader, whose
+			// WriteTo lets the WordDecoder's io.Copy skip allocating a
+			// 32 KiB buffer for every encoded word.
+			out, err := io.ReadAll(rd)
+			if err != nil {
+				return nil, fmt.Errorf("decode encoded word: %w", err)
+			}
+			return bytes.NewReader(out), nil
 		}
 		raw, err := io.ReadAll(in)
 		if err != nil {
