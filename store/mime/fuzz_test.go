@@ -188,7 +188,7 @@ func FuzzDateLayout(f *testing.F) {
 		if werr != nil {
 			t.Fatalf("%q: time.Parse(%q) = %v, mail.ParseDate error %v", s, layout, got, werr)
 		}
-		if (!got.Equal(want) || got.Location().String() != want.Location().String() || got.String() != want.String()) {
+		if !got.Equal(want) || got.Location().String() != want.Location().String() || got.String() != want.String() {
 			t.Fatalf("%q: %v, mail.ParseDate %v", s, got, want)
 		}
 	})
