@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/charset"
+	"github.com/inbucket/html2text"
 	"github.com/letterbox-mail/letterbox/store/mailgen"
 )
 
@@ -210,5 +211,25 @@ func TestWindows1252Table(t *testing.T) {
 	}
 	if got := mimeAppendWindows1252(nil, all); !bytes.Equal(got, want) {
 		t.Errorf("mimeAppendWindows1252 = %q\nwant %q", got, want)
+	}
+}
+
+// TestHTMLToTextAsFromString: rendering through html.Parse and
+// FromHTMLNode gives what html2text.FromString gave, byte order marks
+// included.
+func TestHTMLToTextAsFromString(t *testing.T) {
+	for _, in := range []string{"", "<p>a <b>b</b></p>", "\uFEFF<p>bom</p>", "\uFEFF\uFEFF<p>two</p>", "\uFEFF\uFEFF\uFEFF<p>three</p>",
+		`<a href="http://example.com/x">link</a> and <img src="i.png" alt="pic">`, "<table><tr><td>1</td><td>2</td></tr></table>", "<ul><li>x<li>y</ul>"} {
+		for _, links := range []bool{false, true} {
+			var pr mimeProblems
+			got := mimeHTMLToText(in, links, &pr, "")
+			want, err := html2text.FromString(mimeFlattenHTML(in), html2text.Options{OmitLinks: !links, TextOnly: !links})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want = mimeSanitize(want); got != want {
+				t.Errorf("mimeHTMLToText(%q, %v) = %q, want %q", in, links, got, want)
+			}
+		}
 	}
 }
