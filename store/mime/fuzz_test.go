@@ -1,7 +1,9 @@
 package mime
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -190,6 +192,62 @@ func FuzzDateLayout(f *testing.F) {
 		}
 		if !got.Equal(want) || got.Location().String() != want.Location().String() || got.String() != want.String() {
 			t.Fatalf("%q: %v, mail.ParseDate %v", s, got, want)
+		}
+	})
+}
+
+// qpRef is the byte-at-a-time quoted-printable reader that mimeQPReader
+// replaced; FuzzQuotedPrintable holds the faster one to it.
+type qpRef struct{ q mimeQPReader }
+
+func (r *qpRef) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c, err := r.q.br.ReadByte()
+		if err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		if c == '=' {
+			if la, _ := r.q.br.Peek(2); len(la) == 2 && mimeIsHex(la[0]) && mimeIsHex(la[1]) {
+				c = mimeUnhex(la[0])<<4 | mimeUnhex(la[1])
+				_, _ = r.q.br.Discard(2)
+			} else if r.q.softBreak() {
+				continue
+			}
+		}
+		p[n] = c
+		n++
+	}
+	return n, nil
+}
+
+// FuzzQuotedPrintable: mimeQPReader decodes as the byte-at-a-time reader
+// did, through small bufio buffers and small reads.
+func FuzzQuotedPrintable(f *testing.F) {
+	for _, s := range []string{"", "a=3Db", "soft=\r\nbreak", "soft= \t\nx", "bad=zz=4", "=", "end=", "=\r", "caf=C3=A9\r\n"} {
+		f.Add(s, uint8(16), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, s string, bufSize, readSize uint8) {
+		size := 16 + int(bufSize)
+		chunk := 1 + int(readSize)%64
+		read := func(r io.Reader) string {
+			var out []byte
+			p := make([]byte, chunk)
+			for {
+				n, err := r.Read(p)
+				out = append(out, p[:n]...)
+				if err != nil {
+					return string(out)
+				}
+			}
+		}
+		got := read(&mimeQPReader{br: bufio.NewReaderSize(strings.NewReader(s), size)})
+		want := read(&qpRef{mimeQPReader{br: bufio.NewReaderSize(strings.NewReader(s), size)}})
+		if got != want {
+			t.Fatalf("%q: got %q, want %q", s, got, want)
 		}
 	})
 }

@@ -387,30 +387,40 @@ func mimeSanitize(s string) string {
 // mimeSanitizeInPlace is mimeSanitize for valid UTF-8 in b, done in b
 // (the result is never longer) and returned as its prefix.
 func mimeSanitizeInPlace(b []byte) []byte {
-	w := 0
+	// Runs of bytes that stay are moved whole, and not at all until
+	// something was dropped: clean text is only scanned.
+	w, start := 0, 0
+	keep := func(end int) {
+		if w != start {
+			copy(b[w:], b[start:end])
+		}
+		w += end - start
+	}
 	for i := 0; i < len(b); {
 		c := b[i]
-		switch {
-		case c >= 0x20 && c < 0x7f || c == '\n' || c == '\t':
-			b[w] = c
-			w++
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
 			i++
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(b[i:])
-			if !unicode.IsControl(r) {
-				w += copy(b[w:], b[i:i+size])
-			}
-			i += size
-		case c == '\r':
-			if i+1 >= len(b) || b[i+1] != '\n' {
-				b[w] = '\n'
-				w++
-			}
-			i++
-		default:
-			i++ // another control character: dropped
+			continue
 		}
+		size := 1
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, size = utf8.DecodeRune(b[i:])
+			if !unicode.IsControl(r) {
+				i += size
+				continue
+			}
+		}
+		keep(i)
+		if c == '\r' && (i+1 >= len(b) || b[i+1] != '\n') {
+			b[w] = '\n' // a CR alone ends a line
+			w++
+		}
+		// Any other control character, and the CR of CRLF, is dropped.
+		i += size
+		start = i
 	}
+	keep(len(b))
 	return b[:w]
 }
 

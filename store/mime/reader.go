@@ -462,20 +462,33 @@ type mimeQPReader struct{ br *bufio.Reader }
 func (q *mimeQPReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
-		c, err := q.br.ReadByte()
-		if err != nil {
-			if n > 0 {
-				return n, nil
+		if q.br.Buffered() == 0 {
+			if _, err := q.br.Peek(1); err != nil {
+				if n > 0 {
+					return n, nil
+				}
+				return 0, err
 			}
-			return 0, err
 		}
-		if c == '=' {
-			if la, _ := q.br.Peek(2); len(la) == 2 && mimeIsHex(la[0]) && mimeIsHex(la[1]) {
-				c = mimeUnhex(la[0])<<4 | mimeUnhex(la[1])
-				_, _ = q.br.Discard(2)
-			} else if q.softBreak() {
-				continue
+		// Runs without "=" are copied as they are, straight from the
+		// buffer.
+		buf, _ := q.br.Peek(q.br.Buffered())
+		if i := bytes.IndexByte(buf, '='); i != 0 {
+			if i < 0 {
+				i = len(buf)
 			}
+			k := copy(p[n:], buf[:i])
+			_, _ = q.br.Discard(k)
+			n += k
+			continue
+		}
+		_, _ = q.br.Discard(1)
+		c := byte('=')
+		if la, _ := q.br.Peek(2); len(la) == 2 && mimeIsHex(la[0]) && mimeIsHex(la[1]) {
+			c = mimeUnhex(la[0])<<4 | mimeUnhex(la[1])
+			_, _ = q.br.Discard(2)
+		} else if q.softBreak() {
+			continue
 		}
 		p[n] = c
 		n++
