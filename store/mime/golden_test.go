@@ -233,3 +233,15 @@ func TestHTMLToTextAsFromString(t *testing.T) {
 		}
 	}
 }
+
+// TestMimeKeyNoAlloc: a common field name costs no allocation, any other
+// is returned as it is.
+func TestMimeKeyNoAlloc(t *testing.T) {
+	k := []byte("Content-Type")
+	if n := testing.AllocsPerRun(100, func() { _ = mimeKey(k) }); n != 0 {
+		t.Errorf("mimeKey(%q) allocates %v times", k, n)
+	}
+	if got := mimeKey([]byte("X-Odd")); got != "X-Odd" {
+		t.Errorf("mimeKey(X-Odd) = %q", got)
+	}
+}

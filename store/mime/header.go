@@ -90,7 +90,7 @@ func mimeReadHeader(br *bufio.Reader, pr *mimeProblems, where string) mimeHeader
 			lost++
 			return
 		}
-		key := string(bytes.TrimRight(cur[:i], " \t"))
+		key := mimeKey(bytes.TrimRight(cur[:i], " \t"))
 		h = append(h, mimeHeaderField{key: key, value: string(bytes.TrimSpace(cur[i+1:]))})
 	}
 	for first := true; ; first = false {
