@@ -10,7 +10,8 @@
 // (MaxNesting), and so are header sizes and the number of parts. Content
 // never fails a parse: what cannot be parsed is listed in Problems and the
 // rest is read as well as possible. Only errors of the caller's reader
-// are returned. Decoding of charsets is go-message's charset package;
+// are returned. Charsets are looked up as go-message's charset package
+// looks them up and decoded with golang.org/x/text (charset.go);
 // HTML-to-text is inbucket/html2text, run on a flattened copy of the HTML
 // and with its panics recovered.
 //

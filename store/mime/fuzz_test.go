@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode"
+
+	"github.com/emersion/go-message/charset"
 	"unicode/utf8"
 )
 
@@ -248,6 +250,34 @@ func FuzzQuotedPrintable(f *testing.F) {
 		want := read(&qpRef{mimeQPReader{br: bufio.NewReaderSize(strings.NewReader(s), size)}})
 		if got != want {
 			t.Fatalf("%q: got %q, want %q", s, got, want)
+		}
+	})
+}
+
+// FuzzCharsetDecode: mimeEncoding and mimeDecode give what go-message's
+// charset.Reader read to its end gives: the same labels known, the same
+// text, an error in the same cases.
+func FuzzCharsetDecode(f *testing.F) {
+	labels := []string{"iso-8859-1", "windows-1252", "koi8-r", "iso-2022-jp", "shift_jis", "euc-jp", "euc-kr", "gb2312",
+		"gbk", "gb18030", "big5", "utf-16", "utf-16le", "utf-16be", "windows-1251", "iso-8859-15", "latin1", "cp1252",
+		"ansi_x3.110-1983", "x-utf_8j", "ibm437", "macintosh", "x-nonsense", "", "unicode-1-1-utf-7", "iso-8859-8-i", "tis-620"}
+	for i := range labels {
+		f.Add(uint8(i), []byte("caf\xe9 \x1b$B$3$s\x1b(B \x82\xa0 \xff\xfe\x00"))
+	}
+	f.Fuzz(func(t *testing.T, li uint8, raw []byte) {
+		label := labels[int(li)%len(labels)]
+		rd, rerr := charset.Reader(label, bytes.NewReader(raw))
+		enc, err := mimeEncoding(label)
+		if (rerr == nil) != (err == nil) {
+			t.Fatalf("%s: charset.Reader error %v, mimeEncoding error %v", label, rerr, err)
+		}
+		if err != nil {
+			return
+		}
+		want, werr := io.ReadAll(rd)
+		got, gerr := mimeDecode([]byte("stale"), enc, raw)
+		if !bytes.Equal(got, want) || (werr == nil) != (gerr == nil) {
+			t.Fatalf("%s %q: got %q, %v; want %q, %v", label, raw, got, gerr, want, werr)
 		}
 	})
 }

@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/emersion/go-message/charset"
 )
 
 // mimeHeaderField is one header field with its raw (unfolded, undecoded)
@@ -308,19 +306,18 @@ func mimeSplitOutsideQuotes(s string, sep byte) []string {
 // as mimeFallbackText would and noted in pr.
 func mimeWordDecoder(pr *mimeProblems, where string) *stdmime.WordDecoder {
 	return &stdmime.WordDecoder{CharsetReader: func(label string, in io.Reader) (io.Reader, error) {
-		if rd, err := charset.Reader(label, in); err == nil {
-			// Decoded here and handed back as a *bytes.Reader, whose
-			// WriteTo lets the WordDecoder's io.Copy skip allocating a
-			// 32 KiB buffer for every encoded word.
-			out, err := io.ReadAll(rd)
+		raw, err := io.ReadAll(in)
+		if err != nil {
+			return nil, fmt.Errorf("read encoded word: %w", err)
+		}
+		if enc, err := mimeEncoding(label); err == nil {
+			// A *bytes.Reader: its WriteTo lets the WordDecoder's io.Copy
+			// skip allocating a 32 KiB buffer for every encoded word.
+			out, err := mimeDecode(nil, enc, raw)
 			if err != nil {
 				return nil, fmt.Errorf("decode encoded word: %w", err)
 			}
 			return bytes.NewReader(out), nil
-		}
-		raw, err := io.ReadAll(in)
-		if err != nil {
-			return nil, fmt.Errorf("read encoded word: %w", err)
 		}
 		s, as := mimeFallbackText(raw)
 		pr.add("%sunknown charset %q in header; read as %s", where, mimeShort(label), as)

@@ -1,7 +1,6 @@
 package mime
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/mail"
@@ -10,7 +9,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/emersion/go-message/charset"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -277,7 +275,7 @@ func mimeCharsetBytes(raw []byte, label string, pr *mimeProblems, where string, 
 		*conv = mimeAppendWindows1252((*conv)[:0], raw)
 		return *conv
 	}
-	rd, err := charset.Reader(label, bytes.NewReader(raw))
+	enc, err := mimeEncoding(label)
 	if err != nil {
 		as := "UTF-8"
 		out := raw
@@ -289,7 +287,7 @@ func mimeCharsetBytes(raw []byte, label string, pr *mimeProblems, where string, 
 		pr.add("%sunknown charset %q; read as %s", where, mimeShort(label), as)
 		return out
 	}
-	out, err := mimeReadAll(*conv, rd)
+	out, err := mimeDecode(*conv, enc, raw)
 	*conv = out
 	if err != nil {
 		pr.add("%scharset %q: %v", where, mimeShort(label), err)
