@@ -245,3 +245,17 @@ func TestMimeKeyNoAlloc(t *testing.T) {
 		t.Errorf("mimeKey(X-Odd) = %q", got)
 	}
 }
+
+// TestMimeIndexField: the fields Parse keeps, in any case, and no others.
+func TestMimeIndexField(t *testing.T) {
+	for k, want := range map[string]bool{"Subject": true, "subject": true, "CONTENT-TYPE": true, "Message-ID": true,
+		"Received": false, "X-Subject": false, "": false, "Content-Typ": false} {
+		if got := mimeIndexField([]byte(k)); got != want {
+			t.Errorf("mimeIndexField(%q) = %v", k, got)
+		}
+	}
+	k := []byte("Received")
+	if n := testing.AllocsPerRun(100, func() { _ = mimeIndexField(k) }); n != 0 {
+		t.Errorf("mimeIndexField allocates %v times", n)
+	}
+}

@@ -64,6 +64,13 @@ func mimeReadLine(br *bufio.Reader, max int, buf []byte) (line []byte, long bool
 // malformed lines skipped, and a leading mbox "From " line ignored, each noted
 // in pr.
 func mimeReadHeader(br *bufio.Reader, pr *mimeProblems, where string) mimeHeader {
+	return mimeReadHeaderOf(br, pr, where, nil)
+}
+
+// mimeReadHeaderOf is mimeReadHeader keeping only the fields whose name
+// want accepts (all when want is nil). The others are read and counted
+// against the header limits as before, but never copied.
+func mimeReadHeaderOf(br *bufio.Reader, pr *mimeProblems, where string, want func(key []byte) bool) mimeHeader {
 	var (
 		h                     mimeHeader
 		cur, buf              []byte
@@ -88,7 +95,11 @@ func mimeReadHeader(br *bufio.Reader, pr *mimeProblems, where string) mimeHeader
 			lost++
 			return
 		}
-		key := mimeKey(bytes.TrimRight(cur[:i], " \t"))
+		kb := bytes.TrimRight(cur[:i], " \t")
+		if want != nil && !want(kb) {
+			return
+		}
+		key := mimeKey(kb)
 		h = append(h, mimeHeaderField{key: key, value: string(bytes.TrimSpace(cur[i+1:]))})
 	}
 	for first := true; ; first = false {

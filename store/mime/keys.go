@@ -87,3 +87,35 @@ func mimeKey(k []byte) string {
 	}
 	return string(k)
 }
+
+// mimeIndexField reports the fields Parse reads (mimeEnvelope and
+// newMimePart), in any case; the walker of Parse keeps no others.
+func mimeIndexField(k []byte) bool {
+	for _, f := range [...]string{"Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "In-Reply-To",
+		"References", "Message-Id", "Date", "Content-Type", "Content-Disposition", "Content-Transfer-Encoding"} {
+		if mimeEqualFold(k, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// mimeEqualFold is strings.EqualFold for an ASCII name s.
+func mimeEqualFold(k []byte, s string) bool {
+	if len(k) != len(s) {
+		return false
+	}
+	for i := range k {
+		a, b := k[i], s[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}

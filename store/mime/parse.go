@@ -96,7 +96,7 @@ func mimeJoin(parts []string, n, max int) string {
 type mimeTextLimits struct {
 	plain, html int  // per part
 	budget      int  // per message
-	skipHidden  bool // text parts that cannot be shown are not read
+	skipHidden  bool // Parse: text parts that cannot be shown are not read, header fields it does not use not kept
 }
 
 // mimeText is the text of one text part, charset-decoded; HTML is still
@@ -128,6 +128,9 @@ func mimeAnalyze(r io.Reader, lim mimeTextLimits, sizes bool) (*mimeAnalysis, er
 	cr := &mimeCounter{r: r}
 	used := 0
 	w := &mimeWalker{pr: &a.pr, s: a.s}
+	if lim.skipHidden {
+		w.want = mimeIndexField // Parse: the other fields are never looked at
+	}
 	w.visit = func(p *mimePart) bool {
 		if p.attachment() {
 			a.hasAttachment = true

@@ -210,7 +210,8 @@ func newMimePart(h mimeHeader, path []int, parent string, pr *mimeProblems) *mim
 // for each leaf part in order. visit returns true to stop the walk.
 type mimeWalker struct {
 	pr     *mimeProblems
-	s      *mimeScratch // its bufio.Readers
+	s      *mimeScratch          // its bufio.Readers
+	want   func(key []byte) bool // header fields kept; nil for all
 	visit  func(*mimePart) bool
 	top    mimeHeader
 	leaves int
@@ -226,7 +227,7 @@ func (w *mimeWalker) entity(r io.Reader, path []int, alts []mimeAltPos, parent s
 	if len(path) > 0 {
 		where = "part " + mimePathKey(path) + ": "
 	}
-	h := mimeReadHeader(br, w.pr, where)
+	h := mimeReadHeaderOf(br, w.pr, where, w.want)
 	if len(path) == 0 {
 		w.top = h
 	}
