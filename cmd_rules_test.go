@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/letterbox-mail/letterbox/store"
 )
@@ -373,5 +377,58 @@ func TestGlobalFlagsAnywhere(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"serve", "user", "del", "--data", srv, "nobody@example.test"}, strings.NewReader(""), io.Discard, io.Discard); code != exitNotFound {
 		t.Fatalf("serve user del of a missing user: exit %d", code)
+	}
+}
+
+// TestWatchStopsOnRefusedLogin: `sync --watch` whose password the server
+// refuses stops by itself with exit 1 and says why once (before, the
+// outbox ticker of the IMAP watch kept it running until Ctrl-C, and the
+// reason was printed twice).
+func TestWatchStopsOnRefusedLogin(t *testing.T) {
+	srv := cliServer(t)
+	dir := t.TempDir()
+	imapHost, imapPort, _ := net.SplitHostPort(addr(srv, "imaps"))
+	smtpHost, smtpPort, _ := net.SplitHostPort(addr(srv, "smtps"))
+	cfg := fmt.Sprintf(`[[account]]
+name = "alice"
+email = "alice@example.test"
+mode = "imap"
+password_cmd = "echo wrong"
+tls_ca = %q
+[account.imap]
+host = %q
+port = %s
+security = "tls"
+[account.smtp]
+host = %q
+port = %s
+security = "tls"
+`, srv.CertFile, imapHost, imapPort, smtpHost, smtpPort)
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		code     int
+		out, err string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		all := []string{"--config", filepath.Join(dir, "config.toml"), "--data", filepath.Join(dir, "data"),
+			"sync", "--watch", "--interval", "1h", "alice"}
+		code := run(ctx, all, strings.NewReader(""), &out, &errb)
+		done <- result{code, out.String(), errb.String()}
+	}()
+	select {
+	case r := <-done:
+		if r.code != exitFailure || strings.Count(r.err, "AUTHENTICATIONFAILED") != 1 {
+			t.Fatalf("sync --watch with a refused password: exit %d, stderr %q; want %d and the reason once", r.code, r.err, exitFailure)
+		}
+	case <-time.After(60 * time.Second):
+		cancel()
+		r := <-done
+		t.Fatalf("sync --watch with a refused password still ran after 60s (stopped by cancel: exit %d, stderr %q)", r.code, r.err)
 	}
 }

@@ -103,12 +103,9 @@ func watch(ctx context.Context, e *env, names []string, interval time.Duration, 
 		}
 		opened = append(opened, a)
 	}
-	err := accounts.WatchAll(ctx, opened, accounts.WatchOptions{Interval: interval,
+	// The error, if any, is printed once, by reportError.
+	return accounts.WatchAll(ctx, opened, accounts.WatchOptions{Interval: interval,
 		SyncOptions: accounts.SyncOptions{Force: force, Report: out.report}})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "letterbox: watch stopped: %v\n", err)
-	}
-	return err
 }
 
 // syncOne syncs one account and prints its summary line; it reports
