@@ -151,7 +151,7 @@ func TestManPages(t *testing.T) {
 	if code, _, errs := cli(t, t.TempDir(), "", "man", dir); code != 0 {
 		t.Fatalf("man: exit %d %s", code, errs)
 	}
-	for _, path := range helpPaths() {
+	for _, path := range helpPaths(t) {
 		if path == "" {
 			path = "letterbox"
 		} else {

@@ -8,10 +8,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/letterbox-mail/letterbox/store"
 )
@@ -190,6 +193,17 @@ func TestSyncFailureOnSummaryLine(t *testing.T) {
 		if code != exitFailure || !strings.Contains(summary, "connection refused") || strings.Contains(summary, "0 downloaded") {
 			t.Errorf("sync %s: exit %d, summary %q (stdout %q, stderr %q); want the reason on it", name, code, summary, out, errs)
 		}
+		// The same in JSON: the result line of the documented shape, not ok, with the reason.
+		code, out, errs = cli(t, dir, "", "sync", name, "--json")
+		rows := decodeLines(t, out)
+		if code != exitFailure || len(rows) == 0 {
+			t.Fatalf("sync %s --json: exit %d, stdout %q, stderr %q", name, code, out, errs)
+		}
+		res := rows[len(rows)-1]
+		checkSchema(t, "sync "+map[string]string{"alice": "imap", "bob": "pop3"}[name], res)
+		if res["type"] != "result" || res["ok"] != false || !strings.Contains(res["error"].(string), "connection refused") {
+			t.Errorf("sync %s --json result: %v", name, res)
+		}
 	}
 }
 
@@ -247,7 +261,7 @@ func TestConfigErrorLine(t *testing.T) {
 // and exits 0 (before, `letterbox account --help` was exit 2).
 func TestHelpEverywhere(t *testing.T) {
 	dir := t.TempDir()
-	for _, path := range helpPaths() {
+	for _, path := range helpPaths(t) {
 		args := append(strings.Fields(path), "--help")
 		code, out, errs := cli(t, dir, "", args...)
 		if code != exitOK || !strings.Contains(out, "Usage:") {
@@ -324,15 +338,40 @@ func TestDeleteFromTrashAsks(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// helpPaths are the nodes of the command tree.
-func helpPaths() []string {
-	return []string{"", "account", "account add", "account list", "account show", "account test", "account remove",
-		"sync", "list", "search", "read", "flag", "move", "delete", "send", "outbox", "ui", "demo", "version",
-		"serve", "serve user", "serve user add", "serve user passwd", "serve user del", "serve user list",
-		"serve queue", "serve queue list", "serve queue retry", "serve queue drop", "serve dkim", "serve dkim keygen",
-		"store", "store import", "store ls", "store search", "store show", "store check", "store export", "store demo",
-		"completion", "completion bash", "completion zsh", "completion fish", "man", "help"}
+// helpPaths are the nodes of the command tree, walked from the root
+// (so a command added later is checked too), and at least the ones
+// listed in wantPaths.
+func helpPaths(t *testing.T) []string {
+	t.Helper()
+	var paths []string
+	var walk func(c *cobra.Command, prefix []string)
+	walk = func(c *cobra.Command, prefix []string) {
+		paths = append(paths, strings.Join(prefix, " "))
+		for _, sub := range c.Commands() {
+			walk(sub, append(slices.Clone(prefix), sub.Name()))
+		}
+	}
+	root := newRootCmd(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }})
+	root.InitDefaultHelpCmd() // as Execute does
+	walk(root, nil)
+	for _, w := range wantPaths {
+		if !slices.Contains(paths, w) {
+			t.Errorf("the command tree has no %q", w)
+		}
+	}
+	return paths
 }
+
+// wantPaths are commands the tree must have (a walk alone would not
+// notice one that went missing).
+var wantPaths = []string{"", "account", "account add", "account list", "account show", "account test", "account remove",
+	"account password", "account auth", "sync", "list", "search", "read", "flag", "move", "delete", "send", "outbox",
+	"folder", "folder list", "folder add", "folder rm", "folder rename", "folder subscribe", "folder unsubscribe",
+	"changes", "ui", "demo", "version",
+	"serve", "serve user", "serve user add", "serve user passwd", "serve user del", "serve user list",
+	"serve queue", "serve queue list", "serve queue retry", "serve queue drop", "serve dkim", "serve dkim keygen",
+	"store", "store import", "store ls", "store search", "store show", "store check", "store export", "store demo",
+	"completion", "completion bash", "completion zsh", "completion fish", "man", "help"}
 
 // TestServeHelpDefaults: the listener flags show their real defaults,
 // not the "\x00" the old flag parser used as "not given" (issue 12 item
