@@ -83,6 +83,29 @@ func (l *limitValue) Set(s string) error {
 	return nil
 }
 
+// flagError is the usage error of a flag that could not be parsed. A bad
+// value is said in words, as --limit says it, instead of the parser's
+// (`strconv.ParseInt: parsing "x": invalid syntax`).
+func flagError(err error) error {
+	var iv *pflag.InvalidValueError
+	if !errors.As(err, &iv) {
+		return usageError{err}
+	}
+	want := ""
+	var ne *strconv.NumError
+	switch {
+	case iv.GetFlag().Value.Type() == "duration":
+		want = "want a duration such as 90s, 5m or 1h"
+	case errors.As(err, &ne) && ne.Func == "ParseBool":
+		want = "want true or false"
+	case errors.As(err, &ne):
+		want = "want a whole number"
+	default:
+		return usageError{err}
+	}
+	return usagef("invalid argument %q for \"--%s\" flag: %s", iv.GetValue(), iv.GetFlag().Name, want)
+}
+
 // limitFlag adds --limit N (at least 1) with a default.
 func limitFlag(fs *pflag.FlagSet, def int, usage string) *limitValue {
 	l := limitValue(def)
@@ -122,7 +145,7 @@ func parseDashArgs(cmd *cobra.Command, args []string) (pos []string, help bool, 
 		}
 	}
 	if err := fs.Parse(words); err != nil {
-		return nil, false, usageError{err}
+		return nil, false, flagError(err)
 	}
 	if h, _ := fs.GetBool("help"); h {
 		return nil, true, nil

@@ -471,3 +471,50 @@ security = "tls"
 		t.Fatalf("sync --watch with a refused password still ran after 60s (stopped by cancel: exit %d, stderr %q)", r.code, r.err)
 	}
 }
+
+// TestFlagValueErrors: a bad value of any flag is exit 2 in words, like
+// --limit's, not Go's parser errors ("strconv.ParseInt: parsing ...").
+func TestFlagValueErrors(t *testing.T) {
+	dir := t.TempDir()
+	offlineConfig(t, dir)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"changes", "alice", "--drop", "abc"}, "want a whole number"},
+		{[]string{"changes", "alice", "--retry", "99999999999999999999"}, "want a whole number"},
+		{[]string{"send", "alice", "--reply-to-id", "x", "--to", "bob@example.test"}, "want a whole number"},
+		{[]string{"store", "ls", "--offset", "x"}, "want a whole number"},
+		{[]string{"sync", "--watch", "--interval", "soon"}, "want a duration"},
+		{[]string{"list", "alice", "--json=maybe"}, "want true or false"},
+		{[]string{"search", "alice", "--limit", "x", "budget"}, "want a whole number"},
+	} {
+		code, _, errs := cli(t, dir, "", c.args...)
+		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Contains(errs, "strconv.") || strings.Contains(errs, "time: ") {
+			t.Errorf("letterbox %s: exit %d, stderr %q; want %d saying %q", strings.Join(c.args, " "), code, errs, exitUsage, c.want)
+		}
+	}
+}
+
+// TestStoreMissing: the store commands that read a store say so when
+// there is none at --store, exit 3, and do not create one there.
+func TestStoreMissing(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-such-store")
+	for _, args := range [][]string{
+		{"store", "ls", "--store", missing},
+		{"store", "ls", "--store", missing, "--mailboxes"},
+		{"store", "search", "--store", missing, "budget"},
+		{"store", "show", "--store", missing, "1"},
+		{"store", "check", "--store", missing},
+		{"store", "export", "--store", missing, filepath.Join(dir, "out.mbox")},
+	} {
+		code, _, errs := cli(t, dir, "", args...)
+		if code != exitNotFound || !strings.Contains(errs, missing) {
+			t.Errorf("letterbox %s: exit %d, stderr %q; want %d naming the store", strings.Join(args, " "), code, errs, exitNotFound)
+		}
+		if _, err := os.Stat(missing); err == nil {
+			t.Fatalf("letterbox %s created %s", strings.Join(args, " "), missing)
+		}
+	}
+}

@@ -36,7 +36,7 @@ const (
 	exitOK       = 0
 	exitFailure  = 1 // the operation failed
 	exitUsage    = 2 // bad command, flag, argument or value
-	exitNotFound = 3 // no such account, folder, message, user, queue entry or file
+	exitNotFound = 3 // no such account, folder, message, user, queue entry, store or file
 )
 
 // exitCodesHelp is the table of exit codes in `letterbox --help`.
@@ -48,7 +48,7 @@ const exitCodesHelp = `Exit codes (the same for every command):
      a malformed query, an unknown flag name, a confirmation that
      needs --yes without a terminal
   3  not found: no such account, folder, message, server user, queue
-     entry, or file named on the command line
+     entry, store, or file named on the command line
 
 Errors are one line on stderr, "letterbox: WHAT: WHY" (a malformed
 query adds the query and a caret under the fault); usage errors add a
@@ -113,7 +113,7 @@ directory. --json prints JSON Lines (docs/cli.md has the schemas).
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.configFile, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/letterbox/config.toml; for serve, server.toml)")
 	pf.StringVar(&e.dataDir, "data", "", "data `DIR` (default $XDG_DATA_HOME/letterbox)")
