@@ -139,7 +139,8 @@ func TestLimitMustBePositive(t *testing.T) {
 	}
 }
 
-// TestNotFoundSaidOnce: a missing message is named once, exit 3.
+// TestNotFoundSaidOnce: a missing message or change is named once, exit
+// 3 (not "drop change 99999: drop change 99999: not found").
 func TestNotFoundSaidOnce(t *testing.T) {
 	dir := t.TempDir()
 	offlineConfig(t, dir)
@@ -148,6 +149,9 @@ func TestNotFoundSaidOnce(t *testing.T) {
 		{"flag", "alice", "99999", "+seen"},
 		{"move", "alice", "99999", "INBOX"},
 		{"delete", "bob", "99999"},
+		{"changes", "alice", "--retry", "99999"},
+		{"changes", "alice", "--drop", "99999"},
+		{"changes", "bob", "--retry", "99999"},
 	} {
 		code, _, errs := cli(t, dir, "", args...)
 		if code != exitNotFound || strings.Count(errs, "99999") != 1 {
