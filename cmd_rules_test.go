@@ -522,3 +522,33 @@ func TestStoreMissing(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountAddChecksFlagsFirst: a setting of account add that can never
+// work is a usage error before the password is asked for and before
+// any server is looked for (before, --mode imapx asked for the password,
+// then searched the servers, then refused; a bad --pop3-policy got as
+// far as the network).
+func TestAccountAddChecksFlagsFirst(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"z", "--email", "z@example.test", "--mode", "imapx"}, "imapx"},
+		{[]string{"z", "--email", "z@example.test", "--security", "foo"}, "foo"},
+		{[]string{"z", "--email", "z@example.test", "--smtp-security", "bar"}, "bar"},
+		{[]string{"z", "--email", "z@example.test", "--mode", "pop3", "--pop3-policy", "keep-days:x"}, "keep-days:x"},
+		{[]string{"z", "--email", "z@example.test", "--imap", "host:badport"}, "badport"},
+		{[]string{"z", "--email", "z@example.test", "--smtp", "host:0"}, "host:0"},
+		{[]string{"z", "--email", "notanaddress"}, "notanaddress"},
+		{[]string{"a b", "--email", "z@example.test"}, `"a b"`},
+	} {
+		args := append([]string{"account", "add"}, c.args...)
+		args = append(args, "--password-stdin")
+		code, out, errs := cli(t, dir, "", args...)
+		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Contains(errs, "stdin was empty") || strings.Contains(out+errs, "finding the servers") {
+			t.Errorf("letterbox %s: exit %d, stdout %q, stderr %q; want %d about %s before the password and the servers",
+				strings.Join(args, " "), code, out, errs, exitUsage, c.want)
+		}
+	}
+}
