@@ -90,9 +90,11 @@ func newRootCmd(e *env) *cobra.Command {
 
 With no command it opens the interface (on a terminal). The headless
 commands (account, sync, list, search, read, flag, move, delete, send,
-outbox) work on one account's local store and never wait for the network,
-except sync and send. serve runs the server; store works on a store
-directory. --json prints JSON Lines (docs/cli.md has the schemas).
+outbox, folder, changes) work on one account's local store and never
+wait for the network, except sync, send, outbox --flush and the login
+tests of account add, test and password. serve runs the server; store
+works on a store directory. --json prints JSON Lines (docs/cli.md has
+the schemas).
 
 ` + exitCodesHelp,
 		Version:                    version,
