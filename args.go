@@ -274,3 +274,30 @@ func queryError(err error) error {
 	}
 	return err
 }
+
+// dnsName checks a DNS name given on the command line (RFC 1035 section
+// 2.3.1, with digits first allowed as RFC 1123 section 2.1 does): dot-
+// separated labels of letters, digits and '-', each 1-63 characters and
+// not beginning or ending with '-', at most 253 characters in all.
+func dnsName(what, s string) error {
+	bad := func(why string) error { return usagef("%s %q: %s", what, s, why) }
+	if s == "" || len(s) > 253 {
+		return bad("not a DNS name")
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		switch {
+		case label == "":
+			return bad("empty label")
+		case len(label) > 63:
+			return bad("label longer than 63 characters")
+		case label[0] == '-' || label[len(label)-1] == '-':
+			return bad("a label begins or ends with '-'")
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return bad("use only letters, digits, '-' and '.'")
+			}
+		}
+	}
+	return nil
+}

@@ -552,3 +552,48 @@ func TestAccountAddChecksFlagsFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestBadSourcesAndNames: a store import source that is no mail source,
+// and a DKIM domain or selector that is no DNS name, are usage errors
+// that write nothing (before, keygen wrote "DATA/dkim/bad domain.x.pem"
+// and "../x" reached outside DATA/dkim; import said "after 0 messages"
+// and exit 1).
+func TestBadSourcesAndNames(t *testing.T) {
+	dir := t.TempDir()
+	notMail := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notMail, []byte("just some text\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := cli(t, dir, "", "store", "import", "--store", filepath.Join(dir, "st"), notMail)
+	if code != exitUsage || !strings.Contains(errs, notMail) || strings.Contains(errs, "after 0 messages") {
+		t.Errorf("store import of a text file: exit %d, stderr %q; want %d naming it", code, errs, exitUsage)
+	}
+	srv := filepath.Join(dir, "srv")
+	for _, args := range [][]string{
+		{"bad domain"},
+		{"../evil"},
+		{"-x.example.org"},
+		{"example..org"},
+		{"example.org", "--selector", "a b"},
+		{"example.org", "--selector", "../s"},
+	} {
+		all := append([]string{"serve", "dkim", "keygen", "--data", srv}, args...)
+		code, _, errs := cli(t, dir, "", all...)
+		if code != exitUsage {
+			t.Errorf("letterbox %s: exit %d, stderr %q; want %d", strings.Join(all, " "), code, errs, exitUsage)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(srv, "dkim")); len(ents) > 0 {
+		t.Errorf("refused keygens wrote %v", ents)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "evil.letterbox.pem")); err == nil {
+		t.Errorf("keygen ../evil wrote outside DATA/dkim")
+	}
+	code, out, errs := cli(t, dir, "", "serve", "dkim", "keygen", "--data", srv, "Mail.Example.org", "--selector", "s2026")
+	if code != 0 || !strings.Contains(out, "s2026._domainkey.mail.example.org.") {
+		t.Fatalf("keygen of a good domain: exit %d %q %q", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(srv, "dkim", "mail.example.org.s2026.pem")); err != nil {
+		t.Fatal(err)
+	}
+}
