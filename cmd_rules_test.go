@@ -152,6 +152,9 @@ func TestNotFoundSaidOnce(t *testing.T) {
 		{"changes", "alice", "--retry", "99999"},
 		{"changes", "alice", "--drop", "99999"},
 		{"changes", "bob", "--retry", "99999"},
+		{"send", "alice", "--reply-to-id", "99999"},
+		{"send", "alice", "--draft", "99999"},
+		{"send", "alice", "--draft", "99999", "--edit"},
 	} {
 		code, _, errs := cli(t, dir, "", args...)
 		if code != exitNotFound || strings.Count(errs, "99999") != 1 {
