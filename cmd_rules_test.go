@@ -600,3 +600,26 @@ func TestBadSourcesAndNames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFolderExistsSaidOnce: creating or renaming onto a folder that
+// exists names it once ("create folder Archive: create mailbox
+// "Archive": already exists" before), exit 1.
+func TestFolderExistsSaidOnce(t *testing.T) {
+	dir := t.TempDir()
+	offlineConfig(t, dir)
+	for _, acct := range []string{"alice", "bob"} {
+		appendLocal(t, dir, acct, "Taken", "taken")
+		appendLocal(t, dir, acct, "Other", "other")
+	}
+	for _, args := range [][]string{
+		{"folder", "add", "bob", "Taken"},
+		{"folder", "rename", "bob", "Other", "Taken"},
+		{"folder", "add", "alice", "Taken"},
+		{"folder", "rename", "alice", "Other", "Taken"},
+	} {
+		code, _, errs := cli(t, dir, "", args...)
+		if code != exitFailure || strings.Count(errs, "Taken") != 1 || strings.Count(errs, "Other") > 1 || !strings.Contains(errs, "already exists") {
+			t.Errorf("letterbox %s: exit %d, stderr %q; want %d naming Taken once", strings.Join(args, " "), code, errs, exitFailure)
+		}
+	}
+}
