@@ -623,3 +623,19 @@ func TestFolderExistsSaidOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncInterrupted: Ctrl-C (the context ending) stops a sync of
+// several accounts: the next one is not started, and the closing line
+// says it was interrupted (exit 1: the sync did not complete).
+func TestSyncInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	offlineConfig(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"--config", filepath.Join(dir, "config.toml"), "--data", filepath.Join(dir, "data"), "sync", "alice", "bob"},
+		strings.NewReader(""), &out, &errb)
+	if code != exitFailure || strings.Contains(out.String(), "bob") || !strings.Contains(errb.String(), "interrupted") {
+		t.Fatalf("sync alice bob after Ctrl-C: exit %d, stdout %q, stderr %q; want %d, bob not started, \"interrupted\"", code, out.String(), errb.String(), exitFailure)
+	}
+}

@@ -73,10 +73,17 @@ func runSync(ctx context.Context, e *env, names []string, f syncFlags) error {
 		return watch(ctx, e, names, f.interval, f.force, out)
 	}
 	var failed []string
-	for _, n := range names {
+	for i, n := range names {
+		if ctx.Err() != nil {
+			// Ctrl-C: the accounts not begun are left alone.
+			return reportedError{fmt.Sprintf("sync interrupted: %s not synced", strings.Join(names[i:], ", "))}
+		}
 		if !syncOne(ctx, e, n, f.force, out) {
 			failed = append(failed, n)
 		}
+	}
+	if last := names[len(names)-1]; ctx.Err() != nil && len(failed) > 0 && failed[len(failed)-1] == last {
+		return reportedError{fmt.Sprintf("sync interrupted: %s did not finish", last)}
 	}
 	if len(failed) > 0 {
 		return reportedError{fmt.Sprintf("sync failed for %s (the reason is on its line above)", strings.Join(failed, ", "))}
