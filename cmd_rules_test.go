@@ -495,6 +495,7 @@ func TestFlagValueErrors(t *testing.T) {
 		{[]string{"sync", "--watch", "--interval", "soon"}, "want a duration"},
 		{[]string{"list", "alice", "--json=maybe"}, "want true or false"},
 		{[]string{"search", "alice", "--limit", "x", "budget"}, "want a whole number"},
+		{[]string{"store", "search", "--all", "--limit", "2", "budget"}, "exclude each other"},
 	} {
 		code, _, errs := cli(t, dir, "", c.args...)
 		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Contains(errs, "strconv.") || strings.Contains(errs, "time: ") {

@@ -110,6 +110,9 @@ query term.`,
 		if len(pos) == 0 {
 			return usagef("store search: missing QUERY")
 		}
+		if all && cmd.Flags().Changed("limit") {
+			return usagef("store search: --all and --limit exclude each other")
+		}
 		n := int(*limit)
 		if all {
 			n = -1
