@@ -185,7 +185,8 @@ func TestOutboxRetryFailureFails(t *testing.T) {
 }
 
 // TestSyncFailureOnSummaryLine: a failed sync says why on its summary
-// line, for POP3 as for IMAP, and not as counts of nothing.
+// line, for POP3 as for IMAP, and not as counts of nothing, naming the
+// account once ("bob: sync failed: pop3 sync: account bob: ..." before).
 func TestSyncFailureOnSummaryLine(t *testing.T) {
 	dir := t.TempDir()
 	offlineConfig(t, dir)
@@ -197,7 +198,8 @@ func TestSyncFailureOnSummaryLine(t *testing.T) {
 				summary = l
 			}
 		}
-		if code != exitFailure || !strings.Contains(summary, "connection refused") || strings.Contains(summary, "0 downloaded") {
+		if code != exitFailure || !strings.Contains(summary, "connection refused") || strings.Contains(summary, "0 downloaded") ||
+			strings.Count(summary, name) != 1 {
 			t.Errorf("sync %s: exit %d, summary %q (stdout %q, stderr %q); want the reason on it", name, code, summary, out, errs)
 		}
 		// The same in JSON: the result line of the documented shape, not ok, with the reason.
