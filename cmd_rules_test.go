@@ -642,3 +642,22 @@ func TestSyncInterrupted(t *testing.T) {
 		t.Fatalf("sync alice bob after Ctrl-C: exit %d, stdout %q, stderr %q; want %d, bob not started, \"interrupted\"", code, out.String(), errb.String(), exitFailure)
 	}
 }
+
+// TestServeMissingFiles: serve with a --config, --tls-cert or --tls-key
+// that does not exist is "not found", exit 3, naming the file.
+func TestServeMissingFiles(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	off := []string{"--smtp-addr", "127.0.0.1:0", "--submission-addr", "", "--smtps-addr", "", "--imap-addr", "", "--imaps-addr", "",
+		"--pop3-addr", "", "--pop3s-addr", ""}
+	for _, args := range [][]string{
+		{"serve", "--dev", "--config", missing + ".toml"},
+		append([]string{"serve", "--domains", "example.org", "--tls-cert", missing + ".pem", "--tls-key", missing + ".key"}, off...),
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append(args, "--data", filepath.Join(dir, "srv")), strings.NewReader(""), &out, &errb)
+		if code != exitNotFound || !strings.Contains(errb.String(), missing) {
+			t.Errorf("letterbox %s: exit %d, stderr %q; want %d naming the file", strings.Join(args, " "), code, errb.String(), exitNotFound)
+		}
+	}
+}
