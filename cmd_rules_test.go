@@ -661,3 +661,28 @@ func TestServeMissingFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorContinuationLines: an error of several lines (both servers of
+// account test failing, a query with its caret) begins with "letterbox:"
+// and indents the lines after the first, so that each line of stderr is
+// either an error or visibly part of the one above; the caret stays
+// under the fault.
+func TestErrorContinuationLines(t *testing.T) {
+	dir := t.TempDir()
+	offlineConfig(t, dir)
+	code, _, errs := cli(t, dir, "", "account", "test", "alice")
+	lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+	if code != exitFailure || len(lines) < 2 || !strings.HasPrefix(lines[0], "letterbox: ") {
+		t.Fatalf("account test alice: exit %d, stderr %q", code, errs)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, "  ") {
+			t.Errorf("account test alice: line %q is neither an error nor indented under one (stderr %q)", l, errs)
+		}
+	}
+	code, _, errs = cli(t, dir, "", "search", "bob", "from:ann (budget")
+	lines = strings.Split(errs, "\n")
+	if code != exitUsage || len(lines) < 3 || lines[1] != "  from:ann (budget" || lines[2] != "  "+strings.Repeat(" ", 9)+"^" {
+		t.Fatalf("search with an open parenthesis: exit %d, stderr %q", code, errs)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -50,9 +51,10 @@ const exitCodesHelp = `Exit codes (the same for every command):
   3  not found: no such account, folder, message, server user, queue
      entry, store, or file named on the command line
 
-Errors are one line on stderr, "letterbox: WHAT: WHY" (a malformed
-query adds the query and a caret under the fault); usage errors add a
-pointer to the command's --help.`
+Errors are one line on stderr, "letterbox: WHAT: WHY"; the lines an
+error adds (a malformed query and a caret under the fault, one line per
+failing server) are indented under it. Usage errors add a pointer to
+the command's --help.`
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -226,7 +228,10 @@ func reportError(stderr io.Writer, cmd *cobra.Command, err error) int {
 	if err == nil {
 		return code
 	}
-	fmt.Fprintln(stderr, "letterbox:", err)
+	// An error of several lines (one per server that failed, a query and
+	// its caret) indents the lines after the first: every line of stderr
+	// is an error or visibly part of the one above.
+	fmt.Fprintln(stderr, "letterbox:", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
