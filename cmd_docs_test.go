@@ -196,4 +196,18 @@ func TestManPages(t *testing.T) {
 	if !strings.Contains(string(sync), "--watch") || !strings.Contains(string(sync), "--config") {
 		t.Errorf("letterbox-sync.1 lacks its flags:\n%s", sync)
 	}
+	// Every page formats without a warning in groff, as man(1) runs it.
+	t.Run("groff", func(t *testing.T) {
+		groff := testpeer.Require(t, "groff", "groff-base")
+		pages, err := filepath.Glob(filepath.Join(dir, "*.1"))
+		if err != nil || len(pages) == 0 {
+			t.Fatalf("no pages: %v", err)
+		}
+		for _, p := range pages {
+			out, err := exec.Command(groff, "-man", "-ww", "-z", p).CombinedOutput()
+			if err != nil || len(out) > 0 {
+				t.Errorf("groff %s: %v\n%s", filepath.Base(p), err, out)
+			}
+		}
+	})
 }
