@@ -389,3 +389,40 @@ func TestOAuth2CLIDovecot(t *testing.T) {
 	}
 	c.noTokenLeaked([]string{rt}, out, errs, d.Log(t))
 }
+
+// TestOAuth2CLIRevoked: once the provider revoked the sign-in, send,
+// sync and account test say to sign in again with account auth (not to
+// fix a password, and not that a server refused a token), and the
+// message waits in the Outbox until then.
+func TestOAuth2CLIRevoked(t *testing.T) {
+	c := newOAuthCLI(t, "jwks", testidp.Options{})
+	approved := c.approveNext()
+	code, _, errs := c.run("", append([]string{"account", "add", "work", "--email", "alice@a.test", "--imap", c.srv.Addr("imaps").String(),
+		"--smtp", c.srv.Addr("smtps").String(), "--security", "tls", "--smtp-security", "tls", "--oauth2-flow", "device"}, c.oauthFlags()...)...)
+	if err := <-approved; err != nil || code != 0 {
+		t.Fatalf("account add: %d %v\n%s", code, err, errs)
+	}
+	rt, _ := c.kr.Get(accounts.KeyringService, "work:oauth2-refresh")
+	if !c.idp.RevokeFamily(rt) {
+		t.Fatal("revoke")
+	}
+	want := "run `letterbox account auth work`"
+	var outs []string
+	for _, args := range [][]string{{"send", "work", "--to", "bob@a.test", "--subject", "waits"}, {"sync", "work"}, {"account", "test", "work"}} {
+		code, out, errs := c.run("hi\n", args...)
+		outs = append(outs, out, errs)
+		if code == 0 || !strings.Contains(out+errs, want) || strings.Contains(out+errs, "account password") ||
+			strings.Contains(out+errs, "server refused") {
+			t.Errorf("%v after revocation: %d\n%s%s", args, code, out, errs)
+		}
+	}
+	approved = c.approveNext()
+	if code, _, errs := c.run("", "account", "auth", "work", "--oauth2-flow", "device"); code != 0 {
+		t.Fatalf("account auth: %d %s", code, errs)
+	}
+	<-approved
+	if code, out, errs := c.run("", "outbox", "work", "--flush"); code != 0 {
+		t.Fatalf("outbox --flush after account auth: %d\n%s%s", code, out, errs)
+	}
+	c.noTokenLeaked([]string{rt}, outs...)
+}

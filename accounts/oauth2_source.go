@@ -333,7 +333,7 @@ func explainTokenError(err error, name string) error {
 		desc := clipText(re.ErrorDescription)
 		switch re.ErrorCode {
 		case "invalid_grant":
-			return fmt.Errorf("%w: the sign-in for %s has expired or was revoked: run `letterbox account auth %s`", ErrSignInExpired, name, name)
+			return signInExpired(name)
 		case "invalid_client", "unauthorized_client":
 			return fmt.Errorf("the identity provider refused the client (%s%s): check oauth2_client_id and oauth2_client_secret_cmd", re.ErrorCode, withDesc(desc))
 		case "":
@@ -350,6 +350,17 @@ func explainTokenError(err error, name string) error {
 	}
 	return fmt.Errorf("the identity provider cannot be reached: %w", err)
 }
+
+// signInExpired is ErrSignInExpired for the account it names, worded
+// without repeating the sentinel's text.
+type signInExpired string
+
+func (name signInExpired) Error() string {
+	return fmt.Sprintf("the sign-in for %s has expired or was revoked: run `letterbox account auth %s`", string(name), string(name))
+}
+
+// Is makes errors.Is(err, ErrSignInExpired) hold.
+func (signInExpired) Is(target error) bool { return target == ErrSignInExpired }
 
 func withDesc(d string) string {
 	if d == "" {
