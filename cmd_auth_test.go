@@ -426,3 +426,68 @@ func TestOAuth2CLIRevoked(t *testing.T) {
 	}
 	c.noTokenLeaked([]string{rt}, outs...)
 }
+
+// TestOAuth2CLITokenCmd: with --oauth2-token-cmd an external helper
+// prints the access token: account add tests it and keeps nothing,
+// sync and send use it, a token the server refuses runs the command
+// once more (the helper's refreshed token is used), and a token it
+// keeps printing that the server refuses says what to fix.
+func TestOAuth2CLITokenCmd(t *testing.T) {
+	c := newOAuthCLI(t, "jwks", testidp.Options{})
+	tokFile := filepath.Join(c.dir, "helper-token")
+	give := func(ttl time.Duration) string {
+		tk, err := c.idp.Issue(testidp.Grant{User: testidp.User{Subject: "alice", Email: "alice@a.test"}, AccessTTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(tokFile, []byte(tk.AccessToken+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return tk.AccessToken
+	}
+	good := give(time.Hour)
+	code, out, errs := c.run("", "account", "add", "work", "--email", "alice@a.test", "--imap", c.srv.Addr("imaps").String(),
+		"--smtp", c.srv.Addr("smtps").String(), "--security", "tls", "--smtp-security", "tls", "--tls-ca", c.ca,
+		"--auth", "oauth2", "--oauth2-token-cmd", "cat "+tokFile)
+	if code != 0 {
+		t.Fatalf("account add --oauth2-token-cmd: %d\n%s%s", code, out, errs)
+	}
+	if v := c.kr.values(); len(v) != 0 {
+		t.Fatalf("the keyring got %d entries for an account whose token comes from a command", len(v))
+	}
+	if code, out, errs := c.run("", "sync", "work"); code != 0 {
+		t.Fatalf("sync: %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := c.run("hi\n", "send", "work", "--to", "bob@a.test", "--subject", "helper"); code != 0 {
+		t.Fatalf("send: %d\n%s%s", code, out, errs)
+	}
+	// The helper hands out a token that expired; by the next login it
+	// has a fresh one (a helper refreshes on each run): the refusal runs
+	// the command again and the sync goes through.
+	dead := give(-time.Second)
+	cmdFile := filepath.Join(c.dir, "helper.sh")
+	script := "#!/bin/sh\nn=$(cat " + tokFile + ".n 2>/dev/null || echo 0)\necho $((n+1)) > " + tokFile + ".n\n" +
+		"if [ \"$n\" = 0 ]; then cat " + tokFile + "; else echo " + good + "; fi\n"
+	if err := os.WriteFile(cmdFile, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(c.dir, "config.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(cfg), "cat "+tokFile, cmdFile, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := c.run("", "sync", "work"); code != 0 {
+		t.Fatalf("sync with a refused token, then the helper's fresh one: %d\n%s%s", code, out, errs)
+	}
+	// A helper that only has a refused token: sync fails and names the
+	// command, not account auth (letterbox keeps no sign-in here).
+	os.WriteFile(cfgPath, cfg, 0o600)
+	code, out, errs = c.run("", "sync", "work")
+	if code == 0 || !strings.Contains(out+errs, "oauth2_token_cmd") || strings.Contains(out+errs, "account auth") {
+		t.Fatalf("sync with a helper's refused token: %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := c.run("", "account", "auth", "work"); code != exitUsage || !strings.Contains(errs, "oauth2_token_cmd") {
+		t.Fatalf("account auth of a token-command account: %d %s", code, errs)
+	}
+	c.noTokenLeaked([]string{good, dead}, out, errs)
+}

@@ -133,12 +133,19 @@ func (s *oauthSource) Token(ctx context.Context) (string, error) {
 // Refused refreshes after a server refused token: a refused token may
 // have expired (clocks differ) or the sign-in may have been revoked,
 // which only a refresh tells. When another connection refreshed
-// meanwhile, its token is returned instead.
+// meanwhile, its token is returned instead. With oauth2_token_cmd the
+// command runs again; when it prints the refused token once more, the
+// error (kind Auth) names the command.
 func (s *oauthSource) Refused(ctx context.Context, token string) (string, error) {
 	if s.acct.OAuth2TokenCmd != "" {
 		t, err := s.fromCmd(ctx)
-		if err != nil || t == token {
+		if err != nil {
 			return "", err
+		}
+		if t == token {
+			return "", &lbsync.Error{Op: "oauth2 " + s.acct.Name, Kind: lbsync.Auth,
+				Err: fmt.Errorf("the server refused the access token that oauth2_token_cmd %q prints, and it prints the same one again: "+
+					"check that tool's sign-in (letterbox keeps none for this account)", s.acct.OAuth2TokenCmd)}
 		}
 		return t, nil
 	}
