@@ -6,9 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // TestOAuth2DeviceAnswerChecked: the device authorization answer is
@@ -64,6 +67,45 @@ func TestOAuth2DeviceAnswerChecked(t *testing.T) {
 				}
 			} else if len(shown) != 1 || !strings.Contains(err.Error(), "refused") {
 				t.Fatalf("good answer: shown %v, err %v", shown, err)
+			}
+		})
+	}
+}
+
+// TestOAuth2BadTokenFile: a token file that cannot be read (damaged,
+// emptied) is an Auth error that says to sign in again, which replaces
+// it; a token file others may read is refused the same way.
+func TestOAuth2BadTokenFile(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		content string
+		mode    os.FileMode
+		want    string
+	}{
+		{"damaged", `{"refresh_tok`, 0o600, "not a token file"},
+		{"empty token", `{"refresh_token":""}`, 0o600, "holds no refresh token"},
+		{"readable by others", `{"refresh_token":"rt-1"}`, 0o644, "others can read or write it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ts := tokenStore{secrets: &Secrets{Keyring: &fakeKeyring{}}, name: "work", dir: dir}
+			if err := os.WriteFile(ts.file(), []byte(tc.content), tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(ts.file(), tc.mode)
+			_, _, err := ts.load(ctx)
+			if !errors.Is(err, lbsync.ErrAuth) || !strings.Contains(err.Error(), tc.want) ||
+				!strings.Contains(err.Error(), "run `letterbox account auth work`") {
+				t.Fatalf("load: %v (kind %v)", err, lbsync.KindOf(err))
+			}
+			// Signing in again replaces the file (no keyring here).
+			ts.secrets = &Secrets{Keyring: &fakeKeyring{err: errors.New("no keyring")}}
+			if _, err := ts.save(ctx, "rt-new", true); err != nil {
+				t.Fatal(err)
+			}
+			if tok, _, err := ts.load(ctx); err != nil || tok != "rt-new" {
+				t.Fatalf("after a new sign-in: %q %v", tok, err)
 			}
 		})
 	}
