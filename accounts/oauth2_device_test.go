@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/letterbox-mail/letterbox/internal/testidp"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
@@ -108,5 +109,41 @@ func TestOAuth2BadTokenFile(t *testing.T) {
 				t.Fatalf("after a new sign-in: %q %v", tok, err)
 			}
 		})
+	}
+}
+
+// TestOAuth2RefreshEarlyFails: the refresh ahead of expiry fails while
+// the provider is down; the access token, not yet expired, is used
+// meanwhile, and once it has expired the failure is reported.
+func TestOAuth2RefreshEarlyFails(t *testing.T) {
+	e := newOAuthEnv(t, "jwks", testidp.Options{AccessTTL: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o := e.addOptions("work", false)
+	o.SignIn = SignInOptions{Flow: FlowDevice}
+	approved := e.approveNext(ctx)
+	acct, err := AddAccount(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-approved
+	clock := &offsetClock{}
+	src, err := newOAuthSource(acct, acct.DataDir(o.DataDir), sourceOptions{Secrets: o.Secrets, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.idp.SetFault(testidp.FaultDown, true)
+	defer e.idp.SetFault(testidp.FaultDown, false)
+	clock.Advance(50 * time.Second) // within the refresh margin, not expired
+	if tok, err := src.Token(ctx); err != nil || tok != first {
+		t.Fatalf("refresh ahead of expiry with the provider down: %v (same token: %v)", err, tok == first)
+	}
+	clock.Advance(20 * time.Second) // expired now
+	if _, err := src.Token(ctx); !lbsync.IsTemporary(err) || !strings.Contains(err.Error(), "cannot be reached") {
+		t.Fatalf("expired token, provider down: %v", err)
 	}
 }

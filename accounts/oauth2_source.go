@@ -114,7 +114,9 @@ func idpClient(acct AccountConfig) (*http.Client, error) {
 }
 
 // Token returns an access token valid now, refreshing first when the one
-// in memory is missing or about to expire.
+// in memory is missing or about to expire. When that refresh fails for a
+// temporary reason (the provider is down), the token in memory is
+// returned as long as it has not expired.
 func (s *oauthSource) Token(ctx context.Context) (string, error) {
 	if s.acct.OAuth2TokenCmd != "" {
 		return s.fromCmd(ctx)
@@ -127,7 +129,17 @@ func (s *oauthSource) Token(ctx context.Context) (string, error) {
 	}
 	f := s.startLocked(ctx)
 	s.mu.Unlock()
-	return s.wait(ctx, f)
+	t, err := s.wait(ctx, f)
+	if err != nil && lbsync.IsTemporary(err) {
+		// A refresh ahead of expiry failed (the provider is down): the
+		// token in memory serves until it expires.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.tok != nil && s.tok.AccessToken != "" && s.now().Before(s.tok.Expiry) {
+			return s.tok.AccessToken, nil
+		}
+	}
+	return t, err
 }
 
 // Refused refreshes after a server refused token: a refused token may
