@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/internal/testidp"
@@ -490,4 +493,52 @@ func TestOAuth2CLITokenCmd(t *testing.T) {
 		t.Fatalf("account auth of a token-command account: %d %s", code, errs)
 	}
 	c.noTokenLeaked([]string{good, dead}, out, errs)
+}
+
+// TestOAuth2CLIDefaultFlow: on a terminal without a display (an SSH
+// session), a provider without a device flow (Google's mail scope) signs
+// in with the browser flow by default, its URL to open elsewhere and the
+// redirect to paste back, instead of failing on the device flow.
+func TestOAuth2CLIDefaultFlow(t *testing.T) {
+	c := newOAuthCLI(t, "jwks", testidp.Options{})
+	tty := openTerminal(t)
+	c.browse = func(ctx context.Context, u string) error {
+		go c.idp.Browse(context.Background(), u)
+		return errors.New("no display")
+	}
+	// The provider's endpoints without its device endpoint.
+	flags := []string{"--auth", "oauth2", "--oauth2-provider", "custom", "--oauth2-client-id", testidp.DefaultClientID,
+		"--oauth2-auth-url", c.idp.AuthURL(), "--oauth2-token-url", c.idp.TokenURL(),
+		"--oauth2-scopes", strings.ReplaceAll(testidp.DefaultScope, " ", ","), "--tls-ca", c.ca}
+	var out, errb lockedBuf
+	e := &env{stdin: tty, stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, keyring: c.kr, openURL: c.browse}
+	args := append([]string{"--config", filepath.Join(c.dir, "config.toml"), "--data", filepath.Join(c.dir, "data"),
+		"account", "add", "web", "--email", "alice@a.test", "--imap", c.srv.Addr("imaps").String(), "--smtp", c.srv.Addr("smtps").String(),
+		"--security", "tls", "--smtp-security", "tls"}, flags...)
+	if code := runEnv(context.Background(), e, args); code != 0 || !strings.Contains(errb.String(), "paste here the address") {
+		t.Fatalf("account add without a device flow, on a terminal: %d\n%s", code, errb.String())
+	}
+}
+
+// openTerminal returns the follower side of a new pseudo-terminal.
+func openTerminal(t *testing.T) *os.File {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Skipf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Skipf("ptsname: %v", err)
+	}
+	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("open the terminal: %v", err)
+	}
+	t.Cleanup(func() { pts.Close() })
+	return pts
 }
