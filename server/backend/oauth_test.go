@@ -402,3 +402,26 @@ func TestAuthenticateTokenClaim(t *testing.T) {
 		}
 	}
 }
+
+// TestIntrospectionRefreshToken: a refresh token presented as a bearer
+// token is refused, though the issuer says it is active (it answers for
+// refresh tokens too, RFC 7662 section 2.1), even without an audience
+// to check.
+func TestIntrospectionRefreshToken(t *testing.T) {
+	ob := newOAuthBackend(t, ModeIntrospection, func(o *OAuthOptions) { o.Audience = "" })
+	tk, err := ob.idp.Issue(testidp.Grant{User: testidp.User{Email: "alice@a.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ob.idp.Active(tk.RefreshToken) {
+		t.Fatal("the provider does not call its refresh token active")
+	}
+	_, err = ob.AuthenticateToken(context.Background(), "", tk.RefreshToken, remoteA)
+	var te *TokenError
+	if !errors.As(err, &te) || !strings.Contains(te.Reason, "not an access token") {
+		t.Fatalf("a refresh token as the bearer token: %v", err)
+	}
+	if u, err := ob.AuthenticateToken(context.Background(), "", tk.AccessToken, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 77), Port: 1}); err != nil || u != "alice@a.test" {
+		t.Fatalf("its access token: %q %v", u, err)
+	}
+}
