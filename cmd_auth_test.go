@@ -542,3 +542,49 @@ func openTerminal(t *testing.T) *os.File {
 	t.Cleanup(func() { pts.Close() })
 	return pts
 }
+
+// TestOAuth2CLIClientSecret: a provider that wants a client secret even
+// from a desktop app (as Google does) gets it from
+// --oauth2-client-secret-cmd, at the sign-in and at every refresh; only
+// the command is in config.toml; a wrong secret says which settings to
+// check.
+func TestOAuth2CLIClientSecret(t *testing.T) {
+	const secret = "desktop-s3cret-value"
+	c := newOAuthCLI(t, "jwks", testidp.Options{Clients: []testidp.Client{{ID: "desktop", Secret: secret},
+		{ID: testidp.DefaultServerClientID, Secret: testidp.DefaultServerClientSecret}}})
+	secretFile := filepath.Join(c.dir, "client-secret")
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.browse = func(ctx context.Context, u string) error {
+		go c.idp.Browse(context.Background(), u)
+		return nil
+	}
+	add := func(name, secretCmd string) (int, string) {
+		flags := []string{"--auth", "oauth2", "--oauth2-provider", "custom", "--oauth2-client-id", "desktop",
+			"--oauth2-client-secret-cmd", secretCmd, "--oauth2-auth-url", c.idp.AuthURL(), "--oauth2-token-url", c.idp.TokenURL(),
+			"--oauth2-scopes", strings.ReplaceAll(testidp.DefaultScope, " ", ","), "--tls-ca", c.ca, "--oauth2-flow", "browser"}
+		code, _, errs := c.run("", append([]string{"account", "add", name, "--email", "alice@a.test", "--imap", c.srv.Addr("imaps").String(),
+			"--smtp", c.srv.Addr("smtps").String(), "--security", "tls", "--smtp-security", "tls"}, flags...)...)
+		return code, errs
+	}
+	if code, errs := add("bad", "echo wrong-secret"); code == 0 || !strings.Contains(errs, "refused the client (invalid_client") ||
+		!strings.Contains(errs, "oauth2_client_secret_cmd") {
+		t.Fatalf("a wrong client secret: %d\n%s", code, errs)
+	}
+	if code, errs := add("work", "cat "+secretFile); code != 0 {
+		t.Fatalf("account add with a client secret command: %d\n%s", code, errs)
+	}
+	before := c.idp.Counts().Refreshes
+	if code, out, errs := c.run("", "sync", "work"); code != 0 {
+		t.Fatalf("sync (a refresh with the secret): %d\n%s%s", code, out, errs)
+	}
+	if c.idp.Counts().Refreshes == before {
+		t.Fatal("sync did not refresh")
+	}
+	cfg, _ := os.ReadFile(filepath.Join(c.dir, "config.toml"))
+	if strings.Contains(string(cfg), secret) || !strings.Contains(string(cfg), `oauth2_client_secret_cmd = "cat `+secretFile+`"`) {
+		t.Fatalf("config.toml:\n%s", cfg)
+	}
+	c.noTokenLeaked([]string{secret})
+}
