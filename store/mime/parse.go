@@ -30,7 +30,7 @@ const (
 // reading r fails; the returned *Parsed is never nil, and its Size
 // counts every byte read from r.
 func Parse(r io.Reader) (*Parsed, error) {
-	lim := mimeTextLimits{plain: MaxIndexedText, html: mimeIndexHTML, budget: mimeIndexBudget, skipHidden: true}
+	lim := mimeTextLimits{plain: MaxIndexedText, html: mimeIndexHTML, budget: mimeIndexBudget, index: true}
 	a, err := mimeAnalyze(r, lim, false)
 	pm := &Parsed{Size: a.size, HasAttachment: a.hasAttachment}
 	pm.Envelope = mimeEnvelope(a.header, &a.pr)
@@ -96,7 +96,7 @@ func mimeJoin(parts []string, n, max int) string {
 type mimeTextLimits struct {
 	plain, html int  // per part
 	budget      int  // per message
-	skipHidden  bool // Parse: text parts that cannot be shown are not read, header fields it does not use not kept
+	index       bool // for Parse: hidden text parts not read (hidden), unused header fields not kept (mimeIndexField)
 }
 
 // mimeText is the text of one text part, charset-decoded; HTML is still
@@ -128,7 +128,7 @@ func mimeAnalyze(r io.Reader, lim mimeTextLimits, sizes bool) (*mimeAnalysis, er
 	cr := &mimeCounter{r: r}
 	used := 0
 	w := &mimeWalker{pr: &a.pr, s: a.s}
-	if lim.skipHidden {
+	if lim.index {
 		w.want = mimeIndexField // Parse: the other fields are never looked at
 	}
 	w.visit = func(p *mimePart) bool {
@@ -136,7 +136,7 @@ func mimeAnalyze(r io.Reader, lim mimeTextLimits, sizes bool) (*mimeAnalysis, er
 			a.hasAttachment = true
 		}
 		if p.bodyText() {
-			if !lim.skipHidden || !a.hidden(p.alts) {
+			if !lim.index || !a.hidden(p.alts) {
 				a.readText(p, lim, &used)
 			}
 			return false
