@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/letterbox-mail/letterbox/accounts"
 )
 
@@ -134,5 +136,30 @@ func TestAccountSetupReauthorize(t *testing.T) {
 	err := s.Reauthorize(context.Background(), "nope", accounts.SignInOptions{})
 	if !errors.Is(err, accounts.ErrUnknownAccount) {
 		t.Fatalf("unknown account: %v", err)
+	}
+}
+
+// TestSignInAgainPasted: the re-sign-in at a provider without a device
+// flow, with no browser here, takes the pasted redirect as the wizard
+// does.
+func TestSignInAgainPasted(t *testing.T) {
+	setup := newIDPSetup(t, false)
+	f := newFake("work", 3)
+	f.syncErr = expiredErr("work")
+	h := newHarness(t, 120, 30, Options{Accounts: []Backend{f}, Setup: setup})
+	h.send(syncNowMsg{account: "work"})
+	h.waitView("work ✗ sign in (A)")
+	f.mu.Lock()
+	f.syncErr = nil
+	f.mu.Unlock()
+	h.keys("A")
+	authURL := waitURL(t, setup.urls)
+	h.waitView("Sign in again: work", "No browser could be opened", "Paste here the address")
+	h.process(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(redirectOf(t, setup.idp, authURL)), Paste: true})
+	h.keys("enter")
+	h.waitFor(func() bool { return h.m.screen == screenMain && syncCount(f) == 2 })
+	h.waitView("work ●")
+	if n, _ := setup.counts(); n != 1 {
+		t.Fatalf("%d sign-ins, errors %v", n, setup.errs)
 	}
 }
