@@ -318,6 +318,7 @@ func (m Model) layout() (tea.Model, tea.Cmd) {
 	m.prompt.input.Width = max(10, w-12)
 	m.status.width = w
 	m.wizard = m.wizard.setSize(w, h)
+	m.signin = m.signin.setWidth(w)
 	return m, cmd
 }
 

@@ -95,6 +95,13 @@ func newSignIn(c *Common) signInModel {
 	return signInModel{c: c, spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
 }
 
+// setWidth follows the window's width.
+func (s signInModel) setWidth(w int) signInModel {
+	s.width = w
+	s.pane = s.pane.setWidth(w)
+	return s
+}
+
 // stop cancels a running sign-in and drops its results.
 func (s signInModel) stop() signInModel {
 	if s.cancel != nil {
@@ -186,7 +193,7 @@ func (m Model) openSignIn() (tea.Model, tea.Cmd) {
 	if m.signin.c == nil {
 		m.signin = newSignIn(m.c)
 	}
-	m.signin.width = m.c.Width
+	m.signin = m.signin.setWidth(m.c.Width)
 	m.signin.back, m.screen = m.screen, screenSignIn
 	var cmd tea.Cmd
 	m.signin, cmd = m.signin.start(m.ctx, rs, name)
