@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -257,5 +258,41 @@ func TestMimeIndexField(t *testing.T) {
 	k := []byte("Received")
 	if n := testing.AllocsPerRun(100, func() { _ = mimeIndexField(k) }); n != 0 {
 		t.Errorf("mimeIndexField allocates %v times", n)
+	}
+}
+
+// TestParseConcurrent: Parses sharing the scratch pool from several
+// goroutines give what one at a time gives, and no result changes after
+// its Parse returned (a string aliasing a pooled buffer would).
+func TestParseConcurrent(t *testing.T) {
+	corpus := mimeTestCorpus(t)
+	want := make([]mimeGolden, len(corpus))
+	for i, m := range corpus {
+		pm, _ := Parse(bytes.NewReader(m.raw))
+		want[i] = mimeGoldenOf(m.name, pm)
+	}
+	const workers = 4
+	got := make([][]*Parsed, workers)
+	done := make(chan int)
+	for w := range workers {
+		go func() {
+			for i := range corpus {
+				m := corpus[(i+w*37)%len(corpus)]
+				pm, _ := Parse(bytes.NewReader(m.raw))
+				got[w] = append(got[w], pm)
+			}
+			done <- w
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	for w := range workers {
+		for i, pm := range got[w] {
+			j := (i + w*37) % len(corpus)
+			if g := mimeGoldenOf(corpus[j].name, pm); !reflect.DeepEqual(g, want[j]) {
+				t.Errorf("worker %d, %s: %+v, want %+v", w, corpus[j].name, g, want[j])
+			}
+		}
 	}
 }
