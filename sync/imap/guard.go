@@ -2,6 +2,7 @@ package imapsync
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"sync"
@@ -15,8 +16,10 @@ import (
 // sees every octet both ways and enforces what the library does not:
 //
 //   - bounds: a response's octets outside literals (maxLine, larger for
-//     SEARCH-like results), and each literal the server announces
-//     (maxLiteral, the largest message accepted). Past a bound it fails
+//     SEARCH-like results), each literal the server announces
+//     (maxLiteral, the largest message accepted), and a folder listing,
+//     which the library collects in memory (maxListing octets, maxListed
+//     folders). Past a bound it fails
 //     the connection with a Protocol error ("server line longer than 1
 //     MiB: hostile or broken server"), having held at most one read
 //     buffer of the excess, so a hostile server cannot exhaust memory;
@@ -49,6 +52,12 @@ type guard struct {
 	failed  error
 	rd, wr  wireScan
 	curTag  string // tag of the response being read
+	// curList is set while a LIST or LSUB response is read; listed and
+	// listedN count the octets (outside literals) and the responses of
+	// the folder listing since our last LIST or LSUB command, which the
+	// library collects in memory: bounded by maxListing and maxListed.
+	curList         bool
+	listed, listedN int64
 	// prefix is served before the connection's data: the stand-in
 	// greeting after our own STARTTLS.
 	prefix []byte
@@ -65,6 +74,11 @@ const (
 	DefaultMaxLine = 1 << 20
 	// DefaultMaxLiteral bounds one literal, that is one message.
 	DefaultMaxLiteral = 100 << 20
+	// maxListing and maxListed bound a folder listing (the LIST or LSUB
+	// responses to one command): its octets outside literals, and its
+	// folders.
+	maxListing = 32 << 20
+	maxListed  = 1 << 18
 	// searchLineFactor widens the bound for responses that list UIDs
 	// (SEARCH, ESEARCH, SORT, THREAD): a mailbox of millions of messages
 	// answers UID SEARCH ALL with a line of megabytes.
@@ -96,28 +110,44 @@ func isListing(name string) bool {
 // readHead notes the tag of a response (mu held); a continuation
 // request means the server waits for us.
 func (g *guard) readHead(head []byte) {
-	tag, _, _ := headTokens(head)
+	tag, w, _ := headTokens(head)
 	g.curTag = tag
+	g.curList = tag == "*" && (w[0] == "LIST" || w[0] == "LSUB")
 	if tag == "+" {
 		g.waiting = true
 	}
 }
 
-// readEnd completes a tagged command (mu held).
-func (g *guard) readEnd() {
+// readEnd completes a tagged command, and counts a folder listing's
+// response of octets octets against its bounds (mu held).
+func (g *guard) readEnd(octets int64) error {
 	g.greeted = true
 	if g.curTag != "*" && g.curTag != "+" {
 		delete(g.pending, g.curTag)
 	}
+	if g.curList {
+		g.listed += octets
+		g.listedN++
+		switch {
+		case g.listed > maxListing:
+			return &wireError{fmt.Sprintf("folder listing longer than %s: hostile or broken server", size(maxListing))}
+		case g.listedN > maxListed:
+			return &wireError{fmt.Sprintf("folder listing of more than %d folders: hostile or broken server", maxListed)}
+		}
+	}
+	return nil
 }
 
 // writeHead registers the tag of a command we send (mu held): a line
 // whose first word is followed by a space ("DONE" and SASL responses
 // are not).
 func (g *guard) writeHead(head []byte) {
-	tag, _, sp := headTokens(head)
+	tag, w, sp := headTokens(head)
 	if sp && tag != "" && tag != "*" && tag != "+" {
 		g.pending[tag] = true
+		if w[0] == "LIST" || w[0] == "LSUB" {
+			g.listed, g.listedN = 0, 0
+		}
 	}
 }
 
