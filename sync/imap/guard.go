@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,9 +18,10 @@ import (
 //
 //   - bounds: a response's octets outside literals (maxLine, larger for
 //     SEARCH-like results), each literal the server announces
-//     (maxLiteral, the largest message accepted), and a folder listing,
+//     (maxLiteral, the largest message accepted), a folder listing,
 //     which the library collects in memory (maxListing octets, maxListed
-//     folders). Past a bound it fails
+//     folders), and the FETCH responses to one command (the last EXISTS
+//     plus fetchSlack), which the sync keeps. Past a bound it fails
 //     the connection with a Protocol error ("server line longer than 1
 //     MiB: hostile or broken server"), having held at most one read
 //     buffer of the excess, so a hostile server cannot exhaust memory;
@@ -58,6 +60,15 @@ type guard struct {
 	// library collects in memory: bounded by maxListing and maxListed.
 	curList         bool
 	listed, listedN int64
+	// exists is the last EXISTS the server sent (the selected mailbox's
+	// size); curFetch is set while a FETCH response is read, counted in
+	// fetched since our last command, bounded by exists + fetchSlack: a
+	// FETCH answers for each message once, and the library or the sync
+	// keeps what it answered for. While the server waits for us (IDLE)
+	// nothing is counted.
+	exists   int64
+	curFetch bool
+	fetched  int64
 	// prefix is served before the connection's data: the stand-in
 	// greeting after our own STARTTLS.
 	prefix []byte
@@ -79,6 +90,9 @@ const (
 	// folders.
 	maxListing = 32 << 20
 	maxListed  = 1 << 18
+	// fetchSlack is how many more FETCH responses than the mailbox's
+	// messages one command may get (messages that arrive meanwhile).
+	fetchSlack = 1 << 16
 	// searchLineFactor widens the bound for responses that list UIDs
 	// (SEARCH, ESEARCH, SORT, THREAD): a mailbox of millions of messages
 	// answers UID SEARCH ALL with a line of megabytes.
@@ -113,6 +127,12 @@ func (g *guard) readHead(head []byte) {
 	tag, w, _ := headTokens(head)
 	g.curTag = tag
 	g.curList = tag == "*" && (w[0] == "LIST" || w[0] == "LSUB")
+	g.curFetch = tag == "*" && w[1] == "FETCH" && !g.waiting
+	if tag == "*" && w[1] == "EXISTS" {
+		if n, err := strconv.ParseInt(w[0], 10, 64); err == nil {
+			g.exists = n
+		}
+	}
 	if tag == "+" {
 		g.waiting = true
 	}
@@ -124,6 +144,12 @@ func (g *guard) readEnd(octets int64) error {
 	g.greeted = true
 	if g.curTag != "*" && g.curTag != "+" {
 		delete(g.pending, g.curTag)
+	}
+	if g.curFetch {
+		g.fetched++
+		if g.fetched > g.exists+fetchSlack {
+			return &wireError{fmt.Sprintf("more FETCH responses than the mailbox's %d messages: hostile or broken server", g.exists)}
+		}
 	}
 	if g.curList {
 		g.listed += octets
@@ -145,6 +171,7 @@ func (g *guard) writeHead(head []byte) {
 	tag, w, sp := headTokens(head)
 	if sp && tag != "" && tag != "*" && tag != "+" {
 		g.pending[tag] = true
+		g.fetched = 0
 		if w[0] == "LIST" || w[0] == "LSUB" {
 			g.listed, g.listedN = 0, 0
 		}

@@ -85,6 +85,24 @@ func TestHostileServer(t *testing.T) {
 				}
 			})
 		}, nil, "imap list: folder listing longer than 32 MiB: hostile or broken server"},
+		{"endless FETCH answer", func(f *fakeIMAP) {
+			// Each response within the line bound, each with a new
+			// UID, without end: before, the flags of all of them were
+			// kept until memory ran out.
+			f.mailbox(1)
+			f.reply["UID FETCH"] = func(tag, line string, w io.Writer) {
+				var b strings.Builder
+				for uid := 1; ; uid++ {
+					fmt.Fprintf(&b, "* %d FETCH (UID %d FLAGS (\\Seen) RFC822.SIZE 1000 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n", uid, uid)
+					if uid%1000 == 0 {
+						if _, err := io.WriteString(w, b.String()); err != nil {
+							return
+						}
+						b.Reset()
+					}
+				}
+			}
+		}, nil, "more FETCH responses than the mailbox's 1 messages: hostile or broken server"},
 		{"literal over the limit in a FETCH", func(f *fakeIMAP) {
 			f.mailbox(1)
 			f.reply["UID FETCH"] = func(tag, line string, w io.Writer) {
@@ -140,7 +158,7 @@ func TestHostileServer(t *testing.T) {
 				t.Errorf("error %v is of kind %v, want %v", err, k, kind)
 			}
 			bound := uint64(24 << 20)
-			if strings.HasPrefix(tc.name, "endless folder listing") {
+			if strings.HasPrefix(tc.name, "endless folder listing") || tc.name == "endless FETCH answer" {
 				// The folders are kept until the bound: 262144 of
 				// them, or 32 MiB of names (each copied as it is
 				// parsed).
