@@ -148,7 +148,15 @@ func (d *dotReader) startLine() bool {
 func (d *dotReader) consume(n int) {
 	d.br.Discard(n)
 	d.wire += int64(n)
-	if d.limit != nil && d.wire > d.limit.max && d.err == nil {
+	if d.limit != nil && d.wire > d.limit.max {
+		d.overLimit()
+	}
+}
+
+// overLimit fails the response that passed its bound (out of consume,
+// which stays small enough to inline).
+func (d *dotReader) overLimit() {
+	if d.err == nil {
 		d.fail(fmt.Errorf("%s longer than %s: hostile or broken server%s: %w", d.limit.what, size(d.limit.max), d.limit.hint, lbsync.ErrProtocol))
 	}
 }
