@@ -139,5 +139,3 @@ func TestWatchFails(t *testing.T) {
 		})
 	}
 }
-
-
