@@ -10,13 +10,18 @@
 // (MaxNesting), and so are header sizes and the number of parts. Content
 // never fails a parse: what cannot be parsed is listed in Problems and the
 // rest is read as well as possible. Only errors of the caller's reader
-// are returned. Decoding of charsets is go-message's charset package;
+// are returned. Charsets are looked up as go-message's charset package
+// looks them up and decoded with golang.org/x/text (charset.go);
 // HTML-to-text is inbucket/html2text, run on a flattened copy of the HTML
 // and with its panics recovered.
 //
 // Package mime imports no other letterbox package (package store imports
 // it and re-exports the types of its own API: Address, Rendered, ...);
 // its fuzz targets build MIME trees with mailgen.BuildTree.
-// It holds no state between calls; every function is safe for concurrent
-// use.
+// It holds no state between calls apart from a sync.Pool of scratch
+// buffers (scratch.go: text buffers of at most 1 MiB and bufio.Readers,
+// reset before each use); every function is safe for concurrent use.
+// Parse does not read a text part that cannot be shown (a later branch of
+// a multipart/alternative that already has text/plain): see
+// (*mimeAnalysis).hidden.
 package mime

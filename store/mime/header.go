@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/emersion/go-message/charset"
 )
 
 // mimeHeaderField is one header field with its raw (unfolded, undecoded)
@@ -66,6 +64,13 @@ func mimeReadLine(br *bufio.Reader, max int, buf []byte) (line []byte, long bool
 // malformed lines skipped, and a leading mbox "From " line ignored, each noted
 // in pr.
 func mimeReadHeader(br *bufio.Reader, pr *mimeProblems, where string) mimeHeader {
+	return mimeReadHeaderOf(br, pr, where, nil)
+}
+
+// mimeReadHeaderOf is mimeReadHeader keeping only the fields whose name
+// want accepts (all when want is nil). The others are read and counted
+// against the header limits as before, but never copied.
+func mimeReadHeaderOf(br *bufio.Reader, pr *mimeProblems, where string, want func(key []byte) bool) mimeHeader {
 	var (
 		h                     mimeHeader
 		cur, buf              []byte
@@ -90,7 +95,11 @@ func mimeReadHeader(br *bufio.Reader, pr *mimeProblems, where string) mimeHeader
 			lost++
 			return
 		}
-		key := string(bytes.TrimRight(cur[:i], " \t"))
+		kb := bytes.TrimRight(cur[:i], " \t")
+		if want != nil && !want(kb) {
+			return
+		}
+		key := mimeKey(kb)
 		h = append(h, mimeHeaderField{key: key, value: string(bytes.TrimSpace(cur[i+1:]))})
 	}
 	for first := true; ; first = false {
@@ -308,12 +317,18 @@ func mimeSplitOutsideQuotes(s string, sep byte) []string {
 // as mimeFallbackText would and noted in pr.
 func mimeWordDecoder(pr *mimeProblems, where string) *stdmime.WordDecoder {
 	return &stdmime.WordDecoder{CharsetReader: func(label string, in io.Reader) (io.Reader, error) {
-		if rd, err := charset.Reader(label, in); err == nil {
-			return rd, nil
-		}
 		raw, err := io.ReadAll(in)
 		if err != nil {
 			return nil, fmt.Errorf("read encoded word: %w", err)
+		}
+		if enc, err := mimeEncoding(label); err == nil {
+			// A *bytes.Reader: its WriteTo lets the WordDecoder's io.Copy
+			// skip allocating a 32 KiB buffer for every encoded word.
+			out, err := mimeDecode(nil, enc, raw)
+			if err != nil {
+				return nil, fmt.Errorf("decode encoded word: %w", err)
+			}
+			return bytes.NewReader(out), nil
 		}
 		s, as := mimeFallbackText(raw)
 		pr.add("%sunknown charset %q in header; read as %s", where, mimeShort(label), as)

@@ -1,7 +1,6 @@
 package mime
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/mail"
@@ -10,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/emersion/go-message/charset"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // Text limits of the index (Parse).
@@ -31,24 +30,28 @@ const (
 // reading r fails; the returned *Parsed is never nil, and its Size
 // counts every byte read from r.
 func Parse(r io.Reader) (*Parsed, error) {
-	a, err := mimeAnalyze(r, mimeTextLimits{plain: MaxIndexedText, html: mimeIndexHTML, budget: mimeIndexBudget}, false)
+	lim := mimeTextLimits{plain: MaxIndexedText, html: mimeIndexHTML, budget: mimeIndexBudget, index: true}
+	a, err := mimeAnalyze(r, lim, false)
 	pm := &Parsed{Size: a.size, HasAttachment: a.hasAttachment}
 	pm.Envelope = mimeEnvelope(a.header, &a.pr)
-	var b strings.Builder
+	var parts []string // texts and separators, as they are joined
+	n := 0
 	for _, t := range mimeChooseTexts(a.texts) {
-		if b.Len() >= MaxIndexedText {
+		if n >= MaxIndexedText {
 			break
 		}
 		s := t.text
 		if t.html {
 			s = mimeHTMLToText(s, false, &a.pr, t.where)
 		}
-		if b.Len() > 0 {
-			b.WriteString("\n\n")
+		if n > 0 {
+			parts = append(parts, "\n\n")
+			n += 2
 		}
-		b.WriteString(s)
+		parts = append(parts, s)
+		n += len(s)
 	}
-	pm.BodyText = mimeTruncate(b.String(), MaxIndexedText)
+	pm.BodyText = mimeJoin(parts, n, MaxIndexedText)
 	pm.Preview = mimePreview(pm.BodyText, PreviewLen)
 	if a.size == 0 && err == nil {
 		a.pr.add("empty message")
@@ -60,10 +63,40 @@ func Parse(r io.Reader) (*Parsed, error) {
 	return pm, nil
 }
 
+// mimeJoin concatenates parts (of n bytes in all) and truncates the result
+// like mimeTruncate(joined, max), allocating at most once: a single part is
+// returned as it is (copied only when cut, so a long HTML rendering is not
+// kept alive by its start), more are copied into one buffer of the final
+// size. The parts are valid UTF-8, so each starts a rune.
+func mimeJoin(parts []string, n, max int) string {
+	switch {
+	case len(parts) == 0:
+		return ""
+	case len(parts) == 1 && n <= max:
+		return parts[0]
+	case len(parts) == 1:
+		return strings.Clone(mimeTruncate(parts[0], max))
+	}
+	var b strings.Builder
+	b.Grow(min(n, max))
+	for _, s := range parts {
+		if room := max - b.Len(); len(s) > room {
+			for room > 0 && !utf8.RuneStart(s[room]) {
+				room--
+			}
+			b.WriteString(s[:room])
+			break
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
 // mimeTextLimits caps the raw (transfer-decoded) text read from text parts.
 type mimeTextLimits struct {
-	plain, html int // per part
-	budget      int // per message
+	plain, html int  // per part
+	budget      int  // per message
+	index       bool // for Parse: hidden text parts not read (hidden), unused header fields not kept (mimeIndexField)
 }
 
 // mimeText is the text of one text part, charset-decoded; HTML is still
@@ -83,22 +116,29 @@ type mimeAnalysis struct {
 	hasAttachment bool
 	size          int64
 	pr            mimeProblems
+	s             *mimeScratch
 }
 
 // mimeAnalyze walks the message in r, collecting the text parts within lim
 // and the other leaves as attachments (their decoded size counted when
 // sizes is set). It reads r to the end. The error is r's.
 func mimeAnalyze(r io.Reader, lim mimeTextLimits, sizes bool) (*mimeAnalysis, error) {
-	a := &mimeAnalysis{}
+	a := &mimeAnalysis{s: mimeGetScratch()}
+	defer func() { mimePutScratch(a.s); a.s = nil }()
 	cr := &mimeCounter{r: r}
 	used := 0
-	w := &mimeWalker{pr: &a.pr}
+	w := &mimeWalker{pr: &a.pr, s: a.s}
+	if lim.index {
+		w.want = mimeIndexField // Parse: the other fields are never looked at
+	}
 	w.visit = func(p *mimePart) bool {
 		if p.attachment() {
 			a.hasAttachment = true
 		}
 		if p.bodyText() {
-			a.readText(p, lim, &used)
+			if !lim.index || !a.hidden(p.alts) {
+				a.readText(p, lim, &used)
+			}
 			return false
 		}
 		att := Attachment{Part: p.section(), Filename: p.filename, ContentType: p.mediaType, Inline: p.disp == "inline"}
@@ -118,7 +158,8 @@ func mimeAnalyze(r io.Reader, lim mimeTextLimits, sizes bool) (*mimeAnalysis, er
 	return a, cr.ioErr()
 }
 
-// readText reads and decodes one text part within the limits.
+// readText reads and decodes one text part within the limits, through the
+// scratch buffers: the only copy kept is the final string.
 func (a *mimeAnalysis) readText(p *mimePart, lim mimeTextLimits, used *int) {
 	limit := lim.plain
 	if p.mediaType == "text/html" {
@@ -128,7 +169,8 @@ func (a *mimeAnalysis) readText(p *mimePart, lim mimeTextLimits, used *int) {
 		a.pr.add("%stext not read: the message has more than %d MiB of text", p.where, lim.budget>>20)
 		return
 	}
-	raw, err := io.ReadAll(io.LimitReader(p.decoded(&a.pr), int64(limit)+1))
+	raw, err := mimeReadAll(a.s.text, io.LimitReader(p.decoded(&a.pr), int64(limit)+1))
+	a.s.text = raw
 	if err != nil {
 		a.pr.add("%stext cannot be decoded fully: %v", p.where, err)
 	}
@@ -137,8 +179,40 @@ func (a *mimeAnalysis) readText(p *mimePart, lim mimeTextLimits, used *int) {
 		a.pr.add("%stext longer than %d KiB; only the start is read", p.where, limit>>10)
 	}
 	*used += len(raw)
-	s := mimeCharsetText(raw, p.params["charset"], &a.pr, p.where)
-	a.texts = append(a.texts, mimeText{where: p.where, html: p.mediaType == "text/html", text: mimeSanitize(s), alts: p.alts})
+	text := mimeCharsetBytes(raw, p.params["charset"], &a.pr, p.where, &a.s.conv)
+	var s string
+	if utf8.Valid(text) {
+		s = string(mimeSanitizeInPlace(text)) // text is raw or a.s.conv: ours
+	} else {
+		s = mimeSanitize(string(text))
+	}
+	a.texts = append(a.texts, mimeText{where: p.where, html: p.mediaType == "text/html", text: s, alts: p.alts})
+}
+
+// hidden reports a text part that mimeChooseTexts will drop whatever
+// follows: in one of its multipart/alternative groups an earlier branch
+// already has a text/plain part, and the first such branch is the one
+// shown. Parse does not read such parts (the HTML alternative of a
+// plain-text mail, mostly), so their content problems (charset, transfer
+// encoding) are not reported and their bytes do not count against the
+// text budget; what is shown is the same. Leaving them out of a.texts does
+// not change the choice in any other group: a group nested in the hidden
+// branch is hidden as a whole, and every group around it already has its
+// plain text from the same earlier part.
+func (a *mimeAnalysis) hidden(alts []mimeAltPos) bool {
+	for _, alt := range alts {
+		for _, t := range a.texts {
+			if t.html {
+				continue
+			}
+			for _, ta := range t.alts {
+				if ta.group == alt.group && ta.branch != alt.branch {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // mimeChooseTexts picks the text parts to show: in each multipart/alternative
@@ -179,33 +253,49 @@ func mimeChooseTexts(texts []mimeText) []mimeText {
 // section 4.1.2). Text that breaks its declared us-ascii is read as
 // windows-1252; an unknown charset as UTF-8 if valid, else windows-1252.
 func mimeCharsetText(raw []byte, label string, pr *mimeProblems, where string) string {
+	var conv []byte
+	return string(mimeCharsetBytes(raw, label, pr, where, &conv))
+}
+
+// mimeCharsetBytes is mimeCharsetText without the string: the result is raw
+// itself (text that needs no conversion) or the bytes converted into
+// *conv, whose memory it reuses.
+func mimeCharsetBytes(raw []byte, label string, pr *mimeProblems, where string, conv *[]byte) []byte {
 	label = strings.ToLower(strings.TrimSpace(label))
 	switch label {
 	case "", "us-ascii", "ascii", "utf-8", "utf8":
 		if utf8.Valid(raw) {
-			return string(raw)
+			return raw
 		}
 		if label == "utf-8" || label == "utf8" {
 			pr.add("%stext declared %s is not valid UTF-8; bad bytes replaced", where, label)
-			return string(raw)
+			return raw
 		}
 		if label == "" {
 			label = "us-ascii"
 		}
 		pr.add("%s8-bit text declared %s; read as windows-1252", where, label)
-		return mimeWindows1252(raw)
+		*conv = mimeAppendWindows1252((*conv)[:0], raw)
+		return *conv
 	}
-	rd, err := charset.Reader(label, bytes.NewReader(raw))
+	enc, err := mimeEncoding(label)
 	if err != nil {
-		s, as := mimeFallbackText(raw)
+		as := "UTF-8"
+		out := raw
+		if !utf8.Valid(raw) {
+			as = "windows-1252"
+			*conv = mimeAppendWindows1252((*conv)[:0], raw)
+			out = *conv
+		}
 		pr.add("%sunknown charset %q; read as %s", where, mimeShort(label), as)
-		return s
+		return out
 	}
-	out, err := io.ReadAll(rd)
+	out, err := mimeDecode(*conv, enc, raw)
+	*conv = out
 	if err != nil {
 		pr.add("%scharset %q: %v", where, mimeShort(label), err)
 	}
-	return string(out)
+	return out
 }
 
 // mimeFallbackText reads bytes of unknown charset: UTF-8 if they are valid
@@ -218,16 +308,21 @@ func mimeFallbackText(raw []byte) (text, as string) {
 }
 
 func mimeWindows1252(raw []byte) string {
-	if rd, err := charset.Reader("windows-1252", bytes.NewReader(raw)); err == nil {
-		if out, err := io.ReadAll(rd); err == nil {
-			return string(out)
+	return string(mimeAppendWindows1252(make([]byte, 0, len(raw)+len(raw)/2), raw))
+}
+
+// mimeAppendWindows1252 appends raw decoded as windows-1252 (WHATWG
+// Encoding section 9, as x/text's charmap.Windows1252, which go-message's
+// charset.Reader returns for the label) to dst. Every byte decodes.
+func mimeAppendWindows1252(dst, raw []byte) []byte {
+	for _, c := range raw {
+		if c < utf8.RuneSelf {
+			dst = append(dst, c)
+			continue
 		}
+		dst = utf8.AppendRune(dst, charmap.Windows1252.DecodeByte(c))
 	}
-	runes := make([]rune, len(raw)) // latin1
-	for i, c := range raw {
-		runes[i] = rune(c)
-	}
-	return string(runes)
+	return dst
 }
 
 // mimeSanitize makes decoded text safe to index and to print on a terminal:
@@ -288,6 +383,46 @@ func mimeSanitize(s string) string {
 	}
 	b.WriteString(s[start:])
 	return b.String()
+}
+
+// mimeSanitizeInPlace is mimeSanitize for valid UTF-8 in b, done in b
+// (the result is never longer) and returned as its prefix.
+func mimeSanitizeInPlace(b []byte) []byte {
+	// Runs of bytes that stay are moved whole, and not at all until
+	// something was dropped: clean text is only scanned.
+	w, start := 0, 0
+	keep := func(end int) {
+		if w != start {
+			copy(b[w:], b[start:end])
+		}
+		w += end - start
+	}
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
+			i++
+			continue
+		}
+		size := 1
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, size = utf8.DecodeRune(b[i:])
+			if !unicode.IsControl(r) {
+				i += size
+				continue
+			}
+		}
+		keep(i)
+		if c == '\r' && (i+1 >= len(b) || b[i+1] != '\n') {
+			b[w] = '\n' // a CR alone ends a line
+			w++
+		}
+		// Any other control character, and the CR of CRLF, is dropped.
+		i += size
+		start = i
+	}
+	keep(len(b))
+	return b[:w]
 }
 
 // mimeSanitizeLine is mimeSanitize for one-line values: white space
@@ -353,9 +488,61 @@ func mimeDateLayouts() []string {
 	}
 }
 
+// mimeDateLayout recognizes the usual shape of a Date field,
+// "[Ddd, ]D[D] Mon YYYY HH:MM:SS +HHMM" (RFC 5322 section 3.3) with nothing
+// around it, and returns the one layout of net/mail.ParseDate that fits it.
+// net/mail tries its 48 layouts in turn and each miss allocates an error,
+// so parsing a mailbox spent more on the misses than on the dates; for
+// these values time.Parse with that layout gives what net/mail would
+// (FuzzDateLayout).
+func mimeDateLayout(v string) (string, bool) {
+	layout := "2 Jan 2006 15:04:05 -0700"
+	if len(v) > 5 && v[3] == ',' && v[4] == ' ' && mimeLetters(v[:3]) {
+		v, layout = v[5:], "Mon, "+layout
+	}
+	i := 0
+	for i < len(v) && i < 2 && mimeDigit(v[i]) {
+		i++
+	}
+	// v[i:] is " Jan 2006 15:04:05 -0700": 24 bytes.
+	if i == 0 || len(v)-i != 24 {
+		return "", false
+	}
+	r := v[i:]
+	ok := r[0] == ' ' && mimeLetters(r[1:4]) && r[4] == ' ' && mimeDigits(r[5:9]) && r[9] == ' ' &&
+		mimeDigits(r[10:12]) && r[12] == ':' && mimeDigits(r[13:15]) && r[15] == ':' && mimeDigits(r[16:18]) &&
+		r[18] == ' ' && (r[19] == '+' || r[19] == '-') && mimeDigits(r[20:24])
+	return layout, ok
+}
+
+func mimeDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func mimeDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !mimeDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func mimeLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
 // mimeParseDate parses a Date field (RFC 5322 section 3.3) leniently; it
 // returns the zero time and false when nothing fits.
 func mimeParseDate(v string) (time.Time, bool) {
+	if layout, ok := mimeDateLayout(v); ok {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
 	if t, err := mail.ParseDate(v); err == nil {
 		return t, true
 	}

@@ -210,6 +210,8 @@ func newMimePart(h mimeHeader, path []int, parent string, pr *mimeProblems) *mim
 // for each leaf part in order. visit returns true to stop the walk.
 type mimeWalker struct {
 	pr     *mimeProblems
+	s      *mimeScratch          // its bufio.Readers
+	want   func(key []byte) bool // header fields kept; nil for all
 	visit  func(*mimePart) bool
 	top    mimeHeader
 	leaves int
@@ -219,12 +221,13 @@ type mimeWalker struct {
 // entity reads one entity (header and body) from r and walks it. It returns
 // true when visit asked to stop.
 func (w *mimeWalker) entity(r io.Reader, path []int, alts []mimeAltPos, parent string) bool {
-	br := bufio.NewReaderSize(r, mimeBufSize)
+	br := w.s.reader(r)
+	defer w.s.release(br) // visit does not keep p.body
 	where := ""
 	if len(path) > 0 {
 		where = "part " + mimePathKey(path) + ": "
 	}
-	h := mimeReadHeader(br, w.pr, where)
+	h := mimeReadHeaderOf(br, w.pr, where, w.want)
 	if len(path) == 0 {
 		w.top = h
 	}
@@ -460,20 +463,33 @@ type mimeQPReader struct{ br *bufio.Reader }
 func (q *mimeQPReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
-		c, err := q.br.ReadByte()
-		if err != nil {
-			if n > 0 {
-				return n, nil
+		if q.br.Buffered() == 0 {
+			if _, err := q.br.Peek(1); err != nil {
+				if n > 0 {
+					return n, nil
+				}
+				return 0, err
 			}
-			return 0, err
 		}
-		if c == '=' {
-			if la, _ := q.br.Peek(2); len(la) == 2 && mimeIsHex(la[0]) && mimeIsHex(la[1]) {
-				c = mimeUnhex(la[0])<<4 | mimeUnhex(la[1])
-				_, _ = q.br.Discard(2)
-			} else if q.softBreak() {
-				continue
+		// Runs without "=" are copied as they are, straight from the
+		// buffer.
+		buf, _ := q.br.Peek(q.br.Buffered())
+		if i := bytes.IndexByte(buf, '='); i != 0 {
+			if i < 0 {
+				i = len(buf)
 			}
+			k := copy(p[n:], buf[:i])
+			_, _ = q.br.Discard(k)
+			n += k
+			continue
+		}
+		_, _ = q.br.Discard(1)
+		c := byte('=')
+		if la, _ := q.br.Peek(2); len(la) == 2 && mimeIsHex(la[0]) && mimeIsHex(la[1]) {
+			c = mimeUnhex(la[0])<<4 | mimeUnhex(la[1])
+			_, _ = q.br.Discard(2)
+		} else if q.softBreak() {
+			continue
 		}
 		p[n] = c
 		n++

@@ -96,7 +96,14 @@ func mimeHTMLToText(s string, links bool, pr *mimeProblems, where string) (text 
 			text = ""
 		}
 	}()
-	text, err := html2text.FromString(mimeFlattenHTML(s), html2text.Options{OmitLinks: !links, TextOnly: !links})
+	// What html2text.FromString does, without its two copies of the
+	// input (a []byte conversion and a read of it into another): a UTF-8
+	// byte order mark stripped twice, the HTML parsed, the tree rendered.
+	flat := strings.TrimPrefix(strings.TrimPrefix(mimeFlattenHTML(s), "\uFEFF"), "\uFEFF")
+	doc, err := html.Parse(strings.NewReader(flat))
+	if err == nil {
+		text, err = html2text.FromHTMLNode(doc, html2text.Options{OmitLinks: !links, TextOnly: !links})
+	}
 	if err != nil {
 		pr.add("%sHTML cannot be rendered: %v", where, err)
 		return ""
@@ -181,7 +188,9 @@ func SavePart(r io.Reader, part string, w io.Writer) (int64, error) {
 		found   bool
 		copyErr error
 	)
-	walker := &mimeWalker{pr: &pr, visit: func(p *mimePart) bool {
+	scratch := mimeGetScratch()
+	defer mimePutScratch(scratch)
+	walker := &mimeWalker{pr: &pr, s: scratch, visit: func(p *mimePart) bool {
 		if p.section() != part {
 			return false
 		}

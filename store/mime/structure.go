@@ -5,7 +5,6 @@ package mime
 // pass with the limits of this package.
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"strings"
@@ -76,7 +75,8 @@ const maxStructureParts = mimeMaxParts
 // a multipart without parts is read as text, as Parse reads it). The
 // error is non-nil only when reading r fails; the *Structure is never nil.
 func ParseStructure(r io.Reader) (*Structure, error) {
-	w := &structWalker{}
+	w := &structWalker{s: mimeGetScratch()}
+	defer mimePutScratch(w.s)
 	cr := &mimeCounter{r: r}
 	body, h := w.entity(cr, 0, 0, "")
 	_, _ = io.Copy(io.Discard, cr)
@@ -88,6 +88,7 @@ func ParseStructure(r io.Reader) (*Structure, error) {
 type structWalker struct {
 	pr    mimeProblems
 	parts int
+	s     *mimeScratch // its bufio.Readers
 }
 
 // entity reads one entity from r, which ends where the entity ends, and
@@ -96,7 +97,8 @@ type structWalker struct {
 func (w *structWalker) entity(r io.Reader, offset int64, depth int, parent string) (*Part, mimeHeader) {
 	w.parts++
 	cnt := &lineCounter{r: r}
-	br := bufio.NewReaderSize(cnt, mimeBufSize)
+	br := w.s.reader(cnt)
+	defer w.s.release(br)
 	h := mimeReadHeader(br, &w.pr, "")
 	buffered, _ := br.Peek(br.Buffered())
 	headerLen := cnt.n - int64(len(buffered))
