@@ -346,9 +346,15 @@ func (d *Dir) changed() {
 	if d.onDue != nil {
 		return
 	}
-	// Only the file's time matters; a failure leaves the change to the
-	// worker's next full listing.
-	os.WriteFile(filepath.Join(d.path, changedName), []byte(time.Now().UTC().Format(time.RFC3339Nano)+"\n"), 0o600)
+	// Only the file's time matters, and it changes once: a new file
+	// renamed over the old one (a rewrite in place changes it at the
+	// truncation and again at the write, and the worker could see
+	// both). A failure leaves the change to the worker's next full
+	// listing.
+	path := filepath.Join(d.path, changedName)
+	if err := os.WriteFile(path+".tmp", []byte(time.Now().UTC().Format(time.RFC3339Nano)+"\n"), 0o600); err == nil {
+		os.Rename(path+".tmp", path)
+	}
 }
 
 // changedAt is the time of the changed file, zero when there is none.
