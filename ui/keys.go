@@ -127,7 +127,7 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.prompt, cmd = m.prompt.open(promptFind, "find: ", "")
 		return m, cmd
 	case key.Matches(msg, k.OpenHTML):
-		return m, openHTMLCmd(m.ctx, m.backend(), id)
+		return m, openHTMLCmd(m.ctx, m.backend(), id, m.opts.TempDir)
 	case key.Matches(msg, k.OpenLink):
 		switch n := len(m.reader.links); n {
 		case 0:
@@ -150,7 +150,7 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if !ok {
 			return m, func() tea.Msg { return infoMsg{text: "this message has no attachments"} }
 		}
-		return m, openAttachmentCmd(m.ctx, m.backend(), id, a)
+		return m, openAttachmentCmd(m.ctx, m.backend(), id, a, m.opts.TempDir)
 	case key.Matches(msg, k.Reply), key.Matches(msg, k.ReplyAll), key.Matches(msg, k.Forward),
 		key.Matches(msg, k.ToggleRead), key.Matches(msg, k.Flag), key.Matches(msg, k.Delete),
 		key.Matches(msg, k.Archive), key.Matches(msg, k.Move), key.Matches(msg, k.EditDraft):

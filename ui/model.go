@@ -55,6 +55,11 @@ type Options struct {
 	Bell    func()
 	// NotifyDelay gathers new mail into one notice; notifyDelay when 0.
 	NotifyDelay time.Duration
+	// TempDir is a private directory for the copies handed to other
+	// programs (an HTML part for the browser, an attachment to open);
+	// the caller removes it (Run does). Empty: the system's, and the
+	// copies stay behind.
+	TempDir string
 	// FeedCoalesce is how long the change feed gathers a burst of
 	// commits into one refresh; feedCoalesce when zero, none when
 	// negative.

@@ -63,6 +63,14 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	// The copies handed to the browser or an attachment's viewer live
+	// in a private directory that goes when the interface does (a
+	// viewer still reading one then loses it).
+	tmp, err := os.MkdirTemp("", "letterbox-ui-")
+	if err != nil {
+		return fmt.Errorf("interface: %w", err)
+	}
+	defer os.RemoveAll(tmp)
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g := newGate()
@@ -81,7 +89,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	// The bell is one byte, written between the renderer's writes.
 	bell := func() { io.WriteString(out, "\a") }
 	m := New(work, c, Options{Accounts: backends, Setup: wizard, SyncInterval: interval,
-		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads,
+		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads, TempDir: tmp,
 		Notify: o.Settings.Notify, Desktop: o.Desktop, Bell: bell})
 	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
 	if !o.Settings.NoMouse {
