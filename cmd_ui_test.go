@@ -154,16 +154,29 @@ func TestDemoTmux(t *testing.T) {
 	if total, _ := strconv.Atoi(pos[1]); total < 5 {
 		t.Fatalf("demo INBOX has %d messages, the fast-typing check needs 5", total)
 	}
+	at := func(n int) string { return fmt.Sprintf("· %d/%s", n, pos[1]) }
 	s.text("jjjj")
-	s.waitFor("four j in one write", "5/"+pos[1])
+	s.waitFor("four j in one write", at(5))
 	s.text("kkkk")
-	s.waitFor("four k in one write", "1/"+pos[1])
+	s.waitFor("four k in one write", at(1))
+	if total, _ := strconv.Atoi(pos[1]); total > 21 {
+		s.text(strings.Repeat("j", 20))
+		s.waitFor("twenty j in one write", at(21))
+		s.text(strings.Repeat("k", 20))
+		s.waitFor("twenty k in one write", at(1))
+	}
+	// Folder switches typed fast: three } go three folders on, three {
+	// come back.
+	s.text("}}}")
+	s.waitFor("three } in one write", "alice › Archive")
+	s.text("{{{")
+	s.waitFor("three { in one write", "alice › INBOX", at(1))
 	// The mouse, as the terminal reports it (SGR): a click on the third
 	// row selects it, one on the first goes back (issue 15 item 10).
 	s.text("\x1b[<0;60;4M\x1b[<0;60;4m")
-	s.waitFor("click on the third row", "3/"+pos[1])
+	s.waitFor("click on the third row", at(3))
 	s.text("\x1b[<0;60;2M\x1b[<0;60;2m")
-	s.waitFor("click on the first row", "1/"+pos[1])
+	s.waitFor("click on the first row", at(1))
 	// The help overlay in a real terminal: whole sections.
 	s.keys("?")
 	s.waitFor("help", "Move (list, reader)", "Reader", "Composer", "fold/unfold thread")
