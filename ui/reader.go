@@ -408,7 +408,7 @@ func (r readerModel) showHit() readerModel {
 }
 
 // position is "lines 1–38/120" and, searching, "match 2/5".
-func (r readerModel) position() string {
+func (r readerModel) position() []string {
 	var parts []string
 	if total := len(r.lines); total > 0 {
 		last := min(total, r.vp.YOffset+r.vp.Height)
@@ -425,7 +425,7 @@ func (r readerModel) position() string {
 			parts = append(parts, fmt.Sprintf("match %d/%d", r.hit+1, len(r.hits)))
 		}
 	}
-	return strings.Join(parts, " · ")
+	return parts
 }
 
 // shownHeader reports whether a header is displayed (the store gives
