@@ -181,6 +181,14 @@ func TestDemoTmux(t *testing.T) {
 	s.keys("?")
 	s.waitFor("help", "Move (list, reader)", "Reader", "Composer", "fold/unfold thread")
 	s.keys("q")
+	// An Esc typed just before a key comes as that key with Alt (one
+	// read; tmux within its escape-time): back to the list, then down.
+	s.keys("Enter")
+	s.waitFor("open a message", "Subject:", "From:")
+	s.text("\x1bj")
+	s.waitFor("esc j in one write", at(2))
+	s.keys("k")
+	s.waitFor("back up", at(1))
 	s.keys("Enter")
 	s.waitFor("open a message", "Subject:", "From:")
 	s.keys("r")

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // KeyMap holds every key binding of one screen. The defaults are
@@ -190,6 +191,18 @@ func (k *KeyMap) bindings() []keyGroup {
 			{"prev_field", &k.PrevField, onComposer}, {"cancel", &k.Cancel, onComposer}}},
 		{"General", onList, []namedKey{{"back", &k.Back, onBoth}, {"help", &k.Help, onBoth}, {"quit", &k.Quit, onBoth}}},
 	}
+}
+
+// binds reports whether an action of k is bound to msg.
+func (k *KeyMap) binds(msg tea.KeyMsg) bool {
+	for _, g := range k.bindings() {
+		for _, nk := range g.keys {
+			if key.Matches(msg, *nk.b) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // actionNames lists the names the config's [keys] accepts, sorted.
