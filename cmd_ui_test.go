@@ -230,4 +230,35 @@ func TestDemoTmux(t *testing.T) {
 	s.waitFor("not deleted", "cancelled", subject)
 	s.keys("Q")
 	s.waitFor("quit", "DEMO-EXIT 0")
+	noDemoDirs(t, dir, "after Q")
+
+	// The terminal going away (a closed window, a dropped SSH session:
+	// SIGHUP) ends the demo as Q does, and it removes its directory.
+	s.cmd("new-session", "-d", "-s", "hup", "-x", "120", "-y", "40", strings.TrimSuffix(script, "; echo DEMO-EXIT $?; sleep 600"))
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.cmd("capture-pane", "-p", "-t", "hup"), "alice › INBOX") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the second demo never showed its list:\n%s", s.cmd("capture-pane", "-p", "-t", "hup"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.cmd("kill-session", "-t", "hup")
+	noDemoDirs(t, dir, "after a hangup")
+}
+
+// noDemoDirs waits until no letterbox-demo-* directory is left in dir
+// (the demo's TMPDIR).
+func noDemoDirs(t *testing.T, dir, when string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left, _ := filepath.Glob(filepath.Join(dir, "letterbox-demo-*"))
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the demo left %v", when, left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
