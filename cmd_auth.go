@@ -41,7 +41,7 @@ func addOAuthFlags(fs *pflag.FlagSet, f *oauthFlags) {
 }
 
 func addFlowFlag(fs *pflag.FlagSet, flow *string) {
-	fs.StringVar(flow, "oauth2-flow", "", "device or browser (default: browser when a display or $BROWSER is there and stdin is a terminal, else device)")
+	fs.StringVar(flow, "oauth2-flow", "", "device or browser (default: browser when a display or $BROWSER is there and stdin is a terminal, else device; browser on a terminal for a provider without a device flow)")
 }
 
 // settings are the flags as accounts.OAuth2Settings; --oauth2-* flags
@@ -74,20 +74,25 @@ func checkFlow(flow string) error {
 }
 
 // signInOptions are the sign-in's options on the command line: the
-// flow (the flag, else browser with a display and a terminal, else
-// device; browser for a provider without a device flow), the prompt on
-// stderr or as a JSON event, the browser, and a pasted redirect URL on
-// a terminal.
+// flow (the flag, else browser with a display and a terminal; else, on
+// a terminal, the device flow when the provider has one and the browser
+// flow with a pasted redirect when not, as for Google over SSH; else
+// device), the prompt on stderr or as a JSON event, the browser, and a
+// pasted redirect URL on a terminal.
 func (e *env) signInOptions(name, flow string, asJSON bool) accounts.SignInOptions {
+	tty := isTerminal(e.stdin)
 	if flow == "" {
-		flow = accounts.FlowDevice
-		if accounts.BrowserAvailable(e.getenv) && isTerminal(e.stdin) {
+		switch {
+		case accounts.BrowserAvailable(e.getenv) && tty:
 			flow = accounts.FlowBrowser
+		case tty: // "": accounts.SignIn picks by the provider
+		default:
+			flow = accounts.FlowDevice
 		}
 	}
 	o := accounts.SignInOptions{Flow: flow, OpenURL: e.openURL,
 		Prompt: func(p accounts.SignInPrompt) { e.showPrompt(name, p, asJSON) }}
-	if flow == accounts.FlowBrowser && isTerminal(e.stdin) {
+	if flow != accounts.FlowDevice && tty {
 		o.Paste = e.stdin
 	}
 	return o

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/internal/testidp"
@@ -388,4 +391,200 @@ func TestOAuth2CLIDovecot(t *testing.T) {
 		t.Fatalf("sync after account auth: %d\n%s%s", code, out, errs)
 	}
 	c.noTokenLeaked([]string{rt}, out, errs, d.Log(t))
+}
+
+// TestOAuth2CLIRevoked: once the provider revoked the sign-in, send,
+// sync and account test say to sign in again with account auth (not to
+// fix a password, and not that a server refused a token), and the
+// message waits in the Outbox until then.
+func TestOAuth2CLIRevoked(t *testing.T) {
+	c := newOAuthCLI(t, "jwks", testidp.Options{})
+	approved := c.approveNext()
+	code, _, errs := c.run("", append([]string{"account", "add", "work", "--email", "alice@a.test", "--imap", c.srv.Addr("imaps").String(),
+		"--smtp", c.srv.Addr("smtps").String(), "--security", "tls", "--smtp-security", "tls", "--oauth2-flow", "device"}, c.oauthFlags()...)...)
+	if err := <-approved; err != nil || code != 0 {
+		t.Fatalf("account add: %d %v\n%s", code, err, errs)
+	}
+	rt, _ := c.kr.Get(accounts.KeyringService, "work:oauth2-refresh")
+	if !c.idp.RevokeFamily(rt) {
+		t.Fatal("revoke")
+	}
+	want := "run `letterbox account auth work`"
+	var outs []string
+	for _, args := range [][]string{{"send", "work", "--to", "bob@a.test", "--subject", "waits"}, {"sync", "work"}, {"account", "test", "work"}} {
+		code, out, errs := c.run("hi\n", args...)
+		outs = append(outs, out, errs)
+		if code == 0 || !strings.Contains(out+errs, want) || strings.Contains(out+errs, "account password") ||
+			strings.Contains(out+errs, "server refused") {
+			t.Errorf("%v after revocation: %d\n%s%s", args, code, out, errs)
+		}
+	}
+	approved = c.approveNext()
+	if code, _, errs := c.run("", "account", "auth", "work", "--oauth2-flow", "device"); code != 0 {
+		t.Fatalf("account auth: %d %s", code, errs)
+	}
+	<-approved
+	if code, out, errs := c.run("", "outbox", "work", "--flush"); code != 0 {
+		t.Fatalf("outbox --flush after account auth: %d\n%s%s", code, out, errs)
+	}
+	c.noTokenLeaked([]string{rt}, outs...)
+}
+
+// TestOAuth2CLITokenCmd: with --oauth2-token-cmd an external helper
+// prints the access token: account add tests it and keeps nothing,
+// sync and send use it, a token the server refuses runs the command
+// once more (the helper's refreshed token is used), and a token it
+// keeps printing that the server refuses says what to fix.
+func TestOAuth2CLITokenCmd(t *testing.T) {
+	c := newOAuthCLI(t, "jwks", testidp.Options{})
+	tokFile := filepath.Join(c.dir, "helper-token")
+	give := func(ttl time.Duration) string {
+		tk, err := c.idp.Issue(testidp.Grant{User: testidp.User{Subject: "alice", Email: "alice@a.test"}, AccessTTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(tokFile, []byte(tk.AccessToken+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return tk.AccessToken
+	}
+	good := give(time.Hour)
+	code, out, errs := c.run("", "account", "add", "work", "--email", "alice@a.test", "--imap", c.srv.Addr("imaps").String(),
+		"--smtp", c.srv.Addr("smtps").String(), "--security", "tls", "--smtp-security", "tls", "--tls-ca", c.ca,
+		"--auth", "oauth2", "--oauth2-token-cmd", "cat "+tokFile)
+	if code != 0 {
+		t.Fatalf("account add --oauth2-token-cmd: %d\n%s%s", code, out, errs)
+	}
+	if v := c.kr.values(); len(v) != 0 {
+		t.Fatalf("the keyring got %d entries for an account whose token comes from a command", len(v))
+	}
+	if code, out, errs := c.run("", "sync", "work"); code != 0 {
+		t.Fatalf("sync: %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := c.run("hi\n", "send", "work", "--to", "bob@a.test", "--subject", "helper"); code != 0 {
+		t.Fatalf("send: %d\n%s%s", code, out, errs)
+	}
+	// The helper hands out a token that expired; by the next login it
+	// has a fresh one (a helper refreshes on each run): the refusal runs
+	// the command again and the sync goes through.
+	dead := give(-time.Second)
+	cmdFile := filepath.Join(c.dir, "helper.sh")
+	script := "#!/bin/sh\nn=$(cat " + tokFile + ".n 2>/dev/null || echo 0)\necho $((n+1)) > " + tokFile + ".n\n" +
+		"if [ \"$n\" = 0 ]; then cat " + tokFile + "; else echo " + good + "; fi\n"
+	if err := os.WriteFile(cmdFile, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(c.dir, "config.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(cfg), "cat "+tokFile, cmdFile, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := c.run("", "sync", "work"); code != 0 {
+		t.Fatalf("sync with a refused token, then the helper's fresh one: %d\n%s%s", code, out, errs)
+	}
+	// A helper that only has a refused token: sync fails and names the
+	// command, not account auth (letterbox keeps no sign-in here).
+	os.WriteFile(cfgPath, cfg, 0o600)
+	code, out, errs = c.run("", "sync", "work")
+	if code == 0 || !strings.Contains(out+errs, "oauth2_token_cmd") || strings.Contains(out+errs, "account auth") {
+		t.Fatalf("sync with a helper's refused token: %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := c.run("", "account", "auth", "work"); code != exitUsage || !strings.Contains(errs, "oauth2_token_cmd") {
+		t.Fatalf("account auth of a token-command account: %d %s", code, errs)
+	}
+	c.noTokenLeaked([]string{good, dead}, out, errs)
+}
+
+// TestOAuth2CLIDefaultFlow: on a terminal without a display (an SSH
+// session), a provider without a device flow (Google's mail scope) signs
+// in with the browser flow by default, its URL to open elsewhere and the
+// redirect to paste back, instead of failing on the device flow.
+func TestOAuth2CLIDefaultFlow(t *testing.T) {
+	c := newOAuthCLI(t, "jwks", testidp.Options{})
+	tty := openTerminal(t)
+	c.browse = func(ctx context.Context, u string) error {
+		go c.idp.Browse(context.Background(), u)
+		return errors.New("no display")
+	}
+	// The provider's endpoints without its device endpoint.
+	flags := []string{"--auth", "oauth2", "--oauth2-provider", "custom", "--oauth2-client-id", testidp.DefaultClientID,
+		"--oauth2-auth-url", c.idp.AuthURL(), "--oauth2-token-url", c.idp.TokenURL(),
+		"--oauth2-scopes", strings.ReplaceAll(testidp.DefaultScope, " ", ","), "--tls-ca", c.ca}
+	var out, errb lockedBuf
+	e := &env{stdin: tty, stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, keyring: c.kr, openURL: c.browse}
+	args := append([]string{"--config", filepath.Join(c.dir, "config.toml"), "--data", filepath.Join(c.dir, "data"),
+		"account", "add", "web", "--email", "alice@a.test", "--imap", c.srv.Addr("imaps").String(), "--smtp", c.srv.Addr("smtps").String(),
+		"--security", "tls", "--smtp-security", "tls"}, flags...)
+	if code := runEnv(context.Background(), e, args); code != 0 || !strings.Contains(errb.String(), "paste here the address") {
+		t.Fatalf("account add without a device flow, on a terminal: %d\n%s", code, errb.String())
+	}
+}
+
+// openTerminal returns the follower side of a new pseudo-terminal.
+func openTerminal(t *testing.T) *os.File {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Skipf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Skipf("ptsname: %v", err)
+	}
+	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("open the terminal: %v", err)
+	}
+	t.Cleanup(func() { pts.Close() })
+	return pts
+}
+
+// TestOAuth2CLIClientSecret: a provider that wants a client secret even
+// from a desktop app (as Google does) gets it from
+// --oauth2-client-secret-cmd, at the sign-in and at every refresh; only
+// the command is in config.toml; a wrong secret says which settings to
+// check.
+func TestOAuth2CLIClientSecret(t *testing.T) {
+	const secret = "desktop-s3cret-value"
+	c := newOAuthCLI(t, "jwks", testidp.Options{Clients: []testidp.Client{{ID: "desktop", Secret: secret},
+		{ID: testidp.DefaultServerClientID, Secret: testidp.DefaultServerClientSecret}}})
+	secretFile := filepath.Join(c.dir, "client-secret")
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.browse = func(ctx context.Context, u string) error {
+		go c.idp.Browse(context.Background(), u)
+		return nil
+	}
+	add := func(name, secretCmd string) (int, string) {
+		flags := []string{"--auth", "oauth2", "--oauth2-provider", "custom", "--oauth2-client-id", "desktop",
+			"--oauth2-client-secret-cmd", secretCmd, "--oauth2-auth-url", c.idp.AuthURL(), "--oauth2-token-url", c.idp.TokenURL(),
+			"--oauth2-scopes", strings.ReplaceAll(testidp.DefaultScope, " ", ","), "--tls-ca", c.ca, "--oauth2-flow", "browser"}
+		code, _, errs := c.run("", append([]string{"account", "add", name, "--email", "alice@a.test", "--imap", c.srv.Addr("imaps").String(),
+			"--smtp", c.srv.Addr("smtps").String(), "--security", "tls", "--smtp-security", "tls"}, flags...)...)
+		return code, errs
+	}
+	if code, errs := add("bad", "echo wrong-secret"); code == 0 || !strings.Contains(errs, "refused the client (invalid_client") ||
+		!strings.Contains(errs, "oauth2_client_secret_cmd") {
+		t.Fatalf("a wrong client secret: %d\n%s", code, errs)
+	}
+	if code, errs := add("work", "cat "+secretFile); code != 0 {
+		t.Fatalf("account add with a client secret command: %d\n%s", code, errs)
+	}
+	before := c.idp.Counts().Refreshes
+	if code, out, errs := c.run("", "sync", "work"); code != 0 {
+		t.Fatalf("sync (a refresh with the secret): %d\n%s%s", code, out, errs)
+	}
+	if c.idp.Counts().Refreshes == before {
+		t.Fatal("sync did not refresh")
+	}
+	cfg, _ := os.ReadFile(filepath.Join(c.dir, "config.toml"))
+	if strings.Contains(string(cfg), secret) || !strings.Contains(string(cfg), `oauth2_client_secret_cmd = "cat `+secretFile+`"`) {
+		t.Fatalf("config.toml:\n%s", cfg)
+	}
+	c.noTokenLeaked([]string{secret})
 }

@@ -178,8 +178,19 @@ func flushAfterQueue(ctx context.Context, e *env, a *accounts.Account, uid uint3
 func outboxTrouble(err error, acct accounts.AccountConfig) string {
 	name := acct.Name
 	switch {
+	case acct.IsOAuth2() && (errors.Is(err, accounts.ErrSignInExpired) || errors.Is(err, accounts.ErrNotSignedIn)):
+		// No server saw a login: the identity provider refused the
+		// refresh, and the error says so and what to run.
+		return fmt.Sprintf("queued in the Outbox: %s; then run `letterbox outbox %s --flush`",
+			strings.TrimPrefix(err.Error(), name+": "), name)
 	case errors.Is(err, accounts.ErrAuth):
 		fix := fmt.Sprintf("fix the password with `letterbox account password %s`", name)
+		if acct.IsOAuth2() {
+			fix = fmt.Sprintf("sign in again with `letterbox account auth %s`", name)
+			if acct.OAuth2TokenCmd != "" {
+				fix = "fix the token that oauth2_token_cmd prints (config.toml)"
+			}
+		}
 		if acct.PasswordCmd != "" {
 			fix = "fix the password that password_cmd prints (config.toml)"
 		}

@@ -99,6 +99,18 @@ func (a AccountConfig) validateAuth() error {
 			return fmt.Errorf("oauth2_scopes: %q is not a scope (RFC 6749 section 3.3)", s)
 		}
 	}
+	in := "imap"
+	if a.Mode == ModePOP3 {
+		in = "pop3"
+	}
+	for _, c := range []struct {
+		field string
+		srv   ServerConfig
+	}{{in, a.Incoming()}, {"smtp", a.SMTP}} {
+		if c.srv.Security == SecurityNone && !loopbackHost(c.srv.Host) {
+			return fmt.Errorf(`%s.security is "none": an OAuth2 token must not cross the network in clear (RFC 6750 section 5.3): use tls or starttls`, c.field)
+		}
+	}
 	if o.OAuth2TokenCmd != "" {
 		return nil // the command does the rest
 	}
@@ -118,6 +130,16 @@ func (a AccountConfig) validateAuth() error {
 		return errors.New("oauth2_scopes is empty: a custom provider needs the scopes that open mail")
 	}
 	return nil
+}
+
+// loopbackHost reports whether host is this machine: localhost or a
+// loopback address.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkEndpointURL accepts an empty URL, an https URL, or an http URL

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/oauth2"
 )
@@ -146,8 +147,8 @@ func deviceFlow(hctx, ctx context.Context, conf *oauth2.Config, name string, o S
 	if err != nil {
 		return nil, fmt.Errorf("%w: device authorization request: %w", ErrSignIn, explainTokenError(err, name))
 	}
-	if da.UserCode == "" || da.DeviceCode == "" || checkEndpointURL(da.VerificationURI) != nil {
-		return nil, fmt.Errorf("%w: the provider's device authorization answer lacks a code or an https verification URL", ErrSignIn)
+	if err := checkDeviceAnswer(da); err != nil {
+		return nil, fmt.Errorf("%w: the provider's device authorization answer %w", ErrSignIn, err)
 	}
 	if o.Prompt != nil {
 		o.Prompt(SignInPrompt{Flow: FlowDevice, VerificationURI: da.VerificationURI,
@@ -167,6 +168,29 @@ func deviceFlow(hctx, ctx context.Context, conf *oauth2.Config, name string, o S
 		return nil, fmt.Errorf("%w: the sign-in was refused at the provider", ErrSignIn)
 	}
 	return nil, fmt.Errorf("%w: %w", ErrSignIn, explainTokenError(err, name))
+}
+
+// maxUserCode bounds the user code shown: RFC 8628 section 6.1 wants
+// codes short enough to type (Microsoft's are 9 characters).
+const maxUserCode = 64
+
+// checkDeviceAnswer checks what of a device authorization answer (RFC
+// 8628 section 3.2) is shown to the user, on a terminal or as JSON: a
+// user code of printable characters and of a length one can type, and
+// https (or loopback http) verification URLs. A provider's answer with
+// terminal control sequences is refused, never printed.
+func checkDeviceAnswer(da *oauth2.DeviceAuthResponse) error {
+	switch {
+	case da.DeviceCode == "" || da.UserCode == "":
+		return errors.New("lacks a code")
+	case len(da.UserCode) > maxUserCode || strings.ContainsFunc(da.UserCode, func(r rune) bool { return !unicode.IsPrint(r) }):
+		return errors.New("has a user code that cannot be shown (too long, or control characters)")
+	case da.VerificationURI == "" || checkEndpointURL(da.VerificationURI) != nil:
+		return errors.New("lacks an https verification URL")
+	case checkEndpointURL(da.VerificationURIComplete) != nil:
+		return errors.New("has a verification_uri_complete that is not an https URL")
+	}
+	return nil
 }
 
 // browserFlow runs the authorization code grant with PKCE S256 (RFC

@@ -210,6 +210,14 @@ func TestOAuth2Revoked(t *testing.T) {
 	if _, err := a.FlushOutbox(ctx, false, nil); !errors.Is(err, ErrQueued) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("send after revocation: %v", err)
 	}
+	// account test says the same: the provider refused the refresh; no
+	// server refused a token, so it is not a login refusal that blames
+	// the provider, client id or scopes the servers accept.
+	err = TestAccountLogin(ctx, acct, o.DataDir, o.Secrets)
+	if !errors.Is(err, ErrSignInExpired) || errors.Is(err, ErrLoginRefused) || !strings.Contains(err.Error(), want) ||
+		strings.Contains(err.Error(), "server refused") {
+		t.Fatalf("account test after revocation: %v", err)
+	}
 
 	approved = e.approveNext(ctx)
 	place, err := Reauthorize(ctx, ReauthOptions{ConfigPath: o.ConfigPath, Name: "work", DataDir: o.DataDir, Secrets: o.Secrets,

@@ -114,7 +114,9 @@ func idpClient(acct AccountConfig) (*http.Client, error) {
 }
 
 // Token returns an access token valid now, refreshing first when the one
-// in memory is missing or about to expire.
+// in memory is missing or about to expire. When that refresh fails for a
+// temporary reason (the provider is down), the token in memory is
+// returned as long as it has not expired.
 func (s *oauthSource) Token(ctx context.Context) (string, error) {
 	if s.acct.OAuth2TokenCmd != "" {
 		return s.fromCmd(ctx)
@@ -127,18 +129,35 @@ func (s *oauthSource) Token(ctx context.Context) (string, error) {
 	}
 	f := s.startLocked(ctx)
 	s.mu.Unlock()
-	return s.wait(ctx, f)
+	t, err := s.wait(ctx, f)
+	if err != nil && lbsync.IsTemporary(err) {
+		// A refresh ahead of expiry failed (the provider is down): the
+		// token in memory serves until it expires.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.tok != nil && s.tok.AccessToken != "" && s.now().Before(s.tok.Expiry) {
+			return s.tok.AccessToken, nil
+		}
+	}
+	return t, err
 }
 
 // Refused refreshes after a server refused token: a refused token may
 // have expired (clocks differ) or the sign-in may have been revoked,
 // which only a refresh tells. When another connection refreshed
-// meanwhile, its token is returned instead.
+// meanwhile, its token is returned instead. With oauth2_token_cmd the
+// command runs again; when it prints the refused token once more, the
+// error (kind Auth) names the command.
 func (s *oauthSource) Refused(ctx context.Context, token string) (string, error) {
 	if s.acct.OAuth2TokenCmd != "" {
 		t, err := s.fromCmd(ctx)
-		if err != nil || t == token {
+		if err != nil {
 			return "", err
+		}
+		if t == token {
+			return "", &lbsync.Error{Op: "oauth2 " + s.acct.Name, Kind: lbsync.Auth,
+				Err: fmt.Errorf("the server refused the access token that oauth2_token_cmd %q prints, and it prints the same one again: "+
+					"check that tool's sign-in (letterbox keeps none for this account)", s.acct.OAuth2TokenCmd)}
 		}
 		return t, nil
 	}
@@ -333,7 +352,7 @@ func explainTokenError(err error, name string) error {
 		desc := clipText(re.ErrorDescription)
 		switch re.ErrorCode {
 		case "invalid_grant":
-			return fmt.Errorf("%w: the sign-in for %s has expired or was revoked: run `letterbox account auth %s`", ErrSignInExpired, name, name)
+			return signInExpired(name)
 		case "invalid_client", "unauthorized_client":
 			return fmt.Errorf("the identity provider refused the client (%s%s): check oauth2_client_id and oauth2_client_secret_cmd", re.ErrorCode, withDesc(desc))
 		case "":
@@ -350,6 +369,17 @@ func explainTokenError(err error, name string) error {
 	}
 	return fmt.Errorf("the identity provider cannot be reached: %w", err)
 }
+
+// signInExpired is ErrSignInExpired for the account it names, worded
+// without repeating the sentinel's text.
+type signInExpired string
+
+func (name signInExpired) Error() string {
+	return fmt.Sprintf("the sign-in for %s has expired or was revoked: run `letterbox account auth %s`", string(name), string(name))
+}
+
+// Is makes errors.Is(err, ErrSignInExpired) hold.
+func (signInExpired) Is(target error) bool { return target == ErrSignInExpired }
 
 func withDesc(d string) string {
 	if d == "" {

@@ -99,9 +99,14 @@ func (s tokenStore) load(ctx context.Context) (string, TokenPlace, error) {
 	b, err := os.ReadFile(s.file())
 	switch {
 	case err == nil:
-		tok, perr := parseTokenFile(b)
+		perr := s.checkFileMode()
+		tok := ""
+		if perr == nil {
+			tok, perr = parseTokenFile(b)
+		}
 		if perr != nil {
-			return "", TokenPlace{File: s.file()}, fmt.Errorf("oauth2 token file %s: %w", s.file(), perr)
+			return "", TokenPlace{File: s.file()}, &lbsync.Error{Op: "oauth2 " + s.name, Kind: lbsync.Auth,
+				Err: fmt.Errorf("token file %s: %w; run `letterbox account auth %s` to sign in again (a new token replaces it)", s.file(), perr, s.name)}
 		}
 		return tok, TokenPlace{File: s.file()}, nil
 	case !errors.Is(err, fs.ErrNotExist):
@@ -117,6 +122,20 @@ func (s tokenStore) load(ctx context.Context) (string, TokenPlace, error) {
 	}
 	return "", TokenPlace{}, &lbsync.Error{Op: "oauth2 " + s.name, Kind: lbsync.Auth,
 		Err: fmt.Errorf("%w: %s; run `letterbox account auth %s` to sign in", ErrNotSignedIn, why, s.name)}
+}
+
+// checkFileMode refuses a token file that others than its owner may
+// read or write: the refresh token in it may have leaked (ssh refuses
+// such key files alike).
+func (s tokenStore) checkFileMode() error {
+	fi, err := os.Stat(s.file())
+	if err != nil {
+		return err
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("others can read or write it (mode %#o, want 0600), so the refresh token may have leaked", m)
+	}
+	return nil
 }
 
 // save keeps tok: in the token file while it exists (unless fresh),

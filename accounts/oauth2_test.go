@@ -54,6 +54,19 @@ func TestOAuth2Validate(t *testing.T) {
 		{"oauth2 keys on a password account", func(a *AccountConfig) { a.Auth = "" }, "auth is not \"oauth2\""},
 		{"unknown auth", func(a *AccountConfig) { a.Auth = "kerberos" }, `auth "kerberos"`},
 		{"control character", func(a *AccountConfig) { a.OAuth2ClientSecretCmd = "pass x\nrm -rf" }, "control character"},
+		// A bearer token never crosses the network in clear (RFC 6750
+		// section 5.3); on the same machine it may.
+		{"imap in clear", func(a *AccountConfig) { a.IMAP.Security = SecurityNone }, `imap.security is "none"`},
+		{"smtp in clear", func(a *AccountConfig) { a.SMTP.Security = SecurityNone }, `smtp.security is "none"`},
+		{"pop3 in clear", func(a *AccountConfig) {
+			a.Mode, a.POP3 = ModePOP3, ServerConfig{Host: "pop.example.com", Security: SecurityNone}
+		}, `pop3.security is "none"`},
+		{"token command in clear", func(a *AccountConfig) {
+			a.OAuth2Settings, a.IMAP.Security = OAuth2Settings{OAuth2TokenCmd: "oama access ann@example.com"}, SecurityNone
+		}, `imap.security is "none"`},
+		{"in clear on loopback", func(a *AccountConfig) {
+			a.IMAP, a.SMTP = ServerConfig{Host: "127.0.0.1", Security: SecurityNone}, ServerConfig{Host: "localhost", Security: SecurityNone}
+		}, ""},
 	} {
 		a := oauthAccount()
 		tc.edit(&a)

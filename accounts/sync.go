@@ -215,7 +215,7 @@ func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dial
 		if err == nil {
 			err = c.Quit(ctx)
 		}
-		if errors.Is(err, lbsync.ErrAuth) {
+		if serverRefused(err) {
 			err = fmt.Errorf("%w (%v)", refused, err)
 		}
 		if err != nil {
@@ -223,7 +223,7 @@ func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dial
 		}
 	} else {
 		err := imapsync.TestLogin(ctx, acct.imapConfig(addr, sec, tc, dial, cr))
-		if errors.Is(err, lbsync.ErrAuth) {
+		if serverRefused(err) {
 			err = fmt.Errorf("%w (%v)", refused, err)
 		}
 		if err != nil {
@@ -236,12 +236,20 @@ func testLogin(ctx context.Context, acct AccountConfig, cr credential, dial dial
 		return err
 	}
 	srv := acct.smtpServer(s, stc, dial, cr)
-	if err := submit.TestLogin(ctx, srv); errors.Is(err, lbsync.ErrAuth) {
+	if err := submit.TestLogin(ctx, srv); serverRefused(err) {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w (%v)", srv, refused, err))
 	} else if err != nil {
 		errs = append(errs, fmt.Errorf("SMTP %s: %w", srv, ExplainTLS(err, s.Host)))
 	}
 	return errors.Join(errs...)
+}
+
+// serverRefused reports whether err is a server's refusal of the login:
+// of kind Auth, but not the identity provider's refusal of an OAuth2
+// refresh (or no sign-in kept), which no server saw and which says
+// itself what to do.
+func serverRefused(err error) bool {
+	return errors.Is(err, lbsync.ErrAuth) && !errors.Is(err, ErrSignInExpired) && !errors.Is(err, ErrNotSignedIn)
 }
 
 // ErrLoginRefused is wrapped by TestLogin when a server answered but

@@ -223,3 +223,18 @@ func TestOAuthConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestOAuthIntrospectionNoAudience: introspection without an audience
+// takes a token the issuer gave any of its clients; the server says so
+// when it starts, and not when an audience is set.
+func TestOAuthIntrospectionNoAudience(t *testing.T) {
+	const warning = "oauth2: introspection without an audience"
+	e := newOAuthEnv(t, "introspection", func(c *Config) { c.OAuth2.Audience = "" })
+	if !strings.Contains(e.logs.String(), warning) {
+		t.Fatalf("no warning in the log:\n%s", e.logs.String())
+	}
+	e = newOAuthEnv(t, "introspection", nil)
+	if strings.Contains(e.logs.String(), warning) {
+		t.Fatalf("a warning with an audience set:\n%s", e.logs.String())
+	}
+}

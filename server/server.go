@@ -105,6 +105,9 @@ func New(cfg *Config, log *slog.Logger) (*Server, error) {
 	if oauth != nil {
 		log.Info("oauth2 logins", "mode", oauth.Mode, "issuer", oauth.Issuer, "audience", oauth.Audience,
 			"introspection_url", oauth.IntrospectionURL)
+		if oauth.Mode == backend.ModeIntrospection && oauth.Audience == "" {
+			log.Warn("oauth2: introspection without an audience takes a token the issuer gave any of its clients; set [oauth2] audience")
+		}
 	}
 	// The server lives long enough to index full text when deliveries
 	// pause (store.Options.DeferText); searches catch up first.

@@ -59,7 +59,10 @@
 //
 // Without a flow: Issue(Grant{User, ClientID, Scope, Audience, AccessTTL,
 // Extra}) makes a family and its tokens (a negative AccessTTL gives an
-// expired access token; Extra claims make a token as long as wanted); Revoke, RevokeFamily and Active act on any token.
+// expired access token; Extra claims, such as a upn or email_verified,
+// go into the access token and the introspection answer, and make a
+// token as long as wanted); Revoke, RevokeFamily and Active act on any
+// token.
 //
 // Faults (SetFault(f, on)): FaultDown (every connection is closed at once),
 // FaultMalformedTokenResponse (200 with a body that is not JSON),

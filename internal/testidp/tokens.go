@@ -373,6 +373,13 @@ func (p *IdP) introspectLocked(token string) (map[string]any, bool) {
 		for _, k := range []string{"iss", "aud", "exp", "iat", "nbf", "sub", "email", "scope", "client_id", "jti"} {
 			m[k] = at.claims[k]
 		}
+		// The grant's extra claims too, as Keycloak and others answer
+		// with the token's claims (RFC 7662 section 2.2 allows any).
+		for k, v := range at.fam.extra {
+			if _, ok := m[k]; !ok {
+				m[k] = v
+			}
+		}
 		return m, true
 	}
 	if rt, ok := p.refresh[token]; ok {

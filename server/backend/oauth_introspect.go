@@ -59,6 +59,13 @@ func (v *introspector) Verify(ctx context.Context, token string) (*TokenInfo, er
 	if active, _ := m["active"].(bool); !active {
 		return nil, invalidToken("inactive (expired, revoked or unknown to the issuer)")
 	}
+	// Issuers answer for refresh tokens too: one is not a bearer token
+	// (token_type as RFC 7009's hint names it; Keycloak's "typ").
+	tt, _ := m["token_type"].(string)
+	typ, _ := m["typ"].(string)
+	if strings.EqualFold(tt, "refresh_token") || strings.EqualFold(typ, "Refresh") || strings.EqualFold(typ, "Offline") {
+		return nil, invalidToken("not an access token (a refresh token)")
+	}
 	if iss, ok := m["iss"].(string); ok && v.opts.Issuer != "" && iss != v.opts.Issuer {
 		return nil, invalidToken("wrong issuer")
 	}

@@ -366,3 +366,62 @@ func BenchmarkTokenLogin(b *testing.B) {
 		})
 	}
 }
+
+// TestAuthenticateTokenClaim: the configured claim, not the email,
+// names the user, with JWKS and with introspection; a token without it
+// is refused; an email the provider marks unverified is refused; a
+// configured scope the token lacks is refused with insufficient_scope.
+func TestAuthenticateTokenClaim(t *testing.T) {
+	upn := func(v string) testidp.Grant { return testidp.Grant{Extra: map[string]any{"upn": v}} }
+	for _, mode := range []string{ModeJWKS, ModeIntrospection} {
+		t.Run(mode, func(t *testing.T) {
+			ob := newOAuthBackend(t, mode, func(o *OAuthOptions) { o.Claim = "upn" })
+			runTokenCases(t, ob, []tokenCase{
+				{name: "upn names bob, email alice", fault: -1, grant: upn("Bob@a.test"), user: "bob@a.test"},
+				{name: "no upn", fault: -1, reason: `no "upn" claim`},
+				{name: "upn of another domain", fault: -1, grant: upn("bob@b.test"), reason: "another domain"},
+				{name: "authzid is the email, not the claim", fault: -1, grant: upn("bob@a.test"), authzid: "alice@a.test", reason: "another user"},
+			})
+		})
+	}
+	ob := newOAuthBackend(t, ModeJWKS, nil)
+	runTokenCases(t, ob, []tokenCase{
+		{name: "email not verified", fault: -1, grant: testidp.Grant{Extra: map[string]any{"email_verified": false}}, reason: "email not verified"},
+		{name: "email verified", fault: -1, grant: testidp.Grant{Extra: map[string]any{"email_verified": true}}, user: "alice@a.test"},
+	})
+	for _, mode := range []string{ModeJWKS, ModeIntrospection} {
+		ob := newOAuthBackend(t, mode, func(o *OAuthOptions) { o.Scope = "mail.send" })
+		runTokenCases(t, ob, []tokenCase{
+			{name: mode + " scope missing", fault: -1, reason: "scope mail.send missing"},
+			{name: mode + " scope present", fault: -1, grant: testidp.Grant{Scope: "openid mail mail.send"}, user: "alice@a.test"},
+		})
+		_, err := ob.AuthenticateToken(context.Background(), "", ob.token(t, testidp.Grant{}), &net.TCPAddr{IP: net.IPv4(192, 0, 2, 200), Port: 1})
+		var m map[string]string
+		if json.Unmarshal(ob.OAuthChallenge(err), &m) != nil || m["status"] != "insufficient_scope" || m["scope"] != "mail.send" {
+			t.Errorf("%s: challenge for a missing scope: %s", mode, ob.OAuthChallenge(err))
+		}
+	}
+}
+
+// TestIntrospectionRefreshToken: a refresh token presented as a bearer
+// token is refused, though the issuer says it is active (it answers for
+// refresh tokens too, RFC 7662 section 2.1), even without an audience
+// to check.
+func TestIntrospectionRefreshToken(t *testing.T) {
+	ob := newOAuthBackend(t, ModeIntrospection, func(o *OAuthOptions) { o.Audience = "" })
+	tk, err := ob.idp.Issue(testidp.Grant{User: testidp.User{Email: "alice@a.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ob.idp.Active(tk.RefreshToken) {
+		t.Fatal("the provider does not call its refresh token active")
+	}
+	_, err = ob.AuthenticateToken(context.Background(), "", tk.RefreshToken, remoteA)
+	var te *TokenError
+	if !errors.As(err, &te) || !strings.Contains(te.Reason, "not an access token") {
+		t.Fatalf("a refresh token as the bearer token: %v", err)
+	}
+	if u, err := ob.AuthenticateToken(context.Background(), "", tk.AccessToken, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 77), Port: 1}); err != nil || u != "alice@a.test" {
+		t.Fatalf("its access token: %q %v", u, err)
+	}
+}

@@ -103,6 +103,46 @@ func TestPipelinedResponses(t *testing.T) {
 	}
 }
 
+// TestOneWritePerAnswer: a command the client sends alone, waiting for
+// its answer, gets that whole answer in one write (one TLS record under
+// TLS) when it fits the 16 KiB response buffer: the FETCH response with
+// its literal, its closing parenthesis and the tagged OK together, and a
+// bigger body in full buffers. Upstream flushed at the end of every
+// response line: three writes for a small UID FETCH BODY[], the last two
+// of a few bytes each.
+func TestOneWritePerAnswer(t *testing.T) {
+	e := newEnv(t, Options{InsecureAuth: true})
+	e.add("INBOX", testMsg(1, "small", strings.Repeat("small body line\r\n", 50)), `\Seen`)
+	e.add("INBOX", testMsg(2, "big", strings.Repeat(strings.Repeat("big ", 200)+"\r\n", 100)), `\Seen`)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: l}
+	r := e.rawOn(cl)
+	r.send("a LOGIN alice@a.test secret\r\n")
+	r.expect("a OK")
+	r.send("b SELECT INBOX\r\n")
+	r.expect("b OK")
+	for _, c := range []struct {
+		uid       int
+		maxWrites int64
+	}{
+		{1, 1},                 // about 1 KB: one write
+		{2, 80<<10/16<<10 + 2}, // about 80 KB: full 16 KiB buffers
+	} {
+		before := cl.writes.Load()
+		r.send(fmt.Sprintf("f%d UID FETCH %d (FLAGS BODY.PEEK[])\r\n", c.uid, c.uid))
+		lines := r.expect(fmt.Sprintf("f%d OK", c.uid))
+		if !strings.HasPrefix(lines[0], fmt.Sprintf("* %d FETCH (UID %d ", c.uid, c.uid)) {
+			t.Fatalf("UID FETCH %d: got %q", c.uid, lines[0])
+		}
+		if w := cl.writes.Load() - before; w > c.maxWrites {
+			t.Errorf("UID FETCH %d: %d writes, want at most %d", c.uid, w, c.maxWrites)
+		}
+	}
+}
+
 // TestPipelinedPartial: a command of which only a part has arrived does
 // not hold back the answers before it (the client may be waiting for them
 // before it sends the rest), nor do commands before IDLE hold back what

@@ -41,9 +41,10 @@ type Conn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	encMutex sync.Mutex
-	// corked is set while the client has more commands waiting in br:
-	// responses stay in bw until the connection is about to wait for
-	// input (Letterbox patch, see flushIfIdle).
+	// corked is set while a command runs: its responses stay in bw
+	// (which flushes itself when full) until the connection is about to
+	// wait for input (Letterbox patch, see flushIfIdle). IDLE, BYE and
+	// the end of the connection clear it.
 	corked atomic.Bool
 
 	mutex   sync.Mutex
@@ -57,15 +58,24 @@ type Conn struct {
 func newConn(c net.Conn, server *Server) *Conn {
 	rw := server.options.wrapReadWriter(c)
 	br := bufio.NewReader(rw)
-	bw := bufio.NewWriter(rw)
-	return &Conn{
+	// Letterbox patch: a buffer of one full TLS record (16 KiB of
+	// plaintext, RFC 8446 section 5.1), so that streamed message bodies
+	// go out in full records rather than a 4 KiB one and a remainder.
+	bw := bufio.NewWriterSize(rw, respBufferSize)
+	conn := &Conn{
 		conn:    c,
 		server:  server,
 		br:      br,
 		bw:      bw,
 		enabled: make(imap.CapSet),
 	}
+	conn.corked.Store(true) // the greeting goes out with the first flushIfIdle
+	return conn
 }
+
+// respBufferSize is the size of a connection's response buffer
+// (Letterbox patch): the largest TLS plaintext record.
+const respBufferSize = 16 << 10
 
 // NetConn returns the underlying connection that is wrapped by the IMAP
 // connection.
@@ -475,23 +485,24 @@ func (c *Conn) canAuth() bool {
 	return isTLS || c.server.options.InsecureAuth
 }
 
-// flushIfIdle is the Letterbox patch that corks responses. Before the
-// connection reads its next command: when the client has already sent a
-// whole line of it (pipelining, as mbsync fetches each message with its
-// own UID FETCH), the responses stay buffered and go out with those of
-// the next commands, in full buffers; otherwise they are flushed now, as
-// upstream flushed each response as it ended. A continuation request,
-// IDLE, STARTTLS, BYE and the end of the connection flush too. The
-// upstream flush per response cost one write (and one TLS record) for
-// each FETCH response.
+// flushIfIdle is the Letterbox patch that corks responses. A command's
+// responses stay in bw while it runs (bw writes itself out when full, so
+// a long FETCH streams), and go out here, before the connection reads its
+// next command: unless the client has already sent a whole line of that
+// command (pipelining, as mbsync fetches each message with its own UID
+// FETCH), then they stay buffered and go out with those of the next
+// commands, in full buffers. A continuation request, IDLE, STARTTLS, BYE
+// and the end of the connection flush too. Upstream flushed at the end
+// of every response line, and before every literal: for mbsync's
+// pipelined fetches that was four writes (and four TLS records, three of
+// them a few bytes long) per message.
 func (c *Conn) flushIfIdle() error {
+	c.corked.Store(true)
 	if n := c.br.Buffered(); n > 0 {
 		if buf, _ := c.br.Peek(n); bytes.IndexByte(buf, '\n') >= 0 {
-			c.corked.Store(true)
 			return nil
 		}
 	}
-	c.corked.Store(false)
 	return c.flush()
 }
 
