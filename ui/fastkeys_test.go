@@ -126,3 +126,25 @@ func TestEscThenKeyTypedFast(t *testing.T) {
 		}
 	})
 }
+
+// Esc goes back but never quits: on the list with nothing to go back
+// from it says how to quit, so Esc pressed twice in the reader (or
+// typed twice at once, Esc with Alt) leaves the list showing; q quits.
+func TestEscDoesNotQuit(t *testing.T) {
+	_, _, opts := twoAccounts(40)
+	h := newHarness(t, 100, 30, opts)
+	h.keys("esc")
+	if h.m.quitting {
+		t.Fatal("esc on the list quit")
+	}
+	h.wantView("q quits")
+	h.keys("enter")
+	h.send(tea.KeyMsg{Type: tea.KeyEsc, Alt: true})
+	if h.m.quitting || h.m.screen != screenMain {
+		t.Fatalf("esc esc in the reader: quitting %v, screen %d", h.m.quitting, h.m.screen)
+	}
+	h.keys("q")
+	if !h.m.quitting {
+		t.Fatal("q on the list did not quit")
+	}
+}

@@ -77,7 +77,7 @@ func DefaultKeyMap() KeyMap {
 		HalfUp:         kb([]string{"ctrl+u"}, "^u", "half page up"),
 		HalfDown:       kb([]string{"ctrl+d"}, "^d", "half page down"),
 		Open:           kb([]string{"enter"}, "enter", "open"),
-		Back:           kb([]string{"q", "esc"}, "q/esc", "back"),
+		Back:           kb([]string{"q", "esc"}, "q/esc", "back (list: q quits)"),
 		Quit:           kb([]string{"Q", "ctrl+c"}, "Q", "quit"),
 		NextMatch:      kb([]string{"n"}, "n", "next match (or unread)"),
 		PrevMatch:      kb([]string{"N"}, "N", "prev. match (or unread)"),

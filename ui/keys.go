@@ -28,6 +28,19 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.list.tagged = map[int64]bool{}
 			return m, nil
 		}
+		if msg.Type == tea.KeyEsc {
+			// Esc goes back, and there is nowhere back to go: it does
+			// not quit (Esc pressed once too often, or typed twice at
+			// once, would end the session).
+			text := m.c.Keys.Quit.Help().Key + " quits"
+			for _, k := range m.c.Keys.Back.Keys() {
+				if k != "esc" {
+					text = k + " quits (" + text + " from anywhere)"
+					break
+				}
+			}
+			return m, func() tea.Msg { return infoMsg{text: text} }
+		}
 		return m.quit()
 	case key.Matches(msg, k.FocusSidebar):
 		m.sidebarF = !m.sidebarF
