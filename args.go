@@ -83,6 +83,29 @@ func (l *limitValue) Set(s string) error {
 	return nil
 }
 
+// flagError is the usage error of a flag that could not be parsed. A bad
+// value is said in words, as --limit says it, instead of the parser's
+// (`strconv.ParseInt: parsing "x": invalid syntax`).
+func flagError(err error) error {
+	var iv *pflag.InvalidValueError
+	if !errors.As(err, &iv) {
+		return usageError{err}
+	}
+	want := ""
+	var ne *strconv.NumError
+	switch {
+	case iv.GetFlag().Value.Type() == "duration":
+		want = "want a duration such as 90s, 5m or 1h"
+	case errors.As(err, &ne) && ne.Func == "ParseBool":
+		want = "want true or false"
+	case errors.As(err, &ne):
+		want = "want a whole number"
+	default:
+		return usageError{err}
+	}
+	return usagef("invalid argument %q for \"--%s\" flag: %s", iv.GetValue(), iv.GetFlag().Name, want)
+}
+
 // limitFlag adds --limit N (at least 1) with a default.
 func limitFlag(fs *pflag.FlagSet, def int, usage string) *limitValue {
 	l := limitValue(def)
@@ -122,7 +145,7 @@ func parseDashArgs(cmd *cobra.Command, args []string) (pos []string, help bool, 
 		}
 	}
 	if err := fs.Parse(words); err != nil {
-		return nil, false, usageError{err}
+		return nil, false, flagError(err)
 	}
 	if h, _ := fs.GetBool("help"); h {
 		return nil, true, nil
@@ -250,4 +273,31 @@ func queryError(err error) error {
 		return usageError{fmt.Errorf("%s\n%s", qe.Error(), qe.Caret())}
 	}
 	return err
+}
+
+// dnsName checks a DNS name given on the command line (RFC 1035 section
+// 2.3.1, with digits first allowed as RFC 1123 section 2.1 does): dot-
+// separated labels of letters, digits and '-', each 1-63 characters and
+// not beginning or ending with '-', at most 253 characters in all.
+func dnsName(what, s string) error {
+	bad := func(why string) error { return usagef("%s %q: %s", what, s, why) }
+	if s == "" || len(s) > 253 {
+		return bad("not a DNS name")
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		switch {
+		case label == "":
+			return bad("empty label")
+		case len(label) > 63:
+			return bad("label longer than 63 characters")
+		case label[0] == '-' || label[len(label)-1] == '-':
+			return bad("a label begins or ends with '-'")
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return bad("use only letters, digits, '-' and '.'")
+			}
+		}
+	}
+	return nil
 }

@@ -98,7 +98,19 @@ func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) 
 	if err != nil {
 		return err
 	}
-	// The password first: nothing is probed for an account we cannot log
+	opts := accounts.AddOptions{
+		ConfigPath: path, Name: name, Email: f.email, DisplayName: f.display,
+		Mode: accounts.Mode(f.mode), IMAP: f.imap, POP3: f.pop3, SMTP: f.smtp,
+		Security: accounts.Security(f.security), SMTPSecurity: accounts.Security(f.smtpSecurity),
+		Login: f.login, PasswordCmd: f.pwCmd, TLSCA: f.tlsCA, POP3Policy: f.policy,
+		Secrets: e.secrets(), Auth: auth, OAuth2: oauth, DataDir: base,
+	}
+	// Settings that can never work are said before the password is asked
+	// for.
+	if err := opts.Check(); err != nil {
+		return usageError{err}
+	}
+	// The password next: nothing is probed for an account we cannot log
 	// in to, and a script never hangs on a prompt. A --password-cmd is
 	// run by AddAccount.
 	var password string
@@ -112,13 +124,7 @@ func runAccountAdd(ctx context.Context, e *env, name string, f accountAddFlags) 
 			return err
 		}
 	}
-	opts := accounts.AddOptions{
-		ConfigPath: path, Name: name, Email: f.email, DisplayName: f.display,
-		Mode: accounts.Mode(f.mode), IMAP: f.imap, POP3: f.pop3, SMTP: f.smtp,
-		Security: accounts.Security(f.security), SMTPSecurity: accounts.Security(f.smtpSecurity),
-		Login: f.login, Password: password, PasswordCmd: f.pwCmd, TLSCA: f.tlsCA, POP3Policy: f.policy,
-		Secrets: e.secrets(), Auth: auth, OAuth2: oauth, DataDir: base,
-	}
+	opts.Password = password
 	if auth == accounts.AuthOAuth2 {
 		opts.SignIn = e.signInOptions(name, f.oauth.flow, f.json)
 	}

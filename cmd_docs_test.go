@@ -109,23 +109,44 @@ printf '%s\n' "${COMPREPLY[@]}"`
 	})
 }
 
-// TestCompletionZsh loads `letterbox completion zsh` in zsh and calls
-// its _letterbox with the words of a command line; zsh's completion
-// builtins are stood in for by functions that print the candidates.
+// zshCapture types a command line and TAB into an interactive zsh on a
+// pseudo-terminal (zsh/zpty) whose completion system is the real one
+// (compinit) with `letterbox completion zsh` loaded, and prints every
+// candidate the completion functions hand to compadd, one a line. Only
+// compadd is wrapped, to print what it is given; the markers are spelt
+// in two pieces so that the terminal's echo of the typed definitions
+// never matches them. It polls the terminal with a deadline.
+const zshCapture = `zmodload zsh/zpty || { print -u2 'zsh/zpty is missing'; exit 3 }
+zpty z zsh -f -i
+zpty -w z 'PROMPT= RPROMPT=; unsetopt zle_bracketed_paste 2>/dev/null'
+zpty -w z 'autoload -Uz compinit; compinit -u -D'
+zpty -w z 'source <(letterbox completion zsh)'
+zpty -w z 'compadd() { local -a __hits; builtin compadd -O __hits "$@"; builtin compadd "$@"; print -rl -- "" ${^__hits}"<H""IT>" }'
+zpty -w z 'comppostfuncs=( _lb_end ); _lb_end() { print -r -- "<EN""D>" }'
+zpty -w z 'bindkey "^I" complete-word'
+zpty -w -n z "$LINE"$'\t'
+out=
+integer deadline=$(( SECONDS + 20 ))
+while (( SECONDS < deadline )); do
+  if zpty -r -t z chunk 2>/dev/null; then
+    out+=$chunk
+    [[ $out == *'<END>'* ]] && break
+  else
+    sleep 0.02
+  fi
+done
+zpty -d z
+[[ $out == *'<END>'* ]] || { print -u2 -r -- "no completion within 20s: $out"; exit 4 }
+print -r -- "$out" | tr -d '\r' | grep -o '^.*<HIT>' | sed 's/<HIT>$//'
+`
+
+// TestCompletionZsh: the zsh script completes in zsh's own completion
+// system, driven on a pseudo-terminal as a user's TAB would.
 func TestCompletionZsh(t *testing.T) {
 	zsh := testpeer.Require(t, "zsh", "zsh")
 	env := completionEnv(t)
 	checkCompletions(t, "zsh", func(line string) (string, error) {
-		script := `compdef() { : }
-_describe() { print -rl -- "${completions[@]}" }
-compadd() { print -rl -- "${@[-1]}" }
-_arguments() { : }
-source <(letterbox completion zsh)
-words=(${=LINE})
-[[ $LINE == *" " ]] && words+=("")
-CURRENT=${#words}
-_letterbox`
-		cmd := exec.Command(zsh, "-f", "-c", script)
+		cmd := exec.Command(zsh, "-f", "-c", zshCapture)
 		cmd.Env = append(env, "LINE="+line)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -151,7 +172,7 @@ func TestManPages(t *testing.T) {
 	if code, _, errs := cli(t, t.TempDir(), "", "man", dir); code != 0 {
 		t.Fatalf("man: exit %d %s", code, errs)
 	}
-	for _, path := range helpPaths() {
+	for _, path := range helpPaths(t) {
 		if path == "" {
 			path = "letterbox"
 		} else {
@@ -175,4 +196,18 @@ func TestManPages(t *testing.T) {
 	if !strings.Contains(string(sync), "--watch") || !strings.Contains(string(sync), "--config") {
 		t.Errorf("letterbox-sync.1 lacks its flags:\n%s", sync)
 	}
+	// Every page formats without a warning in groff, as man(1) runs it.
+	t.Run("groff", func(t *testing.T) {
+		groff := testpeer.Require(t, "groff", "groff-base")
+		pages, err := filepath.Glob(filepath.Join(dir, "*.1"))
+		if err != nil || len(pages) == 0 {
+			t.Fatalf("no pages: %v", err)
+		}
+		for _, p := range pages {
+			out, err := exec.Command(groff, "-man", "-ww", "-z", p).CombinedOutput()
+			if err != nil || len(out) > 0 {
+				t.Errorf("groff %s: %v\n%s", filepath.Base(p), err, out)
+			}
+		}
+	})
 }

@@ -18,6 +18,7 @@ var (
 		"message":      {messageKeys, nil},
 		"read":         {append(slices.Clone(messageKeys), "attachments", "from_html", "headers", "problems", "text"), nil},
 		"header":       {[]string{"name", "value"}, nil},
+		"attachment":   {[]string{"content_type", "filename", "inline", "part", "size"}, nil},
 		"account":      {accountKeys, nil},
 		"account show": {append(slices.Clone(accountKeys), "failed_changes", "folders", "pending_changes"), nil},
 		"folder":       {[]string{"name", "special_use", "total", "unread"}, nil},
@@ -127,6 +128,17 @@ func TestJSONSchemas(t *testing.T) {
 	checkSchema(t, "read", rd)
 	for _, h := range rd["headers"].([]any) {
 		checkSchema(t, "header", h.(map[string]any))
+	}
+	// A message with an attachment, for the attachments' keys.
+	att := jsonLines(t, "search has:attachment", run("", "search", "alice", "--json", "--limit", "1", "has:attachment"), 1)[0]
+	rd = jsonLines(t, "read", run("", "read", "alice", fmt.Sprint(int64(att["id"].(float64))), "--json"), 1)[0]
+	checkSchema(t, "read", rd)
+	if as := rd["attachments"].([]any); len(as) == 0 {
+		t.Errorf("read --json of a message with an attachment: no attachments in %v", rd)
+	} else {
+		for _, a := range as {
+			checkSchema(t, "attachment", a.(map[string]any))
+		}
 	}
 
 	for _, row := range jsonLines(t, "folder list", run("", "folder", "list", "alice", "--json"), -1) {

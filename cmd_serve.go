@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -51,10 +52,15 @@ bob@example.test/bob with sample mail, and allows plain-text logins.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := serveConfig(cmd, e, *f)
-			if err != nil {
-				return err
+			if err == nil {
+				err = runServe(cmd.Context(), e, cfg, *f)
 			}
-			return runServe(cmd.Context(), e, cfg, *f)
+			// A file it names (--config, the certificate and key, the
+			// DKIM key) that is not there: exit 3.
+			if errors.Is(err, os.ErrNotExist) {
+				return notFoundError{err}
+			}
+			return err
 		},
 	}
 	fs := c.Flags()

@@ -176,7 +176,14 @@ func serveDKIMCmd(e *env) *cobra.Command {
 		Short: "Make a DKIM key and print its DNS record and server.toml lines",
 		Args:  wantArgs(1, "one DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			domain := strings.ToLower(args[0])
+			domain := strings.ToLower(strings.TrimSuffix(args[0], "."))
+			if err := dnsName("serve dkim keygen: domain", domain); err != nil {
+				return err
+			}
+			// The selector is a sub-domain too (RFC 6376 section 3.1).
+			if err := dnsName("serve dkim keygen: --selector", selector); err != nil {
+				return err
+			}
 			keyFile := out
 			if keyFile == "" {
 				dir, err := e.serverData()

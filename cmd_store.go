@@ -52,7 +52,7 @@ func storeLsCmd(e *env) *cobra.Command {
 			return usagef("store ls: --offset must be 0 or more")
 		}
 		ctx := cmd.Context()
-		s, err := e.openStore(ctx, *dir)
+		s, err := e.openExistingStore(ctx, *dir)
 		if err != nil {
 			return err
 		}
@@ -110,12 +110,15 @@ query term.`,
 		if len(pos) == 0 {
 			return usagef("store search: missing QUERY")
 		}
+		if all && cmd.Flags().Changed("limit") {
+			return usagef("store search: --all and --limit exclude each other")
+		}
 		n := int(*limit)
 		if all {
 			n = -1
 		}
 		ctx := cmd.Context()
-		s, err := e.openStore(ctx, *dir)
+		s, err := e.openExistingStore(ctx, *dir)
 		if err != nil {
 			return err
 		}
@@ -147,7 +150,7 @@ func storeShowCmd(e *env) *cobra.Command {
 			return usagef("store show: bad message ID %q", args[0])
 		}
 		ctx := cmd.Context()
-		s, err := e.openStore(ctx, *dir)
+		s, err := e.openExistingStore(ctx, *dir)
 		if err != nil {
 			return err
 		}
@@ -212,7 +215,7 @@ not clean; --repair fixes what it finds.`,
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		s, err := e.openStore(ctx, *dir)
+		s, err := e.openExistingStore(ctx, *dir)
 		if err != nil {
 			return err
 		}
@@ -283,7 +286,7 @@ Maildir.`,
 			return usagef("store export: unknown format %q (maildir or mbox)", format)
 		}
 		ctx := cmd.Context()
-		s, err := e.openStore(ctx, *dir)
+		s, err := e.openExistingStore(ctx, *dir)
 		if err != nil {
 			return err
 		}

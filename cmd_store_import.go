@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,8 +88,15 @@ func storeImport(ctx context.Context, e *env, dir string, srcs []string, batch i
 		}
 	}
 	if err != nil {
-		if st != nil {
+		// A source that is no Maildir or mbox is a bad argument.
+		if errors.Is(err, store.ErrInvalid) {
+			err = usageError{err}
+		}
+		if st != nil && st.Imported > 0 {
 			return fmt.Errorf("store import: after %d messages: %w", st.Imported, err)
+		}
+		if strings.HasPrefix(err.Error(), "import: ") { // Import's own prefix
+			return fmt.Errorf("store %w", err)
 		}
 		return fmt.Errorf("store import: %w", err)
 	}

@@ -73,10 +73,17 @@ func runSync(ctx context.Context, e *env, names []string, f syncFlags) error {
 		return watch(ctx, e, names, f.interval, f.force, out)
 	}
 	var failed []string
-	for _, n := range names {
+	for i, n := range names {
+		if ctx.Err() != nil {
+			// Ctrl-C: the accounts not begun are left alone.
+			return reportedError{fmt.Sprintf("sync interrupted: %s not synced", strings.Join(names[i:], ", "))}
+		}
 		if !syncOne(ctx, e, n, f.force, out) {
 			failed = append(failed, n)
 		}
+	}
+	if last := names[len(names)-1]; ctx.Err() != nil && len(failed) > 0 && failed[len(failed)-1] == last {
+		return reportedError{fmt.Sprintf("sync interrupted: %s did not finish", last)}
 	}
 	if len(failed) > 0 {
 		return reportedError{fmt.Sprintf("sync failed for %s (the reason is on its line above)", strings.Join(failed, ", "))}
@@ -103,12 +110,9 @@ func watch(ctx context.Context, e *env, names []string, interval time.Duration, 
 		}
 		opened = append(opened, a)
 	}
-	err := accounts.WatchAll(ctx, opened, accounts.WatchOptions{Interval: interval,
+	// The error, if any, is printed once, by reportError.
+	return accounts.WatchAll(ctx, opened, accounts.WatchOptions{Interval: interval,
 		SyncOptions: accounts.SyncOptions{Force: force, Report: out.report}})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "letterbox: watch stopped: %v\n", err)
-	}
-	return err
 }
 
 // syncOne syncs one account and prints its summary line; it reports

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -146,6 +148,22 @@ func (e *env) openStore(ctx context.Context, flag string) (*store.Store, error) 
 	dir, err := e.storeDir(flag)
 	if err != nil {
 		return nil, err
+	}
+	return store.Open(ctx, dir, nil)
+}
+
+// openExistingStore opens the store of a --store flag for a command that
+// reads one (ls, search, show, check, export): where there is none it
+// is "not found" (exit 3), and nothing is created there.
+func (e *env) openExistingStore(ctx context.Context, flag string) (*store.Store, error) {
+	dir, err := e.storeDir(flag)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.db")); errors.Is(err, fs.ErrNotExist) {
+		return nil, notFoundError{fmt.Errorf("store %s: no store there (letterbox store import --store DIR creates one)", dir)}
+	} else if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
 	return store.Open(ctx, dir, nil)
 }

@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,7 @@ const (
 	exitOK       = 0
 	exitFailure  = 1 // the operation failed
 	exitUsage    = 2 // bad command, flag, argument or value
-	exitNotFound = 3 // no such account, folder, message, user, queue entry or file
+	exitNotFound = 3 // no such account, folder, message, user, queue entry, store or file
 )
 
 // exitCodesHelp is the table of exit codes in `letterbox --help`.
@@ -48,11 +49,12 @@ const exitCodesHelp = `Exit codes (the same for every command):
      a malformed query, an unknown flag name, a confirmation that
      needs --yes without a terminal
   3  not found: no such account, folder, message, server user, queue
-     entry, or file named on the command line
+     entry, store, or file named on the command line
 
-Errors are one line on stderr, "letterbox: WHAT: WHY" (a malformed
-query adds the query and a caret under the fault); usage errors add a
-pointer to the command's --help.`
+Errors are one line on stderr, "letterbox: WHAT: WHY"; the lines an
+error adds (a malformed query and a caret under the fault, one line per
+failing server) are indented under it. Usage errors add a pointer to
+the command's --help.`
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -90,9 +92,11 @@ func newRootCmd(e *env) *cobra.Command {
 
 With no command it opens the interface (on a terminal). The headless
 commands (account, sync, list, search, read, flag, move, delete, send,
-outbox) work on one account's local store and never wait for the network,
-except sync and send. serve runs the server; store works on a store
-directory. --json prints JSON Lines (docs/cli.md has the schemas).
+outbox, folder, changes) work on one account's local store and never
+wait for the network, except sync, send, outbox --flush and the login
+tests of account add, test and password. serve runs the server; store
+works on a store directory. --json prints JSON Lines (docs/cli.md has
+the schemas).
 
 ` + exitCodesHelp,
 		Version:                    version,
@@ -113,7 +117,7 @@ directory. --json prints JSON Lines (docs/cli.md has the schemas).
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.configFile, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/letterbox/config.toml; for serve, server.toml)")
 	pf.StringVar(&e.dataDir, "data", "", "data `DIR` (default $XDG_DATA_HOME/letterbox)")
@@ -224,7 +228,10 @@ func reportError(stderr io.Writer, cmd *cobra.Command, err error) int {
 	if err == nil {
 		return code
 	}
-	fmt.Fprintln(stderr, "letterbox:", err)
+	// An error of several lines (one per server that failed, a query and
+	// its caret) indents the lines after the first: every line of stderr
+	// is an error or visibly part of the one above.
+	fmt.Fprintln(stderr, "letterbox:", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}

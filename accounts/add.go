@@ -216,6 +216,55 @@ func FindServers(ctx context.Context, opts AddOptions) (AccountConfig, error) {
 	return acct, nil
 }
 
+// Check reports a setting of opts that can never work, before anything
+// is read, run or probed: the account name, the address, the mode, the
+// security values, the POP3 policy and the servers' HOST[:PORT]. Its
+// errors wrap ErrInvalidSetting. AddAccount calls it first; a caller
+// that asks for the password itself calls it before asking. Options
+// with Configured set are checked by AddAccount instead.
+func (o *AddOptions) Check() error {
+	if o.Configured != nil {
+		return nil
+	}
+	if err := validName(o.Name); err != nil {
+		return fmt.Errorf("add account: %w: %w", err, ErrInvalidSetting)
+	}
+	bad := func(err error) error { return fmt.Errorf("add account %s: %w: %w", o.Name, err, ErrInvalidSetting) }
+	if _, err := emailDomain(o.Email); err != nil {
+		return bad(err)
+	}
+	switch o.Mode {
+	case "", ModeIMAP, ModePOP3:
+	default:
+		return bad(fmt.Errorf("--mode %q: want imap or pop3", o.Mode))
+	}
+	for _, s := range []struct {
+		name string
+		sec  Security
+	}{{"--security", o.Security}, {"--smtp-security", o.SMTPSecurity}} {
+		switch s.sec {
+		case "", SecurityTLS, SecurityStartTLS, SecurityNone:
+		default:
+			return bad(fmt.Errorf("%s %q: want tls, starttls or none", s.name, s.sec))
+		}
+	}
+	if _, err := ParsePOP3Policy(o.POP3Policy); err != nil {
+		return bad(err)
+	}
+	for _, h := range []struct {
+		proto Protocol
+		host  string
+	}{{IMAP, o.IMAP}, {POP3, o.POP3}, {SMTP, o.SMTP}} {
+		if h.host == "" {
+			continue
+		}
+		if _, err := CandidateFor(h.proto, h.host); err != nil {
+			return bad(err)
+		}
+	}
+	return nil
+}
+
 // AddAccount sets up a new account and adds it to config.toml: the name
 // must be free; the password is opts.Password, or what opts.PasswordCmd
 // prints; the servers are found (FindServers, unless opts.Configured);
@@ -226,6 +275,9 @@ func FindServers(ctx context.Context, opts AddOptions) (AccountConfig, error) {
 // to config.toml, written atomically with mode 0600. It returns the saved
 // account. Nothing is saved when a step fails.
 func AddAccount(ctx context.Context, opts AddOptions) (AccountConfig, error) {
+	if err := opts.Check(); err != nil {
+		return AccountConfig{}, err
+	}
 	if opts.Auth == AuthOAuth2 || (opts.Configured != nil && opts.Configured.IsOAuth2()) {
 		return addOAuth2(ctx, opts)
 	}

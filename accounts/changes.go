@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	imapsync "github.com/letterbox-mail/letterbox/sync/imap"
@@ -40,7 +41,7 @@ func (a *Account) FailedChanges(ctx context.Context) ([]PendingChange, error) {
 // id wraps ErrNotFound.
 func (a *Account) RetryChange(ctx context.Context, id int64) error {
 	if err := imapsync.Retry(ctx, a.store, id); err != nil {
-		return fmt.Errorf("%s: retry change %d: %w", a.Config.Name, id, err)
+		return a.changeError("retry", id, err)
 	}
 	a.localChanged()
 	return nil
@@ -51,7 +52,17 @@ func (a *Account) RetryChange(ctx context.Context, id int64) error {
 // wraps ErrNotFound.
 func (a *Account) DropChange(ctx context.Context, id int64) error {
 	if err := imapsync.Drop(ctx, a.store, id); err != nil {
-		return fmt.Errorf("%s: drop change %d: %w", a.Config.Name, id, err)
+		return a.changeError("drop", id, err)
 	}
 	return nil
+}
+
+// changeError names the account and the change of a failed RetryChange
+// or DropChange once: the layers below name the id too, so an unknown
+// one would read "drop change 9: drop change 9: not found".
+func (a *Account) changeError(op string, id int64, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%s: change %d: %w", a.Config.Name, id, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %s change %d: %w", a.Config.Name, op, id, err)
 }

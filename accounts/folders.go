@@ -42,6 +42,9 @@ func (a *Account) CreateFolder(ctx context.Context, name string) error {
 	} else {
 		_, err = a.store.CreateMailbox(ctx, name, "")
 	}
+	if errors.Is(err, ErrExists) { // said once: the store's error names it too
+		return fmt.Errorf("%s: folder %q: %w", a.Config.Name, name, ErrExists)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: create folder %s: %w", a.Config.Name, name, err)
 	}
@@ -62,6 +65,9 @@ func (a *Account) RenameFolder(ctx context.Context, from, to string) error {
 		err = a.local.RenameMailbox(ctx, from, to)
 	} else {
 		err = a.store.RenameMailbox(ctx, from, to)
+	}
+	if errors.Is(err, ErrExists) {
+		return fmt.Errorf("%s: rename folder: folder %q: %w", a.Config.Name, to, ErrExists)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: rename folder %s: %w", a.Config.Name, from, err)

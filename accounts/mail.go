@@ -37,7 +37,7 @@ func (a *Account) Message(ctx context.Context, id int64) (*Message, error) {
 func (a *Account) Render(ctx context.Context, id int64) (*Rendered, error) {
 	r, err := a.store.Render(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read %d: %w", a.Config.Name, id, err)
+		return nil, fmt.Errorf("%s: %w", a.Config.Name, err) // err names the message
 	}
 	return r, nil
 }
@@ -46,7 +46,7 @@ func (a *Account) Render(ctx context.Context, id int64) (*Rendered, error) {
 func (a *Account) Raw(ctx context.Context, id int64) (*os.File, error) {
 	f, err := a.store.OpenRaw(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("%s: raw %d: %w", a.Config.Name, id, err)
+		return nil, fmt.Errorf("%s: %w", a.Config.Name, err) // err names the message
 	}
 	return f, nil
 }

@@ -22,7 +22,7 @@ func (a *Account) Watch(ctx context.Context, interval time.Duration, opts SyncOp
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	flush := func() {
+	flush := func(ctx context.Context) {
 		if _, err := a.FlushOutbox(ctx, false, opts.Report); err != nil && ctx.Err() == nil {
 			opts.Report.Report(lbsync.Event{Account: a.Config.Name, Mailbox: OutboxName, Phase: lbsync.PhaseSend, Err: err})
 		}
@@ -39,21 +39,27 @@ func (a *Account) Watch(ctx context.Context, interval time.Duration, opts SyncOp
 		changes, stop := a.listen()
 		defer stop()
 		o.Changes, o.Interval = changes, interval
+		// The outbox ticker stops with the IMAP watch, also when that
+		// fails for good (a refused login): else it would hold Watch
+		// open until ctx ends.
+		fctx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			t := time.NewTicker(interval)
 			defer t.Stop()
 			for {
-				flush()
+				flush(fctx)
 				select {
-				case <-ctx.Done():
+				case <-fctx.Done():
 					return
 				case <-t.C:
 				}
 			}
 		}()
 		err = imapsync.Watch(ctx, a.store, o)
+		cancel()
 		<-done
 		if err != nil {
 			return fmt.Errorf("%s: %w", a.Config.Name, err)

@@ -35,7 +35,10 @@
 // (sidebar.go, list.go + listrow.go + threadtree.go, reader.go +
 // reflow.go + browser.go, composer.go, prompt.go for
 // search/find/link/save/attach/confirm, picker.go, status.go, help.go,
-// wizard.go + wizard_view.go), msgs.go (the messages), sync.go (the
+// wizard.go + wizard_view.go + wizard_oauth.go, signin.go for signing an
+// OAuth2 account in again, oauth_pane.go for what a running OAuth2
+// sign-in shows in both: the device code, or the browser's URL with the
+// pasted redirect), msgs.go (the messages), sync.go (the
 // re-arming streams: sync progress, change feed), the root in model.go
 // with keys.go, actions.go, undo.go, notify.go + desktop.go, syncui.go
 // and view.go, and run.go (the program, the log file).

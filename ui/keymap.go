@@ -41,6 +41,7 @@ type KeyMap struct {
 	Reply, ReplyAll, Forward key.Binding
 	Compose, Search, Sync    key.Binding
 	EditDraft, Changes       key.Binding
+	SignIn                   key.Binding // an OAuth2 account again (signin.go)
 	Help                     key.Binding
 	// The reader.
 	NextMessage, PrevMessage key.Binding
@@ -103,6 +104,7 @@ func DefaultKeyMap() KeyMap {
 		Sync:           kb([]string{"s"}, "s", "sync now"),
 		EditDraft:      kb([]string{"e"}, "e", "edit a draft"),
 		Changes:        kb([]string{"C"}, "C", "refused changes"),
+		SignIn:         kb([]string{"A"}, "A", "sign in again (OAuth2)"),
 		Help:           kb([]string{"?"}, "?", "help"),
 		NextMessage:    kb([]string{"J"}, "J", "next message"),
 		PrevMessage:    kb([]string{"K"}, "K", "previous message"),
@@ -189,7 +191,8 @@ func (k *KeyMap) bindings() []keyGroup {
 		{"Composer", onComposer, []namedKey{{"send", &k.Send, onComposer}, {"save_draft", &k.SaveDraft, onComposer},
 			{"editor", &k.Editor, onComposer}, {"attach", &k.Attach, onComposer}, {"next_field", &k.NextField, onComposer},
 			{"prev_field", &k.PrevField, onComposer}, {"cancel", &k.Cancel, onComposer}}},
-		{"General", onList, []namedKey{{"back", &k.Back, onBoth}, {"help", &k.Help, onBoth}, {"quit", &k.Quit, onBoth}}},
+		{"General", onList, []namedKey{{"back", &k.Back, onBoth}, {"help", &k.Help, onBoth}, {"quit", &k.Quit, onBoth},
+			{"sign_in", &k.SignIn, onBoth}}},
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	screenPicker                 // choosing a folder
 	screenWizard                 // setting up the first account
 	screenChanges                // the changes the server refused
+	screenSignIn                 // an OAuth2 account signing in again (signin.go)
 )
 
 // acct is one open account.
@@ -93,6 +94,7 @@ type Model struct {
 	picker    pickerModel
 	changes   changesModel
 	wizard    wizardModel
+	signin    signInModel
 	moveIDs   []int64 // what the picker will move
 	// undoLast is the last action U can undo (nil after undoTTL).
 	undoLast *undoState
@@ -224,6 +226,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	case wizardDoneMsg:
 		return m.addAccount(msg)
+	case signInPromptMsg, signInDoneMsg:
+		return m.updateSignIn(msg)
 	case tea.MouseMsg:
 		return m.mouse(msg)
 	case tea.KeyMsg:
@@ -262,6 +266,8 @@ func (m Model) forward(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.composer, cmd = m.composer.Update(msg, m.ctx, m.backend())
 	case screenPicker:
 		m.picker, cmd = m.picker.Update(msg)
+	case screenSignIn:
+		m.signin, cmd = m.signin.Update(msg)
 	}
 	cmds = append(cmds, cmd)
 	return m, tea.Batch(cmds...)
@@ -326,6 +332,7 @@ func (m Model) layout() (tea.Model, tea.Cmd) {
 	m.prompt.input.Width = max(10, w-12)
 	m.status.width = w
 	m.wizard = m.wizard.setSize(w, h)
+	m.signin = m.signin.setWidth(w)
 	return m, cmd
 }
 
@@ -487,6 +494,8 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case screenPicker:
 		m.picker, cmd = m.picker.Update(msg)
 		return m, cmd
+	case screenSignIn:
+		return m.signInKey(msg)
 	case screenChanges:
 		if key.Matches(msg, k.Quit) {
 			return m.quit()
@@ -517,6 +526,8 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, func() tea.Msg { return draftMsg{account: b.Name(), draft: b.Compose()} }
 	case key.Matches(msg, k.Changes):
 		return m.openChanges()
+	case key.Matches(msg, k.SignIn):
+		return m.openSignIn()
 	}
 	if m.screen == screenReader {
 		return m.readerKey(msg)

@@ -45,6 +45,7 @@ const (
 	linkUnknown linkState = iota
 	linkOnline
 	linkOffline
+	linkSignIn // an OAuth2 account whose sign-in expired (signin.go)
 )
 
 func newStatus(c *Common, accounts []string) statusModel {
@@ -111,6 +112,8 @@ func (s statusModel) Update(msg tea.Msg) (statusModel, tea.Cmd) {
 			}
 		}
 		switch {
+		case needsSignIn(msg.err) || needsSignIn(msg.sum.OutboxErr):
+			s.online[msg.account] = linkSignIn
 		case msg.err == nil:
 			s.online[msg.account] = linkOnline
 		case msg.offline:
@@ -211,6 +214,8 @@ func (s statusModel) linkView() string {
 			parts = append(parts, st.Online.Render(a+" ●"))
 		case linkOffline:
 			parts = append(parts, st.Offline.Render(a+" ○ offline"))
+		case linkSignIn:
+			parts = append(parts, st.Offline.Render(a+" ✗ sign in ("+s.c.Keys.SignIn.Help().Key+")"))
 		default:
 			parts = append(parts, st.Dim.Render(a+" ·"))
 		}

@@ -51,7 +51,11 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 				cmds = append(cmds, startFlush(m.ctx, m.accts[i].b))
 			}
 		}
-		if note := syncNote(msg); note != nil {
+		note := syncNote(msg)
+		if needsSignIn(msg.err) || needsSignIn(msg.sum.OutboxErr) {
+			note = m.signInNote(msg.account)
+		}
+		if note != nil {
 			cmds = append(cmds, func() tea.Msg { return note })
 		}
 		return m, tea.Batch(cmds...)

@@ -33,6 +33,8 @@ func (m Model) View() string {
 		body = m.picker.View()
 	case screenChanges:
 		body = m.changes.View()
+	case screenSignIn:
+		body = m.signin.View()
 	default:
 		body = lipgloss.JoinHorizontal(lipgloss.Top, m.sidebar.View(), m.list.View())
 	}

@@ -80,7 +80,7 @@ type wizardModel struct {
 	oauth   accounts.OAuth2Hint
 	oauthOK bool
 	cancel  context.CancelFunc
-	prompt  *accounts.SignInPrompt
+	pane    signInPane
 }
 
 // Messages of the wizard's steps.
@@ -175,6 +175,7 @@ func (w *wizardModel) enter(step wizardStep) tea.Cmd {
 
 func (w wizardModel) setSize(width, height int) wizardModel {
 	w.width, w.height = width, height
+	w.pane = w.pane.setWidth(width)
 	for i := range w.inputs {
 		w.inputs[i].Width = max(20, width-30)
 	}
@@ -251,6 +252,11 @@ func (w wizardModel) Update(msg tea.Msg) (wizardModel, tea.Cmd) {
 		w.inputs[w.focus], cmd = w.inputs[w.focus].Update(msg)
 		return w, cmd
 	}
+	if w.step == stepSignIn {
+		var cmd tea.Cmd
+		w.pane, cmd = w.pane.update(msg)
+		return w, cmd
+	}
 	return w, nil
 }
 
@@ -262,7 +268,7 @@ func (w wizardModel) key(msg tea.KeyMsg) (wizardModel, tea.Cmd) {
 	}
 	switch w.step {
 	case stepAuthChoice, stepSignIn:
-		return w.keyOAuth(s)
+		return w.keyOAuth(msg)
 	case stepDiscover, stepTesting, stepSaving:
 		if s == "esc" {
 			w.id++ // drop the running step's result

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/textinput"
@@ -25,10 +26,11 @@ type OAuthSetup interface {
 	// OAuth2For says whether email signs in with OAuth2, and at which
 	// provider.
 	OAuth2For(ctx context.Context, email string) (accounts.OAuth2Hint, bool)
-	// SaveOAuth2 signs acct in (prompt receives what the user must do),
-	// tests the login, keeps the refresh token and adds acct to
-	// config.toml, as accounts.AddAccount does.
-	SaveOAuth2(ctx context.Context, acct accounts.AccountConfig, prompt func(accounts.SignInPrompt)) error
+	// SaveOAuth2 signs acct in (si.Prompt receives what the user must
+	// do, si.Paste the redirect the user pastes), tests the login, keeps
+	// the refresh token and adds acct to config.toml, as
+	// accounts.AddAccount does.
+	SaveOAuth2(ctx context.Context, acct accounts.AccountConfig, si accounts.SignInOptions) error
 }
 
 // OAuth2For asks the account layer's discovery.
@@ -38,10 +40,10 @@ func (s *AccountSetup) OAuth2For(ctx context.Context, email string) (accounts.OA
 
 // SaveOAuth2 is accounts.AddAccount for the configured OAuth2 account;
 // the flow is the device flow when the provider has one, else the
-// browser.
-func (s *AccountSetup) SaveOAuth2(ctx context.Context, acct accounts.AccountConfig, prompt func(accounts.SignInPrompt)) error {
+// browser (not opened without a display: see noBrowser).
+func (s *AccountSetup) SaveOAuth2(ctx context.Context, acct accounts.AccountConfig, si accounts.SignInOptions) error {
 	_, err := accounts.AddAccount(ctx, accounts.AddOptions{ConfigPath: s.ConfigPath, Configured: &acct, Auth: accounts.AuthOAuth2,
-		DataDir: s.DataDir, Secrets: s.Secrets, SignIn: accounts.SignInOptions{Prompt: prompt}})
+		DataDir: s.DataDir, Secrets: s.Secrets, SignIn: noBrowser(si, os.Getenv)})
 	return err
 }
 
@@ -63,12 +65,12 @@ func (gs *gatedSetup) OAuth2For(ctx context.Context, email string) (accounts.OAu
 }
 
 // SaveOAuth2 passes through the gate.
-func (gs *gatedSetup) SaveOAuth2(ctx context.Context, acct accounts.AccountConfig, prompt func(accounts.SignInPrompt)) error {
+func (gs *gatedSetup) SaveOAuth2(ctx context.Context, acct accounts.AccountConfig, si accounts.SignInOptions) error {
 	oset, ok := gs.s.(OAuthSetup)
 	if !ok {
 		return errors.New("this setup cannot add OAuth2 accounts")
 	}
-	_, err := through(gs.g, func() (struct{}, error) { return struct{}{}, oset.SaveOAuth2(ctx, acct, prompt) })
+	_, err := through(gs.g, func() (struct{}, error) { return struct{}{}, oset.SaveOAuth2(ctx, acct, si) })
 	return err
 }
 
@@ -125,14 +127,15 @@ func (w wizardModel) updateOAuth(msg tea.Msg) (wizardModel, tea.Cmd, bool) {
 		if msg.id != w.id {
 			return w, nil, true
 		}
-		p := msg.prompt
-		w.prompt = &p
-		return w, waitStream(msg.ch), true
+		var cmd tea.Cmd
+		w.pane, cmd = w.pane.setPrompt(msg.prompt)
+		return w, tea.Batch(cmd, waitStream(msg.ch)), true
 	case wizardSavedMsg:
 		if msg.id != w.id || w.step != stepSignIn {
 			return w, nil, false // the password path's, or stale
 		}
-		w.cancel, w.prompt = nil, nil
+		w.cancel = nil
+		w.pane.close()
 		if msg.err != nil {
 			return w.fail(stepSignIn, msg.err), nil, true
 		}
@@ -142,7 +145,8 @@ func (w wizardModel) updateOAuth(msg tea.Msg) (wizardModel, tea.Cmd, bool) {
 }
 
 // keyOAuth handles the keys of the choice and sign-in steps.
-func (w wizardModel) keyOAuth(s string) (wizardModel, tea.Cmd) {
+func (w wizardModel) keyOAuth(msg tea.KeyMsg) (wizardModel, tea.Cmd) {
+	s := msg.String()
 	switch w.step {
 	case stepAuthChoice:
 		switch s {
@@ -158,6 +162,9 @@ func (w wizardModel) keyOAuth(s string) (wizardModel, tea.Cmd) {
 			w.stopSignIn()
 			return w, w.enter(stepOAuth)
 		}
+		var cmd tea.Cmd
+		w.pane, cmd = w.pane.key(msg)
+		return w, cmd
 	}
 	return w, nil
 }
@@ -169,7 +176,8 @@ func (w *wizardModel) stopSignIn() {
 		w.cancel = nil
 	}
 	w.id++
-	w.prompt = nil
+	w.pane.close()
+	w.pane.prompt = nil
 }
 
 // submitOAuth takes stepOAuth's answers and starts the sign-in.
@@ -206,19 +214,21 @@ func (w wizardModel) signIn() (wizardModel, tea.Cmd) {
 	ctx, cancel := context.WithCancel(w.ctx)
 	w.cancel = cancel
 	w.log = append(w.log, "signing in…")
-	id, setup, acct := w.id, w.setup, w.acct
+	w.pane = w.pane.reset().setWidth(w.width)
+	id, setup, acct, box := w.id, w.setup, w.acct, w.pane.box
 	start := w.enter(stepSignIn)
 	return w, tea.Batch(start, func() tea.Msg {
 		ch := make(chan tea.Msg, 4)
 		go func() {
 			defer close(ch)
 			defer cancel()
-			err := oset.SaveOAuth2(ctx, acct, func(p accounts.SignInPrompt) {
+			defer box.close()
+			err := oset.SaveOAuth2(ctx, acct, accounts.SignInOptions{Paste: box, Prompt: func(p accounts.SignInPrompt) {
 				select {
 				case ch <- wizardPromptMsg{id: id, prompt: p, ch: ch}:
 				case <-ctx.Done():
 				}
-			})
+			}})
 			if err != nil {
 				ch <- wizardSavedMsg{id: id, err: err}
 				return
@@ -248,23 +258,7 @@ func (w wizardModel) oauthView() []string {
 			"", st.Prompt.Render("o")+" sign in with "+who+" (OAuth2)",
 			st.Prompt.Render("p")+" use a password instead (an app password)")
 	case stepSignIn:
-		switch p := w.prompt; {
-		case p == nil:
-			out = append(out, w.spin.View()+" asking the provider… (esc cancels)")
-		case p.Flow == accounts.FlowDevice:
-			out = append(out, "On any device, open", "  "+st.Prompt.Render(p.VerificationURI), "and enter the code", "  "+st.Title.Render(p.UserCode))
-			if !p.Expires.IsZero() {
-				out = append(out, st.Dim.Render("(it expires at "+p.Expires.Local().Format("15:04")+")"))
-			}
-			out = append(out, "", w.spin.View()+" waiting for the sign-in… (esc cancels)")
-		default:
-			if p.OpenErr != nil {
-				out = append(out, "No browser could be opened. Open this address to sign in:")
-			} else {
-				out = append(out, "Your browser was opened to sign in. If it did not open, open:")
-			}
-			out = append(out, "  "+st.Prompt.Render(truncate(p.URL, w.width-4)), "", w.spin.View()+" waiting for the browser… (esc cancels)")
-		}
+		out = append(out, w.pane.view(st, w.spin.View(), w.width)...)
 	}
 	return out
 }

@@ -31,8 +31,8 @@ func (s *oauthSetup) OAuth2For(_ context.Context, email string) (accounts.OAuth2
 	return accounts.OAuth2Hint{}, false
 }
 
-func (s *oauthSetup) SaveOAuth2(ctx context.Context, acct accounts.AccountConfig, prompt func(accounts.SignInPrompt)) error {
-	prompt(accounts.SignInPrompt{Flow: accounts.FlowDevice, VerificationURI: "https://microsoft.test/devicelogin", UserCode: "WDJB-MJHT",
+func (s *oauthSetup) SaveOAuth2(ctx context.Context, acct accounts.AccountConfig, si accounts.SignInOptions) error {
+	si.Prompt(accounts.SignInPrompt{Flow: accounts.FlowDevice, VerificationURI: "https://microsoft.test/devicelogin", UserCode: "WDJB-MJHT",
 		Expires: time.Now().Add(15 * time.Minute)})
 	select {
 	case err := <-s.signIn:

@@ -120,9 +120,8 @@ func Sync(ctx context.Context, st Store, opts Options) (Result, error) {
 		}
 	}
 	if err != nil {
-		if opts.Account != "" {
-			err = fmt.Errorf("account %s: %w", opts.Account, err)
-		}
+		// The account is named by the caller (accounts) and by the
+		// event's Account, not here again.
 		err = fmt.Errorf("pop3 sync: %w", err)
 		s.event(lbsync.Event{Phase: lbsync.PhaseDone, Err: err})
 	} else {
