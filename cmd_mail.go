@@ -221,9 +221,9 @@ func deleteCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "delete ACCOUNT ID...",
 		Short: "Delete messages: to Trash; from Trash, for good",
-		Long: `Delete messages: they move to the account's Trash folder. A message in
-Trash already (or any message, when the account has no Trash) is deleted
-for good: that asks for a yes at the terminal, or needs --yes.`,
+		Long: `Delete messages: they move to the account's Trash folder (created
+when the account has none). A message in Trash already is deleted for
+good: that asks for a yes at the terminal, or needs --yes.`,
 		Args:              minArgs(2, "an ACCOUNT and message IDs"),
 		ValidArgsFunction: e.firstArgAccount,
 		RunE: func(cmd *cobra.Command, args []string) error {

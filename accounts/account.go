@@ -149,7 +149,7 @@ const (
 
 // Folder returns the mailbox that plays role: the configured override,
 // else the mailbox with the matching special use, else "" (no such
-// folder: a delete then removes for good, an archive fails clearly).
+// folder: Delete and Archive then create one, see roleFolder).
 func (a *Account) Folder(ctx context.Context, role Role) (string, error) {
 	f := a.Config.Folders
 	override := map[Role]string{RoleSent: f.Sent, RoleDrafts: f.Drafts, RoleTrash: f.Trash, RoleArchive: f.Archive, RoleJunk: f.Junk}[role]

@@ -95,8 +95,8 @@ type AccountConfig struct {
 	// is due, as "60s"; 60 s when not set. A long download that keeps
 	// flowing never times out, and IMAP IDLE is exempt.
 	CommandTimeout time.Duration `toml:"command_timeout,omitzero"`
-	// MaxMessageSize is the largest message (IMAP literal) accepted
-	// from the server, in bytes; 100 MiB when not set.
+	// MaxMessageSize is the largest message (an IMAP literal, a POP3
+	// RETR) accepted from the server, in bytes; 100 MiB when not set.
 	MaxMessageSize int64 `toml:"max_message_size,omitzero"`
 	// PollInterval is how often sync --watch asks an IMAP server without
 	// NOTIFY (RFC 5465) for the status of the other folders, as "5m";

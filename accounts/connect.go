@@ -35,7 +35,7 @@ func (a AccountConfig) imapConfig(addr string, sec Security, tc *tls.Config, dia
 
 func (a AccountConfig) pop3Config(addr string, sec Security, tc *tls.Config, dial dialFunc, cr credential) pop3.Config {
 	return pop3.Config{Addr: addr, Security: pop3.Security(sec), TLS: tc, Dial: dial, Login: a.Username(), Password: cr.password,
-		OAuth2: cr.oauth, ConnectTimeout: a.ConnectTimeout, Timeout: a.CommandTimeout}
+		OAuth2: cr.oauth, ConnectTimeout: a.ConnectTimeout, Timeout: a.CommandTimeout, MaxMessage: a.MaxMessageSize}
 }
 
 // smtpServer returns the submission server s (with defaults applied).

@@ -115,3 +115,42 @@ func TestArchiveCreatesFolder(t *testing.T) {
 		t.Errorf("pending changes %q", what)
 	}
 }
+
+// TestDeleteCreatesTrash: an IMAP account whose server has no Trash gets
+// one with its role at the first delete (issue 13 item 8: a missing
+// special-use folder is created, never the message dropped): the delete
+// moves to it, journaled after the folder's creation, and is not a
+// delete for good. Only a second delete, from Trash, is for good.
+func TestDeleteCreatesTrash(t *testing.T) {
+	ctx := context.Background()
+	a := openIMAPOffline(t, "trash", 2)
+	msgs, err := a.List(ctx, Inbox, "", 10)
+	if err != nil || len(msgs) != 2 {
+		t.Fatal(msgs, err)
+	}
+	ids := []int64{msgs[0].ID}
+	if forGood, err := a.DeletedForGood(ctx, ids); err != nil || len(forGood) != 0 {
+		t.Fatalf("DeletedForGood with no Trash = %v, %v; want none (Trash is created)", forGood, err)
+	}
+	if err := a.Delete(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := a.Folder(ctx, RoleTrash); f != "Trash" || err != nil {
+		t.Fatalf("Trash role: %q, %v", f, err)
+	}
+	in, err := a.List(ctx, "Trash", "", 10)
+	if err != nil || len(in) != 1 {
+		t.Fatalf("Trash holds %d, %v; want the deleted message", len(in), err)
+	}
+	j, _ := a.PendingChanges(ctx)
+	var what []string
+	for _, c := range j {
+		what = append(what, a.DescribeChange(c))
+	}
+	if len(what) != 2 || what[0] != "create folder Trash" || !strings.HasPrefix(what[1], "move 1 message from INBOX to Trash") {
+		t.Errorf("pending changes %q", what)
+	}
+	if forGood, err := a.DeletedForGood(ctx, []int64{in[0].ID}); err != nil || len(forGood) != 1 {
+		t.Errorf("DeletedForGood in Trash = %v, %v; want it", forGood, err)
+	}
+}

@@ -123,15 +123,18 @@ func (a *Account) Move(ctx context.Context, ids []int64, folder string) error {
 }
 
 // Delete moves messages to the Trash folder, or removes them for good
-// when they are in Trash already or the account has none. For a POP3
-// account with pop3_delete_local, a message removed for good is also
-// deleted on the server at the next sync.
+// when they are in Trash already. An account without a Trash folder gets
+// "Trash" with its role (for IMAP journaled before the move, so the next
+// sync creates it on the server, with the role where the server can take
+// it): a delete is never for good by surprise. For a POP3 account with
+// pop3_delete_local, a message removed for good is also deleted on the
+// server at the next sync.
 func (a *Account) Delete(ctx context.Context, ids []int64) error {
-	trash, err := a.Folder(ctx, RoleTrash)
+	groups, names, err := a.byMailbox(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("%s: delete: %w", a.Config.Name, err)
 	}
-	groups, names, err := a.byMailbox(ctx, ids)
+	trash, err := a.roleFolder(ctx, RoleTrash, true)
 	if err != nil {
 		return fmt.Errorf("%s: delete: %w", a.Config.Name, err)
 	}
@@ -154,22 +157,57 @@ func (a *Account) Delete(ctx context.Context, ids []int64) error {
 // gets "Archive" with its role (created on an IMAP server at the next
 // sync, with the role where the server can take it).
 func (a *Account) Archive(ctx context.Context, ids []int64) error {
-	archive, err := a.Folder(ctx, RoleArchive)
+	archive, err := a.roleFolder(ctx, RoleArchive, true)
 	if err != nil {
 		return fmt.Errorf("%s: archive: %w", a.Config.Name, err)
 	}
-	if archive == "" {
-		archive = "Archive"
-		if _, err := a.store.Mailbox(ctx, archive); errors.Is(err, store.ErrNotFound) {
-			if a.Config.Mode == ModeIMAP {
-				err = a.local.CreateMailbox(ctx, archive, store.SpecialArchive)
-			} else {
-				_, err = a.store.CreateMailbox(ctx, archive, store.SpecialArchive)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("%s: archive: create %s: %w", a.Config.Name, archive, err)
-		}
-	}
 	return a.Move(ctx, ids, archive)
+}
+
+// roleDefault returns the folder a role gets when the account has none,
+// and its special use.
+func roleDefault(role Role) (name, use string) {
+	switch role {
+	case RoleTrash:
+		return "Trash", store.SpecialTrash
+	case RoleArchive:
+		return "Archive", store.SpecialArchive
+	case RoleSent:
+		return "Sent", store.SpecialSent
+	case RoleDrafts:
+		return "Drafts", store.SpecialDrafts
+	case RoleJunk:
+		return "Junk", store.SpecialJunk
+	}
+	return string(role), ""
+}
+
+// roleFolder returns the folder that plays role (Folder); when the
+// account has none, the folder named after the role (an existing one
+// without the role is taken as it is). With create, a missing one is
+// created with the role: for IMAP journaled, so that the next sync
+// creates it on the server (RFC 6154 CREATE-SPECIAL-USE where offered)
+// before any change that needs it.
+func (a *Account) roleFolder(ctx context.Context, role Role, create bool) (string, error) {
+	f, err := a.Folder(ctx, role)
+	if err != nil || f != "" {
+		return f, err
+	}
+	name, use := roleDefault(role)
+	_, err = a.store.Mailbox(ctx, name)
+	if err == nil || !create || !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", fmt.Errorf("folder %s: %w", role, err)
+		}
+		return name, nil
+	}
+	if a.Config.Mode == ModeIMAP {
+		err = a.local.CreateMailbox(ctx, name, use)
+	} else {
+		_, err = a.store.CreateMailbox(ctx, name, use)
+	}
+	if err != nil && !errors.Is(err, store.ErrExists) {
+		return "", fmt.Errorf("create %s: %w", name, err)
+	}
+	return name, nil
 }

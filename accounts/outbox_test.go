@@ -192,4 +192,22 @@ func TestSentCopyToServerWithoutSent(t *testing.T) {
 	if j, _ := a.PendingChanges(ctx); len(j) != 0 {
 		t.Errorf("journal: %+v", j)
 	}
+	// Deleting the copy: the server has no Trash either, so one is
+	// created, here and there, and the message moved into it.
+	sent, err := a.List(ctx, "Sent", "", 10)
+	if err != nil || len(sent) != 1 {
+		t.Fatalf("local Sent: %d, %v", len(sent), err)
+	}
+	if err := a.Delete(ctx, []int64{sent[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = a.Sync(ctx, SyncOptions{}); err != nil || res.IMAP.Dropped != 0 || res.IMAP.Failed != 0 {
+		t.Fatalf("sync after delete: %+v, %v", res.IMAP, err)
+	}
+	for box, want := range map[string]uint32{"Trash": 1, "Sent": 0} {
+		sel, err := c.Select(box, nil).Wait()
+		if err != nil || sel.NumMessages != want {
+			t.Errorf("server %s: %+v, %v; want %d messages", box, sel, err, want)
+		}
+	}
 }

@@ -8,11 +8,12 @@ import (
 )
 
 // DeletedForGood returns the ids among ids that Delete would remove for
-// good instead of moving to the Trash folder: those in Trash already,
-// or all of them when the account has no Trash folder. Callers ask the
-// user before such a Delete. An unknown id wraps store.ErrNotFound.
+// good instead of moving to the Trash folder: those in Trash already
+// (an account without a Trash folder gets one at the Delete, so none of
+// its messages is). Callers ask the user before such a Delete. An
+// unknown id wraps store.ErrNotFound.
 func (a *Account) DeletedForGood(ctx context.Context, ids []int64) ([]int64, error) {
-	trash, err := a.Folder(ctx, RoleTrash)
+	trash, err := a.roleFolder(ctx, RoleTrash, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: delete: %w", a.Config.Name, err)
 	}
@@ -23,7 +24,7 @@ func (a *Account) DeletedForGood(ctx context.Context, ids []int64) ([]int64, err
 		if err != nil {
 			return nil, err
 		}
-		if mb, _ := store.CanonicalName(m.Mailbox); trash == "" || mb == canonTrash {
+		if mb, _ := store.CanonicalName(m.Mailbox); mb == canonTrash {
 			out = append(out, id)
 		}
 	}

@@ -54,10 +54,10 @@ func TestTimeoutKeys(t *testing.T) {
 	pc := a.pop3Config("h:995", SecurityTLS, nil, nil, credential{password: "pw"})
 	sc := a.smtpServer(a.SMTP, nil, nil, credential{password: "pw"})
 	if ic.ConnectTimeout != 10*time.Second || ic.CommandTimeout != 2*time.Minute || ic.MaxLiteral != 50<<20 ||
-		pc.ConnectTimeout != 10*time.Second || pc.Timeout != 2*time.Minute ||
+		pc.ConnectTimeout != 10*time.Second || pc.Timeout != 2*time.Minute || pc.MaxMessage != 50<<20 ||
 		sc.ConnectTimeout != 10*time.Second || sc.Timeout != 2*time.Minute {
-		t.Errorf("not passed down: imap %v/%v/%d pop3 %v/%v smtp %v/%v", ic.ConnectTimeout, ic.CommandTimeout, ic.MaxLiteral,
-			pc.ConnectTimeout, pc.Timeout, sc.ConnectTimeout, sc.Timeout)
+		t.Errorf("not passed down: imap %v/%v/%d pop3 %v/%v/%d smtp %v/%v", ic.ConnectTimeout, ic.CommandTimeout, ic.MaxLiteral,
+			pc.ConnectTimeout, pc.Timeout, pc.MaxMessage, sc.ConnectTimeout, sc.Timeout)
 	}
 }
 

@@ -67,8 +67,9 @@
 // The client library (go-imap v2 imapclient, patched copy in
 // third_party) talks through a guard (guard.go, wirescan.go) that bounds
 // every server response outside literals (Config.MaxLine, 1 MiB; lists of
-// UIDs 64 times that) and every literal (Config.MaxLiteral, 100 MiB), and
-// owns the deadlines: each step of connecting (TCP, TLS, STARTTLS, which
+// UIDs 64 times that), every literal (Config.MaxLiteral, 100 MiB) and a
+// folder listing, which the library collects (32 MiB, 262,144 folders),
+// and owns the deadlines: each step of connecting (TCP, TLS, STARTTLS, which
 // is done below the library for that reason, and the greeting) has
 // Config.ConnectTimeout, and while a reply is due the server may not stay
 // silent longer than Config.CommandTimeout (renewed by every read; IDLE,

@@ -2,8 +2,10 @@ package imapsync
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,8 +17,11 @@ import (
 // sees every octet both ways and enforces what the library does not:
 //
 //   - bounds: a response's octets outside literals (maxLine, larger for
-//     SEARCH-like results), and each literal the server announces
-//     (maxLiteral, the largest message accepted). Past a bound it fails
+//     SEARCH-like results), each literal the server announces
+//     (maxLiteral, the largest message accepted), a folder listing,
+//     which the library collects in memory (maxListing octets, maxListed
+//     folders), and the FETCH responses to one command (the last EXISTS
+//     plus fetchSlack), which the sync keeps. Past a bound it fails
 //     the connection with a Protocol error ("server line longer than 1
 //     MiB: hostile or broken server"), having held at most one read
 //     buffer of the excess, so a hostile server cannot exhaust memory;
@@ -49,6 +54,21 @@ type guard struct {
 	failed  error
 	rd, wr  wireScan
 	curTag  string // tag of the response being read
+	// curList is set while a LIST or LSUB response is read; listed and
+	// listedN count the octets (outside literals) and the responses of
+	// the folder listing since our last LIST or LSUB command, which the
+	// library collects in memory: bounded by maxListing and maxListed.
+	curList         bool
+	listed, listedN int64
+	// exists is the last EXISTS the server sent (the selected mailbox's
+	// size); curFetch is set while a FETCH response is read, counted in
+	// fetched since our last command, bounded by exists + fetchSlack: a
+	// FETCH answers for each message once, and the library or the sync
+	// keeps what it answered for. While the server waits for us (IDLE)
+	// nothing is counted.
+	exists   int64
+	curFetch bool
+	fetched  int64
 	// prefix is served before the connection's data: the stand-in
 	// greeting after our own STARTTLS.
 	prefix []byte
@@ -65,6 +85,14 @@ const (
 	DefaultMaxLine = 1 << 20
 	// DefaultMaxLiteral bounds one literal, that is one message.
 	DefaultMaxLiteral = 100 << 20
+	// maxListing and maxListed bound a folder listing (the LIST or LSUB
+	// responses to one command): its octets outside literals, and its
+	// folders.
+	maxListing = 32 << 20
+	maxListed  = 1 << 18
+	// fetchSlack is how many more FETCH responses than the mailbox's
+	// messages one command may get (messages that arrive meanwhile).
+	fetchSlack = 1 << 16
 	// searchLineFactor widens the bound for responses that list UIDs
 	// (SEARCH, ESEARCH, SORT, THREAD): a mailbox of millions of messages
 	// answers UID SEARCH ALL with a line of megabytes.
@@ -96,28 +124,57 @@ func isListing(name string) bool {
 // readHead notes the tag of a response (mu held); a continuation
 // request means the server waits for us.
 func (g *guard) readHead(head []byte) {
-	tag, _, _ := headTokens(head)
+	tag, w, _ := headTokens(head)
 	g.curTag = tag
+	g.curList = tag == "*" && (w[0] == "LIST" || w[0] == "LSUB")
+	g.curFetch = tag == "*" && w[1] == "FETCH" && !g.waiting
+	if tag == "*" && w[1] == "EXISTS" {
+		if n, err := strconv.ParseInt(w[0], 10, 64); err == nil {
+			g.exists = n
+		}
+	}
 	if tag == "+" {
 		g.waiting = true
 	}
 }
 
-// readEnd completes a tagged command (mu held).
-func (g *guard) readEnd() {
+// readEnd completes a tagged command, and counts a folder listing's
+// response of octets octets against its bounds (mu held).
+func (g *guard) readEnd(octets int64) error {
 	g.greeted = true
 	if g.curTag != "*" && g.curTag != "+" {
 		delete(g.pending, g.curTag)
 	}
+	if g.curFetch {
+		g.fetched++
+		if g.fetched > g.exists+fetchSlack {
+			return &wireError{fmt.Sprintf("more FETCH responses than the mailbox's %d messages: hostile or broken server", g.exists)}
+		}
+	}
+	if g.curList {
+		g.listed += octets
+		g.listedN++
+		switch {
+		case g.listed > maxListing:
+			return &wireError{fmt.Sprintf("folder listing longer than %s: hostile or broken server", size(maxListing))}
+		case g.listedN > maxListed:
+			return &wireError{fmt.Sprintf("folder listing of more than %d folders: hostile or broken server", maxListed)}
+		}
+	}
+	return nil
 }
 
 // writeHead registers the tag of a command we send (mu held): a line
 // whose first word is followed by a space ("DONE" and SASL responses
 // are not).
 func (g *guard) writeHead(head []byte) {
-	tag, _, sp := headTokens(head)
+	tag, w, sp := headTokens(head)
 	if sp && tag != "" && tag != "*" && tag != "+" {
 		g.pending[tag] = true
+		g.fetched = 0
+		if w[0] == "LIST" || w[0] == "LSUB" {
+			g.listed, g.listedN = 0, 0
+		}
 	}
 }
 

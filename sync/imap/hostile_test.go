@@ -59,6 +59,50 @@ func TestHostileServer(t *testing.T) {
 		{"endless literal count", func(f *fakeIMAP) {
 			f.listWith(func(w io.Writer) { flood(w, "* LIST () \"/\" {", flood64) })
 		}, nil, "imap list: server line longer than 1 MiB: hostile or broken server"},
+		{"endless folder listing", func(f *fakeIMAP) {
+			// Lines within the bound, without end: before, go-imap
+			// collected them until memory ran out.
+			f.listWith(func(w io.Writer) {
+				var b strings.Builder
+				for i := range 1000 {
+					fmt.Fprintf(&b, "* LIST () \"/\" box-%d\r\n", i)
+				}
+				buf := []byte(b.String())
+				for {
+					if _, err := w.Write(buf); err != nil {
+						return
+					}
+				}
+			})
+		}, nil, "imap list: folder listing of more than 262144 folders: hostile or broken server"},
+		{"endless folder listing of long lines", func(f *fakeIMAP) {
+			f.listWith(func(w io.Writer) {
+				buf := []byte("* LIST () \"/\" " + strings.Repeat("n", 500000) + "\r\n")
+				for {
+					if _, err := w.Write(buf); err != nil {
+						return
+					}
+				}
+			})
+		}, nil, "imap list: folder listing longer than 32 MiB: hostile or broken server"},
+		{"endless FETCH answer", func(f *fakeIMAP) {
+			// Each response within the line bound, each with a new
+			// UID, without end: before, the flags of all of them were
+			// kept until memory ran out.
+			f.mailbox(1)
+			f.reply["UID FETCH"] = func(tag, line string, w io.Writer) {
+				var b strings.Builder
+				for uid := 1; ; uid++ {
+					fmt.Fprintf(&b, "* %d FETCH (UID %d FLAGS (\\Seen) RFC822.SIZE 1000 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n", uid, uid)
+					if uid%1000 == 0 {
+						if _, err := io.WriteString(w, b.String()); err != nil {
+							return
+						}
+						b.Reset()
+					}
+				}
+			}
+		}, nil, "more FETCH responses than the mailbox's 1 messages: hostile or broken server"},
 		{"literal over the limit in a FETCH", func(f *fakeIMAP) {
 			f.mailbox(1)
 			f.reply["UID FETCH"] = func(tag, line string, w io.Writer) {
@@ -113,7 +157,14 @@ func TestHostileServer(t *testing.T) {
 			if k := lbsync.KindOf(err); k != kind {
 				t.Errorf("error %v is of kind %v, want %v", err, k, kind)
 			}
-			if alloc > 24<<20 {
+			bound := uint64(24 << 20)
+			if strings.HasPrefix(tc.name, "endless folder listing") || tc.name == "endless FETCH answer" {
+				// The folders are kept until the bound: 262144 of
+				// them, or 32 MiB of names (each copied as it is
+				// parsed).
+				bound = 400 << 20
+			}
+			if alloc > bound {
 				t.Errorf("the client allocated %d MiB while the server flooded it", alloc>>20)
 			}
 			t.Logf("allocated %.1f MiB: %v", float64(alloc)/(1<<20), err)

@@ -44,9 +44,10 @@ type wireScan struct {
 	// maxLiteral bounds each announced literal (0: no bound).
 	maxLiteral int64
 	// onHead is called with the head of each response once it is known
-	// (headMax octets, or the end of its first line); onEnd at its end.
+	// (headMax octets, or the end of its first line); onEnd at its end,
+	// with its octets outside literals: an error it returns is feed's.
 	onHead func(head []byte)
-	onEnd  func()
+	onEnd  func(octets int64) error
 	// limit is the bound in force for the current response.
 	limit int64
 }
@@ -157,7 +158,9 @@ func (s *wireScan) lineEnd() error {
 		return nil
 	}
 	if s.onEnd != nil {
-		s.onEnd()
+		if err := s.onEnd(s.line); err != nil {
+			return err
+		}
 	}
 	s.line, s.limit = 0, 0
 	s.head, s.headDone = s.head[:0], false

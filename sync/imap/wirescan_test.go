@@ -15,7 +15,7 @@ func scanLog(input string, n int, maxLine, maxLit int64) (string, error) {
 	var log strings.Builder
 	s := wireScan{maxLine: maxLine, maxLiteral: maxLit,
 		onHead: func(h []byte) { fmt.Fprintf(&log, "head %q;", h) },
-		onEnd:  func() { log.WriteString("end;") },
+		onEnd:  func(int64) error { log.WriteString("end;"); return nil },
 		bigLine: func(h []byte) int64 {
 			if _, w, _ := headTokens(h); isListing(w[0]) {
 				return maxLine * 4

@@ -35,6 +35,9 @@ const (
 	DefaultTimeout = time.Minute
 	// DefaultWindow is Config.Window when zero.
 	DefaultWindow = 32
+	// DefaultMaxMessage is Config.MaxMessage when zero, as the IMAP
+	// client's largest literal.
+	DefaultMaxMessage = 100 << 20
 )
 
 // Config says where and how to connect and log in.
@@ -65,6 +68,11 @@ type Config struct {
 	// TCP connect, the TLS handshake (and STLS's), the greeting;
 	// lbsync.DefaultConnectTimeout when zero, none when negative.
 	ConnectTimeout time.Duration
+	// MaxMessage bounds one message (RETR, TOP) in octets on the wire:
+	// a server sending more is hostile or broken, and the download fails
+	// with a Protocol error instead of filling the disk.
+	// DefaultMaxMessage when zero, none when negative.
+	MaxMessage int64
 	// Window is how many RETR or DELE commands are sent ahead of their
 	// replies when the server offers PIPELINING (RFC 2449 section 6.6);
 	// DefaultWindow when zero. 1 turns pipelining off.
@@ -107,6 +115,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
+	}
+	if cfg.MaxMessage == 0 {
+		cfg.MaxMessage = DefaultMaxMessage
 	}
 	if err := checkArg("login", cfg.Login); err != nil {
 		return nil, err

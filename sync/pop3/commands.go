@@ -87,19 +87,42 @@ func (c *Client) body() *dotReader {
 	return d
 }
 
+// message returns the multi-line response that holds a message (RETR,
+// TOP), bounded by Config.MaxMessage.
+func (c *Client) message() *dotReader {
+	d := c.body()
+	if c.cfg.MaxMessage > 0 {
+		d.limit = &wireLimit{max: c.cfg.MaxMessage, what: "message", hint: " (max_message_size)"}
+	}
+	return d
+}
+
+// Bounds of a listing (CAPA, LIST, UIDL) held in memory: its octets and
+// its lines, each line costing more than its octets. A maildrop of a
+// million messages lists in some 30 MB.
+const (
+	maxListing      = 64 << 20
+	maxListingLines = 1 << 20
+)
+
 // listing sends a command with a multi-line answer of short lines (CAPA,
 // LIST, UIDL) and returns the lines.
 func (c *Client) listing(ctx context.Context, verb string, args ...string) ([]string, error) {
 	if _, err := c.cmd(ctx, verb, args...); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(c.body(), 4096)
+	d := c.body()
+	d.limit = &wireLimit{max: maxListing, what: "listing"}
+	br := bufio.NewReaderSize(d, 4096)
 	var lines []string
 	for {
 		l, err := readLine(br, maxStatusLine)
 		if err == io.EOF {
 			c.open = nil
 			return lines, nil
+		}
+		if err == nil && len(lines) == maxListingLines {
+			err = fmt.Errorf("listing of more than %d lines: hostile or broken server: %w", maxListingLines, lbsync.ErrProtocol)
 		}
 		if err != nil {
 			if errors.Is(err, lbsync.ErrProtocol) {
@@ -219,7 +242,7 @@ func (c *Client) Retr(ctx context.Context, n int) (io.ReadCloser, error) {
 	if _, err := c.cmd(ctx, "RETR", strconv.Itoa(n)); err != nil {
 		return nil, err
 	}
-	return c.body(), nil
+	return c.message(), nil
 }
 
 // Top retrieves the header of message n and the first lines lines of its
@@ -228,7 +251,7 @@ func (c *Client) Top(ctx context.Context, n, lines int) (io.ReadCloser, error) {
 	if _, err := c.cmd(ctx, "TOP", strconv.Itoa(n), strconv.Itoa(lines)); err != nil {
 		return nil, err
 	}
-	return c.body(), nil
+	return c.message(), nil
 }
 
 // Dele marks message n deleted (RFC 1939 section 5). The server deletes

@@ -16,6 +16,12 @@
 //     start of a line loses one dot, ".\r\n" (or ".\n") ends the body, line
 //     ends come out as CRLF, and a connection lost before the end is an
 //     error, never a message that looks complete (dotreader.go).
+//   - Everything read is bounded, so a hostile server can exhaust
+//     neither memory nor disk: a status line or a listing's line at 64
+//     KiB, a listing (CAPA, LIST, UIDL) at 64 MiB and a million lines, a
+//     message (RETR, TOP) at Config.MaxMessage (100 MiB). Past a bound
+//     the connection fails with a Protocol error ("message longer than
+//     100 MiB: hostile or broken server").
 //   - The password is never sent over a connection without TLS unless
 //     Config.Security is SecurityNone; SecurityStartTLS without STLS is
 //     refused (ErrNoTLS); after STLS the capabilities are asked again.

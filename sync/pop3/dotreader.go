@@ -3,7 +3,10 @@ package pop3
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // dotReader reads the body of a multi-line response (RFC 1939 section 3)
@@ -32,6 +35,10 @@ type dotReader struct {
 	err       error
 	// wire counts the octets consumed from the connection.
 	wire int64
+	// limit, when set, fails the response once wire passes max:
+	// the server is hostile or broken (the bounds are on the wire, where
+	// they cost nothing to count).
+	limit *wireLimit
 	// onErr, when set, is told about a connection failure (not io.EOF).
 	onErr func(error) error
 }
@@ -141,6 +148,36 @@ func (d *dotReader) startLine() bool {
 func (d *dotReader) consume(n int) {
 	d.br.Discard(n)
 	d.wire += int64(n)
+	if d.limit != nil && d.wire > d.limit.max {
+		d.overLimit()
+	}
+}
+
+// overLimit fails the response that passed its bound (out of consume,
+// which stays small enough to inline).
+func (d *dotReader) overLimit() {
+	if d.err == nil {
+		d.fail(fmt.Errorf("%s longer than %s: hostile or broken server%s: %w", d.limit.what, size(d.limit.max), d.limit.hint, lbsync.ErrProtocol))
+	}
+}
+
+// wireLimit bounds a multi-line response.
+type wireLimit struct {
+	max int64
+	// what names the response ("message"), hint the setting that moves
+	// the bound, if any (" (max_message_size)").
+	what, hint string
+}
+
+// size formats a byte bound: "1 MiB", "100 MiB", "512 KiB", "300 bytes".
+func size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // fail records a read error; the connection ending before the

@@ -81,7 +81,7 @@ func (c *Client) RetrEach(ctx context.Context, nums []int, fn func(n int, body i
 			stop = fn(n, nil, err)
 			continue
 		}
-		d := c.body()
+		d := c.message()
 		stop = fn(n, d, nil)
 		if err := d.Close(); err != nil {
 			return fmt.Errorf("RETR %d: %w", n, err)

@@ -22,6 +22,9 @@ type script struct {
 	greet string // "" greets nothing
 	reply map[string]string
 	stall map[string]bool
+	// flood maps a verb to a line written again and again after its
+	// reply, until the connection fails: a hostile server.
+	flood map[string]string
 	hold  chan struct{}
 	wg    sync.WaitGroup
 }
@@ -32,7 +35,7 @@ func newScript(t *testing.T, greet string) *script {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &script{ln: ln, greet: greet, hold: make(chan struct{}), stall: map[string]bool{}, reply: map[string]string{
+	s := &script{ln: ln, greet: greet, hold: make(chan struct{}), stall: map[string]bool{}, flood: map[string]string{}, reply: map[string]string{
 		"CAPA": "+OK\r\nUIDL\r\nUSER\r\n.\r\n",
 		"USER": "+OK\r\n",
 		"PASS": "+OK\r\n",
@@ -79,6 +82,14 @@ func (s *script) serve(c net.Conn) {
 		verb, _, _ := strings.Cut(strings.TrimSpace(line), " ")
 		verb = strings.ToUpper(verb)
 		io.WriteString(c, s.reply[verb])
+		if l := s.flood[verb]; l != "" {
+			buf := []byte(strings.Repeat(l, max(1, (32<<10)/len(l))))
+			for {
+				if _, err := c.Write(buf); err != nil {
+					return
+				}
+			}
+		}
 		if s.stall[verb] {
 			<-s.hold
 			return

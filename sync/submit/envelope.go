@@ -12,6 +12,8 @@ import (
 
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
+
+	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
 
 // maxHeaderBytes bounds the header read from a queued message.
@@ -141,16 +143,40 @@ func (e *readErrReader) Read(p []byte) (int, error) {
 
 // deadlineConn gives every write a deadline, so that a stalled server
 // cannot block the message upload forever (go-smtp times out replies but
-// not the DATA writes).
+// not the DATA writes), and bounds what the server sends between two of
+// our writes: a reply (greeting, EHLO's list, the TLS handshake) is never
+// near maxReply, so more is a hostile or broken server, which would
+// otherwise grow a line or a multi-line reply without end
+// (net/textproto, which reads the greeting, bounds neither; go-smtp
+// bounds a line, not a reply). One goroutine uses it at a time.
 type deadlineConn struct {
 	net.Conn
 	timeout time.Duration
+	// unanswered counts the octets read since our last write.
+	unanswered int64
 }
 
+// maxReply bounds the octets the server may send between two of our
+// writes.
+const maxReply = 1 << 20
+
 func (d *deadlineConn) Write(p []byte) (int, error) {
+	d.unanswered = 0
 	d.Conn.SetWriteDeadline(time.Now().Add(d.timeout))
 	return d.Conn.Write(p)
 }
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	if d.unanswered > maxReply {
+		return 0, errReplyTooLong
+	}
+	n, err := d.Conn.Read(p)
+	d.unanswered += int64(n)
+	return n, err
+}
+
+// errReplyTooLong is what a deadlineConn reads past maxReply.
+var errReplyTooLong = fmt.Errorf("server reply longer than 1 MiB: hostile or broken server: %w", lbsync.ErrProtocol)
 
 // greetedConn reads from r (a canned greeting, then the connection's
 // data) instead of the connection.

@@ -65,8 +65,9 @@ type flusher struct {
 // Flush sends the queued messages, oldest first, over one connection (a
 // new one after a refusal, rather than trust the old one's state).
 // Each accepted message is marked sent at once, then stored in Sent with
-// \Seen and the Bcc header removed, then removed from the Outbox, then
-// OnSent is called. A message refused permanently (5xx, or one that
+// \Seen and the Bcc header removed (through FileSent when set; its error
+// stops the flush, the message kept, marked sent), then removed from the
+// Outbox. A message refused permanently (5xx, or one that
 // cannot be read) is marked failed with the reply kept, and the flush goes
 // on. A temporary failure (network, timeout, 4xx), or a failure of the
 // connection itself (TLS, login), stops the flush: the message stays

@@ -25,6 +25,9 @@ type smtpScript struct {
 	tls   *tls.Config // implicit TLS
 	reply map[string]string
 	stall map[string]bool
+	// flood maps a verb ("" for the greeting) to text written again and
+	// again after its reply, until the connection fails: a hostile server.
+	flood map[string]string
 	hold  chan struct{}
 	wg    sync.WaitGroup
 }
@@ -35,7 +38,7 @@ func newSMTPScript(t *testing.T) *smtpScript {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &smtpScript{ln: ln, greet: "220 ready\r\n", hold: make(chan struct{}), stall: map[string]bool{}, reply: map[string]string{
+	s := &smtpScript{ln: ln, greet: "220 ready\r\n", hold: make(chan struct{}), stall: map[string]bool{}, flood: map[string]string{}, reply: map[string]string{
 		"EHLO": "250-hello\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n",
 		"AUTH": "235 ok\r\n",
 		"MAIL": "250 ok\r\n",
@@ -85,6 +88,9 @@ func (s *smtpScript) serve(c net.Conn) {
 		return
 	}
 	io.WriteString(rw, s.greet)
+	if s.flooded(rw, "") {
+		return
+	}
 	br := bufio.NewReader(rw)
 	for {
 		line, err := br.ReadString('\n')
@@ -107,9 +113,27 @@ func (s *smtpScript) serve(c net.Conn) {
 			verb = "."
 		}
 		io.WriteString(rw, s.reply[verb])
+		if s.flooded(rw, verb) {
+			return
+		}
 		if s.stall[verb] {
 			<-s.hold
 			return
+		}
+	}
+}
+
+// flooded writes the flood text of verb until the connection fails, and
+// reports whether there was one.
+func (s *smtpScript) flooded(w io.Writer, verb string) bool {
+	l := s.flood[verb]
+	if l == "" {
+		return false
+	}
+	buf := []byte(strings.Repeat(l, max(1, (32<<10)/len(l))))
+	for {
+		if _, err := w.Write(buf); err != nil {
+			return true
 		}
 	}
 }

@@ -11,7 +11,10 @@
 // which is read here rather than by go-smtp) has Server.ConnectTimeout,
 // and each command Server.Timeout; a deadline that passes is an
 // lbsync.TimeoutError saying what did not come ("smtp tls: TLS handshake
-// not finished within 30s").
+// not finished within 30s"). What the server sends between two of our
+// writes is bounded at 1 MiB (a greeting, a multi-line reply, a TLS
+// handshake are far smaller): past it the send fails with a Protocol
+// error ("server reply longer than 1 MiB: hostile or broken server").
 //
 // Security is never downgraded: "tls" is TLS from the first byte (RFC 8314),
 // "starttls" fails with ErrNoStartTLS rather than continue in clear when
