@@ -154,20 +154,41 @@ func TestDemoTmux(t *testing.T) {
 	if total, _ := strconv.Atoi(pos[1]); total < 5 {
 		t.Fatalf("demo INBOX has %d messages, the fast-typing check needs 5", total)
 	}
+	at := func(n int) string { return fmt.Sprintf("· %d/%s", n, pos[1]) }
 	s.text("jjjj")
-	s.waitFor("four j in one write", "5/"+pos[1])
+	s.waitFor("four j in one write", at(5))
 	s.text("kkkk")
-	s.waitFor("four k in one write", "1/"+pos[1])
+	s.waitFor("four k in one write", at(1))
+	if total, _ := strconv.Atoi(pos[1]); total > 21 {
+		s.text(strings.Repeat("j", 20))
+		s.waitFor("twenty j in one write", at(21))
+		s.text(strings.Repeat("k", 20))
+		s.waitFor("twenty k in one write", at(1))
+	}
+	// Folder switches typed fast: three } go three folders on, three {
+	// come back.
+	s.text("}}}")
+	s.waitFor("three } in one write", "alice › Archive")
+	s.text("{{{")
+	s.waitFor("three { in one write", "alice › INBOX", at(1))
 	// The mouse, as the terminal reports it (SGR): a click on the third
 	// row selects it, one on the first goes back (issue 15 item 10).
 	s.text("\x1b[<0;60;4M\x1b[<0;60;4m")
-	s.waitFor("click on the third row", "3/"+pos[1])
+	s.waitFor("click on the third row", at(3))
 	s.text("\x1b[<0;60;2M\x1b[<0;60;2m")
-	s.waitFor("click on the first row", "1/"+pos[1])
+	s.waitFor("click on the first row", at(1))
 	// The help overlay in a real terminal: whole sections.
 	s.keys("?")
 	s.waitFor("help", "Move (list, reader)", "Reader", "Composer", "fold/unfold thread")
 	s.keys("q")
+	// An Esc typed just before a key comes as that key with Alt (one
+	// read; tmux within its escape-time): back to the list, then down.
+	s.keys("Enter")
+	s.waitFor("open a message", "Subject:", "From:")
+	s.text("\x1bj")
+	s.waitFor("esc j in one write", at(2))
+	s.keys("k")
+	s.waitFor("back up", at(1))
 	s.keys("Enter")
 	s.waitFor("open a message", "Subject:", "From:")
 	s.keys("r")
@@ -209,4 +230,35 @@ func TestDemoTmux(t *testing.T) {
 	s.waitFor("not deleted", "cancelled", subject)
 	s.keys("Q")
 	s.waitFor("quit", "DEMO-EXIT 0")
+	noDemoDirs(t, dir, "after Q")
+
+	// The terminal going away (a closed window, a dropped SSH session:
+	// SIGHUP) ends the demo as Q does, and it removes its directory.
+	s.cmd("new-session", "-d", "-s", "hup", "-x", "120", "-y", "40", strings.TrimSuffix(script, "; echo DEMO-EXIT $?; sleep 600"))
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.cmd("capture-pane", "-p", "-t", "hup"), "alice › INBOX") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the second demo never showed its list:\n%s", s.cmd("capture-pane", "-p", "-t", "hup"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.cmd("kill-session", "-t", "hup")
+	noDemoDirs(t, dir, "after a hangup")
+}
+
+// noDemoDirs waits until no letterbox-demo-* directory is left in dir
+// (the demo's TMPDIR).
+func noDemoDirs(t *testing.T, dir, when string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left, _ := filepath.Glob(filepath.Join(dir, "letterbox-demo-*"))
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the demo left %v", when, left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -57,8 +57,10 @@ type Server struct {
 	Resolver   queue.Resolver
 	RemotePort string
 	// InboundResolver overrides the DNS of the SPF, DKIM and DMARC
-	// checks (tests).
+	// checks, and InboundLoopback makes them check clients on loopback
+	// too (tests).
 	InboundResolver delivery.Resolver
+	InboundLoopback bool
 	// QueueBackoff and QueuePoll override the queue's retry schedule and
 	// polling interval (tests).
 	QueueBackoff func(n int) time.Duration
@@ -167,7 +169,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	s.Queue = q
 	dl = delivery.New(s.Backend, q, delivery.Options{Hostname: cfg.Hostname, Logger: s.log,
-		Inbound: delivery.Inbound{Off: cfg.Inbound.SkipAuth, DMARCReject: cfg.Inbound.DMARCReject, Resolver: s.InboundResolver}})
+		Inbound: delivery.Inbound{Off: cfg.Inbound.SkipAuth, DMARCReject: cfg.Inbound.DMARCReject,
+			Resolver: s.InboundResolver, CheckLoopback: s.InboundLoopback}})
 
 	s.lim = s.newLimiter()
 	lim := cfg.Limits

@@ -463,12 +463,12 @@ func saveAttachmentCmd(ctx context.Context, b Backend, id int64, a accounts.Atta
 	}
 }
 
-// openAttachmentCmd saves the attachment to a private temporary
-// directory and hands it to xdg-open, whose output is discarded so it
+// openAttachmentCmd saves the attachment to a new directory under tmp
+// (the interface's private directory) and hands it to xdg-open, whose output is discarded so it
 // never prints over the screen.
-func openAttachmentCmd(ctx context.Context, b Backend, id int64, a accounts.Attachment) tea.Cmd {
+func openAttachmentCmd(ctx context.Context, b Backend, id int64, a accounts.Attachment, tmp string) tea.Cmd {
 	return func() tea.Msg {
-		dir, err := os.MkdirTemp("", "letterbox-open-")
+		dir, err := os.MkdirTemp(tmp, "letterbox-open-")
 		if err != nil {
 			return attachmentDoneMsg{err: fmt.Errorf("open attachment: %w", err)}
 		}

@@ -121,14 +121,15 @@ func openLinkCmd(link string) tea.Cmd {
 }
 
 // openHTMLCmd writes the HTML part of message id to a private
-// temporary file and opens it in the browser.
-func openHTMLCmd(ctx context.Context, b Backend, id int64) tea.Cmd {
+// temporary file (a new directory under tmp, the interface's private
+// directory) and opens it in the browser.
+func openHTMLCmd(ctx context.Context, b Backend, id int64, tmp string) tea.Cmd {
 	return func() tea.Msg {
 		html, err := b.HTML(ctx, id)
 		if err != nil {
 			return browserDoneMsg{err: fmt.Errorf("open HTML: %w", err)}
 		}
-		dir, err := os.MkdirTemp("", "letterbox-html-")
+		dir, err := os.MkdirTemp(tmp, "letterbox-html-")
 		if err != nil {
 			return browserDoneMsg{err: fmt.Errorf("open HTML: %w", err)}
 		}

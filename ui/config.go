@@ -32,7 +32,8 @@ import (
 //	mouse = true            # false: clicks and the wheel stay the terminal's
 //	notify = "auto"         # new mail: "dbus" (desktop), "bell", "off"; auto: desktop, else bell
 //
-// Action names are listed by the help overlay (?) and in README.md.
+// The action names are listed in README.md (a test keeps that table
+// whole) and by the error an unknown name gives.
 type Config struct {
 	Keys  map[string]any `toml:"keys"`
 	Theme map[string]any `toml:"theme"`

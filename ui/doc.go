@@ -24,6 +24,11 @@
 // The one other thing it talks to is the D-Bus session bus, a local
 // socket, for desktop notifications of new mail (desktop.go).
 //
+// While Run runs it owns the terminal: a hangup (SIGHUP) ends it as Q
+// does, and the copies it hands to other programs (an HTML part for the
+// browser, an attachment to open) live in a private temporary directory
+// it removes before it returns.
+//
 // Files: common.go (Common, sizes), theme.go (Theme, Styles), keymap.go
 // (KeyMaps per screen, defaults, overrides, conflicts, sequences),
 // config.go (the [keys], [theme], [ui] tables), one file per component

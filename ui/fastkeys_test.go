@@ -75,3 +75,76 @@ func TestPasteStaysWhole(t *testing.T) {
 		t.Fatalf("prompt %q after paste", got)
 	}
 }
+
+// An Esc typed just before another key reaches Update as that key with
+// Alt: one terminal read held both, or tmux (escape-time, 500 ms by
+// default) sent them as Meta. Where nothing binds the Alt key, it is the
+// Esc, then the key. In a text field Alt keeps its word motions.
+func TestEscThenKeyTypedFast(t *testing.T) {
+	alt := func(k string) tea.KeyMsg { m := keyMsg(k); m.Alt = true; return m }
+	t.Run("reader: esc j goes back and moves", func(t *testing.T) {
+		_, _, opts := twoAccounts(40)
+		h := newHarness(t, 100, 30, opts)
+		h.keys("enter")
+		h.wantView("this is the body")
+		h.send(alt("j"))
+		if h.m.screen != screenMain || h.m.list.cursor != 1 {
+			t.Fatalf("screen %d cursor %d, want the list with the cursor on row 2", h.m.screen, h.m.list.cursor)
+		}
+	})
+	t.Run("search prompt: esc j cancels and moves", func(t *testing.T) {
+		_, _, opts := twoAccounts(40)
+		h := newHarness(t, 100, 30, opts)
+		h.keys("/")
+		h.typeText("number")
+		h.send(alt("j"))
+		if h.m.prompt.active() || h.m.list.cursor != 1 {
+			t.Fatalf("prompt active %v with %q, cursor %d; want no prompt and the cursor on row 2", h.m.prompt.active(), h.m.prompt.input.Value(), h.m.list.cursor)
+		}
+	})
+	t.Run("search prompt: alt+b moves a word back", func(t *testing.T) {
+		_, _, opts := twoAccounts(40)
+		h := newHarness(t, 100, 30, opts)
+		h.keys("/")
+		h.typeText("one two")
+		h.send(alt("b"))
+		h.typeText("x")
+		if got := h.m.prompt.input.Value(); !h.m.prompt.active() || got != "one xtwo" {
+			t.Fatalf("prompt active %v with %q, want one xtwo", h.m.prompt.active(), got)
+		}
+	})
+	t.Run("a bound alt key acts", func(t *testing.T) {
+		_, _, opts := twoAccounts(40)
+		h := newHarness(t, 100, 30, opts)
+		if err := h.m.c.Keys.Override("top", []string{"g", "alt+g"}); err != nil {
+			t.Fatal(err)
+		}
+		h.keys("j", "j")
+		h.send(alt("g"))
+		if h.m.quitting || h.m.list.cursor != 0 {
+			t.Fatalf("quitting %v, cursor %d; want alt+g to go to the top", h.m.quitting, h.m.list.cursor)
+		}
+	})
+}
+
+// Esc goes back but never quits: on the list with nothing to go back
+// from it says how to quit, so Esc pressed twice in the reader (or
+// typed twice at once, Esc with Alt) leaves the list showing; q quits.
+func TestEscDoesNotQuit(t *testing.T) {
+	_, _, opts := twoAccounts(40)
+	h := newHarness(t, 100, 30, opts)
+	h.keys("esc")
+	if h.m.quitting {
+		t.Fatal("esc on the list quit")
+	}
+	h.wantView("q quits")
+	h.keys("enter")
+	h.send(tea.KeyMsg{Type: tea.KeyEsc, Alt: true})
+	if h.m.quitting || h.m.screen != screenMain {
+		t.Fatalf("esc esc in the reader: quitting %v, screen %d", h.m.quitting, h.m.screen)
+	}
+	h.keys("q")
+	if !h.m.quitting {
+		t.Fatal("q on the list did not quit")
+	}
+}

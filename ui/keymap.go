@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // KeyMap holds every key binding of one screen. The defaults are
@@ -77,7 +78,7 @@ func DefaultKeyMap() KeyMap {
 		HalfUp:         kb([]string{"ctrl+u"}, "^u", "half page up"),
 		HalfDown:       kb([]string{"ctrl+d"}, "^d", "half page down"),
 		Open:           kb([]string{"enter"}, "enter", "open"),
-		Back:           kb([]string{"q", "esc"}, "q/esc", "back"),
+		Back:           kb([]string{"q", "esc"}, "q/esc", "back (list: q quits)"),
 		Quit:           kb([]string{"Q", "ctrl+c"}, "Q", "quit"),
 		NextMatch:      kb([]string{"n"}, "n", "next match (or unread)"),
 		PrevMatch:      kb([]string{"N"}, "N", "prev. match (or unread)"),
@@ -193,6 +194,18 @@ func (k *KeyMap) bindings() []keyGroup {
 		{"General", onList, []namedKey{{"back", &k.Back, onBoth}, {"help", &k.Help, onBoth}, {"quit", &k.Quit, onBoth},
 			{"sign_in", &k.SignIn, onBoth}}},
 	}
+}
+
+// binds reports whether an action of k is bound to msg.
+func (k *KeyMap) binds(msg tea.KeyMsg) bool {
+	for _, g := range k.bindings() {
+		for _, nk := range g.keys {
+			if key.Matches(msg, *nk.b) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // actionNames lists the names the config's [keys] accepts, sorted.

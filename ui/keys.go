@@ -28,6 +28,19 @@ func (m Model) mainKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.list.tagged = map[int64]bool{}
 			return m, nil
 		}
+		if msg.Type == tea.KeyEsc {
+			// Esc goes back, and there is nowhere back to go: it does
+			// not quit (Esc pressed once too often, or typed twice at
+			// once, would end the session).
+			text := m.c.Keys.Quit.Help().Key + " quits"
+			for _, k := range m.c.Keys.Back.Keys() {
+				if k != "esc" {
+					text = k + " quits (" + text + " from anywhere)"
+					break
+				}
+			}
+			return m, func() tea.Msg { return infoMsg{text: text} }
+		}
 		return m.quit()
 	case key.Matches(msg, k.FocusSidebar):
 		m.sidebarF = !m.sidebarF
@@ -127,7 +140,7 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.prompt, cmd = m.prompt.open(promptFind, "find: ", "")
 		return m, cmd
 	case key.Matches(msg, k.OpenHTML):
-		return m, openHTMLCmd(m.ctx, m.backend(), id)
+		return m, openHTMLCmd(m.ctx, m.backend(), id, m.opts.TempDir)
 	case key.Matches(msg, k.OpenLink):
 		switch n := len(m.reader.links); n {
 		case 0:
@@ -150,7 +163,7 @@ func (m Model) readerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if !ok {
 			return m, func() tea.Msg { return infoMsg{text: "this message has no attachments"} }
 		}
-		return m, openAttachmentCmd(m.ctx, m.backend(), id, a)
+		return m, openAttachmentCmd(m.ctx, m.backend(), id, a, m.opts.TempDir)
 	case key.Matches(msg, k.Reply), key.Matches(msg, k.ReplyAll), key.Matches(msg, k.Forward),
 		key.Matches(msg, k.ToggleRead), key.Matches(msg, k.Flag), key.Matches(msg, k.Delete),
 		key.Matches(msg, k.Archive), key.Matches(msg, k.Move), key.Matches(msg, k.EditDraft):

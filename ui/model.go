@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/letterbox-mail/letterbox/accounts"
@@ -65,6 +66,11 @@ type Options struct {
 	Bell    func()
 	// NotifyDelay gathers new mail into one notice; notifyDelay when 0.
 	NotifyDelay time.Duration
+	// TempDir is a private directory for the copies handed to other
+	// programs (an HTML part for the browser, an attachment to open);
+	// the caller removes it (Run does). Empty: the system's, and the
+	// copies stay behind.
+	TempDir string
 	// FeedCoalesce is how long the change feed gathers a burst of
 	// commits into one refresh; feedCoalesce when zero, none when
 	// negative.
@@ -239,6 +245,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseMsg:
 		return m.mouse(msg)
 	case tea.KeyMsg:
+		if k, ok := m.escThenKey(msg); ok {
+			next, esc := m.key(tea.KeyMsg{Type: tea.KeyEsc})
+			if m = next.(Model); m.quitting {
+				return m, esc
+			}
+			next, cmd := m.key(k)
+			return next, tea.Batch(esc, cmd)
+		}
 		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
 			return m.keySeq(msg)
 		}
@@ -389,6 +403,46 @@ func (m Model) keyMap() (KeyMap, int) {
 		return m.c.ReaderKeys, onReader
 	}
 	return m.c.Keys, onList
+}
+
+// escThenKey tells whether a key that came with Alt is an Esc typed just
+// before it, and returns the key without Alt. A terminal reports Esc
+// and a key in one read as the key with Alt, and tmux sends an Esc
+// followed by a key within its escape-time (500 ms by default) as Meta.
+// Where nothing binds the Alt key (no default binds one), it is the Esc
+// and then the key; the text fields keep their Alt word motions (alt+b,
+// alt+f, alt+d, alt+backspace), and the composer and the wizard all
+// their Alt keys.
+func (m Model) escThenKey(msg tea.KeyMsg) (tea.KeyMsg, bool) {
+	if !msg.Alt || msg.Paste {
+		return msg, false
+	}
+	switch {
+	case m.screen == screenComposer || m.screen == screenWizard:
+		return msg, false
+	case m.prompt.active():
+		if textAltKey(m.prompt.input.KeyMap, msg) {
+			return msg, false
+		}
+	case m.screen == screenPicker:
+		if textAltKey(m.picker.input.KeyMap, msg) {
+			return msg, false
+		}
+	default:
+		if km, _ := m.keyMap(); km.binds(msg) {
+			return msg, false
+		}
+	}
+	msg.Alt = false
+	return msg, true
+}
+
+// textAltKey reports whether a text field acts on msg.
+func textAltKey(k textinput.KeyMap, msg tea.KeyMsg) bool {
+	return key.Matches(msg, k.CharacterForward, k.CharacterBackward, k.WordForward, k.WordBackward,
+		k.DeleteWordBackward, k.DeleteWordForward, k.DeleteAfterCursor, k.DeleteBeforeCursor,
+		k.DeleteCharacterBackward, k.DeleteCharacterForward, k.LineStart, k.LineEnd, k.Paste,
+		k.AcceptSuggestion, k.NextSuggestion, k.PrevSuggestion)
 }
 
 // sequence gathers the letters of key sequences ("za"): it returns the

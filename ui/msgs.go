@@ -56,6 +56,9 @@ type renderedMsg struct {
 	msg accounts.Message
 	r   *accounts.Rendered
 	err error
+	// again is a reload of the message showing: the view stays where
+	// it was scrolled to.
+	again bool
 }
 
 // actionDoneMsg reports a change to messages (flags, move, delete...).

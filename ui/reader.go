@@ -84,6 +84,21 @@ func (r readerModel) open(ctx context.Context, b Backend, m accounts.Message) (r
 	}
 }
 
+// reload renders the message showing again (a sync may have brought the
+// body of a message it had only the header of); the view keeps its
+// place.
+func (r readerModel) reload(ctx context.Context, b Backend) tea.Cmd {
+	id, m := r.id, r.msg
+	return func() tea.Msg {
+		rd, err := b.Render(ctx, m.ID)
+		if err != nil {
+			// Gone meanwhile (moved, expunged): what is shown stays.
+			return nil
+		}
+		return renderedMsg{id: id, msg: m, r: rd, again: true}
+	}
+}
+
 func (r readerModel) setSize(w, h int) readerModel {
 	r.width, r.height = w, h
 	r.vp.Width, r.vp.Height = w, max(1, h)
@@ -126,7 +141,9 @@ func (r readerModel) Update(msg tea.Msg) (readerModel, tea.Cmd) {
 		r.loading = false
 		r.r, r.err = msg.r, msg.err
 		r = r.rebuild()
-		r.vp.GotoTop()
+		if !msg.again {
+			r.vp.GotoTop()
+		}
 		if msg.err != nil && msg.r == nil {
 			return r, func() tea.Msg { return errMsg{msg.err} }
 		}
@@ -408,7 +425,7 @@ func (r readerModel) showHit() readerModel {
 }
 
 // position is "lines 1–38/120" and, searching, "match 2/5".
-func (r readerModel) position() string {
+func (r readerModel) position() []string {
 	var parts []string
 	if total := len(r.lines); total > 0 {
 		last := min(total, r.vp.YOffset+r.vp.Height)
@@ -425,7 +442,7 @@ func (r readerModel) position() string {
 			parts = append(parts, fmt.Sprintf("match %d/%d", r.hit+1, len(r.hits)))
 		}
 	}
-	return strings.Join(parts, " · ")
+	return parts
 }
 
 // shownHeader reports whether a header is displayed (the store gives

@@ -59,3 +59,29 @@ func TestSelectionKept(t *testing.T) {
 		t.Fatalf("cursor %d for message %d", h.m.list.cursor, sel.ID)
 	}
 }
+
+// TestHeaderKeepsPosition: in a narrow window the header gives up the
+// help hint and the subject's tail before the position (the reader's
+// lines and match, the list's row), which is what scrolling needs.
+func TestHeaderKeepsPosition(t *testing.T) {
+	f := newFake("alice", 40)
+	f.msgs["INBOX"][0].Subject = "Übersicht drittes Quartal und die Planung für das nächste Jahr"
+	for _, w := range []int{MinWidth, 72} {
+		h := newHarness(t, w, 20, Options{Accounts: []Backend{f}})
+		header := func() string { return strings.SplitN(h.view(), "\n", 2)[0] }
+		if !strings.Contains(header(), "1/40") {
+			t.Errorf("width %d: the list's header has no position: %q", w, header())
+		}
+		h.keys("enter")
+		h.wantView("Übersicht drittes")
+		if p := h.m.reader.position(); len(p) == 0 || !strings.Contains(header(), p[0]) || !strings.Contains(header(), "Übersicht") {
+			t.Errorf("width %d: the reader's header has no position or subject: %q", w, header())
+		}
+		h.keys("/")
+		h.typeText("body")
+		h.keys("enter")
+		if !strings.Contains(header(), "match 1/") {
+			t.Errorf("width %d: the reader's header has no match: %q", w, header())
+		}
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -40,7 +42,8 @@ type RunOptions struct {
 // whole terminal (alternate screen, mouse); nothing else may write to it
 // meanwhile (log to a file: see OpenLog).
 //
-// Before it returns, Run cancels the context of the interface's work and
+// A hangup of the terminal (SIGHUP) ends it as quitting does; so does
+// the end of ctx. Before it returns, Run cancels the context of the interface's work and
 // waits for every call into the accounts that is still running (a sync,
 // a search) to return; later calls fail at once. So when Run returns,
 // nothing of the interface uses o.Accounts any more, and the accounts the
@@ -63,6 +66,19 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	// A hangup (the terminal window closed, the SSH session dropped)
+	// ends the interface as Q does, so that the caller's clean-up runs;
+	// by default it would kill the process.
+	ctx, stopHangup := signal.NotifyContext(ctx, syscall.SIGHUP)
+	defer stopHangup()
+	// The copies handed to the browser or an attachment's viewer live
+	// in a private directory that goes when the interface does (a
+	// viewer still reading one then loses it).
+	tmp, err := os.MkdirTemp("", "letterbox-ui-")
+	if err != nil {
+		return fmt.Errorf("interface: %w", err)
+	}
+	defer os.RemoveAll(tmp)
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g := newGate()
@@ -81,7 +97,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	// The bell is one byte, written between the renderer's writes.
 	bell := func() { io.WriteString(out, "\a") }
 	m := New(work, c, Options{Accounts: backends, Setup: wizard, SyncInterval: interval,
-		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads, Watch: !o.Settings.NoWatch,
+		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads, TempDir: tmp, Watch: !o.Settings.NoWatch,
 		Notify: o.Settings.Notify, Desktop: o.Desktop, Bell: bell})
 	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
 	if !o.Settings.NoMouse {

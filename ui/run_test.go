@@ -2,7 +2,11 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,5 +156,45 @@ func TestRunClosesWizardAccounts(t *testing.T) {
 	}
 	if n := b.active.Load(); n != 0 || !b.closed.Load() {
 		t.Fatalf("after Run: %d syncs running, closed %v", n, b.closed.Load())
+	}
+}
+
+// TestRunRemovesItsCopies: the copy of an HTML part handed to the
+// browser (v) lives in a private directory of the interface, which Run
+// removes before it returns, so mail does not pile up in /tmp.
+func TestRunRemovesItsCopies(t *testing.T) {
+	opened := fakeBrowser(t)
+	f := newFake("alice", 3)
+	f.html = map[int64]string{1: "<p>private</p>"}
+	keys, done := runProgram(t, context.Background(), RunOptions{Accounts: []Backend{f}})
+	// Enter opens the first message once the list is there; v then
+	// hands its HTML to the browser. Until the list has loaded, enter
+	// does nothing, so type both until the browser runs.
+	stop, typing := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(typing)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				io.WriteString(keys, "\rv")
+			}
+		}
+	}()
+	page := strings.TrimPrefix(opened(1)[0], "file://")
+	close(stop)
+	<-typing
+	if _, err := os.Stat(page); err != nil {
+		t.Fatalf("the browser's copy is not there while the interface runs: %v", err)
+	}
+	io.WriteString(keys, "Q")
+	if err := waitRun(t, done); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, err := os.Stat(page); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s is still there after Run returned (%v)", page, err)
 	}
 }

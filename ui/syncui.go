@@ -41,6 +41,11 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds := []tea.Cmd{cmd, m.refresh(msg.account)}
 		if i := m.find(msg.account); i >= 0 {
 			cmds = append(cmds, failedCmd(m.ctx, m.accts[i].b))
+			if i == m.cur && m.screen == screenReader {
+				// The message open may have been only a header when
+				// it was opened: the sync's body pass has its text now.
+				cmds = append(cmds, m.reader.reload(m.ctx, m.accts[i].b))
+			}
 			m = m.firstSyncDone(i)
 			m.accts[i].syncing = false
 			m, cmd = m.watchAgain(i, msg.err)

@@ -66,10 +66,14 @@ func (m Model) header() string {
 	var info []string
 	switch m.screen {
 	case screenReader:
-		left += st.HeaderDim.Render(" › ") + st.Header.Render(truncate(m.reader.msg.Subject, max(10, w/2)))
-		if p := m.reader.position(); p != "" {
-			info = append(info, p)
+		info = m.reader.position()
+		// The subject takes at most half the line, and leaves room for
+		// the last item of the position (at least ten cells of it).
+		room := w / 2
+		if len(info) > 0 {
+			room = min(room, w-lipgloss.Width(left)-lipgloss.Width(" › ")-lipgloss.Width(info[len(info)-1])-1)
 		}
+		left += st.HeaderDim.Render(" › ") + st.Header.Render(truncate(m.reader.msg.Subject, max(10, room)))
 	case screenComposer:
 		left += st.HeaderDim.Render(" › ") + st.Header.Render("compose")
 	default:
@@ -92,14 +96,16 @@ func (m Model) header() string {
 			info = append(info, p)
 		}
 	}
-	right := strings.Join(info, " · ") + "  ? help"
 	room := w - lipgloss.Width(left) - 1
 	if room < 8 {
 		return padRight(left, w)
 	}
-	if lipgloss.Width(right) > room {
-		right = truncate(right, room)
+	// In a narrow window the help hint goes first, then the items from
+	// the front: the last one, the position, is what scrolling needs.
+	right := strings.Join(info, " · ") + "  ? help"
+	for i := 0; lipgloss.Width(right) > room && i < len(info); i++ {
+		right = strings.Join(info[i:], " · ")
 	}
-	right = st.HeaderDim.Render(right)
+	right = st.HeaderDim.Render(truncate(right, room))
 	return left + strings.Repeat(" ", w-lipgloss.Width(left)-lipgloss.Width(right)) + right
 }

@@ -49,7 +49,8 @@
 // Connections and lifecycle: served on a server/netlimit listener (as the
 // daemon does), a connection may stay silent Options.LoginIdleTimeout
 // before login and Options.IdleTimeout after it (IDLE at least 30
-// minutes), and is marked logged in, so that the global connection cap
+// minutes), then gets "* BYE Autologout" and is closed (patch 14 of
+// third_party/go-imap); it is marked logged in, so that the global connection cap
 // never evicts it. Every command runs on a context derived from the
 // server's base context, which Close cancels (and Shutdown, once its grace
 // period is over), so a long SEARCH or FETCH ends with the server. Serve

@@ -234,3 +234,36 @@ func TestIdleTimeouts(t *testing.T) {
 		t.Fatalf("DONE: %q", l)
 	}
 }
+
+// TestIdleTimeoutOnce: a silent client is cut once its idle timeout has
+// passed, not twice that, before and after login, and is told why with
+// a BYE (RFC 9051 section 5.4). imapserver peeked at the next command
+// under one deadline and, when that timed out, read again under a new
+// one: a 30 s login timeout let a connection that sent nothing live 60 s.
+func TestIdleTimeoutOnce(t *testing.T) {
+	const before, after = 2 * time.Second, 2 * time.Second
+	_, addr, _ := limitEnv(t, Options{InsecureAuth: true, LoginIdleTimeout: before, IdleTimeout: after}, nil)
+	check := func(what string, r *raw, d time.Duration) {
+		t.Helper()
+		start := time.Now()
+		r.c.SetReadDeadline(start.Add(d + 5*time.Second))
+		rest, err := io.ReadAll(r.r)
+		took := time.Since(start)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: still open after %v", what, took)
+		}
+		// The bug doubled the timeout; allow 3/4 of one for a loaded machine.
+		if took > d+d*3/4 {
+			t.Errorf("%s: closed after %v, the idle timeout is %v", what, took, d)
+		}
+		if !strings.HasPrefix(string(rest), "* BYE ") {
+			t.Errorf("%s: closed with %q, want a BYE", what, rest)
+		}
+	}
+	check("before login", dialRaw(t, addr), before)
+	r := dialRaw(t, addr)
+	r.send(fmt.Sprintf("a LOGIN %s %s\r\n", testUser, testPass))
+	r.expect("a OK")
+	check("after login", r, after)
+}

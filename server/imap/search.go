@@ -13,6 +13,10 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
+	// Legacy charsets (koi8-r, iso-2022-jp, ...) for the encoded words
+	// SEARCH HEADER decodes through go-message; store/mime no longer
+	// registers them for the whole binary.
+	_ "github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/letterbox-mail/letterbox/store"

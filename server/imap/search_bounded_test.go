@@ -33,3 +33,24 @@ func TestSearchHeaderBounded(t *testing.T) {
 		t.Errorf("SEARCH HEADER allocated %d MB for a header of %d MB", alloc>>20, len(huge)>>20)
 	}
 }
+
+// TestSearchHeaderCharset: SEARCH HEADER decodes an encoded word in a
+// legacy charset before it compares (RFC 9051 section 6.4.4 compares
+// text after decoding), whatever else the binary imports: the server
+// registers go-message's charsets itself.
+func TestSearchHeaderCharset(t *testing.T) {
+	e := newEnv(t, Options{InsecureAuth: true})
+	e.add("INBOX", "X-Tag: =?koi8-r?B?8MzBztkgzsEgz9TQ1dPL?=\r\nSubject: koi8\r\n\r\nbody\r\n")
+	e.add("INBOX", "X-Tag: other\r\nSubject: plain\r\n\r\nbody\r\n")
+	r := e.raw()
+	r.send("a LOGIN " + testUser + " " + testPass + "\r\n")
+	r.expect("a OK")
+	r.send("b SELECT INBOX\r\n")
+	r.expect("b OK")
+	r.send("c SEARCH CHARSET UTF-8 HEADER X-Tag {12}\r\n")
+	r.expect("+")
+	r.send("отпуск\r\n")
+	if lines := r.expect("c "); len(lines) != 2 || lines[0] != "* SEARCH 1" {
+		t.Fatalf("SEARCH HEADER X-Tag отпуск: %q", lines)
+	}
+}

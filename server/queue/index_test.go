@@ -128,3 +128,52 @@ func TestDueIndexRescanKeepsNewer(t *testing.T) {
 		t.Fatalf("next = %v, %v", at, ok)
 	}
 }
+
+// TestNoScanWhileQuiet: during a long outage the worker does not list the
+// queue directory at each poll (a listing reads every item's state:
+// O(n) every PollInterval); it lists it again only when another process
+// (`letterbox serve queue retry`) has changed the queue, and then
+// attempts the retried item.
+func TestNoScanWhileQuiet(t *testing.T) {
+	dir := t.TempDir()
+	res := &countingResolver{}
+	q, err := Open(dir, Options{Resolver: res, PollInterval: 5 * time.Millisecond, Backoff: func(int) time.Duration { return time.Hour }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scans, polls atomic.Int32
+	q.onScan = func() { scans.Add(1) }
+	q.onPoll = func() { polls.Add(1) }
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); q.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	var ids []string
+	for i := range 3 {
+		id, err := q.Enqueue(context.Background(), "a@x.test", []string{"b@y.test"}, strings.NewReader("Subject: q\r\n\r\nbody\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		waitFor(t, "an attempt", 5*time.Second, func() bool { return res.lookups.Load() == int32(i+1) })
+	}
+	p := polls.Load()
+	waitFor(t, "20 polls", 10*time.Second, func() bool { return polls.Load() >= p+20 })
+	if n := scans.Load(); n != 0 {
+		t.Errorf("%d directory scans in 20 quiet polls, want none", n)
+	}
+
+	// Another process retries an item: the next poll sees it.
+	cli, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Retry(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the retried attempt", 5*time.Second, func() bool { return res.lookups.Load() == 4 })
+	if n := scans.Load(); n != 1 {
+		t.Errorf("%d directory scans after one retry from the command line, want 1", n)
+	}
+}

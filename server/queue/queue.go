@@ -18,10 +18,12 @@
 // The command line (`letterbox serve queue`) edits the same files.
 //
 // The worker keeps the due time of every item in memory (a heap, see
-// index.go), rebuilt from the directory at start and every PollInterval,
-// which is also how it sees the command line's changes; items added or
-// retried in its own process are indexed at once. Waking up for one item
-// never lists the directory.
+// index.go), rebuilt from the directory at start; items added or retried
+// in its own process are indexed at once. Waking up for one item never
+// lists the directory. The command line, another process, touches
+// DATA/queue/changed after a retry or drop; the worker looks at that
+// file's time every PollInterval and lists the directory again only when
+// it has changed, and every 10 minutes in any case (fullScanInterval).
 //
 // It imports no other letterbox package; local delivery of bounces is a
 // function handed in.
@@ -334,6 +336,36 @@ func (d *Dir) List() ([]*Item, error) {
 	return items, nil
 }
 
+// changedName is the file a process without the worker touches after it
+// has changed the queue, for the worker to list the directory again.
+const changedName = "changed"
+
+// changed tells a worker in another process that the queue changed. A
+// worker's own Dir tells its index directly.
+func (d *Dir) changed() {
+	if d.onDue != nil {
+		return
+	}
+	// Only the file's time matters, and it changes once: a new file
+	// renamed over the old one (a rewrite in place changes it at the
+	// truncation and again at the write, and the worker could see
+	// both). A failure leaves the change to the worker's next full
+	// listing.
+	path := filepath.Join(d.path, changedName)
+	if err := os.WriteFile(path+".tmp", []byte(time.Now().UTC().Format(time.RFC3339Nano)+"\n"), 0o600); err == nil {
+		os.Rename(path+".tmp", path)
+	}
+}
+
+// changedAt is the time of the changed file, zero when there is none.
+func (d *Dir) changedAt() time.Time {
+	fi, err := os.Stat(filepath.Join(d.path, changedName))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
+
 // Retry makes an item due now.
 func (d *Dir) Retry(id string) error {
 	it, err := d.Get(id)
@@ -344,6 +376,7 @@ func (d *Dir) Retry(id string) error {
 	if err := d.save(it); err != nil {
 		return err
 	}
+	d.changed()
 	d.due(id, it.NextAttempt)
 	return nil
 }
@@ -357,6 +390,7 @@ func (d *Dir) Drop(id string) error {
 		return fmt.Errorf("queue: drop %s: %w", id, err)
 	}
 	os.Remove(d.MessagePath(id))
+	d.changed()
 	return nil
 }
 

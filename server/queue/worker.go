@@ -42,7 +42,8 @@ type Options struct {
 	Backoff func(n int) time.Duration
 	// Concurrency is how many items are delivered at once; 8.
 	Concurrency int
-	// PollInterval bounds how long the worker sleeps; 30 s.
+	// PollInterval bounds how long the worker sleeps, and is how often it
+	// looks for changes another process made (the changed file); 30 s.
 	PollInterval time.Duration
 	// IsLocal reports whether a bounce's recipient is a local user;
 	// LocalDeliver puts the bounce in their INBOX. Without them bounces
@@ -81,6 +82,12 @@ type Queue struct {
 	// onScan, when set (tests), is called at each listing of the queue
 	// directory.
 	onScan func()
+	// onPoll, when set (tests), is called each time the worker checks
+	// whether a listing is due.
+	onPoll func()
+	// listedChange is the time of the changed file when the directory
+	// was last listed, listedAt when; only Open and Run use them.
+	listedChange, listedAt time.Time
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -133,14 +140,20 @@ func Open(path string, opts Options) (*Queue, error) {
 	return q, nil
 }
 
-// rescan rebuilds the index from the queue directory: at Open, then
-// every PollInterval, which is how changes made by another process (the
-// command line's retry and drop) reach the worker. Items being attempted
-// are left out; their attempt re-indexes them.
+// fullScanInterval is how often the worker lists the queue directory
+// even when the changed file says nothing changed (a file edited by
+// hand, a command line of another version).
+const fullScanInterval = 10 * time.Minute
+
+// rescan rebuilds the index from the queue directory: at Open, then when
+// another process (the command line's retry and drop) has touched the
+// changed file, and every fullScanInterval. Items being attempted are
+// left out; their attempt re-indexes them.
 func (q *Queue) rescan() error {
 	if q.onScan != nil {
 		q.onScan()
 	}
+	q.listedChange, q.listedAt = q.changedAt(), time.Now()
 	since := q.idx.stamp()
 	items, err := q.List()
 	if err != nil {
@@ -162,8 +175,13 @@ func (q *Queue) Run(ctx context.Context) {
 	nextScan := time.Now().Add(q.opts.PollInterval)
 	for {
 		if !time.Now().Before(nextScan) {
-			if err := q.rescan(); err != nil {
-				q.log.Error("queue scan", "err", err)
+			if q.onPoll != nil {
+				q.onPoll()
+			}
+			if !q.changedAt().Equal(q.listedChange) || time.Since(q.listedAt) >= max(fullScanInterval, q.opts.PollInterval) {
+				if err := q.rescan(); err != nil {
+					q.log.Error("queue scan", "err", err)
+				}
 			}
 			nextScan = time.Now().Add(q.opts.PollInterval)
 		}

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	// The charset tables for RFC 2047 names in other charsets: registered
+	// here, where the addresses are read, not left to other packages.
+	_ "github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 

@@ -43,6 +43,16 @@ func TestReadEnvelope(t *testing.T) {
 			rcpts:  []string{"a@example.com", "b@example.com"},
 			header: "From: me@example.org\r\nTo: team: a@example.com, b@example.com;\r\n\r\n",
 		},
+		{
+			// Display names in other charsets (RFC 2047) are decoded,
+			// which needs go-message's charset tables registered by this
+			// package, not by whichever other package the binary links.
+			name:   "encoded names in other charsets",
+			raw:    "From: =?iso-8859-1?q?J=F6rg?= <j@example.org>\r\nTo: =?koi8-r?b?8NLJ18XU?= <p@example.com>\r\nSubject: =?windows-1252?q?caf=E9?=\r\n\r\n",
+			from:   "j@example.org",
+			rcpts:  []string{"p@example.com"},
+			header: "From: =?iso-8859-1?q?J=F6rg?= <j@example.org>\r\nTo: =?koi8-r?b?8NLJ18XU?= <p@example.com>\r\nSubject: =?windows-1252?q?caf=E9?=\r\n\r\n",
+		},
 		{name: "no recipients", raw: "From: me@example.org\r\nBcc:\r\n\r\n", wantErr: ErrNoRecipients},
 		{name: "no from", raw: "To: a@example.com\r\n\r\n", wantErr: ErrNoRecipients},
 		{name: "bad address", raw: "From: me@example.org\r\nTo: <<<\r\n\r\n", wantErr: errors.New("to:")},

@@ -205,14 +205,34 @@ func (c *Conn) serve() {
 		if c.state == imap.ConnStateLogout || dec.EOF() {
 			break
 		}
+		// Letterbox patch: a read that failed while waiting for the next
+		// command ends the connection. Upstream went on to read the
+		// command under a new deadline, so a silent client was cut only
+		// after twice its idle timeout.
+		if err := dec.Err(); err != nil {
+			c.readFailed(err)
+			break
+		}
 
 		c.setReadTimeout(cmdReadTimeout)
 		if err := c.readCommand(dec); err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				c.server.logger().Printf("failed to read command: %v", err)
-			}
+			c.readFailed(err)
 			break
 		}
+	}
+}
+
+// readFailed ends a connection whose command could not be read (Letterbox
+// patch): a client idle past its timeout is told so with a BYE (RFC 9051
+// section 5.4) and not logged, as that is ordinary; other failures but a
+// closed connection are logged.
+func (c *Conn) readFailed(err error) {
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout():
+		c.Bye("Autologout; idle for too long")
+	case !errors.Is(err, net.ErrClosed):
+		c.server.logger().Printf("failed to read command: %v", err)
 	}
 }
 
