@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/letterbox-mail/letterbox/accounts"
 	"github.com/letterbox-mail/letterbox/accounts/compose"
@@ -79,6 +80,12 @@ type Backend interface {
 	// Sync runs one sync of the account (incoming, then the outbox),
 	// reporting progress.
 	Sync(ctx context.Context, report func(accounts.SyncEvent)) (SyncSummary, error)
+	// Watch keeps the account in sync until ctx ends, as sync --watch
+	// does (a full sync every interval, new mail as soon as the server
+	// tells), reporting progress; it returns nil when ctx ends, errNoWatch
+	// at once for an account it cannot watch (POP3), or the error that
+	// stopped it (see watch.go).
+	Watch(ctx context.Context, interval time.Duration, report func(accounts.SyncEvent)) error
 	// Flush sends what waits in the Outbox and returns how many went.
 	Flush(ctx context.Context, report func(accounts.SyncEvent)) (int, error)
 	// Addresses returns known addresses that start with prefix, for

@@ -27,6 +27,7 @@ import (
 //	[ui]
 //	threads = true          # open folders threaded
 //	sync_interval = "5m"    # background sync period; "0" turns it off
+//	watch = true            # IMAP: new mail in every folder within seconds (IDLE, NOTIFY)
 //	wrap = 80               # widest the reader lays text out; 0: the window
 //	mouse = true            # false: clicks and the wheel stay the terminal's
 //	notify = "auto"         # new mail: "dbus" (desktop), "bell", "off"; auto: desktop, else bell
@@ -67,6 +68,9 @@ type Settings struct {
 	// Notify says how new mail is announced: "auto", "dbus", "bell",
 	// "off" (see notify.go).
 	Notify string
+	// NoWatch leaves the IMAP accounts to the periodic sync: [ui]
+	// watch = false (see watch.go).
+	NoWatch bool
 }
 
 // LoadSettings reads ui.toml at path (a missing file gives the defaults)
@@ -182,6 +186,12 @@ func (s *Settings) apply(c Config, path string) error {
 				return fmt.Errorf("ui config %s: ui.sync_interval: want a duration such as \"5m\"", path)
 			}
 			s.SyncInterval = str
+		case "watch":
+			b, ok := v.(bool)
+			if !ok {
+				return fmt.Errorf("ui config %s: ui.watch: want true or false", path)
+			}
+			s.NoWatch = !b
 		case "mouse":
 			b, ok := v.(bool)
 			if !ok {
@@ -250,4 +260,4 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // uiSettingNames lists the [ui] settings, for errors.
-const uiSettingNames = "threads, sync_interval, wrap, mouse, notify"
+const uiSettingNames = "threads, sync_interval, watch, wrap, mouse, notify"

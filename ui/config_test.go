@@ -37,6 +37,7 @@ dim = "244"
 threads = true
 sync_interval = "10m"
 wrap = 72
+watch = false
 `), 0o600)
 	s, err = LoadSettings(path, env(map[string]string{"NO_COLOR": "1"}))
 	if err != nil {
@@ -50,7 +51,7 @@ wrap = 72
 	if !key.Matches(tea.KeyMsg{Type: tea.KeySpace}, s.Keys.List.NextAccount) {
 		t.Fatal("space not bound")
 	}
-	if s.Theme.Accent.True != "#ff8800" || !s.Theme.NoColor || !s.Threads || s.SyncInterval != "10m" || s.Wrap != 72 {
+	if s.Theme.Accent.True != "#ff8800" || !s.Theme.NoColor || !s.Threads || s.SyncInterval != "10m" || s.Wrap != 72 || !s.NoWatch {
 		t.Fatalf("settings %+v", s)
 	}
 	// The help overlay shows the new binding.
@@ -60,7 +61,7 @@ wrap = 72
 	if v := h.View(); !strings.Contains(v, "D          delete (to Trash)") {
 		t.Fatalf("help:\n%s", v)
 	}
-	for _, bad := range []string{"[keys]\nfly = \"x\"", "[theme]\naccent = \"orange\"", "[colors]\nx = 1", "[ui]\nthreads = \"yes\"", "[ui]\nwrap = \"wide\"", "[keys]\ndelete = 3"} {
+	for _, bad := range []string{"[keys]\nfly = \"x\"", "[theme]\naccent = \"orange\"", "[colors]\nx = 1", "[ui]\nthreads = \"yes\"", "[ui]\nwrap = \"wide\"", "[ui]\nwatch = \"no\"", "[keys]\ndelete = 3"} {
 		os.WriteFile(path, []byte(bad), 0o600)
 		if _, err := LoadSettings(path, env(nil)); err == nil {
 			t.Errorf("%q: no error", bad)

@@ -30,6 +30,8 @@ type fakeBackend struct {
 	syncEv  []accounts.SyncEvent
 	// syncGate, if set, holds Sync until it is closed.
 	syncGate chan struct{}
+	// watch, if set, is what Watch runs; nil: errNoWatch (as POP3).
+	watch func(ctx context.Context, report func(accounts.SyncEvent)) error
 	// failed are the changes the server refused, as FailedChanges lists.
 	failed []FailedChange
 	feed   *fakeFeed
@@ -511,6 +513,19 @@ func (f *fakeBackend) Sync(ctx context.Context, report func(accounts.SyncEvent))
 		report(ev)
 	}
 	return SyncSummary{New: 2}, err
+}
+
+func (f *fakeBackend) Watch(ctx context.Context, interval time.Duration, report func(accounts.SyncEvent)) error {
+	f.mu.Lock()
+	watch := f.watch
+	if watch != nil {
+		f.record("watch")
+	}
+	f.mu.Unlock()
+	if watch == nil {
+		return errNoWatch
+	}
+	return watch(ctx, report)
 }
 
 func (f *fakeBackend) Flush(ctx context.Context, report func(accounts.SyncEvent)) (int, error) {

@@ -35,6 +35,12 @@ type acct struct {
 	notify       notifyState
 	// failed are the changes the server refused, as last read.
 	failed []FailedChange
+	// watching: the account's watch runs (watch.go); noWatch: it cannot
+	// be watched (POP3); watchBackoff: the last wait before a retry;
+	// watchSince: when the watch last started.
+	watching, noWatch bool
+	watchBackoff      time.Duration
+	watchSince        time.Time
 }
 
 // Options configure New.
@@ -47,6 +53,9 @@ type Options struct {
 	SyncInterval time.Duration
 	// SyncOnStart syncs every account when the interface opens.
 	SyncOnStart bool
+	// Watch watches the IMAP accounts for new mail while the interface
+	// is open (watch.go).
+	Watch bool
 	// Threads opens folders threaded.
 	Threads bool
 	// Notify is [ui] notify: "auto" (when empty), "dbus", "bell", "off".
@@ -154,6 +163,9 @@ func (m Model) Init() tea.Cmd {
 		cmds = append(cmds, mailboxesCmd(m.ctx, a.b), watchFeed(m.ctx, a.b.Name(), a.feed, m.opts.FeedCoalesce), failedCmd(m.ctx, a.b))
 		if m.opts.SyncOnStart {
 			cmds = append(cmds, func() tea.Msg { return syncNowMsg{account: a.b.Name()} })
+		} else {
+			// With a sync on start, the watch starts when that ends.
+			cmds = append(cmds, func() tea.Msg { return watchRetryMsg{account: a.b.Name()} })
 		}
 	}
 	first := m.accts[0].b.Name()
@@ -214,6 +226,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.openFolder(msg.account, msg.folder)
 	case syncNowMsg, syncTickMsg, syncStartedMsg, syncEventMsg, syncDoneMsg, feedMsg:
 		return m.updateSync(msg)
+	case watchStartedMsg, watchDoneMsg, watchRetryMsg:
+		return m.updateWatch(msg)
 	case notifyTickMsg:
 		return m.notice(msg)
 	case actionDoneMsg, browserDoneMsg, draftMsg, sentMsg, attachmentDoneMsg, pickedMsg, promptDoneMsg, searchTickMsg,

@@ -97,7 +97,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	// The bell is one byte, written between the renderer's writes.
 	bell := func() { io.WriteString(out, "\a") }
 	m := New(work, c, Options{Accounts: backends, Setup: wizard, SyncInterval: interval,
-		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads, TempDir: tmp,
+		SyncOnStart: o.SyncOnStart, Threads: o.Settings.Threads, TempDir: tmp, Watch: !o.Settings.NoWatch,
 		Notify: o.Settings.Notify, Desktop: o.Desktop, Bell: bell})
 	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
 	if !o.Settings.NoMouse {

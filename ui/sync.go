@@ -40,21 +40,7 @@ func stream(ctx context.Context, b Backend, run func(report func(accounts.SyncEv
 		ch := make(chan tea.Msg, 64)
 		go func() {
 			defer close(ch)
-			report := func(ev accounts.SyncEvent) {
-				m := syncEventMsg{account: name, ev: ev, ch: ch}
-				if ev.Err == nil && (ev.Total == 0 || ev.Done < ev.Total) {
-					select { // progress may be dropped: the next one supersedes it
-					case ch <- m:
-					default:
-					}
-					return
-				}
-				select { // errors and ends of phases are not dropped
-				case ch <- m:
-				case <-ctx.Done():
-				}
-			}
-			sum, err := run(report)
+			sum, err := run(reporter(ctx, name, ch))
 			done := syncDoneMsg{account: name, sum: sum, err: err}
 			done.offline = err != nil && b.Temporary(err) || sum.OutboxErr != nil && b.Temporary(sum.OutboxErr)
 			select {
@@ -63,6 +49,25 @@ func stream(ctx context.Context, b Backend, run func(report func(accounts.SyncEv
 			}
 		}()
 		return syncStartedMsg{account: name, ch: ch}
+	}
+}
+
+// reporter sends the events of account name's sync to ch as
+// syncEventMsgs.
+func reporter(ctx context.Context, name string, ch chan tea.Msg) func(accounts.SyncEvent) {
+	return func(ev accounts.SyncEvent) {
+		m := syncEventMsg{account: name, ev: ev, ch: ch}
+		if ev.Err == nil && (ev.Total == 0 || ev.Done < ev.Total) {
+			select { // progress may be dropped: the next one supersedes it
+			case ch <- m:
+			default:
+			}
+			return
+		}
+		select { // errors and ends of phases are not dropped
+		case ch <- m:
+		case <-ctx.Done():
+		}
 	}
 }
 

@@ -16,6 +16,9 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case syncTickMsg:
 		cmds := []tea.Cmd{syncTick(m.opts.SyncInterval)}
 		for _, a := range m.accts {
+			if a.watching {
+				continue // the watch syncs it in full every interval
+			}
 			name := a.b.Name()
 			cmds = append(cmds, func() tea.Msg { return syncNowMsg{account: name} })
 		}
@@ -45,6 +48,8 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			m = m.firstSyncDone(i)
 			m.accts[i].syncing = false
+			m, cmd = m.watchAgain(i, msg.err)
+			cmds = append(cmds, cmd)
 			if m.accts[i].pendingFlush {
 				m.accts[i].pendingFlush = false
 				m.accts[i].syncing = true
