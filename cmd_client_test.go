@@ -245,13 +245,22 @@ func rewriteSMTPPort(t *testing.T, path, hostport string) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	if !pollUntil(15*time.Second, cond) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// pollUntil polls cond every 50 ms until it holds (true) or within has
+// passed (false), so callers can say what they saw when it never held.
+func pollUntil(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			return false
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return true
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.

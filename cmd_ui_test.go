@@ -97,18 +97,17 @@ func (s *tmuxSession) text(txt string) {
 // waitFor polls the screen until it shows every one of subs.
 func (s *tmuxSession) waitFor(what string, subs ...string) string {
 	s.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
 	var scr string
-	for time.Now().Before(deadline) {
+	if pollUntil(60*time.Second, func() bool {
 		scr = s.screen()
-		ok := true
 		for _, sub := range subs {
-			ok = ok && strings.Contains(scr, sub)
+			if !strings.Contains(scr, sub) {
+				return false
+			}
 		}
-		if ok {
-			return scr
-		}
-		time.Sleep(100 * time.Millisecond)
+		return true
+	}) {
+		return scr
 	}
 	s.t.Fatalf("%s: the screen never showed %q:\n%s", what, subs, scr)
 	return ""
@@ -235,12 +234,8 @@ func TestDemoTmux(t *testing.T) {
 	// The terminal going away (a closed window, a dropped SSH session:
 	// SIGHUP) ends the demo as Q does, and it removes its directory.
 	s.cmd("new-session", "-d", "-s", "hup", "-x", "120", "-y", "40", strings.TrimSuffix(script, "; echo DEMO-EXIT $?; sleep 600"))
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(s.cmd("capture-pane", "-p", "-t", "hup"), "alice › INBOX") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the second demo never showed its list:\n%s", s.cmd("capture-pane", "-p", "-t", "hup"))
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !pollUntil(60*time.Second, func() bool { return strings.Contains(s.cmd("capture-pane", "-p", "-t", "hup"), "alice › INBOX") }) {
+		t.Fatalf("the second demo never showed its list:\n%s", s.cmd("capture-pane", "-p", "-t", "hup"))
 	}
 	s.cmd("kill-session", "-t", "hup")
 	noDemoDirs(t, dir, "after a hangup")
@@ -250,15 +245,11 @@ func TestDemoTmux(t *testing.T) {
 // (the demo's TMPDIR).
 func noDemoDirs(t *testing.T, dir, when string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		left, _ := filepath.Glob(filepath.Join(dir, "letterbox-demo-*"))
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: the demo left %v", when, left)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var left []string
+	if !pollUntil(30*time.Second, func() bool {
+		left, _ = filepath.Glob(filepath.Join(dir, "letterbox-demo-*"))
+		return len(left) == 0
+	}) {
+		t.Fatalf("%s: the demo left %v", when, left)
 	}
 }

@@ -4,7 +4,8 @@
 // LETTERBOX_REQUIRE_PEERS=1 (as .ci/run sets), so CI can never pass by
 // skipping.
 //
-// It also has DNS, an in-memory resolver for the peer no test may reach.
+// It also has DNS, an in-memory resolver for the peer no test may reach,
+// and AllocDuring, for bounding what a hostile peer makes code hold.
 //
 // It is for tests only. Its one letterbox import is server/tlsutil, for
 // the self-signed certificate of a private Dovecot (StartDovecot).

@@ -4,24 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/letterbox-mail/letterbox/internal/testpeer"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
-
-// allocDuring returns the bytes allocated while fn ran (TotalAlloc): a
-// wide-margin bound on what a hostile server made the client hold.
-func allocDuring(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // listWith makes the fake answer LIST with out, then stall.
 func (f *fakeIMAP) listWith(out func(w io.Writer)) {
@@ -142,7 +131,7 @@ func TestHostileServer(t *testing.T) {
 			var err error
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			alloc := allocDuring(func() { _, err = Sync(ctx, newStore(t), opts) })
+			alloc := testpeer.AllocDuring(func() { _, err = Sync(ctx, newStore(t), opts) })
 			want := tc.want
 			if strings.Contains(want, "%s") {
 				want = fmt.Sprintf(want, f.addr()[len("127.0.0.1:"):])

@@ -2,25 +2,14 @@ package pop3
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/letterbox-mail/letterbox/internal/testpeer"
 	"github.com/letterbox-mail/letterbox/store"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
-
-// allocDuring returns the bytes allocated while fn ran (TotalAlloc): a
-// wide-margin bound on what a hostile server made the client hold.
-func allocDuring(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // TestHostileServer: a POP3 server that answers with a listing that never
 // ends (short lines, each under the line bound) or a message that never
@@ -63,7 +52,7 @@ func TestHostileServer(t *testing.T) {
 			defer st.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			alloc := allocDuring(func() {
+			alloc := testpeer.AllocDuring(func() {
 				_, err = Sync(ctx, st, Options{Account: "t", Client: Config{Addr: s.addr(), Security: SecurityNone,
 					Login: "u", Password: "p", MaxMessage: tc.max}})
 			})

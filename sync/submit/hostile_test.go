@@ -3,24 +3,13 @@ package submit
 import (
 	"context"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/letterbox-mail/letterbox/internal/testpeer"
 	lbsync "github.com/letterbox-mail/letterbox/sync"
 )
-
-// allocDuring returns the bytes allocated while fn ran (TotalAlloc): a
-// wide-margin bound on what a hostile server made the client hold.
-func allocDuring(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // TestHostileServer: an SMTP server whose greeting never ends (one
 // endless line, or endless continuation lines) or whose reply to EHLO
@@ -47,7 +36,7 @@ func TestHostileServer(t *testing.T) {
 			srv := Server{Host: "127.0.0.1", Port: s.ln.Addr().(*net.TCPAddr).Port, Security: SecurityNone,
 				ConnectTimeout: 20 * time.Second, Timeout: 20 * time.Second}
 			var err error
-			alloc := allocDuring(func() {
+			alloc := testpeer.AllocDuring(func() {
 				err = Send(ctx, srv, "ann@example.test", []string{"bob@example.test"}, strings.NewReader("Subject: x\r\n\r\nhi\r\n"))
 			})
 			if ctx.Err() != nil {
