@@ -12,12 +12,16 @@ import (
 // transaction instead of paying for each. Every caller still returns only
 // after its own message is durable.
 //
-// A commit has two stages: placing the files (one sync of the batch's
-// files, see syncFiles, then renames into cur/ and the directory fsync,
+// A commit has three stages: syncing the batch's files (one syncfs, see
+// syncFiles), placing them (renames into cur/ and the directory fsync,
 // under fmu) and indexing them (the transaction, under wmu). The leader
-// of a batch takes every pending append, places them, and hands
-// leadership to the next batch before indexing, so batch N+1's files are
-// placed while batch N's transaction commits.
+// of a batch takes every pending append and syncs their files; it hands
+// the sync to the next batch before renaming, and the renaming before
+// indexing. So three batches are in flight at once: batch N+2's files
+// are synced while batch N+1's are renamed and batch N's transaction
+// commits. The stages keep the batches' order (each takes the next
+// stage's lock before it lets go of its own), and each batch still
+// renames only files already durable and commits only renamed files.
 
 type commitWaiter struct {
 	mailbox string
@@ -31,7 +35,8 @@ type commitWaiter struct {
 type groupCommitter struct {
 	mu      sync.Mutex // guards pending and taken
 	pending []*commitWaiter
-	leader  sync.Mutex // held by the goroutine syncing and placing a batch
+	leader  sync.Mutex // held by the goroutine syncing a batch's files
+	placer  sync.Mutex // held by the goroutine renaming a batch into cur/
 }
 
 // groupCommit commits ps to mailbox together with whatever other appends
@@ -92,6 +97,13 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 	if len(unsynced) > 0 {
 		syncErr = syncFiles(filepath.Join(s.root, "mail"), unsynced)
 	}
+	if s.opts.afterSync != nil {
+		s.opts.afterSync()
+	}
+	// Hand the sync on before renaming: the next batch's syncfs runs
+	// while this batch's renames and directory fsync do.
+	g.placer.Lock()
+	g.leader.Unlock()
 	for _, gr := range groups {
 		if syncErr != nil {
 			removeTmp(gr.ps)
@@ -100,11 +112,11 @@ func (s *Store) groupCommit(ctx context.Context, mailbox string, ps []*prepared)
 		}
 		gr.mbID, gr.err = s.placeFiles(bctx, gr.mailbox, gr.ps)
 	}
-	// Take the writer before handing leadership on: the next leader
-	// places its batch while this transaction commits, and appends that
-	// arrive meanwhile gather into the batch after it.
+	// Take the writer before handing the placing on: the next batch is
+	// placed while this transaction commits, and appends that arrive
+	// meanwhile gather into the batch after it.
 	lockErr := s.lockWrite()
-	g.leader.Unlock()
+	g.placer.Unlock()
 	if lockErr == nil {
 		defer s.wmu.Unlock()
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestConcurrentAppendGroupCommit(t *testing.T) {
@@ -166,5 +167,67 @@ func TestAppendsWhileMailboxReplaced(t *testing.T) {
 	}
 	if mb.Total > ok {
 		t.Fatalf("Box holds %d messages, more than the %d appends that succeeded", mb.Total, ok)
+	}
+}
+
+// TestGroupCommitSyncsWhilePlacing holds one batch between its renames
+// and its transaction and checks that the next batch's files are synced
+// meanwhile: the sync stage is handed on before the renames, so a slow
+// rename pass or directory fsync does not hold up the next flush. Every
+// append still lands, in order of its batch.
+func TestGroupCommitSyncsWhilePlacing(t *testing.T) {
+	ctx := context.Background()
+	held := make(chan struct{})
+	release := make(chan struct{})
+	synced := make(chan struct{}, 16)
+	var once sync.Once
+	opts := &Options{
+		afterPlace: func() {
+			once.Do(func() {
+				close(held)
+				<-release
+			})
+		},
+		afterSync: func() { synced <- struct{}{} },
+	}
+	s, err := Open(ctx, t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	appendOne := func(i int) (uint32, error) {
+		pm, err := s.Prepare(ctx, "INBOX", strings.NewReader(coreMsg(fmt.Sprintf("p%d@x", i), fmt.Sprintf("placing %d", i), "body")), AppendOptions{})
+		if err != nil {
+			return 0, err
+		}
+		res, err := pm.Commit(ctx)
+		return res.UID, err
+	}
+	type result struct {
+		uid uint32
+		err error
+	}
+	first := make(chan result, 1)
+	go func() { u, err := appendOne(1); first <- result{u, err} }()
+	<-held
+	<-synced // the first batch's own sync
+	second := make(chan result, 1)
+	go func() { u, err := appendOne(2); second <- result{u, err} }()
+	select {
+	case <-synced:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the second batch's files were not synced while the first batch was being placed")
+	}
+	close(release)
+	r1, r2 := <-first, <-second
+	if r1.err != nil || r2.err != nil {
+		t.Fatalf("appends: %v, %v", r1.err, r2.err)
+	}
+	if r1.uid != 1 || r2.uid != 2 {
+		t.Fatalf("UIDs %d, %d; want 1, 2 (the batches' order)", r1.uid, r2.uid)
+	}
+	if rep, err := s.Check(ctx, false); err != nil || !rep.Clean() || rep.Messages != 2 {
+		t.Fatalf("check: %v %+v", err, rep)
 	}
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// afterPlace, when set, runs after an append's files were renamed
 	// into cur/ and before their rows are committed (crash tests).
 	afterPlace func()
+	// afterSync, when set, runs in a group commit after a batch's files
+	// were made durable and before they are renamed (tests).
+	afterSync func()
 }
 
 // Store is an open mail store. Its methods are safe for concurrent use.
