@@ -73,3 +73,35 @@ func TestSMTPUTF8(t *testing.T) {
 		t.Fatalf("SMTPUTF8 outlived its transaction: %+v", dl.envs)
 	}
 }
+
+// TestParamsNeedEHLO: after HELO no service extension was announced, so
+// a MAIL or RCPT parameter (SMTPUTF8, SIZE, BODY, NOTIFY) is refused with
+// 555 (RFC 5321 sections 3.3 and 4.1.1.11), the session goes on, and the
+// same parameters are accepted after a later EHLO.
+func TestParamsNeedEHLO(t *testing.T) {
+	_, dial := start(t, Options{Mode: ModeMX})
+	c := dial()
+	c.cmd("HELO client.test", "250 ")
+	for _, cmd := range []string{
+		"MAIL FROM:<jörg@bücher.test> SMTPUTF8",
+		"MAIL FROM:<ann@elsewhere.test> SIZE=100",
+		"MAIL FROM:<ann@elsewhere.test> BODY=8BITMIME",
+	} {
+		c.cmd(cmd, "555 5.5.4")
+	}
+	c.cmd("MAIL FROM:<ann@elsewhere.test>", "250 ")
+	c.cmd("RCPT TO:<bob@a.test> NOTIFY=NEVER", "555 5.5.4")
+	c.cmd("RCPT TO:<bob@a.test>", "250 ")
+	c.cmd("RSET", "250 ")
+	c.send("EHLO client.test")
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line[3] == ' ' {
+			break
+		}
+	}
+	c.cmd("MAIL FROM:<ann@elsewhere.test> SIZE=100 BODY=8BITMIME", "250 ")
+}

@@ -27,6 +27,10 @@ type Conn struct {
 	text   *textproto.Conn
 	server *Server
 	helo   string
+	// ehlo says the greeting was EHLO (or LHLO), not HELO. Letterbox
+	// patch 3: service extensions, and so MAIL and RCPT parameters,
+	// exist only after EHLO (RFC 5321 section 4.1.1.1).
+	ehlo bool
 
 	// Number of errors witnessed on this connection
 	errCount int
@@ -228,6 +232,7 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 	// c.helo is populated before NewSession so
 	// NewSession can access it via Conn.Hostname.
 	c.helo = domain
+	c.ehlo = enhanced // Letterbox patch 3
 
 	// RFC 5321: "An EHLO command MAY be issued by a client later in the session"
 	if c.session != nil {
@@ -340,6 +345,12 @@ func (c *Conn) handleMail(arg string) {
 	args, err := parseArgs(p.s)
 	if err != nil {
 		c.writeResponse(501, EnhancedCode{5, 5, 4}, "Unable to parse MAIL ESMTP parameters")
+		return
+	}
+	// Letterbox patch 3: after HELO no extension was announced, so no
+	// parameter can be recognised (RFC 5321 sections 3.3 and 4.1.1.11).
+	if len(args) > 0 && !c.ehlo {
+		c.writeResponse(555, EnhancedCode{5, 5, 4}, "MAIL parameters need EHLO, not HELO")
 		return
 	}
 
@@ -702,6 +713,11 @@ func (c *Conn) handleRcpt(arg string) {
 		c.writeResponse(501, EnhancedCode{5, 5, 4}, "Unable to parse RCPT ESMTP parameters")
 		return
 	}
+	// Letterbox patch 3, as in handleMail.
+	if len(args) > 0 && !c.ehlo {
+		c.writeResponse(555, EnhancedCode{5, 5, 4}, "RCPT parameters need EHLO, not HELO")
+		return
+	}
 
 	opts := &RcptOptions{}
 
@@ -949,6 +965,7 @@ func (c *Conn) handleStartTLS() {
 		c.setSession(nil)
 	}
 	c.helo = ""
+	c.ehlo = false
 	c.didAuth = false
 	c.reset()
 }
