@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,5 +91,57 @@ func TestFileSentError(t *testing.T) {
 	}
 	if msgs, _ := f.raws(t, DefaultSent); len(msgs) != 1 || calls != 2 {
 		t.Errorf("Sent holds %d, FileSent called %d times", len(msgs), calls)
+	}
+}
+
+// searchFails is a Store whose SearchUIDs fails while fail is set.
+type searchFails struct {
+	Store
+	fail *bool
+}
+
+func (s searchFails) SearchUIDs(ctx context.Context, mailbox string, f *store.Filter) ([]uint32, error) {
+	if *s.fail {
+		return nil, errors.New("index unreadable")
+	}
+	return s.Store.SearchUIDs(ctx, mailbox, f)
+}
+
+// TestRecoverSearchError: a flush that stopped after filing the Sent copy
+// (FileSent stored it, then failed) is recovered by the next flush, which
+// looks for that copy by Message-ID. When that search fails, the flush
+// stops with its error instead of filing a second copy; the flush after
+// it finds the copy, and Sent holds exactly one.
+func TestRecoverSearchError(t *testing.T) {
+	f := newOutbox(t, &backend{})
+	ctx := context.Background()
+	fail := false
+	f.ob.Store = searchFails{Store: f.ob.Store, fail: &fail}
+	var calls int
+	f.ob.FileSent = func(ctx context.Context, mailbox string, r io.Reader, flags []string, date time.Time) (uint32, error) {
+		calls++
+		res, err := f.st.Append(ctx, mailbox, r, store.AppendOptions{Flags: flags, InternalDate: date})
+		if calls == 1 && err == nil {
+			return 0, errors.New("stored, then the journal failed")
+		}
+		return res.UID, err
+	}
+	f.queue(t, testMessage("me@example.org", "ann@example.com", "", "one"))
+	if _, err := f.ob.Flush(ctx, FlushOptions{}); err == nil {
+		t.Fatal("first Flush succeeded; want FileSent's error")
+	}
+	fail = true
+	if _, err := f.ob.Flush(ctx, FlushOptions{}); err == nil || !strings.Contains(err.Error(), "index unreadable") {
+		t.Fatalf("Flush with the search failing = %v, want its error", err)
+	}
+	fail = false
+	if res, err := f.ob.Flush(ctx, FlushOptions{}); err != nil || len(res.Sent) != 1 {
+		t.Fatalf("third flush = %+v, %v", res, err)
+	}
+	if n := len(f.be.delivered()); n != 1 {
+		t.Errorf("%d deliveries, want 1", n)
+	}
+	if msgs, _ := f.raws(t, DefaultSent); len(msgs) != 1 {
+		t.Errorf("Sent holds %d copies, want 1 (FileSent called %d times)", len(msgs), calls)
 	}
 }

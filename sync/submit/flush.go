@@ -260,7 +260,13 @@ func (f *flusher) file(ctx context.Context, m *store.Message, recovering bool) e
 	var uid uint32
 	if recovering && m.MessageID != "" {
 		filter := &store.Filter{Header: []store.HeaderMatch{{Key: "Message-ID", Value: "<" + m.MessageID + ">"}}}
-		if uids, err := f.o.Store.SearchUIDs(ctx, sent, filter); err == nil && len(uids) > 0 {
+		uids, err := f.o.Store.SearchUIDs(ctx, sent, filter)
+		if err != nil {
+			// Filing without knowing could store a second copy; the
+			// message stays in the Outbox marked sent for the next flush.
+			return fmt.Errorf("look for sent message %d in %s: %w", m.UID, sent, err)
+		}
+		if len(uids) > 0 {
 			uid = uids[len(uids)-1]
 		}
 	}
