@@ -46,7 +46,7 @@ func (s *Store) listThreads(ctx context.Context, mbID int64, opts ListOptions, l
 	if err != nil || len(opts.Collapsed) == 0 {
 		return msgs, err
 	}
-	// The size of each collapsed thread shown.
+	// The size of each collapsed thread shown, and its unread count.
 	collapsed := map[int64]bool{}
 	for _, t := range opts.Collapsed {
 		collapsed[t] = true
@@ -56,7 +56,7 @@ func (s *Store) listThreads(ctx context.Context, mbID int64, opts ListOptions, l
 		if m.ThreadPos != 0 || !collapsed[m.ThreadID] {
 			continue
 		}
-		if err := s.rdb.QueryRowContext(ctx, "SELECT count(*) FROM messages WHERE thread_id = ? AND mailbox_id = ?", m.ThreadID, mbID).Scan(&m.ThreadSize); err != nil {
+		if err := s.rdb.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(seen = 0), 0) FROM messages WHERE thread_id = ? AND mailbox_id = ?", m.ThreadID, mbID).Scan(&m.ThreadSize, &m.ThreadUnread); err != nil {
 			return nil, err
 		}
 	}

@@ -30,7 +30,11 @@ func treeOf(t *testing.T, s *Store, mailbox string, collapsed ...int64) []string
 	for _, m := range msgs {
 		line := fmt.Sprintf("%s/%d", m.Subject, m.Depth)
 		if m.ThreadSize > 0 {
-			line += fmt.Sprintf("(%d)", m.ThreadSize)
+			line += fmt.Sprintf("(%d", m.ThreadSize)
+			if m.ThreadUnread > 0 {
+				line += fmt.Sprintf(", %d unread", m.ThreadUnread)
+			}
+			line += ")"
 		}
 		out = append(out, line)
 	}
@@ -86,7 +90,18 @@ func TestThreadOrder(t *testing.T) {
 			rootThread = m.ThreadID
 		}
 	}
-	wantTree(t, treeOf(t, s, "INBOX", rootThread), "other/0", "o2/1", "root/0(4)")
+	wantTree(t, treeOf(t, s, "INBOX", rootThread), "other/0", "o2/1", "root/0(4, 4 unread)")
+	// Reading all but one reply: the folded thread still shows it.
+	var seen []uint32
+	for _, m := range all {
+		if m.ThreadID == rootThread && m.Subject != "r2" && m.Subject != "r1" {
+			seen = append(seen, m.UID)
+		}
+	}
+	if _, err := s.SetFlags(context.Background(), "INBOX", seen, FlagsAdd, []string{FlagSeen}); err != nil {
+		t.Fatal(err)
+	}
+	wantTree(t, treeOf(t, s, "INBOX", rootThread), "other/0", "o2/1", "root/0(4, 1 unread)")
 	if n, err := s.ListCount(context.Background(), ListOptions{Mailbox: "INBOX", Sort: SortThread, Collapsed: []int64{rootThread}}); err != nil || n != 3 {
 		t.Fatalf("count collapsed: %d %v", n, err)
 	}

@@ -105,8 +105,11 @@ type Message struct {
 	ThreadPos  int
 	ThreadDate time.Time
 	// ThreadSize is, in a threaded listing with the thread collapsed,
-	// how many messages the thread has in the mailbox (else 0).
-	ThreadSize int
+	// how many messages the thread has in the mailbox (else 0), and
+	// ThreadUnread how many of them are not \Seen, so a folded thread
+	// still shows that it holds new mail.
+	ThreadSize   int
+	ThreadUnread int
 }
 
 // HasFlag reports whether the message carries flag (case-insensitive).

@@ -111,11 +111,16 @@ func (f *fakeBackend) source(req PageRequest) []accounts.Message {
 				out = append(out, m)
 				continue
 			}
+			unread := 0
+			if !m.HasFlag(accounts.FlagSeen) {
+				unread = 1
+			}
 			if i, ok := first[m.ThreadID]; ok {
 				out[i].ThreadSize++
+				out[i].ThreadUnread += unread
 				continue
 			}
-			m.ThreadSize = 1
+			m.ThreadSize, m.ThreadUnread = 1, unread
 			first[m.ThreadID] = len(out)
 			out = append(out, m)
 		}

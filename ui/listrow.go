@@ -24,7 +24,9 @@ func (l listModel) renderRow(i int, m accounts.Message, selected bool, now time.
 	if l.tagged[m.ID] {
 		marks[0] = '*'
 	}
-	if !m.HasFlag(accounts.FlagSeen) {
+	// A folded thread is new while any of its messages is.
+	unread := !m.HasFlag(accounts.FlagSeen) || m.ThreadUnread > 0
+	if unread {
 		marks[1] = 'N'
 	} else if m.HasFlag(accounts.FlagAnswered) {
 		marks[1] = 'r'
@@ -51,7 +53,11 @@ func (l listModel) renderRow(i int, m accounts.Message, selected bool, now time.
 		}
 		subj = cell.prefix + subj
 		if m.ThreadSize > 1 {
-			subj = fmt.Sprintf("▸ %s (+%d)", subj, m.ThreadSize-1)
+			if m.ThreadUnread > 0 {
+				subj = fmt.Sprintf("▸ %s (+%d, %d new)", subj, m.ThreadSize-1, m.ThreadUnread)
+			} else {
+				subj = fmt.Sprintf("▸ %s (+%d)", subj, m.ThreadSize-1)
+			}
 		}
 	}
 	line := cur + string(marks) + " " + padRight(date, 8) + " " + padRight(truncate(who, whoW), whoW) + " " + truncate(subj, subjW)
@@ -61,7 +67,7 @@ func (l listModel) renderRow(i int, m accounts.Message, selected bool, now time.
 		return s.RowSelected.Render(line)
 	case l.tagged[m.ID]:
 		return s.RowTagged.Render(line)
-	case !m.HasFlag(accounts.FlagSeen):
+	case unread:
 		return s.RowUnread.Render(line)
 	}
 	return s.Row.Render(line)

@@ -92,3 +92,22 @@ func TestCollapseThread(t *testing.T) {
 	h.keys("z", "j")
 	h.wantView("2/7")
 }
+
+// TestCollapsedThreadUnread: a folded thread whose hidden replies are
+// unread still looks new: the N mark, the unread style, and how many of
+// its messages are new; once read, the plain count.
+func TestCollapsedThreadUnread(t *testing.T) {
+	f := threadFake()
+	f.msgs["INBOX"][4].Flags = nil // "Re: Plans for Q3" (5), hidden when folded
+	h := newHarness(t, 100, 20, Options{Accounts: []Backend{f}, Threads: true})
+	h.keys("space")
+	h.wantView("▸ Plans for Q3 (+5, 1 new)")
+	for _, l := range strings.Split(h.view(), "\n") {
+		if strings.Contains(l, "▸ Plans for Q3") && !strings.Contains(l, " N ") {
+			t.Fatalf("folded thread with an unread reply has no N mark: %q", l)
+		}
+	}
+	f.msgs["INBOX"][4].Flags = []string{accounts.FlagSeen}
+	h.keys("space", "space") // unfold, fold: listed again
+	h.wantView("▸ Plans for Q3 (+5)")
+}
