@@ -16,7 +16,7 @@ var (
 	accountKeys = []string{"auth", "email", "incoming", "login", "mode", "name", "smtp"}
 	schemas     = map[string]struct{ required, optional []string }{
 		"message":      {messageKeys, nil},
-		"read":         {append(slices.Clone(messageKeys), "attachments", "from_html", "headers", "problems", "text"), nil},
+		"read":         {append(slices.Clone(messageKeys), "attachments", "from_html", "headers", "partial", "problems", "text"), nil},
 		"header":       {[]string{"name", "value"}, nil},
 		"attachment":   {[]string{"content_type", "filename", "inline", "part", "size"}, nil},
 		"account":      {accountKeys, nil},

@@ -49,6 +49,7 @@ type readJSON struct {
 	Headers     []headerJSON     `json:"headers"`
 	Text        string           `json:"text"`
 	FromHTML    bool             `json:"from_html"`
+	Partial     bool             `json:"partial"`
 	Attachments []attachmentJSON `json:"attachments"`
 	Problems    []string         `json:"problems"`
 }
@@ -67,7 +68,7 @@ type attachmentJSON struct {
 }
 
 func toReadJSON(m store.Message, r *store.Rendered) readJSON {
-	out := readJSON{jsonMessage: toJSON(m), Headers: []headerJSON{}, Text: r.Text, FromHTML: r.FromHTML,
+	out := readJSON{jsonMessage: toJSON(m), Headers: []headerJSON{}, Text: r.Text, FromHTML: r.FromHTML, Partial: r.Partial,
 		Attachments: []attachmentJSON{}, Problems: []string{}}
 	for _, h := range r.Headers {
 		out.Headers = append(out.Headers, headerJSON{h.Key, h.Value})

@@ -177,6 +177,9 @@ func printRendered(stdout, stderr io.Writer, r *store.Rendered) {
 	for _, p := range r.Problems {
 		fmt.Fprintln(stderr, "warning:", p)
 	}
+	if r.Partial {
+		fmt.Fprintln(stderr, "warning: only the header is downloaded yet; the next sync brings the text")
+	}
 }
 
 // clip shortens s to n terminal cells (wide CJK runes take two), ending

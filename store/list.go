@@ -292,6 +292,11 @@ func (s *Store) Render(ctx context.Context, id int64) (*Rendered, error) {
 	if err != nil {
 		return r, fmt.Errorf("render message %d: %w", id, err)
 	}
+	// A message synced header first has only its header in the file
+	// until the sync brings the body (ReplaceBodies).
+	if err := s.rdb.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM remote_uids WHERE message_id = ? AND partial = 1)", id).Scan(&r.Partial); err != nil {
+		return nil, fmt.Errorf("render message %d: %w", id, err)
+	}
 	return r, nil
 }
 

@@ -69,3 +69,33 @@ func TestReplaceBodies(t *testing.T) {
 		t.Fatalf("check: %v %+v", err, rep)
 	}
 }
+
+// TestRenderPartial: a message synced header first renders as Partial
+// (the reader says its text is on its way) until its body replaces it.
+func TestRenderPartial(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	head := "From: a@x.test\r\nSubject: later\r\nMessage-ID: <later@x>\r\n\r\n"
+	res, err := s.Append(ctx, Inbox, strings.NewReader(head), AppendOptions{Remote: Remote{UID: 7, Partial: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := mustAppend(t, s, Inbox, coreMsg("whole@x", "whole", "all here"))
+	for _, c := range []struct {
+		id   int64
+		want bool
+	}{{res.ID, true}, {whole.ID, false}} {
+		r, err := s.Render(ctx, c.id)
+		if err != nil || r.Partial != c.want {
+			t.Fatalf("render %d: Partial %v, %v; want %v", c.id, r != nil && r.Partial, err, c.want)
+		}
+	}
+	full := head[:len(head)-2] + "Content-Type: text/plain\r\n\r\nthe body\r\n"
+	if errs, err := s.ReplaceBodies(ctx, Inbox, []Body{{UID: res.UID, R: strings.NewReader(full)}}); err != nil || errs[0] != nil {
+		t.Fatalf("replace: %v %v", err, errs)
+	}
+	r, err := s.Render(ctx, res.ID)
+	if err != nil || r.Partial || !strings.Contains(r.Text, "the body") {
+		t.Fatalf("after the body came: %+v %v", r, err)
+	}
+}

@@ -245,6 +245,12 @@ func (r readerModel) layout() ([]rline, []string) {
 	}
 	sep := rline{{strings.Repeat("─", w), st.Separator}}
 	out = append(out, sep)
+	if r.r.Partial {
+		// Synced header first: the text shows when the sync brings it
+		// (the reader renders again after every sync).
+		text(ansi.Wrap("The text of this message is still being downloaded; it shows here when the sync brings it.", w, ""), st.Dim)
+		return out, nil
+	}
 	body, links := numberLinks(r.r.Text)
 	for _, l := range layoutBody(body, r.bodyWidth()) {
 		if l.depth == 0 {

@@ -152,19 +152,21 @@ func TestNumberLinks(t *testing.T) {
 }
 
 // TestReaderRefreshAfterSync: a message opened while the first sync has
-// only its header (the body comes in a later pass) shows its text once
-// the sync is done, where the reader was scrolled to.
+// only its header (the body comes in a later pass) says its text is on
+// its way, and shows the text once the sync is done, where the reader was
+// scrolled to.
 func TestReaderRefreshAfterSync(t *testing.T) {
 	f := newFake("alice", 3)
-	f.rendered = map[int64]*accounts.Rendered{1: {Headers: []accounts.HeaderField{{Key: "Subject", Value: "Message number 1"}}}}
+	f.rendered = map[int64]*accounts.Rendered{1: {Headers: []accounts.HeaderField{{Key: "Subject", Value: "Message number 1"}}, Partial: true}}
 	h := newHarness(t, 100, 24, Options{Accounts: []Backend{f}})
 	h.keys("enter")
-	h.wantView("Message number 1")
+	h.wantView("Message number 1", "still being downloaded")
 	f.mu.Lock()
 	f.rendered[1] = &accounts.Rendered{Headers: f.rendered[1].Headers, Text: strings.Repeat("the body arrived\n", 60)}
 	f.mu.Unlock()
 	h.send(syncDoneMsg{account: "alice"})
 	h.waitView("the body arrived")
+	h.notView("still being downloaded")
 	h.keys("j", "j")
 	off := h.m.reader.vp.YOffset
 	h.send(syncDoneMsg{account: "alice"})

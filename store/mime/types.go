@@ -96,6 +96,10 @@ type Rendered struct {
 	Attachments []Attachment
 	// Problems lists what could not be decoded.
 	Problems []string
+	// Partial says the bytes rendered are only the message's header:
+	// its body is still to be downloaded. Render leaves it false; the
+	// store sets it for messages a sync has not fetched in full yet.
+	Partial bool
 }
 
 // HeaderField is one decoded header field.
