@@ -35,6 +35,9 @@ type sidebarAccount struct {
 	boxes []accounts.Mailbox
 	// refused counts the changes the server refused, shown as "!N".
 	refused int
+	// signIn says an OAuth2 sign-in expired, shown as "✗" (the
+	// status line says which key signs in again).
+	signIn bool
 }
 
 // entry is one line of the sidebar.
@@ -244,10 +247,17 @@ func (s sidebarModel) View() string {
 		if e.box == nil {
 			a := s.accounts[e.account]
 			line = truncate(a.name, iw)
+			var marks []string
+			if a.signIn {
+				marks = append(marks, "✗")
+			}
 			if a.refused > 0 {
-				mark := fmt.Sprintf("!%d", a.refused)
-				name := truncate(a.name, max(1, iw-len(mark)-1))
-				line = name + strings.Repeat(" ", max(1, iw-ansiWidth(name)-len(mark))) + mark
+				marks = append(marks, fmt.Sprintf("!%d", a.refused))
+			}
+			if mark := strings.Join(marks, " "); mark != "" {
+				mw := ansiWidth(mark)
+				name := truncate(a.name, max(1, iw-mw-1))
+				line = name + strings.Repeat(" ", max(1, iw-ansiWidth(name)-mw)) + mark
 			}
 			style = st.SidebarAccount
 		} else {
@@ -276,6 +286,18 @@ func (s sidebarModel) View() string {
 		lines = append(lines, strings.Repeat(" ", w)+st.Separator.Render("│"))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// setSignIn marks account name as needing a new sign-in (or not).
+func (s sidebarModel) setSignIn(name string, on bool) sidebarModel {
+	accts := slices.Clone(s.accounts)
+	for i := range accts {
+		if accts[i].name == name {
+			accts[i].signIn = on
+		}
+	}
+	s.accounts = accts
+	return s
 }
 
 // setRefused sets the number of refused changes shown beside account

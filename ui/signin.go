@@ -223,6 +223,7 @@ func (m Model) updateSignIn(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.screen = m.signin.back
 		}
 		delete(m.status.online, msg.account) // known again after the sync
+		m.sidebar = m.sidebar.setSignIn(msg.account, false)
 		name := msg.account
 		return m, tea.Batch(func() tea.Msg { return infoMsg{text: name + ": signed in; syncing"} },
 			func() tea.Msg { return syncNowMsg{account: name} })

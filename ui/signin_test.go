@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,7 +43,8 @@ func syncCount(f *fakeBackend) int {
 }
 
 // TestSignInAgain: a sync refused for an expired sign-in marks the
-// account in the status line and says which key signs in again; that key
+// account in the status line and the sidebar and says which key signs in
+// again; that key
 // runs the device flow in the interface (the code and URL shown, a
 // spinner), the test approves it at the provider, and the account syncs
 // again. Before, the interface only showed the error, whose advice was to
@@ -51,6 +53,9 @@ func TestSignInAgain(t *testing.T) {
 	h, f, setup := signInHarness(t)
 	h.waitView("work ✗ sign in (A)", "press A to sign in again")
 	h.notView("account auth")
+	if side := h.m.sidebar.View(); !strings.Contains(side, "✗") {
+		t.Fatalf("the sidebar does not mark the account:\n%s", side)
+	}
 
 	f.mu.Lock()
 	f.syncErr = nil
@@ -70,6 +75,9 @@ func TestSignInAgain(t *testing.T) {
 	h.waitFor(func() bool { return h.m.screen == screenMain && syncCount(f) == 2 })
 	h.waitView("work ●", "work: signed in")
 	h.notView("sign in (A)")
+	if side := h.m.sidebar.View(); strings.Contains(side, "✗") {
+		t.Fatalf("the sidebar still marks the account after the sign-in:\n%s", side)
+	}
 	if n, _ := setup.counts(); n != 1 {
 		t.Fatalf("%d sign-ins", n)
 	}

@@ -38,6 +38,7 @@ func (m Model) updateSync(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmd, waitStream(msg.ch))
 	case syncDoneMsg:
 		m.status, cmd = m.status.Update(msg)
+		m.sidebar = m.sidebar.setSignIn(msg.account, m.status.online[msg.account] == linkSignIn)
 		cmds := []tea.Cmd{cmd, m.refresh(msg.account)}
 		if i := m.find(msg.account); i >= 0 {
 			cmds = append(cmds, failedCmd(m.ctx, m.accts[i].b))

@@ -128,6 +128,7 @@ func (m Model) updateWatch(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// the sign-in note); a sync that succeeds starts it again.
 		var cmd tea.Cmd
 		m.status, cmd = m.status.Update(syncDoneMsg{account: msg.account, err: msg.err})
+		m.sidebar = m.sidebar.setSignIn(msg.account, m.status.online[msg.account] == linkSignIn)
 		var note tea.Msg = errMsg{fmt.Errorf("%s: new mail is not watched: %w", msg.account, msg.err)}
 		if needsSignIn(msg.err) {
 			note = m.signInNote(msg.account)
